@@ -1,0 +1,1 @@
+"""escalator: activities room (see ../shared/DESIGN.md)."""

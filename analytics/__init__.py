@@ -1,0 +1,1 @@
+"""escalator: analytics room (see ../shared/DESIGN.md)."""

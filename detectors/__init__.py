@@ -1,0 +1,1 @@
+"""escalator: detectors room (see ../shared/DESIGN.md)."""

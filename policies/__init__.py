@@ -1,0 +1,1 @@
+"""Policy models (journeys, SLOs, rules, roles, escalation, playbooks, calendars) and their loader."""

@@ -1,0 +1,91 @@
+"""Owner roles (never persons) and the escalation policies that page them."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from policies.base import Name, PolicyModel
+from policies.duration import Duration
+
+__all__ = [
+    "Channel",
+    "EscalationLevel",
+    "EscalationPolicy",
+    "Member",
+    "OnExhausted",
+    "OwnerRole",
+    "Rotation",
+]
+
+Channel = Literal["slack", "slack_dm", "sms", "voice", "console"]
+OnExhausted = Literal["broadcast", "repeat", "flag"]
+
+
+class Member(PolicyModel):
+    name: Name
+    slack_user_id: str | None = Field(default=None, pattern=r"^[UW][A-Z0-9]{2,}$")
+    phone: str | None = Field(default=None, pattern=r"^\+[1-9]\d{6,14}$")  # E.164
+
+
+class Rotation(PolicyModel):
+    """Weekly rotation: ``order[i]`` is on call in week i after ``start``."""
+
+    start: datetime
+    order: list[Name] = Field(min_length=1)
+    handoff_every: Duration = timedelta(days=7)
+
+    @field_validator("start")
+    @classmethod
+    def _aware(cls, v: datetime) -> datetime:
+        if v.tzinfo is None:
+            raise ValueError("rotation start needs a UTC offset, e.g. 2026-01-05T09:00:00+01:00")
+        return v
+
+
+class OwnerRole(PolicyModel):
+    name: Name
+    description: str = ""
+    members: list[Member] = Field(min_length=1)
+    slack_channel: str | None = Field(default=None, pattern=r"^[#]?[a-z0-9_-]+$|^[CG][A-Z0-9]+$")
+    rotation: Rotation | None = None
+
+    @model_validator(mode="after")
+    def _rotation_members(self) -> OwnerRole:
+        names = {m.name for m in self.members}
+        if self.rotation:
+            unknown = [n for n in self.rotation.order if n not in names]
+            if unknown:
+                raise ValueError(
+                    f"rotation names {', '.join(unknown)} who are not members of role {self.name}"
+                )
+        return self
+
+    def on_call(self, at: datetime) -> Member:
+        """The member on call at ``at`` (the first member when there is no rotation)."""
+        if not self.rotation or at < self.rotation.start:
+            return self.members[0]
+        weeks = int((at - self.rotation.start) / self.rotation.handoff_every)
+        name = self.rotation.order[weeks % len(self.rotation.order)]
+        return next(m for m in self.members if m.name == name)
+
+
+class EscalationLevel(PolicyModel):
+    role: Name
+    channels: list[Channel] = Field(default_factory=lambda: ["slack"], min_length=1)
+    response_time: Duration
+    business_hours: bool = False  # count the response time in the policy's calendar only
+
+
+class EscalationPolicy(PolicyModel):
+    name: Name
+    levels: list[EscalationLevel]
+    repeat: int = Field(default=0, ge=0, le=10)
+    on_exhausted: OnExhausted = "flag"
+    incident_lead_role: Name | None = None
+    calendar: Name | None = None
+    time_to_restore: Duration | None = None  # after acknowledgement
+    ack_timeout: Duration | None = None  # ack without progress reverts after this
+    max_snooze: Duration = timedelta(hours=4)

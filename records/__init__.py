@@ -1,0 +1,1 @@
+"""escalator: records room (see ../shared/DESIGN.md)."""

@@ -1,0 +1,1 @@
+"""escalator: workers room (see ../shared/DESIGN.md)."""

@@ -1,0 +1,24 @@
+"""The `escalator` command: one Typer app; each area registers its own commands."""
+
+from __future__ import annotations
+
+import typer
+
+from workers import cli_detect, cli_exceptions, cli_policy, cli_records, cli_stack
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="escalator",
+    help="Exception-driven operations automation on Temporal.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+for module in (cli_policy, cli_stack, cli_exceptions, cli_records, cli_detect):
+    module.register(app)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,1 @@
+"""escalator: workflows room (see ../shared/DESIGN.md)."""
