@@ -59,7 +59,7 @@ class PolicySet(PolicyModel):
         return _by_name(self.journeys, name, "journey")
 
     def rule(self, name: str) -> ExceptionRule:
-        return _by_name(self.rules, name, "rule")  # type: ignore[arg-type]
+        return _by_name(self.rules, name, "rule")
 
     def role(self, name: str) -> OwnerRole:
         return _by_name(self.roles, name, "role")

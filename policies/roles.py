@@ -72,9 +72,13 @@ class OwnerRole(PolicyModel):
         return next(m for m in self.members if m.name == name)
 
 
+def _slack_only() -> list[Channel]:
+    return ["slack"]
+
+
 class EscalationLevel(PolicyModel):
     role: Name
-    channels: list[Channel] = Field(default_factory=lambda: ["slack"], min_length=1)
+    channels: list[Channel] = Field(default_factory=_slack_only, min_length=1)
     response_time: Duration
     business_hours: bool = False  # count the response time in the policy's calendar only
 

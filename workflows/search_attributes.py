@@ -29,7 +29,7 @@ STATE = SearchAttributeKey.for_keyword("EscalatorState")
 SEVERITY = SearchAttributeKey.for_keyword("EscalatorSeverity")
 CASE_ID = SearchAttributeKey.for_keyword("EscalatorCaseId")
 
-ALL_KEYS: tuple[SearchAttributeKey, ...] = (  # type: ignore[type-arg]
+ALL_KEYS: tuple[SearchAttributeKey, ...] = (
     JOURNEY,
     RULE,
     KIND,
