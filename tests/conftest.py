@@ -1,4 +1,4 @@
-"""Shared fixtures: real Temporal servers, CI strictness, the exit-status file.
+"""Shared fixtures: real Temporal servers and CI strictness.
 
 Select the Temporal environment with ``--workflow-environment``:
 ``time-skipping`` (default; the Java test server) or ``local`` (the dev server
@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from temporalio.api.enums.v1 import IndexedValueType
@@ -43,13 +42,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  
         reason = report.longrepr[-1] if isinstance(report.longrepr, tuple) else report.longrepr
         report.outcome = "failed"
         report.longrepr = f"skipped under CI=true, which must run this suite: {reason}"
-
-
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """Leave pytest's own verdict where scripts/pytest_guard.py can read it."""
-    target = os.environ.get("ESCALATOR_PYTEST_STATUS_FILE")
-    if target:
-        Path(target).write_text(str(int(exitstatus)))
 
 
 def _sa_type(key: object) -> int:
