@@ -22,3 +22,7 @@ for module in (cli_policy, cli_stack, cli_exceptions, cli_records, cli_detect):
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,190 @@
+"""`escalator demo`: what escalator does today, as a list of steps, each saying how it went.
+
+A step is one thing a newcomer can see work. Later issues append their steps
+(detect exceptions in a shipped log, watch the escalation in the Web UI, the
+report) to STEPS. A step reports "not built yet" instead of pretending when the
+command it shows does not exist yet, and that fails `demo --exit` like any
+other step that did not work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import Enum
+
+from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
+
+from workers.stack import RunningStack, StackError, StackOptions, start_stack, supervise
+from workers.temporal_admin import connect
+
+__all__ = ["EXPLAIN_MOMENT", "STEPS", "DemoContext", "Outcome", "Step", "run_demo"]
+
+# A fixed moment, so the explain output is the same on every run: a Friday
+# afternoon, late enough that business-hours rules roll over to Monday.
+EXPLAIN_MOMENT = "2026-03-06T16:30:00+01:00"
+
+Echo = Callable[[str], None]
+
+
+class Outcome(Enum):
+    OK = "ok"
+    FAILED = "FAILED"
+    NOT_BUILT = "not built yet"
+    SKIPPED = "skipped"  # nothing to show here, through no fault of escalator's
+
+
+@dataclass
+class DemoContext:
+    options: StackOptions
+    echo: Echo
+    stack: RunningStack | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Step:
+    title: str
+    run: Callable[[DemoContext], tuple[Outcome, str]]
+
+
+def _cli_has(*path: str) -> bool:
+    import typer
+
+    from workers.cli import app
+
+    # Duck-typed: typer >= 0.20 bundles its own copy of click, so no isinstance.
+    command: object = typer.main.get_command(app)
+    for name in path:
+        command = getattr(command, "commands", {}).get(name)
+        if command is None:
+            return False
+    return True
+
+
+def _escalator(ctx: DemoContext, *args: str) -> int:
+    """Run an escalator command as users do; its output goes straight to the terminal."""
+    ctx.echo(f"$ escalator {' '.join(args)}")
+    return subprocess.run([sys.executable, "-m", "workers.cli", *args], check=False).returncode
+
+
+def policy_check(ctx: DemoContext) -> tuple[Outcome, str]:
+    if not _cli_has("policy", "check"):
+        return Outcome.NOT_BUILT, "`escalator policy check` does not exist yet"
+    from workers.settings import get_settings
+
+    code = _escalator(ctx, "policy", "check", str(get_settings().policy_dir))
+    return (
+        (Outcome.OK, "the shipped policy set is valid")
+        if code == 0
+        else (
+            Outcome.FAILED,
+            f"policy check exited {code}",
+        )
+    )
+
+
+def policy_explain(ctx: DemoContext) -> tuple[Outcome, str]:
+    if not _cli_has("policy", "explain"):
+        return Outcome.NOT_BUILT, "`escalator policy explain` does not exist yet"
+    from policies.loader import load_default_policies
+
+    rules = [rule.name for rule in load_default_policies().rules]
+    failed = [r for r in rules if _escalator(ctx, "policy", "explain", r, "--at", EXPLAIN_MOMENT)]
+    if failed:
+        return Outcome.FAILED, f"explain failed for {', '.join(failed)}"
+    return Outcome.OK, f"explained {len(rules)} rules at {EXPLAIN_MOMENT}"
+
+
+def stack_up(ctx: DemoContext) -> tuple[Outcome, str]:
+    try:
+        ctx.stack = start_stack(ctx.options, ctx.echo)
+    except StackError as error:
+        return Outcome.FAILED, str(error)
+    missing = [name for name, state in ctx.stack.components.items() if "NOT BUILT" in state]
+    detail = "Temporal up, search attributes registered"
+    if missing:
+        detail += f"; not built yet: {', '.join(missing)}"
+    return Outcome.OK, detail
+
+
+def temporal_answers(ctx: DemoContext) -> tuple[Outcome, str]:
+    if ctx.stack is None:
+        return Outcome.FAILED, "the stack did not start"
+
+    async def probe() -> str | None:
+        client = await connect(ctx.options.address, ctx.options.namespace)
+        if client is None:
+            return None
+        info = await client.workflow_service.get_system_info(GetSystemInfoRequest())
+        count = await client.count_workflows()
+        return (
+            f"server {info.server_version or '?'}, {count.count} workflows in {client.namespace!r}"
+        )
+
+    answer = asyncio.run(probe())
+    if answer is None:
+        return Outcome.FAILED, f"no answer at {ctx.options.address}"
+    return Outcome.OK, answer
+
+
+def web_ui_answers(ctx: DemoContext) -> tuple[Outcome, str]:
+    if ctx.stack is None:
+        return Outcome.FAILED, "the stack did not start"
+    url = ctx.stack.ui_url
+    if url is None:
+        return Outcome.SKIPPED, "Temporal runs elsewhere; its Web UI is not managed here"
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            status = response.status
+    except OSError as error:
+        return Outcome.FAILED, f"{url}: {error}"
+    if status != 200:
+        return Outcome.FAILED, f"{url} answered HTTP {status}"
+    return Outcome.OK, f"{url} answers (HTTP 200): open it to see the workflows"
+
+
+STEPS: list[Step] = [
+    Step("Check the shipped policy set", policy_check),
+    Step(f"Explain each shipped rule for an exception raised at {EXPLAIN_MOMENT}", policy_explain),
+    Step("Start the local stack (escalator up)", stack_up),
+    Step("Temporal server answers", temporal_answers),
+    Step("Temporal Web UI answers", web_ui_answers),
+]
+
+
+def run_demo(options: StackOptions, *, exit_after: bool, echo: Echo = print) -> int:
+    ctx = DemoContext(options, echo)
+    results: list[tuple[Step, Outcome, str]] = []
+    try:
+        for number, step in enumerate(STEPS, start=1):
+            echo(f"\n== Step {number}/{len(STEPS)}: {step.title}")
+            try:
+                outcome, detail = step.run(ctx)
+            except (KeyboardInterrupt, SystemExit):
+                raise
+            except Exception as error:  # a broken step must not hide the others' results
+                outcome, detail = Outcome.FAILED, f"{type(error).__name__}: {error}"
+            echo(f"-> {outcome.value}: {detail}")
+            results.append((step, outcome, detail))
+    except KeyboardInterrupt:
+        if ctx.stack is not None:
+            ctx.stack.stop()
+        echo("Interrupted; everything started here is stopped.")
+        return 130
+    echo("\n== Summary")
+    for step, outcome, detail in results:
+        echo(f"  [{outcome.value}] {step.title}: {detail}")
+    failed = [s for s, o, _ in results if o in (Outcome.FAILED, Outcome.NOT_BUILT)]
+    if not exit_after and ctx.stack is not None:
+        echo("\nThe stack stays up; Ctrl-C stops it.")
+        code = supervise(ctx.stack, echo)
+        return code if code else (1 if failed else 0)
+    if ctx.stack is not None:
+        ctx.stack.stop()
+        echo("Stopped everything the demo started.")
+    return 1 if failed else 0
