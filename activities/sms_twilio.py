@@ -1,0 +1,110 @@
+"""The Twilio client escalator uses: async, a base-URL override, retries on 429 and 5xx.
+
+twilio's client has no base-URL setting, so the http client rewrites the
+scheme and host of every request when ``TWILIO_API_URL`` is set (tests point
+it at a local fake). Retries: a 429 waits for Retry-After (capped), a 5xx
+backs off exponentially; a refused connection is retried too, because the
+request never left. A timeout is not retried here: Twilio may have accepted
+the message, and the ledger decides what a retried activity does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from urllib.parse import urlsplit, urlunsplit
+
+import aiohttp
+from twilio.http.async_http_client import AsyncTwilioHttpClient
+from twilio.http.response import Response
+from twilio.rest import Client
+
+__all__ = ["RetryingTwilioHttpClient", "twilio_client"]
+
+log = logging.getLogger(__name__)
+MAX_RETRY_AFTER = 30.0
+
+
+class RetryingTwilioHttpClient(AsyncTwilioHttpClient):
+    def __init__(
+        self,
+        *,
+        base_url: str | None = None,
+        retries: int = 3,
+        backoff: float = 0.5,
+        timeout: float = 10.0,
+    ) -> None:
+        # pool_connections=False: one short-lived session per request, so the
+        # client can be built outside a running loop and never leaks a session.
+        super().__init__(pool_connections=False, timeout=timeout)
+        self.base = urlsplit(base_url) if base_url else None
+        self.retries = retries
+        self.backoff = backoff
+        self.attempts = 0  # requests actually made, for tests and logs
+
+    def _rewrite(self, url: str) -> str:
+        if self.base is None:
+            return url
+        parts = urlsplit(url)
+        path = self.base.path.rstrip("/") + parts.path
+        return urlunsplit((self.base.scheme, self.base.netloc, path, parts.query, parts.fragment))
+
+    async def request(  # type: ignore[override]
+        self,
+        method: str,
+        url: str,
+        params: dict[str, object] | None = None,
+        data: dict[str, object] | None = None,
+        headers: dict[str, str] | None = None,
+        auth: tuple[str, str] | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 - twilio's http client signature
+        allow_redirects: bool = False,
+    ) -> Response:
+        url = self._rewrite(url)
+        attempt = 0
+        while True:
+            self.attempts += 1
+            try:
+                response = await super().request(
+                    method,
+                    url,
+                    params,
+                    data,
+                    headers,
+                    auth,
+                    timeout or self.timeout,
+                    allow_redirects,
+                )
+            except aiohttp.ClientConnectorError:
+                if attempt >= self.retries:
+                    raise
+                await asyncio.sleep(self.backoff * 2**attempt)
+                attempt += 1
+                continue
+            status = response.status_code
+            if attempt >= self.retries or not (status == 429 or status >= 500):
+                return response
+            wait = self.backoff * 2**attempt
+            retry_after = (response.headers or {}).get("Retry-After")
+            if status == 429 and retry_after is not None:
+                with contextlib.suppress(ValueError):  # an HTTP date: keep the backoff
+                    wait = min(float(retry_after), MAX_RETRY_AFTER)
+            log.info("Twilio answered %s; retry %d in %.1f s", status, attempt + 1, wait)
+            await asyncio.sleep(wait)
+            attempt += 1
+
+
+def twilio_client(
+    account_sid: str,
+    auth_token: str,
+    *,
+    base_url: str | None = None,
+    retries: int = 3,
+    backoff: float = 0.5,
+    timeout: float = 10.0,
+) -> Client:
+    http = RetryingTwilioHttpClient(
+        base_url=base_url, retries=retries, backoff=backoff, timeout=timeout
+    )
+    return Client(account_sid, auth_token, http_client=http)

@@ -1,0 +1,41 @@
+"""Fixtures for the Slack and SMS channel tests: the fake APIs and sample exceptions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+from fakes.channel_samples import make_notification, make_status
+from fakes.slack_api import FakeSlack
+from fakes.twilio_api import FakeTwilio
+
+from activities.channels import Notification
+from workflows.contracts import ExceptionStatus
+
+
+@pytest.fixture
+def fake_slack() -> Iterator[FakeSlack]:
+    fake = FakeSlack().start()
+    try:
+        yield fake
+    finally:
+        fake.stop()
+
+
+@pytest.fixture
+def fake_twilio() -> Iterator[FakeTwilio]:
+    fake = FakeTwilio().start()
+    try:
+        yield fake
+    finally:
+        fake.stop()
+
+
+@pytest.fixture
+def status() -> Callable[..., ExceptionStatus]:
+    return make_status
+
+
+@pytest.fixture
+def notification() -> Callable[..., Notification]:
+    return make_notification
