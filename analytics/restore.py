@@ -1,0 +1,120 @@
+"""Time to detect, acknowledge and restore; open exceptions by age; rework rate.
+
+All durations are seconds. Time to restore is detected -> resolved; time to
+detect is onset -> detected (how late the condition was noticed); time to
+acknowledge is detected -> first acknowledgement. Each run of an exception
+counts once; a reopened exception is a new run with ``reopened_from`` set.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import polars as pl
+
+from analytics.stats import summarize, summarize_by
+
+__all__ = [
+    "AGE_BUCKETS",
+    "DIMENSIONS",
+    "bucket_counts",
+    "duration_report",
+    "durations",
+    "open_by_age",
+    "rework_rate",
+]
+
+DIMENSIONS = ("journey", "rule", "owner_role", "severity", "week")
+
+# Upper edges (exclusive) of the age / duration buckets, in seconds; the last is open.
+AGE_BUCKETS: list[tuple[str, float]] = [
+    ("< 15m", 15 * 60),
+    ("15m-1h", 3600),
+    ("1h-4h", 4 * 3600),
+    ("4h-24h", 24 * 3600),
+    ("1d-7d", 7 * 86400),
+    (">= 7d", float("inf")),
+]
+
+_SPANS = {
+    "time_to_detect": ("onset", "detected_at"),
+    "time_to_acknowledge": ("detected_at", "acknowledged_at"),
+    "time_to_restore": ("detected_at", "resolved_at"),
+}
+
+
+def durations(exceptions: pl.DataFrame) -> pl.DataFrame:
+    """The exceptions frame with duration columns (seconds) and the ISO week of detection."""
+    return exceptions.with_columns(
+        *[
+            ((pl.col(end) - pl.col(start)).dt.total_microseconds() / 1e6).alias(name)
+            for name, (start, end) in _SPANS.items()
+        ],
+        pl.col("detected_at").dt.strftime("%G-W%V").alias("week"),
+    )
+
+
+def duration_report(with_durations: pl.DataFrame, measure: str) -> dict[str, Any]:
+    """Overall and per-dimension percentile summaries of one duration measure."""
+    report: dict[str, Any] = {"overall": summarize(with_durations, measure)}
+    for dim in DIMENSIONS:
+        report[f"by_{dim}"] = summarize_by(with_durations, measure, dim)
+    return report
+
+
+def bucket_counts(seconds: pl.Series) -> list[dict[str, Any]]:
+    """How many values fall in each of AGE_BUCKETS (nulls ignored)."""
+    values = seconds.drop_nulls()
+    out, lower = [], float("-inf")
+    for label, upper in AGE_BUCKETS:
+        count = int(((values >= lower) & (values < upper)).sum()) if len(values) else 0
+        out.append({"bucket": label, "count": count})
+        lower = upper
+    return out
+
+
+def open_by_age(exceptions: pl.DataFrame, as_of: datetime) -> list[dict[str, Any]]:
+    """Unresolved exceptions detected by ``as_of``, bucketed by age at ``as_of``."""
+    open_ = exceptions.filter(pl.col("resolved_at").is_null() & (pl.col("detected_at") <= as_of))
+    ages = (pl.lit(as_of) - pl.col("detected_at")).dt.total_microseconds() / 1e6
+    return bucket_counts(open_.select(ages.alias("age"))["age"])
+
+
+def rework_rate(exceptions: pl.DataFrame, by: str | None = None) -> list[dict[str, Any]]:
+    """Share of exceptions (by workflow id) that escalated beyond level 1 or reopened.
+
+    The operations form of DORA's change failure rate: work that needed a second
+    pass. An exception counts once however many runs it had.
+    """
+    keys = ["exception_id"] + ([by] if by else [])
+    per_exception = exceptions.group_by(keys).agg(
+        ((pl.col("highest_level").max() > 1) | pl.col("reopened_from").is_not_null().any()).alias(
+            "rework"
+        ),
+        (pl.col("highest_level").max() > 1).alias("escalated"),
+        pl.col("reopened_from").is_not_null().any().alias("reopened"),
+    )
+    group = [by] if by else []
+    aggs = [
+        pl.len().alias("exceptions"),
+        pl.col("rework").sum().alias("rework"),
+        pl.col("escalated").sum().alias("escalated"),
+        pl.col("reopened").sum().alias("reopened"),
+    ]
+    if per_exception.is_empty():
+        return (
+            []
+            if by
+            else [{"exceptions": 0, "rework": 0, "escalated": 0, "reopened": 0, "rate": None}]
+        )
+    table = (
+        per_exception.group_by(group).agg(aggs).sort(group) if by else per_exception.select(aggs)
+    )
+    rows = []
+    for row in table.iter_rows(named=True):
+        for k in ("exceptions", "rework", "escalated", "reopened"):
+            row[k] = int(row[k])
+        row["rate"] = round(row["rework"] / row["exceptions"], 6) if row["exceptions"] else None
+        rows.append(row)
+    return rows

@@ -1,0 +1,97 @@
+"""The records schema: exceptions (a projection of the timeline), notifications, timeline.
+
+Every timestamp is stored in UTC. SQLite drops the offset, so readers attach
+UTC again (``records.store`` does this); PostgreSQL keeps ``timestamptz``.
+The schema itself is created only by the alembic migrations in
+``records/migrations``; these classes describe it for queries and must be kept
+in step with the latest revision (``tests/records/test_migrations.py`` checks).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+__all__ = ["ExceptionRecord", "NotificationRecord", "TimelineRecord"]
+
+
+def _ts(nullable: bool = True) -> Any:
+    return Field(default=None, sa_type=sa.DateTime(timezone=True), nullable=nullable)
+
+
+class ExceptionRecord(SQLModel, table=True):
+    """One run of one exception workflow; a reopened exception is a new run."""
+
+    __tablename__ = "exceptions"
+
+    exception_id: str = Field(primary_key=True, max_length=512)  # the workflow id
+    run_id: str = Field(primary_key=True, max_length=128)
+    journey: str | None = Field(default=None, max_length=80)
+    rule: str | None = Field(default=None, max_length=80)
+    kind: str | None = Field(default=None, max_length=32)
+    subject: str | None = Field(default=None, max_length=512)
+    severity: str | None = Field(default=None, max_length=16)
+    policy_version: str | None = Field(default=None, max_length=64)
+    owner_role: str | None = Field(default=None, max_length=80)
+    state: str = Field(default="open", max_length=16, index=True)
+    state_at: datetime | None = _ts()
+    onset: datetime | None = _ts()
+    detected_at: datetime | None = Field(
+        default=None, sa_type=sa.DateTime(timezone=True), index=True
+    )
+    first_notified_at: datetime | None = _ts()
+    acknowledged_by: str | None = Field(default=None, max_length=120)
+    acknowledged_at: datetime | None = _ts()
+    resolved_by: str | None = Field(default=None, max_length=120)
+    resolved_at: datetime | None = _ts()
+    resolution_note: str | None = None
+    resolution_cause: str | None = Field(default=None, max_length=200)
+    highest_level: int = 0
+    occurrences: int = 1
+    reopened_from: str | None = Field(default=None, max_length=128)
+    exhausted: bool = False
+    restore_breached: bool = False
+    routing_decision: str | None = Field(default=None, max_length=16)
+    routing_inputs: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)
+    payload: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)
+
+
+class TimelineRecord(SQLModel, table=True):
+    """Every step of every exception: itself an event log (case = exception_id)."""
+
+    __tablename__ = "timeline_steps"
+
+    exception_id: str = Field(primary_key=True, max_length=512)
+    run_id: str = Field(primary_key=True, max_length=128)
+    seq: int = Field(primary_key=True)
+    kind: str = Field(max_length=32)
+    at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+    actor: str | None = Field(default=None, max_length=120)
+    level: int | None = None
+    role: str | None = Field(default=None, max_length=80)
+    detail: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+
+
+class NotificationRecord(SQLModel, table=True):
+    """One message to one target; the idempotency key keeps retries from sending twice."""
+
+    __tablename__ = "notifications"
+
+    id: int | None = Field(default=None, primary_key=True)
+    idempotency_key: str = Field(max_length=512, unique=True)
+    exception_id: str = Field(max_length=512, index=True)
+    run_id: str | None = Field(default=None, max_length=128)
+    level: int | None = None
+    channel: str = Field(max_length=16)
+    target: str = Field(max_length=200)
+    provider_message_id: str | None = Field(default=None, max_length=200)
+    provider_channel: str | None = Field(default=None, max_length=200)  # Slack conversation id
+    reply_code: str | None = Field(default=None, max_length=32, index=True)  # SMS reply code
+    thread_seq: int = 0  # Slack: last timeline step already posted in the thread
+    status: str = Field(max_length=32)
+    error: str | None = None
+    created_at: datetime | None = _ts()
+    updated_at: datetime | None = _ts()

@@ -1,0 +1,73 @@
+"""Schema changes go through alembic: an existing database is upgraded, not recreated."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlmodel import SQLModel
+
+import records.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
+from records.engine import current_revision, head_revision, make_engine, upgrade
+from records.store import Store
+
+
+def test_first_revision_database_is_upgraded_and_keeps_data(db_url: str) -> None:
+    engine = make_engine(db_url)
+    upgrade(engine, "0001")
+    assert current_revision(engine) == "0001"
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO exceptions (exception_id, run_id, journey, state, detected_at, "
+                "highest_level, occurrences, exhausted, restore_breached) "
+                "VALUES ('exc:j:r:s', 'run-1', 'j', 'open', :at, 1, 3, false, false)"
+            ),
+            {"at": datetime(2026, 1, 1, tzinfo=UTC)},
+        )
+    indexes = {ix["name"] for ix in sa.inspect(engine).get_indexes("exceptions")}
+    assert "ix_exceptions_detected_at" not in indexes
+    engine.dispose()
+
+    store = Store.open(db_url)  # opening runs the second migration
+    try:
+        assert current_revision(store.engine) == head_revision() == "0002"
+        indexes = {ix["name"] for ix in sa.inspect(store.engine).get_indexes("exceptions")}
+        assert {"ix_exceptions_detected_at", "ix_exceptions_state"} <= indexes
+        row = store.get_exception("exc:j:r:s")
+        assert row is not None and (row.journey, row.occurrences) == ("j", 3)
+        assert row.detected_at == datetime(2026, 1, 1, tzinfo=UTC)
+    finally:
+        store.close()
+
+
+def test_tables_match_the_newest_migration(db_url: str) -> None:
+    store = Store.open(db_url)
+    try:
+        inspector = sa.inspect(store.engine)
+        for table in SQLModel.metadata.sorted_tables:
+            if table.name not in ("exceptions", "timeline_steps", "notifications"):
+                continue
+            in_db = {c["name"]: c["nullable"] for c in inspector.get_columns(table.name)}
+            in_model = {c.name: c.nullable for c in table.columns}
+            assert set(in_db) == set(in_model), table.name
+            indexes = {ix["name"] for ix in inspector.get_indexes(table.name)}
+            assert {ix.name for ix in table.indexes} <= indexes, table.name
+    finally:
+        store.close()
+
+
+def test_downgrade_then_upgrade_again(db_url: str) -> None:
+    store = Store.open(db_url)
+    try:
+        from alembic import command
+
+        from records.engine import _config
+
+        with store.engine.begin() as conn:
+            command.downgrade(_config(conn), "0001")
+        assert current_revision(store.engine) == "0001"
+        upgrade(store.engine)
+        assert current_revision(store.engine) == "0002"
+    finally:
+        store.close()
