@@ -1,0 +1,62 @@
+"""Completeness: required attributes missing when a case passes its gate event.
+
+An attribute counts as present when the gate event or any earlier event of the case
+carries a non-empty value for it (attributes are often captured at intake and not
+repeated). One firing per case, at its first gate event with something missing;
+onset = that event's time; the detail names the missing attributes.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import polars as pl
+
+from detectors.events import CASE, EVENT, LINE, TS
+from detectors.firing import empty_firings
+from detectors.rules.common import finish
+from policies.rules import CompletenessRule
+
+__all__ = ["completeness_firings"]
+
+
+def completeness_firings(
+    events: pl.DataFrame, rule: CompletenessRule, *, as_of: datetime
+) -> pl.DataFrame:
+    """``events`` sorted by case, time, line and cut at ``as_of``."""
+    del as_of  # the gate event is the onset; events are already cut
+    flags = []
+    for i, attr in enumerate(rule.required_attributes):
+        if attr in events.columns:
+            col = pl.col(attr).cast(pl.String).str.strip_chars()
+            has = (col.is_not_null() & (col != "")).cast(pl.Int8)
+            flags.append(has.cum_max().over(CASE).alias(f"__has{i}"))
+        else:  # the log never carries it: missing everywhere
+            flags.append(pl.lit(0, pl.Int8).alias(f"__has{i}"))
+    frame = events.select(CASE, EVENT, TS, LINE, *flags).filter(pl.col(EVENT) == rule.gate_event)
+    missing = pl.concat_list(
+        [
+            pl.when(pl.col(f"__has{i}") == 0).then(pl.lit(attr)).otherwise(None)
+            for i, attr in enumerate(rule.required_attributes)
+        ]
+    ).list.drop_nulls()
+    frame = frame.with_columns(missing.alias("__missing")).filter(
+        pl.col("__missing").list.len() > 0
+    )
+    if frame.height == 0:
+        return empty_firings()
+    first = frame.group_by(CASE, maintain_order=True).first()
+    return finish(
+        first.with_columns(
+            pl.col(CASE).alias("subject"),
+            pl.col(TS).alias("onset"),
+            pl.lit(None, pl.Datetime("us", "UTC")).alias("cleared_at"),
+            pl.concat_list(pl.col(LINE)).alias("evidence"),
+            pl.struct(
+                pl.col("__missing").alias("missing"),
+                pl.lit(rule.gate_event).alias("gate_event"),
+            )
+            .struct.json_encode()
+            .alias("detail"),
+        )
+    )

@@ -1,0 +1,179 @@
+"""Conformance: a case deviates from the reference model; the firing names the deviation.
+
+Checks, each giving (case, onset, evidence lines, deviation text):
+
+* start: the case's first modelled event is not one of ``start_events``;
+* transitions: consecutive *modelled* events a → b (the events named anywhere in
+  ``start_events`` / ``allowed_transitions``; others are projected away, so a model of
+  the application states ignores work-item events) where b is not allowed after a; an
+  event with no entry in ``allowed_transitions`` allows no successor;
+* precedence: ``event`` happens before any ``requires`` in the case;
+* response: ``event`` is not followed by ``then`` within ``within`` (onset = event +
+  within); without ``within``, by the time the case completes (a journey completing
+  event; onset = that event).
+
+One firing per case: its earliest deviation (that is what made the case deviate).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import polars as pl
+
+from detectors.events import CASE, EVENT, LINE, TS
+from detectors.firing import empty_firings
+from detectors.rules.common import finish
+from policies.duration import format_duration
+from policies.rules import ConformanceRule
+
+__all__ = ["conformance_firings"]
+
+_DEV_SCHEMA = {
+    CASE: pl.String(),
+    "onset": pl.Datetime("us", "UTC"),
+    "evidence": pl.List(pl.Int64()),
+    "deviation": pl.String(),
+    "check": pl.String(),
+}
+
+
+def _transitions(events: pl.DataFrame, rule: ConformanceRule) -> list[pl.DataFrame]:
+    out: list[pl.DataFrame] = []
+    alphabet = set(rule.start_events) | set(rule.allowed_transitions)
+    for nexts in rule.allowed_transitions.values():
+        alphabet.update(nexts)
+    if not alphabet:
+        return out
+    modelled = events.filter(pl.col(EVENT).is_in(sorted(alphabet))).with_columns(
+        (pl.col(CASE) == pl.col(CASE).shift(1)).fill_null(False).alias("__same"),
+        pl.col(EVENT).shift(1).alias("__prev"),
+        pl.col(LINE).shift(1).alias("__prev_line"),
+    )
+    if rule.start_events:
+        bad_start = modelled.filter(~pl.col("__same") & ~pl.col(EVENT).is_in(rule.start_events))
+        expected = ", ".join(rule.start_events)
+        out.append(
+            bad_start.select(
+                CASE,
+                pl.col(TS).alias("onset"),
+                pl.concat_list(LINE).alias("evidence"),
+                (pl.lit("starts with ") + pl.col(EVENT) + pl.lit(f" (expected {expected})")).alias(
+                    "deviation"
+                ),
+                pl.lit("start").alias("check"),
+            )
+        )
+    if rule.allowed_transitions:
+        allowed = pl.DataFrame(
+            [(a, b) for a, bs in rule.allowed_transitions.items() for b in bs],
+            schema={"__prev": pl.String, EVENT: pl.String},
+            orient="row",
+        ).with_columns(pl.lit(True).alias("__ok"))
+        pairs = modelled.filter(pl.col("__same")).join(allowed, on=["__prev", EVENT], how="left")
+        out.append(
+            pairs.filter(pl.col("__ok").is_null()).select(
+                CASE,
+                pl.col(TS).alias("onset"),
+                pl.concat_list("__prev_line", LINE).alias("evidence"),
+                (
+                    pl.lit("transition ")
+                    + pl.col("__prev")
+                    + pl.lit(" → ")
+                    + pl.col(EVENT)
+                    + pl.lit(" is not in the reference model")
+                ).alias("deviation"),
+                pl.lit("transition").alias("check"),
+            )
+        )
+    return out
+
+
+def _precedence(events: pl.DataFrame, rule: ConformanceRule) -> list[pl.DataFrame]:
+    out = []
+    for p in rule.precedence:
+        seen = (pl.col(EVENT) == p.requires).cast(pl.Int32).cum_sum().over(CASE)
+        bad = events.filter((pl.col(EVENT) == p.event) & (seen == 0))
+        out.append(
+            bad.select(
+                CASE,
+                pl.col(TS).alias("onset"),
+                pl.concat_list(LINE).alias("evidence"),
+                pl.lit(f"{p.event} happened before {p.requires}").alias("deviation"),
+                pl.lit("precedence").alias("check"),
+            )
+        )
+    return out
+
+
+def _next_time(events: pl.DataFrame, names: list[str]) -> pl.Expr:
+    """For each row, the time of the next later row of the case whose event is in ``names``."""
+    marked = pl.when(pl.col(EVENT).is_in(names)).then(pl.col(TS))
+    return marked.shift(-1).backward_fill().over(CASE)
+
+
+def _response(
+    events: pl.DataFrame, rule: ConformanceRule, completing: list[str], as_of: datetime
+) -> list[pl.DataFrame]:
+    out = []
+    for r in rule.response:
+        frame = events.with_columns(_next_time(events, [r.then]).alias("__then"))
+        if r.within is not None:
+            due = pl.col(TS) + r.within
+            late = pl.col("__then").is_null() | (pl.col("__then") > due)
+            bad = frame.filter((pl.col(EVENT) == r.event) & late & (due <= as_of)).with_columns(
+                due.alias("onset")
+            )
+            text = f"{r.event} not followed by {r.then} within {format_duration(r.within)}"
+        else:
+            if not completing:
+                continue  # "eventually" is only decidable once the case completes
+            frame = frame.with_columns(_next_time(events, completing).alias("__done"))
+            late = pl.col("__then").is_null() | (pl.col("__then") > pl.col("__done"))
+            bad = frame.filter(
+                (pl.col(EVENT) == r.event) & pl.col("__done").is_not_null() & late
+            ).with_columns(pl.col("__done").alias("onset"))
+            text = f"{r.event} not followed by {r.then} before the case completed"
+        out.append(
+            bad.select(
+                CASE,
+                "onset",
+                pl.concat_list(LINE).alias("evidence"),
+                pl.lit(text).alias("deviation"),
+                pl.lit("response").alias("check"),
+            )
+        )
+    return out
+
+
+def conformance_firings(
+    events: pl.DataFrame,
+    rule: ConformanceRule,
+    *,
+    as_of: datetime,
+    completing_events: list[str] | None = None,
+) -> pl.DataFrame:
+    """``events`` sorted by case, time, line and cut at ``as_of``."""
+    parts = [
+        *_transitions(events, rule),
+        *_precedence(events, rule),
+        *_response(events, rule, completing_events or [], as_of),
+    ]
+    parts = [p.cast(_DEV_SCHEMA) for p in parts if p.height]  # type: ignore[arg-type]
+    if not parts:
+        return empty_firings()
+    deviations = pl.concat(parts).sort(CASE, "onset", pl.col("evidence").list.first())
+    first = deviations.group_by(CASE, maintain_order=True).first()
+    counts = deviations.group_by(CASE).len("__n")
+    first = first.join(counts, on=CASE, how="left")
+    return finish(
+        first.with_columns(
+            pl.col(CASE).alias("subject"),
+            pl.lit(None, pl.Datetime("us", "UTC")).alias("cleared_at"),
+            pl.struct(
+                pl.col("deviation"), pl.col("check"), pl.col("__n").alias("deviations_so_far")
+            )
+            .struct.json_encode()
+            .alias("detail"),
+        )
+    )
