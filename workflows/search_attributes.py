@@ -11,6 +11,7 @@ from temporalio.common import SearchAttributeKey
 __all__ = [
     "ALL_KEYS",
     "CASE_ID",
+    "EXHAUSTED",
     "JOURNEY",
     "KIND",
     "LEVEL",
@@ -28,6 +29,8 @@ LEVEL = SearchAttributeKey.for_int("EscalatorLevel")
 STATE = SearchAttributeKey.for_keyword("EscalatorState")
 SEVERITY = SearchAttributeKey.for_keyword("EscalatorSeverity")
 CASE_ID = SearchAttributeKey.for_keyword("EscalatorCaseId")
+# All levels exhausted and nobody responded: the exceptions incident leads look at first.
+EXHAUSTED = SearchAttributeKey.for_bool("EscalatorExhausted")
 
 ALL_KEYS: tuple[SearchAttributeKey, ...] = (
     JOURNEY,
@@ -38,4 +41,5 @@ ALL_KEYS: tuple[SearchAttributeKey, ...] = (
     STATE,
     SEVERITY,
     CASE_ID,
+    EXHAUSTED,
 )

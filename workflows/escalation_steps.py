@@ -1,0 +1,277 @@
+"""The side-effecting steps of the EscalationWorkflow: pages, escalation, waits, records.
+
+A base class of the workflow, so `workflows/escalation.py` keeps only the
+sequence and the owner-response handlers. Everything here runs inside the
+workflow: Temporal calls only, times from ``workflow.now()``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy, SearchAttributeKey, SearchAttributeUpdate
+from temporalio.exceptions import ActivityError
+
+with workflow.unsafe.imports_passed_through():
+    from workflows import search_attributes as sa
+    from workflows.activity_contracts import (
+        ACTIVITY_NOTIFY,
+        ACTIVITY_RECORD_STEPS,
+        Delivery,
+        Notification,
+        NotificationReason,
+        NotifyRequest,
+        NotifyResult,
+        RecordStepsInput,
+    )
+    from workflows.contracts import EscalationInput, ExceptionState, StepKind
+    from workflows.escalation_state import Deadline, EscalationState
+    from workflows.presentation import current_details
+    from workflows.targets import Target, role_targets, update_targets
+
+__all__ = ["EscalationSteps"]
+
+NOTIFY_RETRY = RetryPolicy(maximum_attempts=5, maximum_interval=timedelta(seconds=30))
+# Records must not be lost, but a records outage must not stop the escalation either:
+# steps that could not be written stay queued for the next flush.
+RECORD_RETRY = RetryPolicy(maximum_attempts=10, maximum_interval=timedelta(seconds=30))
+IN_PLACE: set[str] = {"informed", "update", "resolved"}
+Batch = list[tuple[Target, NotificationReason]]
+
+
+class EscalationSteps:
+    _s: EscalationState
+    _inbox: list[tuple[str, str | None]]
+    _reopen: EscalationInput | None
+    _published: dict[str, Any]
+
+    # --- waiting ---
+
+    def _woken(self) -> bool:
+        return bool(self._inbox) or self._s.resolved
+
+    async def _wait(self, deadline: Deadline | None) -> None:
+        """Record what happened so far, then sleep until the deadline or until someone acts."""
+        await self._flush()
+        self._publish()
+        if self._woken():
+            return
+        if deadline is None:
+            await workflow.wait_condition(self._woken)
+            return
+        timeout = deadline.due - workflow.now()
+        if timeout <= timedelta(0):
+            return
+        with contextlib.suppress(TimeoutError):  # the deadline passed: the caller acts on it
+            await workflow.wait_condition(
+                self._woken, timeout=timeout, timeout_summary=deadline.summary
+            )
+
+    # --- escalation ---
+
+    async def _page(self, reason: NotificationReason, also: Batch | None = None) -> None:
+        """Page the role that owns the current level; keep every earlier role informed."""
+        s = self._s
+        role = s.owner_role
+        targets, skipped = role_targets(s.policy, role, s.current_level.channels, workflow.now())
+        s.add_notified(role)
+        batch: Batch = [(t, reason) for t in targets] + list(also or [])
+        inform: NotificationReason = (
+            "informed" if reason in ("escalated", "repeat", "broadcast") else "update"
+        )
+        others = [r for r in s.notified_roles if r != role]
+        batch += [(t, inform) for t in update_targets(s.policy, others)]
+        await self._notify(batch, skipped, f"page {role} (level {s.level}, {reason})")
+
+    async def _escalate(
+        self, cause: str, actor: str | None = None, also: Batch | None = None
+    ) -> None:
+        s = self._s
+        now = workflow.now()
+        reason: NotificationReason
+        if s.level < len(s.levels):
+            nxt, reason = s.level + 1, "escalated"
+        elif s.round < s.policy.escalation.repeat:
+            s.round += 1
+            nxt, reason = 1, "repeat"
+        else:
+            await self._exhaust(cause, also)
+            return
+        previous = s.owner_role
+        s.start_level(nxt, now)
+        if s.state is ExceptionState.ACKNOWLEDGED:
+            s.restart_restore_window(now)
+        s.record(
+            StepKind.ESCALATED,
+            now,
+            actor=actor,
+            level=nxt,
+            role=s.owner_role,
+            cause=cause,
+            previous_role=previous,
+            round=s.round,
+        )
+        await self._page(reason, also)
+
+    async def _exhaust(self, cause: str, also: Batch | None) -> None:
+        """Every level had its chance: do what the policy says."""
+        s = self._s
+        now = workflow.now()
+        esc = s.policy.escalation
+        s.exhausted = True
+        s.record(
+            StepKind.EXHAUSTED,
+            now,
+            level=s.level,
+            role=s.owner_role,
+            on_exhausted=esc.on_exhausted,
+            cause=cause,
+            round=s.round,
+        )
+        if esc.on_exhausted == "repeat":
+            s.round += 1
+            s.start_level(1, now)
+            if s.state is ExceptionState.ACKNOWLEDGED:
+                s.restart_restore_window(now)
+            s.record(
+                StepKind.ESCALATED, now, level=1, role=s.owner_role, cause="repeat", round=s.round
+            )
+            await self._page("repeat", also)
+            return
+        s.ack_due = s.restore_due = None
+        lead = esc.incident_lead_role
+        if esc.on_exhausted == "broadcast" and lead:
+            channels = s.levels[-1].channels
+            targets, skipped = role_targets(s.policy, lead, channels, now)
+            s.add_notified(lead)
+            batch: Batch = [(t, "broadcast") for t in targets] + list(also or [])
+            others = [r for r in s.notified_roles if r != lead]
+            batch += [(t, "informed") for t in update_targets(s.policy, others)]
+            await self._notify(batch, skipped, f"broadcast to {lead}: all levels exhausted")
+        elif also:
+            await self._notify(list(also), [], "remind: all levels exhausted")
+
+    async def _update_everyone(self, reason: NotificationReason, summary: str) -> None:
+        s = self._s
+        await self._notify(
+            [(t, reason) for t in update_targets(s.policy, s.notified_roles)], [], summary
+        )
+
+    # --- activities ---
+
+    async def _notify(self, batch: Batch, skipped: Sequence[str], summary: str) -> None:
+        s = self._s
+        if not batch:
+            return
+        s.notify_count += 1
+        status = s.status(with_timeline=False)
+        notifications = [
+            Notification(
+                exception_id=s.exception_id,
+                idempotency_key=f"{s.exception_id}/{s.run_id}/n{s.notify_count}/{t.channel}/{t.target}",
+                level=s.level,
+                role=t.role,
+                channel=t.channel,
+                target=t.target,
+                member=t.member,
+                reason=why,
+                status=status,
+                replaces=s.messages.get(t.key) if why in IN_PLACE else None,
+            )
+            for t, why in batch
+        ]
+        try:
+            result = await workflow.execute_activity(
+                ACTIVITY_NOTIFY,
+                NotifyRequest(notifications=notifications),
+                result_type=NotifyResult,
+                start_to_close_timeout=timedelta(seconds=60),
+                retry_policy=NOTIFY_RETRY,
+                summary=summary,
+            )
+            deliveries = result.deliveries
+        except ActivityError as err:
+            error = str(err.cause or err)
+            deliveries = [
+                Delivery(ok=False, channel=n.channel, target=n.target, error=error)
+                for n in notifications
+            ]
+        sent = []
+        for (t, why), d in zip(batch, deliveries, strict=True):
+            if d.ok and d.provider_message_id and t.key not in s.messages:
+                s.messages[t.key] = d.provider_message_id
+            sent.append(
+                {"role": t.role, "channel": t.channel, "target": t.target, "member": t.member}
+                | {"reason": why, "ok": d.ok, "error": d.error}
+            )
+        s.record(
+            StepKind.NOTIFIED,
+            workflow.now(),
+            level=s.level,
+            role=s.owner_role,
+            reason=batch[0][1],
+            sent=sent,
+            skipped=list(skipped),
+        )
+
+    async def _flush(self) -> None:
+        """Hand the steps recorded since the last flush to the records activity."""
+        steps = self._s.take_unrecorded()
+        if not steps:
+            return
+        kinds = ", ".join(dict.fromkeys(step.kind.value for step in steps))
+        try:
+            await workflow.execute_activity(
+                ACTIVITY_RECORD_STEPS,
+                RecordStepsInput(steps=steps),
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=RECORD_RETRY,
+                summary=f"record {kinds}",
+            )
+        except ActivityError:
+            self._s.unrecorded = steps + self._s.unrecorded
+
+    # --- what incident leads see ---
+
+    def _publish(self) -> None:
+        """Upsert the search attributes that changed; refresh the current details."""
+        s = self._s
+        rule = s.policy.rule
+        values: list[tuple[SearchAttributeKey[Any], Any]] = [
+            (sa.JOURNEY, s.detection.journey),
+            (sa.RULE, s.detection.rule),
+            (sa.KIND, rule.kind),
+            (sa.CASE_ID, s.detection.subject),
+            (sa.SEVERITY, rule.severity),
+            (sa.OWNER_ROLE, s.owner_role),
+            (sa.LEVEL, s.level),
+            (sa.STATE, s.state.value),
+            (sa.EXHAUSTED, s.exhausted),
+        ]
+        changes: list[SearchAttributeUpdate[Any]] = []
+        for key, value in values:
+            if self._published.get(key.name) != value:
+                changes.append(key.value_set(value))
+                self._published[key.name] = value
+        if changes:
+            workflow.upsert_search_attributes(changes)
+        workflow.set_current_details(
+            current_details(
+                state=s.state,
+                level=s.level,
+                role=s.owner_role,
+                policy=s.policy,
+                exhausted=s.exhausted,
+                ack_due=s.ack_due,
+                restore_due=s.restore_due,
+                snoozed_until=s.snoozed_until,
+                acknowledged_by=s.acknowledged_by,
+                resolved_by=s.resolved_by,
+                resolved_at=s.resolved_at,
+                occurrences=s.occurrences,
+            )
+        )
