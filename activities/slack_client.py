@@ -7,12 +7,15 @@ reaches the sender, which tells retryable from permanent failures.
 
 from __future__ import annotations
 
+import random
+
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
     AsyncServerErrorRetryHandler,
 )
 from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
+from slack_sdk.http_retry.jitter import Jitter
 from slack_sdk.web.async_client import AsyncWebClient
 
 __all__ = ["PERMANENT_ERRORS", "slack_client"]
@@ -42,6 +45,14 @@ PERMANENT_ERRORS = frozenset(
 )
 
 
+class ProportionalJitter(Jitter):
+    """Up to +100 % of the backoff: slack_sdk's default adds up to a whole second,
+    which makes a small backoff factor pointless."""
+
+    def recalculate(self, duration: float) -> float:
+        return duration * (1 + random.random())
+
+
 def slack_client(
     token: str,
     *,
@@ -51,7 +62,9 @@ def slack_client(
     server_error_retries: int = 2,
     backoff: float = 0.5,
 ) -> AsyncWebClient:
-    backoff_calc = BackoffRetryIntervalCalculator(backoff_factor=backoff)
+    backoff_calc = BackoffRetryIntervalCalculator(
+        backoff_factor=backoff, jitter=ProportionalJitter()
+    )
     return AsyncWebClient(
         token=token,
         base_url=base_url,

@@ -11,12 +11,13 @@ the message, and the ledger decides what a retried activity does.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import logging
 from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
-from twilio.http.async_http_client import AsyncTwilioHttpClient
+from twilio.http import AsyncHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
 
@@ -26,7 +27,7 @@ log = logging.getLogger(__name__)
 MAX_RETRY_AFTER = 30.0
 
 
-class RetryingTwilioHttpClient(AsyncTwilioHttpClient):
+class RetryingTwilioHttpClient(AsyncHttpClient):
     def __init__(
         self,
         *,
@@ -35,9 +36,7 @@ class RetryingTwilioHttpClient(AsyncTwilioHttpClient):
         backoff: float = 0.5,
         timeout: float = 10.0,
     ) -> None:
-        # pool_connections=False: one short-lived session per request, so the
-        # client can be built outside a running loop and never leaks a session.
-        super().__init__(pool_connections=False, timeout=timeout)
+        super().__init__(log, True, timeout)
         self.base = urlsplit(base_url) if base_url else None
         self.retries = retries
         self.backoff = backoff
@@ -50,7 +49,7 @@ class RetryingTwilioHttpClient(AsyncTwilioHttpClient):
         path = self.base.path.rstrip("/") + parts.path
         return urlunsplit((self.base.scheme, self.base.netloc, path, parts.query, parts.fragment))
 
-    async def request(  # type: ignore[override]
+    async def request(
         self,
         method: str,
         url: str,
@@ -66,15 +65,8 @@ class RetryingTwilioHttpClient(AsyncTwilioHttpClient):
         while True:
             self.attempts += 1
             try:
-                response = await super().request(
-                    method,
-                    url,
-                    params,
-                    data,
-                    headers,
-                    auth,
-                    timeout or self.timeout,
-                    allow_redirects,
+                response = await self._once(
+                    method, url, params, data, headers, auth, timeout or self.timeout
                 )
             except aiohttp.ClientConnectorError:
                 if attempt >= self.retries:
@@ -93,6 +85,40 @@ class RetryingTwilioHttpClient(AsyncTwilioHttpClient):
             log.info("Twilio answered %s; retry %d in %.1f s", status, attempt + 1, wait)
             await asyncio.sleep(wait)
             attempt += 1
+
+    async def _once(
+        self,
+        method: str,
+        url: str,
+        params: dict[str, object] | None,
+        data: dict[str, object] | None,
+        headers: dict[str, str] | None,
+        auth: tuple[str, str] | None,
+        timeout: float | None,  # noqa: ASYNC109 - a per-request total, as twilio passes it
+    ) -> Response:
+        """One request on a short-lived session: the client can be built outside a running
+        loop, never leaks a session, and sends basic auth as a header (aiohttp's BasicAuth
+        is deprecated)."""
+        headers = dict(headers or {})
+        if auth is not None:
+            token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
+            headers["Authorization"] = f"Basic {token}"
+        self.log_request({"method": method, "url": url, "params": params, "headers": headers})
+        client_timeout = aiohttp.ClientTimeout(total=timeout) if timeout else None
+        async with (
+            aiohttp.ClientSession(timeout=client_timeout) as session,
+            session.request(
+                method.upper(),
+                url,
+                params=params,  # type: ignore[arg-type]
+                data=data,
+                headers=headers,
+                allow_redirects=False,
+            ) as answer,
+        ):
+            response = Response(answer.status, await answer.text(), answer.headers)
+        self.log_response(response.status_code, response)
+        return response
 
 
 def twilio_client(
