@@ -40,6 +40,7 @@ class Child:
     name: str
     argv: Sequence[str]
     env: Mapping[str, str] | None = None
+    stdout: int | None = None  # e.g. subprocess.PIPE; default: share the terminal
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     @property
@@ -53,6 +54,7 @@ class Child:
             [*launcher, *self.argv],
             env=dict(self.env) if self.env is not None else None,
             start_new_session=True,
+            stdout=self.stdout,
         )
 
     def exit_code(self) -> int | None:
