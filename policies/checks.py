@@ -18,7 +18,7 @@ reference. What is checked:
   ``repeat`` is for.)
 - **channel that reaches nobody**: a level's channel for which no member of the
   role has an address (``sms``/``voice`` with no phone numbers, ``slack_dm``
-  with no Slack user id, ``slack`` with neither a role channel nor user ids).
+  with no Slack user id, ``slack`` when the role has no ``slack_channel``).
 - **burn-rate tier that can never fire**: its threshold, scaled to the
   journey's SLO window, is above ``1 / (1 - objective)`` for one of the
   journey's SLIs: even an error ratio of 100 % burns slower than that.
@@ -86,8 +86,8 @@ def channel_reaches(channel: Channel, role: OwnerRole) -> bool:
     """Whether any member of ``role`` can be reached on ``channel`` at all."""
     if channel == "console":
         return True
-    if channel == "slack":
-        return role.slack_channel is not None or any(m.slack_user_id for m in role.members)
+    if channel == "slack":  # a post in the role's channel, as the workflow sends it
+        return role.slack_channel is not None
     if channel == "slack_dm":
         return any(m.slack_user_id for m in role.members)
     return any(m.phone for m in role.members)  # sms, voice
@@ -388,4 +388,4 @@ def _missing_address(channel: Channel) -> str:
         return "no member has a phone number; add E.164 'phone' numbers or drop the channel"
     if channel == "slack_dm":
         return "no member has a slack_user_id; add them or use 'slack' with a slack_channel"
-    return "the role has no slack_channel and no member has a slack_user_id"
+    return "the role has no slack_channel; add one or use 'slack_dm'"
