@@ -75,8 +75,9 @@ def bucket_counts(seconds: pl.Series) -> list[dict[str, Any]]:
 
 
 def open_by_age(exceptions: pl.DataFrame, as_of: datetime) -> list[dict[str, Any]]:
-    """Unresolved exceptions detected by ``as_of``, bucketed by age at ``as_of``."""
-    open_ = exceptions.filter(pl.col("resolved_at").is_null() & (pl.col("detected_at") <= as_of))
+    """Exceptions open at ``as_of`` (detected by then, not yet resolved), by age then."""
+    unresolved = pl.col("resolved_at").is_null() | (pl.col("resolved_at") > as_of)
+    open_ = exceptions.filter(unresolved & (pl.col("detected_at") <= as_of))
     ages = (pl.lit(as_of) - pl.col("detected_at")).dt.total_microseconds() / 1e6
     return bucket_counts(open_.select(ages.alias("age"))["age"])
 
