@@ -62,14 +62,25 @@ class EscalationWorkflow(EscalationHandlers):
     @workflow.run
     async def run(self, inp: EscalationInput) -> ExceptionStatus:
         s = self._s
+        rule = inp.policy.rule
         s.record(
             StepKind.DETECTED,
             workflow.now(),
-            role=inp.policy.rule.owner,
+            role=rule.owner,
+            journey=inp.detection.journey,
+            rule=inp.detection.rule,
+            kind=rule.kind,
+            subject=inp.detection.subject,
+            severity=rule.severity,
+            owner_role=rule.owner,
+            policy_version=inp.policy.version,
             onset=inp.detection.onset.isoformat(),
             detected_at=s.detected_at.isoformat(),
+            reopened_from=inp.reopened_from,
+            rework_count=inp.rework_count,
+            occurrences=1,
             attributes=dict(inp.detection.attributes),
-            policy_version=inp.policy.version,
+            payload=dict(inp.detection.payload),
         )
         if inp.reopened_from:
             s.record(
@@ -108,7 +119,7 @@ class EscalationWorkflow(EscalationHandlers):
                 action="page", reason=f"routing failed ({err.cause}); paging"
             )
         s.routing = decision.action
-        s.record(StepKind.ROUTED, workflow.now(), action=decision.action, reason=decision.reason)
+        s.record(StepKind.ROUTED, workflow.now(), decision=decision.action, reason=decision.reason)
 
     async def _playbook(self) -> None:
         s = self._s

@@ -66,6 +66,7 @@ class EscalationHandlers(EscalationSteps):
             level=s.level,
             occurrences=s.occurrences,
             onset=detection.onset.isoformat(),
+            payload=s.payload,
         )
         self._inbox.append(("occurred", None))
 

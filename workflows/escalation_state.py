@@ -92,6 +92,7 @@ class EscalationState:
         self,
         kind: StepKind,
         at: datetime,
+        /,
         *,
         actor: str | None = None,
         level: int | None = None,

@@ -214,6 +214,7 @@ class EscalationSteps:
             level=s.level,
             role=s.owner_role,
             reason=batch[0][1],
+            status="sent" if any(d.ok for d in deliveries) else "failed",
             sent=sent,
             skipped=list(skipped),
         )

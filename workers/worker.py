@@ -1,0 +1,201 @@
+"""`escalator worker`: the Temporal worker that runs EscalationWorkflows and their activities.
+
+Self-contained: it connects to TEMPORAL_ADDRESS, polls TEMPORAL_TASK_QUEUE,
+records into the records store (ESCALATOR_DATABASE_URL, default SQLite under
+the state dir), sends through Slack / Twilio when their credentials are set
+and through the console otherwise, exports the SDK's Prometheus metrics on
+ESCALATOR_METRICS_PORT, and drains in-flight tasks on SIGINT/SIGTERM.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
+from temporalio.worker import Worker
+
+from activities.channels import ChannelSender, ConsoleSender
+from activities.notify import NotifyActivities
+from activities.playbook import Action, ConditionChecker, PlaybookActivities
+from activities.records import InMemoryRecorder, RecordActivities, Recorder
+from activities.routing import Decide, RoutingActivities, always_page
+from detectors.raising import with_pydantic
+from workers.settings import Settings, get_settings
+from workflows.activity_contracts import Delivery, Notification
+from workflows.escalation import EscalationWorkflow
+
+__all__ = ["StoreRecorder", "Wiring", "build_worker", "connect", "run_worker"]
+
+log = logging.getLogger("escalator.worker")
+
+# Measured on 2 cores (see docs/benchmarks/escalation.md): 20 workflow-task pollers
+# double throughput over the default 5; a 1000-run cache keeps 10k open escalations
+# near 200 MB, a 10k cache would take ~1 GB.
+WORKFLOW_TASK_POLLS = 20
+ACTIVITY_TASK_POLLS = 8
+MAX_CACHED_WORKFLOWS = 1000
+GRACEFUL_SHUTDOWN = timedelta(seconds=20)
+
+
+@dataclass
+class Wiring:
+    """The activity implementations a worker runs with; tests pass in-memory ones."""
+
+    recorder: Recorder = field(default_factory=InMemoryRecorder)
+    senders: Mapping[str, ChannelSender] = field(default_factory=dict)
+    fallback: ChannelSender = field(default_factory=ConsoleSender)
+    decide: Decide = always_page
+    actions: Mapping[str, Action] = field(default_factory=dict)
+    checker: ConditionChecker | None = None
+
+    def activities(self) -> Sequence[Any]:
+        records = RecordActivities(self.recorder)
+        notify = NotifyActivities(self.senders, self.recorder, self.fallback)
+        routing = RoutingActivities(self.decide)
+        playbook = PlaybookActivities(self.actions, self.checker)
+        return [
+            records.record_steps,
+            notify.notify,
+            routing.decide_routing,
+            playbook.run_playbook_action,
+            playbook.recheck_condition,
+        ]
+
+
+def build_worker(
+    client: Client,
+    task_queue: str,
+    wiring: Wiring | None = None,
+    *,
+    max_cached_workflows: int = MAX_CACHED_WORKFLOWS,
+    **options: Any,
+) -> Worker:
+    """The worker for `task_queue`, with escalator's tuned pollers (override via options)."""
+    client = with_pydantic(client)
+    tuned: dict[str, Any] = {
+        "max_concurrent_workflow_task_polls": WORKFLOW_TASK_POLLS,
+        "max_concurrent_activity_task_polls": ACTIVITY_TASK_POLLS,
+        "max_cached_workflows": max_cached_workflows,
+        "graceful_shutdown_timeout": GRACEFUL_SHUTDOWN,
+    }
+    tuned.update(options)
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[EscalationWorkflow],
+        activities=(wiring or Wiring()).activities(),
+        activity_executor=ThreadPoolExecutor(4),
+        **tuned,
+    )
+
+
+async def connect(settings: Settings, runtime: Runtime | None = None) -> Client:
+    return await Client.connect(
+        settings.temporal_address,
+        namespace=settings.temporal_namespace,
+        data_converter=pydantic_data_converter,
+        runtime=runtime,
+    )
+
+
+def metrics_runtime(port: int | None) -> Runtime | None:
+    """A runtime whose SDK metrics are served for Prometheus on ``port``."""
+    if not port:
+        return None
+    bind = f"0.0.0.0:{port}"
+    return Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=bind)))
+
+
+class StoreRecorder:
+    """The records store (`records.store.Store`) behind the `Recorder` protocol."""
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+
+    async def record_step(self, step: Any) -> None:
+        await self.store.record_step(step)
+
+    async def record_notification(self, notification: Notification, delivery: Delivery) -> None:
+        await self.store.record_notification(
+            idempotency_key=notification.idempotency_key,
+            exception_id=notification.exception_id,
+            run_id=notification.idempotency_key.split("/")[-4],
+            level=notification.level,
+            channel=notification.channel,
+            target=notification.target,
+            status="sent" if delivery.ok else "failed",
+            provider_message_id=delivery.provider_message_id,
+            error=delivery.error,
+        )
+
+
+def production_wiring(settings: Settings) -> Wiring:
+    """Records in the SQL store; Slack and SMS when configured, the console otherwise."""
+    from records.ledger import SqlDeliveryLedger
+    from records.store import Store
+
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    store = Store.open(settings.resolved_database_url)
+    senders: dict[str, ChannelSender] = {}
+    ledger = SqlDeliveryLedger(store)
+    if settings.slack_enabled and settings.slack_bot_token:
+        from activities.slack_client import slack_client
+        from activities.slack_sender import SlackSender
+
+        slack = SlackSender(
+            slack_client(
+                settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_url
+            ),
+            ledger,
+        )
+        senders["slack"] = senders["slack_dm"] = slack
+    if settings.twilio_enabled and settings.twilio_from_number:
+        from activities.sms_sender import SmsSender
+        from activities.sms_twilio import twilio_client
+
+        assert settings.twilio_account_sid and settings.twilio_auth_token
+        twilio = twilio_client(
+            settings.twilio_account_sid.get_secret_value(),
+            settings.twilio_auth_token.get_secret_value(),
+            base_url=settings.twilio_api_url,
+        )
+        senders["sms"] = senders["voice"] = SmsSender(twilio, ledger, settings.twilio_from_number)
+    return Wiring(recorder=StoreRecorder(store), senders=senders)
+
+
+async def run_worker(
+    settings: Settings | None = None,
+    wiring: Wiring | None = None,
+    stop: asyncio.Event | None = None,
+) -> None:
+    """Run until SIGINT/SIGTERM (or ``stop``), then finish in-flight tasks and exit."""
+    settings = settings or get_settings()
+    runtime = metrics_runtime(settings.metrics_port)
+    client = await connect(settings, runtime)
+    wiring = wiring or production_wiring(settings)
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    worker = build_worker(client, settings.temporal_task_queue, wiring)
+    log.info(
+        "escalator worker on %s, task queue %s%s",
+        settings.temporal_address,
+        settings.temporal_task_queue,
+        f", metrics on :{settings.metrics_port}/metrics" if settings.metrics_port else "",
+    )
+    async with worker:
+        print(f"escalator worker ready (task queue {settings.temporal_task_queue})", flush=True)
+        await stop.wait()
+        print("escalator worker: shutting down, finishing in-flight tasks", flush=True)
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.remove_signal_handler(sig)
