@@ -1,9 +1,198 @@
-"""Commands of the `escalator` CLI for this area (registered by workers/cli.py)."""
+"""`escalator report` and `escalator db upgrade|current`: the records and what they say.
+
+The report reads the exceptions from the records database and, for SLOs, each
+journey's event log given as ``--log JOURNEY=FILE``; terminal tables by
+default, ``--json`` for scripts, ``--html FILE`` for a self-contained page.
+"""
 
 from __future__ import annotations
 
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import polars as pl
 import typer
+
+from policies.duration import parse_duration
+from policies.journeys import Journey
+from workers.settings import Settings
+
+__all__ = ["db_app", "parse_when", "register"]
+
+db_app = typer.Typer(
+    name="db", help="The records database: migrate it, show its revision.", no_args_is_help=True
+)
+
+DbOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        help="Records database (default: ESCALATOR_DATABASE_URL, else the SQLite file in the state dir).",
+        show_default=False,
+    ),
+]
 
 
 def register(app: typer.Typer) -> None:
-    """Add this area's commands to `app`."""
+    """Add `escalator report` and `escalator db ...` to the main app."""
+    app.command("report")(report)
+    app.add_typer(db_app, name="db")
+
+
+def _fail(message: str) -> None:
+    print(f"error: {message}", file=sys.stderr)
+    raise typer.Exit(2)
+
+
+def parse_when(value: str, now: datetime, option: str) -> datetime:
+    """An ISO date/time (UTC unless it says otherwise) or a duration back from ``now``."""
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    except ValueError:
+        pass
+    try:
+        return now - parse_duration(value)
+    except ValueError:
+        _fail(
+            f"{option} {value!r}: give an ISO date or time (2026-03-01, 2026-03-01T09:00Z) or a duration back from now (7d, 12h)"
+        )
+        raise  # unreachable: _fail exits
+
+
+def _url(database_url: str | None) -> str:
+    return database_url or Settings().resolved_database_url
+
+
+def _journeys(policy: list[Path] | None) -> dict[str, Journey]:
+    from policies.errors import PolicyError
+    from policies.loader import load_policies
+
+    try:
+        policies = load_policies(list(policy) if policy else [Settings().policy_dir])
+    except PolicyError as exc:
+        _fail(str(exc))
+    return {j.name: j for j in policies.journeys}
+
+
+def _logs(specs: list[str], journeys: dict[str, Journey]) -> dict[str, pl.DataFrame]:
+    from detectors.readers import read_log
+
+    logs: dict[str, pl.DataFrame] = {}
+    for spec in specs:
+        name, sep, path = spec.partition("=")
+        if not sep or not path:
+            _fail(f"--log {spec!r}: write JOURNEY=FILE, e.g. --log orderToShip=orders.parquet")
+        if name not in journeys:
+            _fail(
+                f"--log {spec!r}: no journey {name!r} in the policies (known: {', '.join(sorted(journeys)) or 'none'})"
+            )
+        file = Path(path)
+        if not file.exists():
+            _fail(f"--log {spec!r}: file {file} does not exist")
+        result = read_log(file, journeys[name])
+        if len(result.quarantine):
+            print(
+                f"warning: {file}: {len(result.quarantine)} records quarantined (not counted)",
+                file=sys.stderr,
+            )
+        logs[name] = result.events
+    return logs
+
+
+def report(
+    json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    html: Annotated[
+        Path | None,
+        typer.Option("--html", help="Write a self-contained HTML report to FILE.", metavar="FILE"),
+    ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--since",
+            help="Only exceptions detected since: ISO date/time, or a duration back from now (7d).",
+        ),
+    ] = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Compute as of this ISO time (default: now).")
+    ] = None,
+    log: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--log",
+            help="JOURNEY=FILE: the journey's event log, for SLOs, budgets and lead time (repeatable).",
+        ),
+    ] = None,
+    policy: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--policy", help="Policy files or directories (default: ESCALATOR_POLICY_DIR)."
+        ),
+    ] = None,
+    database_url: DbOpt = None,
+) -> None:
+    """Time to restore, SLOs, error budgets, burn rates, rework and open exceptions."""
+    from analytics.render_html import render_html
+    from analytics.render_text import print_report
+    from analytics.report import build_report
+    from records.frames import load_exceptions
+    from records.store import Store
+
+    now = datetime.now(UTC)
+    when = parse_when(as_of, now, "--as-of") if as_of else now
+    start = parse_when(since, when, "--since") if since else None
+    journeys = _journeys(policy) if log else {}
+    logs = _logs(log or [], journeys)
+    settings = Settings()
+    store = Store.open(_url(database_url))
+    try:
+        exceptions = load_exceptions(store.engine, since=start)
+    finally:
+        store.close()
+    data = build_report(
+        exceptions,
+        as_of=when,
+        journeys=[journeys[name] for name in logs],
+        logs=logs,
+        since=start,
+        ui_url=settings.temporal_ui_url,
+        namespace=settings.temporal_namespace,
+    )
+    if html is not None:
+        html.parent.mkdir(parents=True, exist_ok=True)
+        html.write_text(render_html(data), encoding="utf-8")
+        print(f"wrote {html}", file=sys.stderr)
+    if json_out:
+        print(json.dumps(data, indent=2, default=str))
+    elif html is None:
+        print_report(data)
+
+
+@db_app.command("upgrade")
+def db_upgrade(database_url: DbOpt = None) -> None:
+    """Create the records database or bring its schema to the newest revision (data kept)."""
+    from records.engine import current_revision, make_engine, upgrade
+
+    engine = make_engine(_url(database_url))
+    try:
+        before = current_revision(engine)
+        upgrade(engine)
+        print(f"records database at revision {current_revision(engine)} (was {before or 'empty'})")
+    finally:
+        engine.dispose()
+
+
+@db_app.command("current")
+def db_current(database_url: DbOpt = None) -> None:
+    """Show the schema revision of the records database and the newest one available."""
+    from records.engine import current_revision, head_revision, make_engine
+
+    engine = make_engine(_url(database_url))
+    try:
+        info: dict[str, Any] = {"current": current_revision(engine), "head": head_revision()}
+        print(json.dumps(info))
+    finally:
+        engine.dispose()
