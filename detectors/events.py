@@ -67,10 +67,10 @@ class Quarantine:
     def __len__(self) -> int:
         return len(self.rows)
 
-    def write(self, path: Path) -> None:
-        """Append to a JSONL file (several sources may share one quarantine file)."""
+    def write(self, path: Path, *, append: bool = False) -> None:
+        """Write (or append: several polls may share one file) the rows as JSONL."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("a", encoding="utf-8") as fh:
+        with path.open("a" if append else "w", encoding="utf-8") as fh:
             for row in self.rows:
                 fh.write(json.dumps(row, default=str, ensure_ascii=False) + "\n")
 

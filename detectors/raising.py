@@ -91,15 +91,14 @@ async def raise_exception(
     """Start or update the exception for ``detection``; idempotent on its dedupe key.
 
     Give the loaded ``policies`` (the rule's snapshot is taken now) or an
-    already resolved ``policy``.
+    already resolved ``policy``. Without ``detected_at`` the workflow stamps the
+    detection with its own clock; sending the very same detection twice (a
+    retried call) counts once.
     """
-    if detection.detected_at is None:
-        detection = detection.model_copy(update={"detected_at": datetime.now(UTC)})
     if policy is None:
         if policies is None:
             raise ValueError("raise_exception needs policies= (a PolicySet) or policy=")
-        assert detection.detected_at is not None
-        policy = snapshot(policies, detection.rule, detection.detected_at)
+        policy = snapshot(policies, detection.rule, detection.detected_at or datetime.now(UTC))
     if policy.rule.name != detection.rule or policy.rule.journey != detection.journey:
         raise ValueError(
             f"the policy is for {policy.rule.journey}/{policy.rule.name}, "

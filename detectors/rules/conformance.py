@@ -2,7 +2,8 @@
 
 Checks, each giving (case, onset, evidence lines, deviation text):
 
-* start: the case's first modelled event is not one of ``start_events``;
+* start: the case's first modelled event (first event, without a transition model)
+  is not one of ``start_events``;
 * transitions: consecutive *modelled* events a → b (the events named anywhere in
   ``start_events`` / ``allowed_transitions``; others are projected away, so a model of
   the application states ignores work-item events) where b is not allowed after a; an
@@ -45,7 +46,12 @@ def _transitions(events: pl.DataFrame, rule: ConformanceRule) -> list[pl.DataFra
         alphabet.update(nexts)
     if not alphabet:
         return out
-    modelled = events.filter(pl.col(EVENT).is_in(sorted(alphabet))).with_columns(
+    # Without a transition model there is nothing to project onto: the start check
+    # then looks at the case's very first event.
+    projected = (
+        events.filter(pl.col(EVENT).is_in(sorted(alphabet))) if rule.allowed_transitions else events
+    )
+    modelled = projected.with_columns(
         (pl.col(CASE) == pl.col(CASE).shift(1)).fill_null(False).alias("__same"),
         pl.col(EVENT).shift(1).alias("__prev"),
         pl.col(LINE).shift(1).alias("__prev_line"),
