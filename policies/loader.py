@@ -271,6 +271,9 @@ def _load_document(
                     broken[key].add(str(node["name"]))
                 for err in exc.errors(include_url=False):
                     loc = (key, index, *err["loc"])
+                    if err["type"] == "union_tag_invalid":
+                        # Point at the `kind:`/`type:` key itself, not the whole item.
+                        loc = (*loc, str(err["ctx"]["discriminator"]).strip("'"))
                     line_no, path = locate(doc, loc, default_line=line, model=PolicyDocument)
                     problems.append(Problem(file, line_no, path, describe_error(err, loc)))
                 continue

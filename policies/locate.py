@@ -92,7 +92,10 @@ def _is_field(model: type[BaseModel] | None, loc: Sequence[str | int]) -> bool:
     if model is None:
         return True
     parent = type_at(model, loc[:-1])
-    return not (_is_model(parent) and loc[-1] not in parent.model_fields)
+    el = loc[-1]
+    if _is_union(parent) and isinstance(el, str) and _tagged_member(parent, el) is not None:
+        return False  # a discriminator tag, e.g. the 'conformance' of a model-level error
+    return not (_is_model(parent) and el not in parent.model_fields)
 
 
 # --- types along a location -------------------------------------------------
@@ -262,6 +265,8 @@ def describe_error(err: Any, loc: Sequence[str | int], model: Any = None) -> str
         if not isinstance(value, dict):
             return f"expected a mapping with a {disc!r} key, got {_got(value)}"
         return f"required field {disc!r} is missing{where}"
+    if kind == "string_type" and isinstance(value, int | float) and not isinstance(value, bool):
+        return f"expected a text, got the number {value}; put it in quotes"
     if kind == "string_pattern_mismatch":
         what = _PATTERNS.get(str(ctx.get("pattern")), f"text matching {ctx.get('pattern')}")
         return f"expected {what}, got {_got(value)}"
