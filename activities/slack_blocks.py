@@ -25,8 +25,10 @@ __all__ = [
     "ACTION_PREFIX",
     "RESOLVE_CALLBACK",
     "MessageContext",
+    "change_text",
     "fallback_text",
     "format_age",
+    "headline",
     "render_message",
     "resolve_modal",
     "step_text",
@@ -84,7 +86,7 @@ def fallback_text(status: ExceptionStatus, now: datetime) -> str:
     )
 
 
-def _headline(status: ExceptionStatus, ctx: MessageContext) -> str:
+def headline(status: ExceptionStatus, ctx: MessageContext) -> str:
     if status.state is ExceptionState.RESOLVED:
         note = f": {status.resolution_note}" if status.resolution_note else ""
         return f"Resolved by {_who(status.resolved_by, ctx)} at {_when(status.resolved_at)}{note}"
@@ -111,7 +113,7 @@ def render_message(status: ExceptionStatus, ctx: MessageContext, now: datetime) 
     ]
     blocks: list[Block] = [
         {"type": "header", "text": {"type": "plain_text", "text": title[:150], "emoji": True}},
-        {"type": "section", "text": {"type": "mrkdwn", "text": f"{icon} {_headline(status, ctx)}"}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": f"{icon} {headline(status, ctx)}"}},
     ]
     if ctx.hypothesis:
         blocks.append(
@@ -232,6 +234,19 @@ def step_text(step: TimelineStep, ctx: MessageContext | None = None) -> str:
         StepKind.EXHAUSTED: "Every level was notified without an acknowledgement",
     }.get(step.kind, step.kind.value.replace("_", " ").capitalize())
     return f"{_when(step.at)} · {text}"
+
+
+def change_text(reason: str, status: ExceptionStatus, ctx: MessageContext, now: datetime) -> str:
+    """The thread line for one state change, when the status carries no timeline."""
+    if reason in ("escalated", "informed", "broadcast", "repeat"):
+        text = f"Escalated: level {status.level}, *{status.owner_role}* notified"
+    elif reason == "reassigned":
+        text = f"Reassigned to *{status.owner_role}*"
+    elif reason == "reverted":
+        text = "Acknowledgement lapsed without progress; escalation resumes"
+    else:
+        text = headline(status, ctx)
+    return f"{now.strftime('%H:%M UTC')} · {text}"
 
 
 def resolve_modal(value: ButtonValue) -> Block:

@@ -24,7 +24,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from activities.channels import Delivery, Notification
 from activities.delivery_ledger import DeliveryLedger, DeliveryRecord
-from activities.slack_blocks import fallback_text, render_message, step_text
+from activities.slack_blocks import change_text, fallback_text, render_message, step_text
 from activities.slack_client import PERMANENT_ERRORS
 from activities.slack_context import ContextSource, no_context
 
@@ -115,25 +115,45 @@ class SlackSender:
         return render_message(message.status, self.context(message.status), _now())
 
     async def _thread_steps(self, message: Notification, channel: str, ts: str) -> None:
+        """Add this change to the message's thread, once.
+
+        With a timeline in the status, every step not yet threaded is posted
+        (the root record remembers the last one). Without (the workflow sends
+        statuses without timeline to keep payloads small), one line per
+        update notification, guarded by its idempotency key.
+        """
         pid = f"{channel}:{ts}"
-        roots = [
-            r
-            for r in self.ledger.for_exception(message.exception_id)
-            if r.provider_message_id == pid and r.state == "sent"
-        ]
-        root = roots[0] if roots else None
-        done = root.thread_seq if root else 0
         ctx = self.context(message.status)
-        for step in sorted(message.status.timeline, key=lambda s: s.seq):
-            if step.seq <= done:
-                continue
-            await self.client.chat_postMessage(
-                channel=channel, thread_ts=ts, text=step_text(step, ctx)
-            )
-            done = step.seq
-            if root is not None:  # record each line so a retry does not repeat it
-                root = root.model_copy(update={"thread_seq": done})
-                self.ledger.record(root)
+        if message.status.timeline:
+            roots = [
+                r
+                for r in self.ledger.for_exception(message.exception_id)
+                if r.provider_message_id == pid and r.state == "sent"
+            ]
+            root = roots[0] if roots else None
+            done = root.thread_seq if root else 0
+            for step in sorted(message.status.timeline, key=lambda s: s.seq):
+                if step.seq <= done:
+                    continue
+                await self.client.chat_postMessage(
+                    channel=channel, thread_ts=ts, text=step_text(step, ctx)
+                )
+                done = step.seq
+                if root is not None:  # record each line so a retry does not repeat it
+                    root = root.model_copy(update={"thread_seq": done})
+                    self.ledger.record(root)
+            return
+        known = self.ledger.find(message.idempotency_key)
+        if known is not None and known.state == "sent":
+            return
+        await self.client.chat_postMessage(
+            channel=channel,
+            thread_ts=ts,
+            text=change_text(message.reason, message.status, ctx, _now()),
+        )
+        self.ledger.record(
+            self._record(message, state="sent", provider_message_id=pid, provider_channel=channel)
+        )
 
     async def _find_posted(self, message: Notification) -> tuple[str, str] | None:
         """The message a lost answer left behind, found by its idempotency key in metadata."""

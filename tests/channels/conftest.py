@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 
 import pytest
 from fakes.channel_samples import make_notification, make_status
+from fakes.channel_stack import ChannelStack, channel_stack
 from fakes.slack_api import FakeSlack
 from fakes.twilio_api import FakeTwilio
+from temporalio.client import Client
 
 from activities.channels import Notification
 from workflows.contracts import ExceptionStatus
@@ -39,3 +41,9 @@ def status() -> Callable[..., ExceptionStatus]:
 @pytest.fixture
 def notification() -> Callable[..., Notification]:
     return make_notification
+
+
+@pytest.fixture
+async def stack(client: Client, task_queue: str) -> AsyncIterator[ChannelStack]:
+    async with channel_stack(client, task_queue) as built:
+        yield built

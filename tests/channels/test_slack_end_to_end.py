@@ -1,0 +1,56 @@
+"""Exception raised → Slack message in the fake → signed click → workflow updated → message updated.
+
+Real Temporal (time-skipping server), real EscalationWorkflow and worker, real
+slack_sdk/slack_bolt clients; only the Slack Web API is a local fake.
+"""
+
+from __future__ import annotations
+
+import pytest
+from fakes.channel_stack import ChannelStack, eventually
+
+from activities.slack_blocks import ACTION_PREFIX
+from workflows.contracts import ExceptionState
+
+pytestmark = pytest.mark.temporal
+
+ANNA = "U0INV00001"  # inventory member in the shipped policies
+
+
+def button(message_blocks: list[dict], action_id: str) -> dict:
+    for block in message_blocks:
+        for element in block.get("elements", []):
+            if element.get("action_id") == action_id:
+                return element
+    raise AssertionError(f"no {action_id} in the message")
+
+
+async def test_acknowledge_click_acknowledges_and_updates_the_message(stack: ChannelStack) -> None:
+    xid = await stack.raise_exception()
+    message = await stack.message_for(xid)
+    ack = button(message.blocks, ACTION_PREFIX + "ack")
+
+    status, _ = await stack.post_slack(
+        stack.action_body(
+            ANNA, {"action_id": ack["action_id"], "type": "button", "value": ack["value"]}, message
+        )
+    )
+    assert status == 200
+
+    async def acknowledged() -> bool:
+        s = await stack.status(xid)
+        return s.state is ExceptionState.ACKNOWLEDGED and s.acknowledged_by == "anna"
+
+    await eventually(acknowledged)
+    await eventually(lambda: "Acknowledged by <@U0INV00001>" in str(message.blocks))
+    assert message.edits >= 1
+    assert not any(
+        e["action_id"] == "escalator.ack"
+        for b in message.blocks
+        if b["type"] == "actions"
+        for e in b["elements"]
+    )
+    thread = await eventually(lambda: stack.slack.thread(message.channel, message.ts))
+    assert any("Acknowledged by <@U0INV00001>" in m.text for m in thread)
+    assert stack.slack.responses == []  # no ephemeral refusal
+    assert len(stack.slack.top_level("C0INVENTORY")) == 1  # updated in place, not a new message

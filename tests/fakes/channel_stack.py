@@ -1,0 +1,224 @@
+"""Everything between an exception and an owner's reply, real except Slack and Twilio:
+a Temporal worker running the EscalationWorkflow with the Slack and SMS senders
+(real clients pointed at the fakes), and the receiver served over HTTP on a
+random port, driven by real signed requests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import time
+import urllib.parse
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import aiohttp
+from temporalio.client import Client
+from twilio.request_validator import RequestValidator
+
+from activities.delivery_ledger import InMemoryLedger
+from activities.slack_client import slack_client
+from activities.slack_context import policy_context
+from activities.slack_sender import SlackSender
+from activities.sms_sender import SmsSender
+from activities.sms_twilio import twilio_client
+from detectors.raising import raise_exception, with_pydantic
+from policies.loader import load_default_policies
+from policies.policy_set import PolicySet
+from workers.receiver import SlackConfig, build_receiver, serve
+from workers.worker import Wiring, build_worker
+from workflows.contracts import Detection, ExceptionStatus
+
+from .slack_api import FakeSlack, Message
+from .twilio_api import FakeTwilio
+
+__all__ = ["SIGNING_SECRET", "TWILIO_FROM", "ChannelStack", "channel_stack", "eventually"]
+
+SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+TWILIO_FROM = "+3197010000000"
+T = TypeVar("T")
+
+
+async def eventually(check: Callable[[], Awaitable[T] | T], within: float = 10.0) -> T:
+    """Poll until ``check`` returns something truthy without raising; then return it."""
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            result = check()
+            if asyncio.iscoroutine(result):
+                result = await result
+            if result:
+                return result  # type: ignore[return-value]
+            error: BaseException | None = None
+        except AssertionError as err:
+            error = err
+        if time.monotonic() > deadline:
+            if error:
+                raise error
+            raise AssertionError(f"condition not met within {within} s")
+        await asyncio.sleep(0.05)
+
+
+def slack_headers(
+    body: str, *, secret: str = SIGNING_SECRET, ts: int | None = None
+) -> dict[str, str]:
+    stamp = str(int(time.time()) if ts is None else ts)
+    digest = hmac.new(secret.encode(), f"v0:{stamp}:{body}".encode(), hashlib.sha256).hexdigest()
+    return {
+        "X-Slack-Request-Timestamp": stamp,
+        "X-Slack-Signature": f"v0={digest}",
+        "Content-Type": "application/x-www-form-urlencoded",
+    }
+
+
+@dataclass
+class ChannelStack:
+    client: Client
+    policies: PolicySet
+    slack: FakeSlack
+    twilio: FakeTwilio
+    ledger: InMemoryLedger
+    url: str
+    http: aiohttp.ClientSession
+    task_queue: str
+
+    async def raise_exception(self, subject: str = "ORD-1042") -> str:
+        detection = Detection(
+            journey="orderToShip",
+            rule="awaiting_inventory",
+            subject=subject,
+            onset=datetime.now(UTC),
+            payload={"waiting_for": "sku-42"},
+        )
+        raised = await raise_exception(
+            self.client, detection, policies=self.policies, task_queue=self.task_queue
+        )
+        return raised.exception_id
+
+    async def status(self, exception_id: str) -> ExceptionStatus:
+        handle = with_pydantic(self.client).get_workflow_handle(exception_id)
+        return await handle.query("status", result_type=ExceptionStatus)
+
+    async def message_for(self, exception_id: str, channel: str = "C0INVENTORY") -> Message:
+        def posted() -> Message | None:
+            for m in self.slack.top_level(channel):
+                if (m.metadata or {}).get("event_payload", {}).get("exception_id") == exception_id:
+                    return m
+            return None
+
+        return await eventually(posted)
+
+    # --- Slack ---
+
+    async def post_slack(self, body: str, headers: dict[str, str] | None = None) -> tuple[int, str]:
+        async with self.http.post(
+            f"{self.url}/slack/events", data=body.encode(), headers=headers or slack_headers(body)
+        ) as resp:
+            return resp.status, await resp.text()
+
+    def action_body(
+        self, user: str, action: dict[str, Any], message: Message | None = None, **extra: Any
+    ) -> str:
+        payload: dict[str, Any] = {
+            "type": "block_actions",
+            "team": {"id": "T0TEAM"},
+            "user": {"id": user, "team_id": "T0TEAM"},
+            "api_app_id": "A0APP",
+            "token": "legacy",
+            "trigger_id": "1337.42.abcd",
+            "response_url": self.slack.response_url,
+            "channel": {"id": message.channel if message else "C0INVENTORY"},
+            "container": {"type": "message", "message_ts": message.ts if message else "1.1"},
+            "actions": [{"block_id": "escalator.actions", "action_ts": "1.2", **action}],
+            **extra,
+        }
+        return "payload=" + urllib.parse.quote(json.dumps(payload))
+
+    def command_body(self, user: str, text: str) -> str:
+        return urllib.parse.urlencode(
+            {
+                "command": "/escalator",
+                "text": text,
+                "user_id": user,
+                "team_id": "T0TEAM",
+                "channel_id": "C0INVENTORY",
+                "response_url": self.slack.response_url,
+                "trigger_id": "1.2.3",
+                "token": "legacy",
+            }
+        )
+
+    # --- Twilio ---
+
+    async def post_sms(
+        self, sender: str, body: str, *, sid: str | None = None, signature: str | None = None
+    ) -> tuple[int, str]:
+        url = f"{self.url}/twilio/sms"
+        form = {
+            "MessageSid": sid or f"SM{time.monotonic_ns():032x}",
+            "AccountSid": self.twilio.account_sid,
+            "From": sender,
+            "To": TWILIO_FROM,
+            "Body": body,
+        }
+        sig = signature or RequestValidator(self.twilio.auth_token).compute_signature(url, form)
+        async with self.http.post(url, data=form, headers={"X-Twilio-Signature": sig}) as resp:
+            return resp.status, await resp.text()
+
+
+@asynccontextmanager
+async def channel_stack(client: Client, task_queue: str) -> AsyncIterator[ChannelStack]:
+    policies = load_default_policies()
+    slack, twilio = FakeSlack().start(), FakeTwilio().start()
+    ledger = InMemoryLedger()
+    slack_sender = SlackSender(
+        slack_client(slack.token, base_url=slack.api_url, backoff=0.01),
+        ledger,
+        policy_context(policies),
+    )
+    sms_sender = SmsSender(
+        twilio_client(
+            twilio.account_sid, twilio.auth_token, base_url=twilio.base_url, backoff=0.01
+        ),
+        ledger,
+        TWILIO_FROM,
+    )
+    wiring = Wiring(
+        senders={
+            "slack": slack_sender,
+            "slack_dm": slack_sender,
+            "sms": sms_sender,
+            "voice": sms_sender,
+        }
+    )
+    app = build_receiver(
+        temporal=client,
+        policies=policies,
+        ledger=ledger,
+        slack=SlackConfig(SIGNING_SECRET, slack_client(slack.token, base_url=slack.api_url)),
+        twilio_auth_token=twilio.auth_token,
+    )
+    runner = await serve(app, "127.0.0.1", 0)
+    port = runner.addresses[0][1]
+    try:
+        async with build_worker(client, task_queue, wiring), aiohttp.ClientSession() as http:
+            yield ChannelStack(
+                client=client,
+                policies=policies,
+                slack=slack,
+                twilio=twilio,
+                ledger=ledger,
+                url=f"http://127.0.0.1:{port}",
+                http=http,
+                task_queue=task_queue,
+            )
+    finally:
+        await runner.cleanup()
+        slack.stop()
+        twilio.stop()

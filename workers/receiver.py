@@ -1,0 +1,135 @@
+"""`escalator receiver`: the HTTP endpoint owners answer through.
+
+Routes: ``/slack/events`` (Slack events, interactivity and the slash
+command), ``/twilio/sms`` (inbound SMS) and ``/healthz``. One aiohttp server
+on one event loop: slack_bolt's AsyncApp runs inside it, and the Temporal
+client the responses need is async too, so a click becomes a workflow
+update without threads. With ``SLACK_APP_TOKEN`` set, Slack is reached
+over Socket Mode instead (no public URL needed); the HTTP routes stay up
+for Twilio and health checks.
+
+Slack requests are checked before bolt sees them: signature, five-minute
+timestamp window, and a replay guard over the signatures already used.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from dataclasses import dataclass
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_sdk.web.async_client import AsyncWebClient
+from temporalio.client import Client
+
+from activities.delivery_ledger import DeliveryLedger
+from policies.policy_set import PolicySet
+from workers.receiver_directory import MemberDirectory
+from workers.receiver_listing import OpenException, list_open
+from workers.receiver_responses import ResponseApplier
+from workers.receiver_security import ReplayGuard, SlackRequestCheck
+from workers.receiver_slack import Lister, slack_app
+from workers.receiver_sms import SmsWebhook
+
+__all__ = ["BOLT", "SlackConfig", "build_receiver"]
+
+log = logging.getLogger("escalator.receiver")
+BOLT = web.AppKey("bolt", AsyncApp)  # Socket Mode drives the same bolt app
+
+
+@dataclass(frozen=True)
+class SlackConfig:
+    signing_secret: str
+    client: AsyncWebClient
+
+
+def build_receiver(
+    *,
+    temporal: Client,
+    policies: PolicySet,
+    ledger: DeliveryLedger,
+    slack: SlackConfig | None = None,
+    twilio_auth_token: str | None = None,
+    public_url: str | None = None,
+    lister: Lister | None = None,
+) -> web.Application:
+    directory = MemberDirectory(policies)
+    responses = ResponseApplier(temporal)
+
+    async def default_lister(roles: list[str]) -> list[OpenException]:
+        return await list_open(temporal, roles)
+
+    app = web.Application()
+
+    async def healthz(request: web.Request) -> web.Response:
+        return web.json_response(
+            {"ok": True, "slack": slack is not None, "sms": bool(twilio_auth_token)}
+        )
+
+    app.router.add_get("/healthz", healthz)
+
+    if slack is not None:
+        bolt = slack_app(
+            signing_secret=slack.signing_secret,
+            client=slack.client,
+            directory=directory,
+            responses=responses,
+            lister=lister or default_lister,
+        )
+        app[BOLT] = bolt
+        check = SlackRequestCheck(slack.signing_secret, ReplayGuard())
+
+        async def slack_events(request: web.Request) -> web.Response:
+            body = await request.text()
+            reason = check.refuse(
+                body,
+                request.headers.get("X-Slack-Request-Timestamp"),
+                request.headers.get("X-Slack-Signature"),
+            )
+            if reason:
+                log.warning("refused Slack request from %s: %s", request.remote, reason)
+                return web.Response(status=401, text=reason)
+            try:
+                answer = await bolt.async_dispatch(
+                    AsyncBoltRequest(body=body, query=request.query_string, headers=request.headers)  # type: ignore[arg-type]
+                )
+            except (ValueError, KeyError, TypeError, json.JSONDecodeError) as err:
+                log.warning("refused malformed Slack request: %r", err)
+                return web.Response(status=400, text="malformed Slack payload")
+            return await to_aiohttp_response(answer)
+
+        app.router.add_post("/slack/events", slack_events)
+
+    if twilio_auth_token:
+        sms = SmsWebhook(
+            auth_token=twilio_auth_token,
+            directory=directory,
+            ledger=ledger,
+            responses=responses,
+            public_url=public_url,
+        )
+        app.router.add_post("/twilio/sms", sms.handle)
+    return app
+
+
+async def serve(app: web.Application, host: str, port: int) -> web.AppRunner:
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    return runner
+
+
+async def run_socket_mode(app: web.Application, app_token: str, stop: asyncio.Event) -> None:
+    """Slack over Socket Mode: the same bolt listeners, events pushed over a websocket."""
+    from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+
+    handler = AsyncSocketModeHandler(app[BOLT], app_token)
+    await handler.connect_async()
+    try:
+        await stop.wait()
+    finally:
+        await handler.close_async()
