@@ -28,6 +28,7 @@ import sqlalchemy as sa
 from prometheus_client import CollectorRegistry, Gauge, start_http_server
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
+from prometheus_client.utils import floatToGoString
 
 from analytics.sli import sli_outcomes
 from analytics.slo import SLOStatus, slo_status
@@ -52,7 +53,8 @@ RESTORE_BUCKETS = (
 def _restore_seconds(dialect: str) -> str:
     if dialect == "postgresql":
         return "extract(epoch from (resolved_at - detected_at))"
-    return "((julianday(resolved_at) - julianday(detected_at)) * 86400.0)"
+    # julianday is a float of days: round away its error so 1800 s lands in le=1800.
+    return "ROUND((julianday(resolved_at) - julianday(detected_at)) * 86400.0, 3)"
 
 
 class RecordsCollector(Collector):
@@ -108,7 +110,8 @@ class RecordsCollector(Collector):
         )
         for journey, count, total, *cumulative in restore_rows:
             pairs = [
-                (f"{b:g}", float(c or 0)) for b, c in zip(RESTORE_BUCKETS, cumulative, strict=True)
+                (floatToGoString(b), float(c or 0))
+                for b, c in zip(RESTORE_BUCKETS, cumulative, strict=True)
             ]
             pairs.append(("+Inf", float(count)))
             restore.add_metric([journey], pairs, sum_value=float(total or 0.0))
