@@ -25,6 +25,7 @@ from pathlib import Path
 
 from workers.processes import Child, Supervisor, describe_exit
 from workers.temporal_admin import (
+    connect,
     port_accepts_connections,
     register_search_attributes,
     split_address,
@@ -165,7 +166,14 @@ async def _existing_server(options: StackOptions) -> bool:
     host, port = split_address(options.address)
     if not port_accepts_connections(host, port):
         return False
-    return await wait_for_server(options.address, options.namespace, within=3.0) is not None
+    client = await connect(options.address, options.namespace, within=2.0)
+    if client is None:
+        return False
+    try:
+        await client.count_workflows()  # answers for our namespace, not just the port
+    except Exception:
+        return False
+    return True
 
 
 def start_stack(options: StackOptions, echo: Echo = print) -> RunningStack:

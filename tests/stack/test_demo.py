@@ -56,3 +56,24 @@ async def test_demo_without_exit_stays_up_until_interrupted(tmp_path: Path) -> N
         demo.kill()
     assert "Stopped." in demo.output
     assert processes_mentioning(str(tmp_path)) == []
+
+
+async def test_a_broken_step_fails_the_demo_but_the_others_still_run(tmp_path: Path) -> None:
+    policies = tmp_path / "policies"
+    policies.mkdir()
+    (policies / "broken.yaml").write_text("journeys:\n  - name: x\n    bogus: 1\n")
+    state = tmp_path / "state"
+    port, ui_port = free_port(), free_port()
+    args = ["demo", "--exit", "--port", str(port), "--ui-port", str(ui_port)]
+    demo = Running([*args, "--state-dir", str(state)], env={"ESCALATOR_POLICY_DIR": str(policies)})
+    try:
+        code = await asyncio.to_thread(demo.finish, 120)
+    finally:
+        demo.kill()
+    outcomes = {m.group(2): m.group(1) for line in demo.lines if (m := SUMMARY_LINE.match(line))}
+    assert code == 1, demo.output
+    if _cli_has("policy", "check"):
+        assert outcomes["Check the shipped policy set"] == "FAILED"
+        assert "broken.yaml:3: journeys[0].bogus" in demo.output
+    assert outcomes["Temporal server answers"] == "ok", demo.output
+    assert processes_mentioning(str(state)) == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import socket
 import uuid
@@ -49,10 +50,13 @@ async def test_up_registers_search_attributes_and_sigterm_leaves_nothing(tmp_pat
         assert registered["EscalatorJourney"] == "Keyword"
         assert (tmp_path / "temporal.db").exists()
 
+        children = [int(pid) for pid in re.findall(r"pid (\d+)", stack.output)]
+        assert server in children
+
         stack.signal(signal.SIGTERM)
         assert stack.finish() == 0, stack.output
         assert "Stopped." in stack.output
-        assert not alive(server)
+        assert [pid for pid in children if alive(pid)] == []
         assert processes_mentioning(str(tmp_path)) == []
     finally:
         stack.kill()
@@ -91,9 +95,11 @@ async def test_a_dead_child_stops_up_with_its_name(tmp_path: Path) -> None:
     try:
         server = _server_pid(stack.wait_for(r"starting the dev server .*pid (\d+)"))
         stack.wait_for(r"Running\. Press Ctrl-C")
+        children = [int(pid) for pid in re.findall(r"pid (\d+)", stack.output)]
         os.kill(server, signal.SIGKILL)
         assert stack.finish() == 1, stack.output
         assert "temporal dev server stopped unexpectedly (killed by SIGKILL)" in stack.output
+        assert [pid for pid in children if alive(pid)] == []
         assert processes_mentioning(str(tmp_path)) == []
     finally:
         stack.kill()
