@@ -12,6 +12,7 @@ import hmac
 import json
 import time
 import urllib.parse
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -88,7 +89,9 @@ class ChannelStack:
     http: aiohttp.ClientSession
     task_queue: str
 
-    async def raise_exception(self, subject: str = "ORD-1042") -> str:
+    async def raise_exception(self, subject: str | None = None) -> str:
+        # A fresh case per test: the Temporal server outlives each test's worker.
+        subject = subject or f"ORD-{uuid.uuid4().hex[:8]}"
         detection = Detection(
             journey="orderToShip",
             rule="awaiting_inventory",
