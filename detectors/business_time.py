@@ -57,7 +57,7 @@ class BusinessClock:
 
     def elapsed_before(self, ts: pl.Series) -> pl.Series:
         """Open microseconds from the first interval up to each of ``ts``."""
-        idx = (self.opens.search_sorted(ts, side="right") - 1).clip(lower_bound=0)
+        idx = (self.opens.search_sorted(ts, side="right").cast(pl.Int64) - 1).clip(lower_bound=0)
         open_at = self.opens.gather(idx)
         length = self.cum_end.gather(idx) - self.cum_start.gather(idx)
         inside = (ts - open_at).dt.total_microseconds().clip(lower_bound=0)
@@ -74,7 +74,7 @@ class BusinessClock:
         target = self.elapsed_before(ts) + int(duration / timedelta(microseconds=1))
         # First interval whose cumulative end reaches the target ("left": a duration
         # ending exactly at closing time ends at the closing time, as the scalar does).
-        j = self.cum_end.search_sorted(target, side="left")
+        j = self.cum_end.search_sorted(target, side="left").cast(pl.Int64)
         beyond = j >= self.cum_end.len()
         j = j.clip(upper_bound=max(self.cum_end.len() - 1, 0))
         offset = target - self.cum_start.gather(j)

@@ -44,6 +44,7 @@ TS_DTYPE = pl.Datetime("us", "UTC")
 
 _DATE_TIME_SEP = r"^(\d{4}-\d{2}-\d{2})[ T]"
 _OFFSET = r"(Z|z|[+-]\d{2}:?\d{2})$"
+_NO_SECONDS = r"T(\d{2}):(\d{2})($|[Zz+-].*)"  # 09:30 -> 09:30:00
 _NAIVE = r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$"
 
 
@@ -101,7 +102,12 @@ def empty_events(attributes: Iterable[str] = ()) -> pl.DataFrame:
 
 def _parse_string_timestamps(col: pl.Expr, assume_timezone: str | None) -> list[pl.Expr]:
     """UTC instant + original offset from ISO-8601 strings; zone-less ones only with a default."""
-    text = col.cast(pl.String).str.strip_chars().str.replace(_DATE_TIME_SEP, "${1}T")
+    text = (
+        col.cast(pl.String)
+        .str.strip_chars()
+        .str.replace(_DATE_TIME_SEP, "${1}T")
+        .str.replace(_NO_SECONDS, "T${1}:${2}:00${3}")
+    )
     off = text.str.extract(_OFFSET, 1)
     sign = pl.when(off.str.starts_with("-")).then(-1).otherwise(1)
     digits = off.str.replace_all(r"[^0-9]", "")

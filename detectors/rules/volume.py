@@ -46,7 +46,12 @@ def _baseline(counts: pl.Expr, rule: VolumeRule) -> pl.Expr:
             )
         step = _WEEK // rule.window
     shifted = [counts.shift(step * i) for i in range(1, rule.baseline_periods + 1)]
-    return pl.sum_horizontal(shifted) / rule.baseline_periods if len(shifted) > 1 else shifted[0]
+    # Plain "+" (not sum_horizontal, which skips nulls): a baseline reaching back before
+    # the first observed window must stay unknown, not count the unobserved as zero.
+    total = shifted[0]
+    for more in shifted[1:]:
+        total = total + more
+    return total / rule.baseline_periods
 
 
 def volume_firings(events: pl.DataFrame, rule: VolumeRule, *, as_of: datetime) -> pl.DataFrame:

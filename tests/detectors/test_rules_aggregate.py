@@ -64,7 +64,7 @@ def _hourly(counts: dict[str, int]) -> list[tuple[str, str, str]]:
 
 def test_volume_spike_onset_is_the_crossing_event() -> None:
     # Baseline for 10:00 = mean(2, 2) = 2; factor 2 -> more than 4: the 5th event.
-    log = events(_hourly({"08": 2, "09": 2, "10": 5}) + [("z", "other", "2024-05-06T12:30:00Z")])
+    log = events([*_hourly({"08": 2, "09": 2, "10": 5}), ("z", "other", "2024-05-06T12:30:00Z")])
     ps = policy_set(
         rule(
             "surge",
@@ -87,7 +87,7 @@ def test_volume_spike_onset_is_the_crossing_event() -> None:
 
 
 def test_volume_drop_is_known_at_the_window_end() -> None:
-    log = events(_hourly({"08": 4, "09": 4, "10": 1}) + [("z", "other", "2024-05-06T11:30:00Z")])
+    log = events([*_hourly({"08": 4, "09": 4, "10": 1}), ("z", "other", "2024-05-06T11:30:00Z")])
     ps = policy_set(
         rule(
             "quiet",

@@ -1,0 +1,223 @@
+"""Readers: every format to the same canonical frame; every bad-row class quarantined."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from detectors.events import CASE, EVENT, LINE, OFFSET, TS, canonicalize
+from detectors.readers import LogFormatError, read_log
+from policies.journeys import ColumnMapping, Journey
+
+JOURNEY = Journey.model_validate(
+    {
+        "name": "orders",
+        "slis": [
+            {
+                "type": "availability",
+                "name": "a",
+                "valid_events": ["created"],
+                "good_events": ["shipped"],
+                "objective": 99,
+            }
+        ],
+        "events": ["created", "shipped"],
+        "columns": {
+            "case_id": "order",
+            "event_name": "activity",
+            "timestamp": "at",
+            "actor": "who",
+        },
+    }
+)
+
+CSV = """order,activity,at,who,channel
+o1,created,2024-03-31T01:30:00+01:00,ann,web
+o1,shipped,2024-03-31T03:30:00+02:00,bob,web
+,created,2024-03-31T04:00:00+02:00,ann,web
+o2,created,not a time,ann,web
+o3,created,2024-03-31T05:00:00,ann,web
+o4,teleported,2024-03-31T05:00:00Z,ann,web
+o5,created,2024-03-31T05:00:00Z,ann
+o6,created,2024-03-31T06:00:00Z,ann,shop
+"""
+
+REASONS = {
+    4: "no case id",
+    5: "unparsable timestamp",
+    6: "zone-less timestamp",
+    7: "event name not declared",
+    8: "fields, header has",
+}
+
+
+def _check(result, path: Path) -> None:  # type: ignore[no-untyped-def]
+    ev = result.events
+    assert ev[CASE].to_list() == ["o1", "o1", "o6"]
+    assert ev[EVENT].to_list() == ["created", "shipped", "created"]
+    # Across the spring-forward change: one hour apart in UTC, offsets kept per row.
+    assert ev[TS].to_list()[:2] == [
+        datetime(2024, 3, 31, 0, 30, tzinfo=UTC),
+        datetime(2024, 3, 31, 1, 30, tzinfo=UTC),
+    ]
+    assert ev[OFFSET].to_list() == [3600, 7200, 0]
+    assert ev["actor"].to_list() == ["ann", "bob", "ann"]
+    assert ev["channel"].to_list() == ["web", "web", "shop"]
+    rows = {r["line"]: r for r in result.quarantine.rows}
+    assert set(rows) == set(REASONS), rows
+    for line, reason in REASONS.items():
+        assert reason in rows[line]["reason"]
+        assert rows[line]["source"] == str(path)
+    assert ev[LINE].to_list() == [2, 3, 9]
+
+
+def test_csv_with_every_bad_row_class(tmp_path: Path) -> None:
+    path = tmp_path / "log.csv"
+    path.write_text(CSV)
+    result = read_log(path, JOURNEY)
+    _check(result, path)
+    bad = {r["line"]: r for r in result.quarantine.rows}
+    assert bad[5]["raw"]["at"] == "not a time"  # the raw row is kept
+    out = tmp_path / "q.jsonl"
+    result.quarantine.write(out)
+    lines = [json.loads(x) for x in out.read_text().splitlines()]
+    assert len(lines) == 5 and {x["line"] for x in lines} == set(REASONS)
+
+
+def test_jsonl_with_every_bad_row_class_and_broken_json(tmp_path: Path) -> None:
+    header, *rows = CSV.strip().splitlines()
+    keys = header.split(",")
+    out = []
+    for row in rows:
+        values = row.split(",")
+        if len(values) != len(keys):
+            out.append("{not json")
+            continue
+        out.append(json.dumps({k: (v or None) for k, v in zip(keys, values, strict=True)}))
+    path = tmp_path / "log.jsonl"
+    path.write_text("\n".join(out) + "\n")
+    result = read_log(path, JOURNEY)
+    ev = result.events
+    assert ev[CASE].to_list() == ["o1", "o1", "o6"]
+    reasons = {r["line"]: r["reason"] for r in result.quarantine.rows}
+    assert "not valid JSON" in reasons[7]
+    assert "no case id" in reasons[3] and "zone-less" in reasons[5]
+
+
+def test_parquet_with_aware_and_naive_datetimes(tmp_path: Path) -> None:
+    frame = pl.DataFrame(
+        {
+            "order": ["o1", "o2", None],
+            "activity": ["created", "shipped", "created"],
+            "at": [
+                datetime(2024, 3, 31, 0, 30, tzinfo=UTC),
+                datetime(2024, 3, 31, 1, 30, tzinfo=UTC),
+                datetime(2024, 3, 31, 2, 0, tzinfo=UTC),
+            ],
+            "who": ["ann", "bob", "ann"],
+        }
+    ).with_columns(pl.col("at").dt.convert_time_zone("Europe/Amsterdam"))
+    path = tmp_path / "log.parquet"
+    frame.write_parquet(path)
+    result = read_log(path, JOURNEY)
+    assert result.events[OFFSET].to_list() == [3600, 7200]
+    assert result.events[TS].to_list()[0] == datetime(2024, 3, 31, 0, 30, tzinfo=UTC)
+    assert [r["line"] for r in result.quarantine.rows] == [3]
+    naive = frame.with_columns(pl.col("at").dt.replace_time_zone(None))
+    naive.write_parquet(path)
+    result = read_log(path, JOURNEY)
+    assert result.events.height == 0 and len(result.quarantine) == 3
+    assert "zone-less" in result.quarantine.rows[0]["reason"]
+    result = read_log(path, JOURNEY, assume_timezone="Europe/Amsterdam")
+    assert result.events[OFFSET].to_list() == [3600, 7200]
+
+
+def test_assume_timezone_reads_local_times_across_dst() -> None:
+    raw = pl.DataFrame(
+        {
+            "case:concept:name": ["a", "a", "a", "a"],
+            "concept:name": ["x", "y", "z", "w"],
+            # spring forward (02:00 -> 03:00) and fall back (03:00 -> 02:00; 02:30 twice)
+            "time:timestamp": [
+                "2024-03-31 01:30:00",
+                "2024-03-31T03:30:00",
+                "2024-10-27 02:30:00",
+                "2024-10-27 03:30",
+            ],
+            LINE: [1, 2, 3, 4],
+        }
+    )
+    res = canonicalize(raw, ColumnMapping(), source="t", assume_timezone="Europe/Amsterdam")
+    assert res.events[OFFSET].to_list() == [3600, 7200, 7200, 3600]
+    assert res.events[TS].to_list() == [
+        datetime(2024, 3, 31, 0, 30, tzinfo=UTC),
+        datetime(2024, 3, 31, 1, 30, tzinfo=UTC),
+        datetime(2024, 10, 27, 0, 30, tzinfo=UTC),  # ambiguous: the first (summer) one
+        datetime(2024, 10, 27, 2, 30, tzinfo=UTC),
+    ]
+
+
+XES = """<?xml version="1.0" encoding="UTF-8" ?>
+<log xes.version="1.0" xmlns="http://www.xes-standard.org/">
+  <global scope="event"><string key="concept:name" value="UNKNOWN"/></global>
+  <string key="origin" value="test"/>
+  <trace>
+    <string key="concept:name" value="o1"/>
+    <event>
+      <string key="concept:name" value="created"/>
+      <date key="time:timestamp" value="2024-03-31T01:30:00.000+01:00"/>
+      <string key="org:resource" value="Ann &amp; Bob"/>
+      <float key="meta" value="1.0">
+        <string key="nested" value="not an event attribute"/>
+      </float>
+    </event>
+    <event>
+      <string key="concept:name" value="shipped"/>
+      <date key="time:timestamp" value="2024-03-31T03:30:00+02:00"/>
+    </event>
+    <string key="channel" value="web"/>
+  </trace>
+  <trace>
+    <event>
+      <string key="concept:name" value="created"/>
+      <date key="time:timestamp" value="2024-03-31T05:00:00+02:00"/>
+    </event>
+  </trace>
+</log>
+"""
+
+
+@pytest.mark.parametrize("name", ["log.xes", "log.xes.gz"])
+def test_xes_plain_and_gzip(tmp_path: Path, name: str) -> None:
+    path = tmp_path / name
+    data = XES.encode()
+    path.write_bytes(gzip.compress(data) if name.endswith(".gz") else data)
+    result = read_log(path)
+    ev = result.events
+    assert ev[CASE].to_list() == ["o1", "o1"]
+    assert ev["actor"].to_list() == ["Ann & Bob", None]
+    assert ev[OFFSET].to_list() == [3600, 7200]
+    assert ev["case:channel"].to_list() == ["web", "web"]  # trace attribute after its events
+    assert "nested" not in ev.columns
+    assert ev[LINE].to_list() == [7, 15]
+    [bad] = result.quarantine.rows
+    assert bad["line"] == 22 and "no case id" in bad["reason"]
+
+
+def test_unknown_format_and_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(LogFormatError, match="unknown event-log format"):
+        read_log(tmp_path / "log.txt")
+    with pytest.raises(LogFormatError, match="no such file"):
+        read_log(tmp_path / "log.csv")
+
+
+def test_missing_mapped_column_names_the_column(tmp_path: Path) -> None:
+    path = tmp_path / "log.csv"
+    path.write_text("case,activity,at\no1,created,2024-01-01T00:00:00Z\n")
+    with pytest.raises(KeyError, match="column\\(s\\) order not found"):
+        read_log(path, JOURNEY)
