@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from workers import cli_detect, cli_exceptions, cli_policy, cli_records, cli_stack
+from workers import cli_detect, cli_exceptions, cli_policy, cli_receiver, cli_records, cli_stack
 
 __all__ = ["app", "main"]
 
@@ -16,7 +16,7 @@ app = typer.Typer(
     add_completion=False,
 )
 
-for module in (cli_policy, cli_stack, cli_exceptions, cli_records, cli_detect):
+for module in (cli_policy, cli_stack, cli_exceptions, cli_records, cli_detect, cli_receiver):
     module.register(app)
 
 

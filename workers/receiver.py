@@ -43,7 +43,7 @@ BOLT = web.AppKey("bolt", AsyncApp)  # Socket Mode drives the same bolt app
 
 @dataclass(frozen=True)
 class SlackConfig:
-    signing_secret: str
+    signing_secret: str | None  # None: Socket Mode only, /slack/events is not served
     client: AsyncWebClient
 
 
@@ -81,6 +81,8 @@ def build_receiver(
             lister=lister or default_lister,
         )
         app[BOLT] = bolt
+
+    if slack is not None and slack.signing_secret:
         check = SlackRequestCheck(slack.signing_secret, ReplayGuard())
 
         async def slack_events(request: web.Request) -> web.Response:
@@ -94,7 +96,7 @@ def build_receiver(
                 log.warning("refused Slack request from %s: %s", request.remote, reason)
                 return web.Response(status=401, text=reason)
             try:
-                answer = await bolt.async_dispatch(
+                answer = await request.app[BOLT].async_dispatch(
                     AsyncBoltRequest(body=body, query=request.query_string, headers=request.headers)  # type: ignore[arg-type]
                 )
             except (ValueError, KeyError, TypeError, json.JSONDecodeError) as err:

@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     policy_dir: Path = Field(default=SHIPPED_POLICY_DIR, alias="ESCALATOR_POLICY_DIR")
     metrics_port: int | None = Field(default=None, alias="ESCALATOR_METRICS_PORT")
     receiver_port: int = Field(default=3000, alias="ESCALATOR_RECEIVER_PORT")
+    receiver_host: str = Field(default="0.0.0.0", alias="ESCALATOR_RECEIVER_HOST")
+    # The URL Twilio calls (it signs that URL): set it when a proxy or tunnel sits in front.
+    public_url: str | None = Field(default=None, alias="ESCALATOR_PUBLIC_URL")
 
     slack_bot_token: SecretStr | None = Field(default=None, alias="SLACK_BOT_TOKEN")
     slack_signing_secret: SecretStr | None = Field(default=None, alias="SLACK_SIGNING_SECRET")

@@ -1,0 +1,36 @@
+"""`escalator receiver`: Slack and SMS replies become workflow updates (also run by `escalator up`)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import typer
+
+from workers.settings import get_settings
+
+__all__ = ["register"]
+
+
+def receiver(
+    port: int = typer.Option(None, help="HTTP port (default: ESCALATOR_RECEIVER_PORT, 3000)."),
+    host: str = typer.Option(
+        None, help="Bind address (default: ESCALATOR_RECEIVER_HOST, 0.0.0.0)."
+    ),
+) -> None:
+    """Serve /slack/events, /twilio/sms and /healthz; Socket Mode when SLACK_APP_TOKEN is set."""
+    from workers.receiver_run import run_receiver
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    settings = get_settings()
+    asyncio.run(
+        run_receiver(
+            settings,
+            host=host or settings.receiver_host,
+            port=port if port is not None else settings.receiver_port,
+        )
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.command("receiver")(receiver)

@@ -1,0 +1,81 @@
+"""Running the receiver as a process: wiring from settings, Socket Mode, graceful stop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from contextlib import suppress
+
+from activities.delivery_ledger import DeliveryLedger
+from activities.slack_client import slack_client
+from policies.loader import load_policies
+from workers.receiver import SlackConfig, build_receiver, run_socket_mode, serve
+from workers.settings import Settings
+from workers.worker import connect
+
+__all__ = ["run_receiver"]
+
+log = logging.getLogger("escalator.receiver")
+
+
+def _ledger(settings: Settings) -> DeliveryLedger:
+    """The records store's notifications table: the reply codes the worker handed out."""
+    from records.ledger import SqlDeliveryLedger
+    from records.store import Store
+
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    return SqlDeliveryLedger(Store.open(settings.resolved_database_url))
+
+
+async def run_receiver(
+    settings: Settings, *, host: str, port: int, stop: asyncio.Event | None = None
+) -> None:
+    policies = load_policies([settings.policy_dir])
+    client = await connect(settings)
+    slack = None
+    if settings.slack_bot_token and (settings.slack_signing_secret or settings.slack_app_token):
+        secret = settings.slack_signing_secret
+        slack = SlackConfig(
+            signing_secret=secret.get_secret_value() if secret else None,
+            client=slack_client(
+                settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_url
+            ),
+        )
+    twilio_token = (
+        settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else None
+    )
+    app = build_receiver(
+        temporal=client,
+        policies=policies,
+        ledger=_ledger(settings),
+        slack=slack,
+        twilio_auth_token=twilio_token,
+        public_url=settings.public_url,
+    )
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    runner = await serve(app, host, port)
+    socket_task = None
+    if slack and settings.slack_app_token:
+        socket_task = asyncio.create_task(
+            run_socket_mode(app, settings.slack_app_token.get_secret_value(), stop)
+        )
+    print(
+        f"escalator receiver on http://{host}:{port} (/slack/events: "
+        f"{'socket mode' if socket_task else 'on' if slack else 'off: no Slack credentials'}, "
+        f"/twilio/sms: {'on' if twilio_token else 'off: no Twilio credentials'}, /healthz)",
+        flush=True,
+    )
+    try:
+        await stop.wait()
+    finally:
+        if socket_task:
+            socket_task.cancel()
+            with suppress(asyncio.CancelledError):
+                await socket_task
+        await runner.cleanup()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
