@@ -3,7 +3,10 @@
 A path may be a file or a directory (its ``*.yaml``/``*.yml`` files, recursively,
 in name order); a file may hold several YAML documents separated by ``---``.
 Each document is a mapping with any of the keys ``journeys``, ``rules``,
-``roles``, ``escalation_policies``, ``playbooks`` and ``calendars``, each a list.
+``roles``, ``escalation_policies``, ``playbooks`` and ``calendars``, each a list;
+keys starting with ``x-`` are ignored, so they can hold YAML anchors to reuse
+(``x-defaults: &level {...}`` then ``<<: *level``). Hidden files and
+directories (``.name``) inside a directory are skipped.
 
 Items are validated one by one, so a broken rule does not hide the problems of
 its neighbours, and the cross-checks of :mod:`policies.checks` still run over
@@ -154,7 +157,13 @@ def _expand(paths: Sequence[Path | str], problems: list[Problem]) -> list[Path]:
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.suffix in YAML_SUFFIXES and p.is_file())
+            found = sorted(
+                p
+                for p in path.rglob("*")
+                if p.suffix in YAML_SUFFIXES
+                and p.is_file()
+                and not any(part.startswith(".") for part in p.relative_to(path).parts)
+            )
             if not found:
                 problems.append(
                     Problem(str(path), 1, "", "directory holds no *.yaml or *.yml policy files")
@@ -244,6 +253,8 @@ def _load_document(
         return
     for key in doc:
         line = _key_line(doc, key)
+        if isinstance(key, str) and key.startswith("x-"):
+            continue  # a holder for YAML anchors, as in docker-compose files
         if key not in DOCUMENT_KEYS:
             problems.append(
                 Problem(

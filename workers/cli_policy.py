@@ -61,6 +61,7 @@ def _load_or_exit(paths: list[Path] | None) -> LoadedPolicies:
     except PolicyError as err:
         for problem in err.problems:
             print(problem)
+        sys.stdout.flush()
         files = len({p.file for p in err.problems})
         noun = "problem" if len(err.problems) == 1 else "problems"
         print(f"{len(err.problems)} {noun} in {files} file(s); nothing loaded", file=sys.stderr)

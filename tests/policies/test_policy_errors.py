@@ -527,3 +527,29 @@ def test_a_broken_item_is_not_also_reported_as_unknown(tmp_path: Path) -> None:
     problems = _problems([starter])
     assert len(problems) == 1, problems
     assert problems[0].path == "roles[0].members[0].phone"
+
+
+def test_anchors_merge_keys_and_hidden_files(tmp_path: Path) -> None:
+    shutil.copytree(EXAMPLES, tmp_path / "starter")
+    (tmp_path / "more.yaml").write_text(
+        "x-level: &level\n  response_time: 15m\n  channels: [slack]\n"
+        "escalation_policies:\n  - name: anchored\n    levels:\n"
+        "      - <<: *level\n        role: billing\n"
+        "      - <<: *level\n        role: incident-leads\n        response_time: soon\n"
+    )
+    hidden = tmp_path / ".drafts"
+    hidden.mkdir()
+    (hidden / "broken.yaml").write_text("rules: [")
+    (tmp_path / ".backup.yaml").write_text("rules: [")
+    problems = _problems([tmp_path])
+    assert [str(p).split(": expected")[0] for p in problems] == [
+        f"{tmp_path / 'more.yaml'}:11: escalation_policies[0].levels[1].response_time"
+    ]
+    (tmp_path / "more.yaml").write_text(
+        (tmp_path / "more.yaml").read_text().replace("response_time: soon", "response_time: 1h")
+    )
+    policy = load_policies([tmp_path]).escalation_policy("anchored")
+    assert [(lvl.role, lvl.response_time.seconds) for lvl in policy.levels] == [
+        ("billing", 900),
+        ("incident-leads", 3600),
+    ]
