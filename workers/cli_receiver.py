@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import sys
 
 import typer
 
+from policies.errors import PolicyError
 from workers.settings import get_settings
 
 __all__ = ["register"]
@@ -23,13 +26,26 @@ def receiver(
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     settings = get_settings()
-    asyncio.run(
-        run_receiver(
-            settings,
-            host=host or settings.receiver_host,
-            port=port if port is not None else settings.receiver_port,
+    status = 0
+    try:
+        asyncio.run(
+            run_receiver(
+                settings,
+                host=host or settings.receiver_host,
+                port=port if port is not None else settings.receiver_port,
+            )
         )
-    )
+    except PolicyError as err:
+        print(f"escalator receiver: the policies do not load:\n{err}", file=sys.stderr)
+        status = 2
+    except (RuntimeError, OSError) as err:  # Temporal unreachable, port taken
+        print(f"escalator receiver: {err}", file=sys.stderr)
+        status = 1
+    print("escalator receiver: stopped", flush=True)
+    sys.stderr.flush()
+    # A process that used the Temporal SDK sometimes aborts at interpreter exit
+    # (temporalio/sdk-python#300): leave with the status decided here instead.
+    os._exit(status)
 
 
 def register(app: typer.Typer) -> None:
