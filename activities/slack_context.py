@@ -6,13 +6,16 @@ plain words and mentions members by their Slack user.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from activities.slack_blocks import MessageContext
 from policies.policy_set import PolicySet
 from workflows.contracts import ExceptionStatus
 
-__all__ = ["ContextSource", "no_context", "policy_context"]
+__all__ = ["ContextSource", "default_context", "no_context", "policy_context"]
+
+log = logging.getLogger(__name__)
 
 ContextSource = Callable[[ExceptionStatus], MessageContext]
 
@@ -38,5 +41,24 @@ def policy_context(policies: PolicySet) -> ContextSource:
             reassign_roles=roles,
             members=members,
         )
+
+    return context
+
+
+def default_context() -> ContextSource:
+    """The policies in ESCALATOR_POLICY_DIR, loaded at the first message (the worker loads
+    the same directory); messages still go out, plainer, if they do not load."""
+    loaded: list[ContextSource] = []
+
+    def context(status: ExceptionStatus) -> MessageContext:
+        if not loaded:
+            from policies.loader import load_default_policies
+
+            try:
+                loaded.append(policy_context(load_default_policies()))
+            except Exception as err:  # a broken policy dir must not stop pages
+                log.warning("Slack messages without policy details: %s", err)
+                loaded.append(no_context)
+        return loaded[0](status)
 
     return context

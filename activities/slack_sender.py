@@ -26,7 +26,7 @@ from activities.channels import Delivery, Notification
 from activities.delivery_ledger import DeliveryLedger, DeliveryRecord
 from activities.slack_blocks import change_text, fallback_text, render_message, step_text
 from activities.slack_client import PERMANENT_ERRORS
-from activities.slack_context import ContextSource, no_context
+from activities.slack_context import ContextSource, default_context
 
 __all__ = ["METADATA_EVENT", "SlackSender", "split_message_id"]
 
@@ -48,11 +48,12 @@ class SlackSender:
         self,
         client: AsyncWebClient,
         ledger: DeliveryLedger,
-        context: ContextSource = no_context,
+        context: ContextSource | None = None,
     ) -> None:
         self.client = client
         self.ledger = ledger
-        self.context = context
+        # What the status does not carry: hypothesis, runbook, roles, Slack user ids.
+        self.context = context or default_context()
 
     # --- ChannelSender ---
 

@@ -5,9 +5,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import time
 from contextlib import suppress
+from datetime import datetime
 
-from activities.delivery_ledger import DeliveryLedger
+from temporalio.client import Client
+
+from activities.delivery_ledger import DeliveryLedger, DeliveryRecord
 from activities.slack_client import slack_client
 from policies.loader import load_policies
 from workers.receiver import SlackConfig, build_receiver, run_socket_mode, serve
@@ -19,20 +23,57 @@ __all__ = ["run_receiver"]
 log = logging.getLogger("escalator.receiver")
 
 
-def _ledger(settings: Settings) -> DeliveryLedger:
-    """The records store's notifications table: the reply codes the worker handed out."""
-    from records.ledger import SqlDeliveryLedger
-    from records.store import Store
+class LazyLedger:
+    """The records store's notifications table (the reply codes the worker handed out),
+    opened at the first inbound SMS: started next to a fresh worker (`escalator up`),
+    the receiver must not race it to create the tables."""
 
-    settings.state_dir.mkdir(parents=True, exist_ok=True)
-    return SqlDeliveryLedger(Store.open(settings.resolved_database_url))
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._ledger: DeliveryLedger | None = None
+
+    def _open(self) -> DeliveryLedger:
+        if self._ledger is None:
+            from records.ledger import SqlDeliveryLedger
+            from records.store import Store
+
+            self.settings.state_dir.mkdir(parents=True, exist_ok=True)
+            self._ledger = SqlDeliveryLedger(Store.open(self.settings.resolved_database_url))
+        return self._ledger
+
+    def find(self, idempotency_key: str) -> DeliveryRecord | None:
+        return self._open().find(idempotency_key)
+
+    def record(self, record: DeliveryRecord) -> None:
+        self._open().record(record)
+
+    def for_exception(self, exception_id: str) -> list[DeliveryRecord]:
+        return self._open().for_exception(exception_id)
+
+    def holder_of_code(self, code: str, since: datetime) -> DeliveryRecord | None:
+        return self._open().holder_of_code(code, since)
+
+
+async def connect_patiently(settings: Settings, within: float = 30.0) -> Client:
+    """Temporal may still be starting (`escalator up` starts everything at once)."""
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            return await connect(settings)
+        except RuntimeError as err:
+            if time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"cannot reach Temporal at {settings.temporal_address} "
+                    f"(TEMPORAL_ADDRESS) after {within:.0f} s: {err}"
+                ) from None
+            await asyncio.sleep(0.5)
 
 
 async def run_receiver(
     settings: Settings, *, host: str, port: int, stop: asyncio.Event | None = None
 ) -> None:
     policies = load_policies([settings.policy_dir])
-    client = await connect(settings)
+    client = await connect_patiently(settings)
     slack = None
     if settings.slack_bot_token and (settings.slack_signing_secret or settings.slack_app_token):
         secret = settings.slack_signing_secret
@@ -48,7 +89,7 @@ async def run_receiver(
     app = build_receiver(
         temporal=client,
         policies=policies,
-        ledger=_ledger(settings),
+        ledger=LazyLedger(settings),
         slack=slack,
         twilio_auth_token=twilio_token,
         public_url=settings.public_url,
