@@ -9,12 +9,13 @@ plays queued faults (429 + Retry-After, 5xx, stalls, API errors such as
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiohttp import web
+from aiohttp import WSMsgType, web
 
 from .server import FakeServer
 
@@ -37,10 +38,14 @@ class FakeSlack(FakeServer):
         self,
         *,
         token: str = "xoxb-test-token",
+        app_token: str = "xapp-test-token",
         channels: dict[str, str] | None = None,
     ) -> None:
         super().__init__()
         self.token = token
+        self.app_token = app_token
+        self.socket_acks: list[dict[str, Any]] = []  # what Socket Mode clients answered
+        self._sockets: list[web.WebSocketResponse] = []
         # channel name -> id; posts accept either, like Slack, and answer with the id
         self.channels = channels or {
             "#ops-inventory": "C0INVENTORY",
@@ -71,7 +76,36 @@ class FakeSlack(FakeServer):
         return [
             web.route("*", "/api/{method}", self._api),
             web.post("/response", self._response_url),
+            web.get("/socket", self._socket),
         ]
+
+    # --- Socket Mode: apps.connections.open hands out this websocket ---
+
+    @property
+    def connected_sockets(self) -> int:
+        with self._lock:
+            return len(self._sockets)
+
+    def push(self, envelope: dict[str, Any]) -> None:
+        """Send an envelope (slash_commands, interactive, events_api) to the connected app."""
+        assert self._loop is not None
+        with self._lock:
+            ws = self._sockets[-1]
+        asyncio.run_coroutine_threadsafe(ws.send_json(envelope), self._loop).result(5)
+
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()  # answers the client's pings with pongs
+        await ws.prepare(request)
+        await ws.send_json({"type": "hello", "num_connections": 1, "debug_info": {}})
+        with self._lock:
+            self._sockets.append(ws)
+        async for msg in ws:
+            if msg.type == WSMsgType.TEXT:
+                with self._lock:
+                    self.socket_acks.append(json.loads(msg.data))
+        with self._lock:
+            self._sockets.remove(ws)
+        return ws
 
     async def _response_url(self, request: web.Request) -> web.Response:
         body = await request.json()
@@ -103,7 +137,8 @@ class FakeSlack(FakeServer):
         token = params.get("token") or request.headers.get("Authorization", "").removeprefix(
             "Bearer "
         )
-        if token != self.token:
+        expected = self.app_token if method == "apps.connections.open" else self.token
+        if token != expected:
             return _error("invalid_auth")
         handler = getattr(self, "_m_" + method.replace(".", "_"), None)
         if handler is None:
@@ -127,6 +162,9 @@ class FakeSlack(FakeServer):
         if channel.startswith(("U", "W")):
             return "D" + channel
         return None
+
+    def _m_apps_connections_open(self, params: dict[str, Any]) -> web.Response:
+        return web.json_response({"ok": True, "url": f"ws://127.0.0.1:{self.port}/socket"})
 
     def _m_chat_postMessage(self, params: dict[str, Any]) -> web.Response:
         conversation = self._conversation(str(params.get("channel", "")))
