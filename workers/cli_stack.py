@@ -17,7 +17,7 @@ from typing import NoReturn
 import typer
 
 from workers.settings import get_settings
-from workers.stack import StackError, StackOptions, start_stack, stop_on_sigterm, supervise
+from workers.stack import StackError, StackOptions, run_foreground, stop_on_sigterm
 from workers.temporal_admin import (
     SearchAttributeConflict,
     register_search_attributes,
@@ -54,6 +54,7 @@ def stack_options(port: int | None, ui_port: int | None, state_dir: Path | None)
         namespace=settings.temporal_namespace,
         state_dir=state_dir if state_dir is not None else settings.state_dir,
         ui_port=ui_port,
+        receiver_port=settings.receiver_port,
     )
 
 
@@ -63,16 +64,12 @@ def up(
     state_dir: Path | None = typer.Option(None, "--state-dir", help=STATE_HELP),
 ) -> None:
     """Run Temporal (dev server unless one answers at TEMPORAL_ADDRESS), the worker and the receiver in the foreground; Ctrl-C stops them all."""
-    stop_on_sigterm()
     try:
-        stack = start_stack(stack_options(port, ui_port, state_dir), say)
+        code = run_foreground(stack_options(port, ui_port, state_dir), say)
     except StackError as error:
         complain(f"escalator up: {error}")
-        finish(2)
-    except KeyboardInterrupt:
-        say("Stopped during start-up.")
-        finish(0)
-    finish(supervise(stack, say))
+        code = 2
+    finish(code)
 
 
 def demo(

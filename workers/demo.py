@@ -18,7 +18,14 @@ from enum import Enum
 
 from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 
-from workers.stack import RunningStack, StackError, StackOptions, start_stack, supervise
+from workers.stack import (
+    RunningStack,
+    StackError,
+    StackOptions,
+    ignore_stop_signals,
+    start_stack,
+    supervise,
+)
 from workers.temporal_admin import connect
 
 __all__ = ["EXPLAIN_MOMENT", "STEPS", "DemoContext", "Outcome", "Step", "run_demo"]
@@ -183,34 +190,40 @@ STEPS: list[Step] = [
 ]
 
 
-def run_demo(options: StackOptions, *, exit_after: bool, echo: Echo = print) -> int:
-    ctx = DemoContext(options, echo)
+def _run_steps(ctx: DemoContext) -> list[tuple[Step, Outcome, str]]:
     results: list[tuple[Step, Outcome, str]] = []
+    for number, step in enumerate(STEPS, start=1):
+        ctx.echo(f"\n== Step {number}/{len(STEPS)}: {step.title}")
+        try:
+            outcome, detail = step.run(ctx)
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except Exception as error:  # a broken step must not hide the others' results
+            outcome, detail = Outcome.FAILED, f"{type(error).__name__}: {error}"
+        ctx.echo(f"-> {outcome.value}: {detail}")
+        results.append((step, outcome, detail))
+    ctx.echo("\n== Summary")
+    for step, outcome, detail in results:
+        ctx.echo(f"  [{outcome.value}] {step.title}: {detail}")
+    return results
+
+
+def run_demo(options: StackOptions, *, exit_after: bool, echo: Echo = print) -> int:
+    """Run every step; then stop (``exit_after``) or stay up until Ctrl-C. 0 only if all worked."""
+    ctx = DemoContext(options, echo)
     try:
-        for number, step in enumerate(STEPS, start=1):
-            echo(f"\n== Step {number}/{len(STEPS)}: {step.title}")
-            try:
-                outcome, detail = step.run(ctx)
-            except (KeyboardInterrupt, SystemExit):
-                raise
-            except Exception as error:  # a broken step must not hide the others' results
-                outcome, detail = Outcome.FAILED, f"{type(error).__name__}: {error}"
-            echo(f"-> {outcome.value}: {detail}")
-            results.append((step, outcome, detail))
+        results = _run_steps(ctx)
+        failed = any(o in (Outcome.FAILED, Outcome.NOT_BUILT) for _, o, _ in results)
+        if not exit_after and ctx.stack is not None:
+            echo("\nThe stack stays up; Ctrl-C stops it.")
+            return supervise(ctx.stack, echo) or (1 if failed else 0)
+        if ctx.stack is not None:
+            ctx.stack.stop()
+            echo("Stopped everything the demo started.")
+        return 1 if failed else 0
     except KeyboardInterrupt:
+        ignore_stop_signals()
         if ctx.stack is not None:
             ctx.stack.stop()
         echo("Interrupted; everything started here is stopped.")
         return 130
-    echo("\n== Summary")
-    for step, outcome, detail in results:
-        echo(f"  [{outcome.value}] {step.title}: {detail}")
-    failed = [s for s, o, _ in results if o in (Outcome.FAILED, Outcome.NOT_BUILT)]
-    if not exit_after and ctx.stack is not None:
-        echo("\nThe stack stays up; Ctrl-C stops it.")
-        code = supervise(ctx.stack, echo)
-        return code if code else (1 if failed else 0)
-    if ctx.stack is not None:
-        ctx.stack.stop()
-        echo("Stopped everything the demo started.")
-    return 1 if failed else 0

@@ -17,13 +17,14 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from workers.ports import port_is_free
 from workers.processes import Child, Supervisor, describe_exit
+from workers.state_lock import StateDirBusy, StateLock
 from workers.temporal_admin import (
     connect,
     port_accepts_connections,
@@ -39,6 +40,8 @@ __all__ = [
     "StackError",
     "StackOptions",
     "built_components",
+    "ignore_stop_signals",
+    "run_foreground",
     "start_stack",
     "stop_on_sigterm",
     "supervise",
@@ -65,6 +68,7 @@ class StackOptions:
     state_dir: Path = Path(".escalator")
     ui_port: int | None = None  # default: gRPC port + 1000, as the dev server does
     start_timeout: float = 30.0
+    receiver_port: int | None = None  # checked before start when the receiver is built
     log_level: str = "error"  # "warn" floods the terminal with poller noise at shutdown
 
     @property
@@ -84,9 +88,12 @@ class RunningStack:
     ui_url: str | None
     components: dict[str, str] = field(default_factory=dict)  # name -> state, for people
     registered: list[str] = field(default_factory=list)
+    lock: StateLock | None = None
 
     def stop(self) -> None:
         self.supervisor.stop_all()
+        if self.lock is not None:
+            self.lock.release()
 
 
 def built_components() -> dict[str, bool]:
@@ -98,17 +105,6 @@ def built_components() -> dict[str, bool]:
     group = typer.main.get_command(app)
     names = set(getattr(group, "commands", {}))
     return {name: name in names for name in COMPONENTS}
-
-
-def _port_is_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        # Like the Go server: a closed connection in TIME_WAIT must not count as "taken".
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 def _child_env(options: StackOptions) -> dict[str, str]:
@@ -148,14 +144,14 @@ def _dev_server_child(options: StackOptions) -> Child:
 
 def _check_ports(options: StackOptions) -> None:
     port, ui_port = options.port, options.resolved_ui_port
-    if not _port_is_free(port):
+    if not port_is_free(port):
         raise StackError(
             f"port {port} (Temporal gRPC) is in use by a program that is not a Temporal "
             f"server answering for namespace {options.namespace!r}. Stop that program, or "
             f"start on another port: escalator up --port {port + 1} "
             "(or set TEMPORAL_ADDRESS=localhost:PORT)"
         )
-    if not _port_is_free(ui_port):
+    if not port_is_free(ui_port):
         raise StackError(
             f"port {ui_port} (Temporal Web UI) is already in use. Stop the program using "
             f"it, or choose another port: escalator up --ui-port {ui_port + 1}"
@@ -179,16 +175,27 @@ async def _existing_server(options: StackOptions) -> bool:
 def start_stack(options: StackOptions, echo: Echo = print) -> RunningStack:
     """Start (or join) Temporal, register search attributes, start the built components."""
     supervisor = Supervisor()
+    lock = StateLock(options.state_dir)
     try:
-        return _start(options, supervisor, echo)
+        return _start(options, supervisor, lock, echo)
     except BaseException:
         supervisor.stop_all()
+        lock.release()
         raise
 
 
-def _start(options: StackOptions, supervisor: Supervisor, echo: Echo) -> RunningStack:
+def _start(
+    options: StackOptions, supervisor: Supervisor, lock: StateLock, echo: Echo
+) -> RunningStack:
     host, _ = split_address(options.address)
     server_started = False
+    built = built_components()
+    receiver_port = options.receiver_port
+    if built["receiver"] and receiver_port is not None and not port_is_free(receiver_port):
+        raise StackError(
+            f"port {receiver_port} (escalator receiver) is already in use. Stop "
+            "the program using it, or set ESCALATOR_RECEIVER_PORT to a free port"
+        )
     if asyncio.run(_existing_server(options)):
         echo(f"Temporal: using the server already running at {options.address}")
         ui_url = None
@@ -199,6 +206,10 @@ def _start(options: StackOptions, supervisor: Supervisor, echo: Echo) -> Running
                 "`escalator up` only starts a dev server on this machine: start that "
                 "server, or unset TEMPORAL_ADDRESS to use the local dev server"
             )
+        try:
+            lock.acquire()
+        except StateDirBusy as error:
+            raise StackError(str(error)) from None
         _check_ports(options)
         server = supervisor.start(_dev_server_child(options))
         server_started = True
@@ -208,13 +219,15 @@ def _start(options: StackOptions, supervisor: Supervisor, echo: Echo) -> Running
             f"(state in {options.state_dir / 'temporal.db'}, pid {server.pid})"
         )
     registered = asyncio.run(_ready_and_registered(options, supervisor))
-    stack = RunningStack(options, supervisor, server_started, ui_url, registered=registered)
+    stack = RunningStack(
+        options, supervisor, server_started, ui_url, registered=registered, lock=lock
+    )
     echo(
         "Search attributes: "
         + (f"registered {', '.join(registered)}" if registered else "all already registered")
     )
-    for name, built in built_components().items():
-        if built:
+    for name, is_built in built.items():
+        if is_built:
             child = supervisor.start(
                 Child(name, [sys.executable, "-m", "workers.cli", name], _child_env(options))
             )
@@ -256,15 +269,22 @@ def stop_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, handler)
 
 
+def ignore_stop_signals() -> None:
+    """Once stopping has begun, a second Ctrl-C / SIGTERM must not cut the clean-up short."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)
+
+
 def supervise(stack: RunningStack, echo: Echo = print) -> int:
     """Run until Ctrl-C / SIGTERM (exit 0) or until a child dies (exit 1); stop everything."""
-    if not stack.supervisor.children:
-        echo("Nothing to supervise: no component is built and Temporal runs elsewhere.")
-        return 0
-    echo("Running. Press Ctrl-C to stop everything started here.")
     try:
+        if not stack.supervisor.children:
+            echo("Nothing to supervise: no component is built and Temporal runs elsewhere.")
+            return 0
+        echo("Running. Press Ctrl-C to stop everything started here.")
         dead = stack.supervisor.wait_for_death()
     except KeyboardInterrupt:
+        ignore_stop_signals()
         echo("Stopping...")
         stack.stop()
         echo("Stopped.")
@@ -276,3 +296,18 @@ def supervise(stack: RunningStack, echo: Echo = print) -> int:
     )
     stack.stop()
     return 1
+
+
+def run_foreground(options: StackOptions, echo: Echo = print) -> int:
+    """`escalator up`: start, supervise, stop; a signal at any moment stops what is running."""
+    stop_on_sigterm()
+    stack: RunningStack | None = None
+    try:
+        stack = start_stack(options, echo)
+        return supervise(stack, echo)
+    except KeyboardInterrupt:  # between start-up and supervision
+        ignore_stop_signals()
+        if stack is not None:
+            stack.stop()
+        echo("Stopped.")
+        return 0

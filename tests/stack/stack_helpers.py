@@ -27,6 +27,8 @@ class Running:
     """An `escalator ...` process whose output is collected line by line in the background."""
 
     def __init__(self, args: Sequence[str], env: dict[str, str] | None = None) -> None:
+        # Never the default receiver port 3000: other test runs on this machine may use it.
+        env = {"ESCALATOR_RECEIVER_PORT": str(free_port()), **(env or {})}
         self.lines: list[str] = []
         self._queue: queue.Queue[str | None] = queue.Queue()
         self.process = subprocess.Popen(
@@ -34,7 +36,7 @@ class Running:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
-            env={**os.environ, **(env or {})},
+            env={**os.environ, **env},
         )
         threading.Thread(target=self._read, daemon=True).start()
 
@@ -88,19 +90,11 @@ class Running:
             self.process.wait()
 
 
-def up(port: int, ui_port: int, state_dir: Path, *extra: str) -> Running:
-    return Running(
-        [
-            "up",
-            "--port",
-            str(port),
-            "--ui-port",
-            str(ui_port),
-            "--state-dir",
-            str(state_dir),
-            *extra,
-        ]
-    )
+def up(
+    port: int, ui_port: int, state_dir: Path, *extra: str, env: dict[str, str] | None = None
+) -> Running:
+    args = ["up", "--port", str(port), "--ui-port", str(ui_port), "--state-dir", str(state_dir)]
+    return Running([*args, *extra], env=env)
 
 
 def alive(pid: int) -> bool:

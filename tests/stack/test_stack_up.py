@@ -162,3 +162,62 @@ async def test_a_taken_port_is_named_with_what_to_do(tmp_path: Path, taken: str)
         assert f"escalator up --ui-port {ui_port + 1}" in stack.output
     assert "Traceback" not in stack.output
     assert not (tmp_path / "temporal.db").exists()
+
+
+async def test_one_up_per_state_dir(tmp_path: Path) -> None:
+    first = up(free_port(), free_port(), tmp_path)
+    try:
+        first.wait_for(r"Running\. Press Ctrl-C")
+        second = up(free_port(), free_port(), tmp_path)
+        try:
+            code = await asyncio.to_thread(second.finish)
+        finally:
+            second.kill()
+        assert code == 2, second.output
+        assert f"another `escalator up` (pid {first.process.pid}) is using {tmp_path}" in (
+            second.output
+        )
+        assert "--state-dir" in second.output
+        first.signal(signal.SIGTERM)
+        assert first.finish() == 0
+    finally:
+        first.kill()
+    # The lock dies with its holder, even a killed one: the next start is not blocked.
+    third = up(free_port(), free_port(), tmp_path)
+    try:
+        third.wait_for(r"Running\. Press Ctrl-C")
+        third.signal(signal.SIGKILL)
+        third.finish()
+    finally:
+        third.kill()
+    fourth = up(free_port(), free_port(), tmp_path)
+    try:
+        fourth.wait_for(r"Running\. Press Ctrl-C")
+        fourth.signal(signal.SIGTERM)
+        assert fourth.finish() == 0, fourth.output
+    finally:
+        fourth.kill()
+
+
+async def test_a_taken_receiver_port_is_named_once_the_receiver_exists(tmp_path: Path) -> None:
+    from workers.stack import built_components
+
+    port, ui_port = free_port(), free_port()
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        taken = squatter.getsockname()[1]
+        stack = up(port, ui_port, tmp_path, env={"ESCALATOR_RECEIVER_PORT": str(taken)})
+        try:
+            if built_components()["receiver"]:
+                assert await asyncio.to_thread(stack.finish) == 2, stack.output
+                assert f"port {taken} (escalator receiver) is already in use" in stack.output
+                assert "ESCALATOR_RECEIVER_PORT" in stack.output
+            else:
+                # Nothing listens on that port until the receiver is built: no reason to refuse.
+                stack.wait_for(r"Running\. Press Ctrl-C")
+                assert "escalator receiver) is already in use" not in stack.output
+                stack.signal(signal.SIGTERM)
+                assert await asyncio.to_thread(stack.finish) == 0
+        finally:
+            stack.kill()
