@@ -7,6 +7,7 @@ exception's state is read back from the real workflow after every refusal.
 from __future__ import annotations
 
 import json
+import re
 import time
 import urllib.parse
 from typing import Any
@@ -16,6 +17,7 @@ from fakes.channel_stack import ChannelStack, eventually, slack_headers
 from fakes.slack_api import Message
 
 from activities.button_values import ButtonValue
+from workers.receiver_listing import list_open
 from workflows.contracts import ExceptionState
 
 pytestmark = pytest.mark.temporal
@@ -235,3 +237,26 @@ async def test_slash_command(stack: ChannelStack) -> None:
     await stack.post_slack(stack.command_body(ANNA, f"resolve {xid} again"))
     await eventually(lambda: len(stack.slack.responses) == 5)
     assert stack.slack.responses[4]["text"].startswith("Not done: already resolved by anna at")
+
+
+async def test_slash_list_shows_open_exceptions_of_my_roles(
+    stack: ChannelStack, workflow_environment_kind: str
+) -> None:
+    xid, _ = await opened(stack)
+    if workflow_environment_kind == "local":  # the dev server has visibility
+
+        async def listed() -> bool:
+            found = await list_open(stack.client, ["inventory"], limit=100)
+            return any(x.exception_id == xid for x in found)
+
+        await eventually(listed)
+    await stack.post_slack(stack.command_body(ANNA, "list"))
+    reply = (await eventually(lambda: stack.slack.responses))[0]["text"]
+    if workflow_environment_kind == "local":
+        # the level search attribute may lag a moment behind: visibility is eventual
+        assert re.search(rf"• `{re.escape(xid)}` open · level [01] · inventory", reply), reply
+    else:  # the time-skipping server refuses list queries: the user is told, not ignored
+        assert reply.startswith("Listing is not available: Temporal said")
+    await stack.post_slack(stack.command_body(DIRK, "list"))  # billing owns none of it
+    replies = await eventually(lambda: stack.slack.responses[1:])
+    assert xid not in replies[0]["text"]
