@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from fakes.channel_samples import XID
@@ -21,6 +22,8 @@ from activities.sms_codes import (
 )
 from activities.sms_sender import SmsSender
 from activities.sms_twilio import RetryingTwilioHttpClient, twilio_client
+from records.ledger import SqlDeliveryLedger
+from records.store import Store
 
 NotificationFactory = Callable[..., Notification]
 FROM = "+3197010000000"
@@ -208,3 +211,25 @@ async def test_a_timeout_is_retryable_and_not_retried_blindly(
     delivery = await SmsSender(client, InMemoryLedger(), FROM).send(sms(notification))
     assert not delivery.ok and delivery.retryable
     assert len(fake_twilio.calls_to("Messages")) == 1  # Twilio may have accepted: no blind resend
+
+
+async def test_the_records_store_ledger_guards_sends_and_maps_codes(
+    fake_twilio: FakeTwilio, notification: NotificationFactory, tmp_path: Path
+) -> None:
+    """The production ledger (SQL, shared by worker and receiver) behind the same sender."""
+    store = Store.open(f"sqlite:///{tmp_path / 'records.db'}")
+    ledger = SqlDeliveryLedger(store)
+    client = twilio_client(
+        fake_twilio.account_sid, fake_twilio.auth_token, base_url=fake_twilio.base_url
+    )
+    first = await SmsSender(client, ledger, FROM).send(sms(notification))
+    again = await SmsSender(client, SqlDeliveryLedger(store), FROM).send(
+        sms(notification)
+    )  # new worker
+    assert first.ok and first == again
+    assert len(fake_twilio.messages) == 1
+    holder = SqlDeliveryLedger(store).holder_of_code(
+        reply_code(XID), datetime.now(UTC) - timedelta(days=1)
+    )
+    assert holder is not None and holder.exception_id == XID
+    store.close()
