@@ -11,10 +11,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from pydantic import BaseModel
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import (
+    Client,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
 from temporalio.service import RPCError, RPCStatusCode
 
 from detectors.raising import with_pydantic
@@ -39,8 +43,11 @@ class Outcome:
 
 
 class ResponseApplier:
-    def __init__(self, client: Client) -> None:
+    def __init__(self, client: Client, answer_within: timedelta = timedelta(seconds=10)) -> None:
         self.client = with_pydantic(client)  # the update inputs and results are pydantic
+        # Slack and Twilio give up on a webhook after 3 s / 15 s: never wait for a worker
+        # that is down; say so instead.
+        self.answer_within = answer_within
 
     async def acknowledge(self, exception_id: str, actor: str, via: str) -> Outcome:
         return await self._update(
@@ -73,11 +80,20 @@ class ResponseApplier:
     async def _update(self, exception_id: str, update: str, inp: BaseModel) -> Outcome:
         handle = self.client.get_workflow_handle(exception_id)
         try:
-            result = await handle.execute_update(update, inp, result_type=UpdateResult)
+            result = await handle.execute_update(
+                update, inp, result_type=UpdateResult, rpc_timeout=self.answer_within
+            )
         except WorkflowUpdateFailedError as err:
             reason = getattr(err.cause, "message", None) or str(err.cause or err)
             log.info("%s %s refused: %s", update, exception_id, reason)
             return Outcome(False, reason)
+        except WorkflowUpdateRPCTimeoutOrCancelledError:
+            log.warning("%s %s: no answer within %s", update, exception_id, self.answer_within)
+            return Outcome(
+                False,
+                f"escalator did not answer within {self.answer_within.total_seconds():.0f} s "
+                "(is a worker running?); it may still apply your request, check before repeating",
+            )
         except RPCError as err:
             if err.status == RPCStatusCode.NOT_FOUND:
                 return Outcome(False, f"no open exception {exception_id}")
