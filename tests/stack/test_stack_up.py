@@ -117,6 +117,14 @@ async def test_sigkill_of_up_takes_the_server_down_too(tmp_path: Path) -> None:
         assert wait_until(lambda: not alive(server), timeout=15), "dev server orphaned"
     finally:
         stack.kill()
+    # The state-dir lock died with its killed holder: the next start is not blocked.
+    again = up(free_port(), free_port(), tmp_path)
+    try:
+        again.wait_for(r"Running\. Press Ctrl-C")
+        again.signal(signal.SIGTERM)
+        assert await asyncio.to_thread(again.finish) == 0, again.output
+    finally:
+        again.kill()
 
 
 async def test_up_joins_a_server_that_already_answers(tmp_path: Path) -> None:
@@ -182,21 +190,6 @@ async def test_one_up_per_state_dir(tmp_path: Path) -> None:
         assert first.finish() == 0
     finally:
         first.kill()
-    # The lock dies with its holder, even a killed one: the next start is not blocked.
-    third = up(free_port(), free_port(), tmp_path)
-    try:
-        third.wait_for(r"Running\. Press Ctrl-C")
-        third.signal(signal.SIGKILL)
-        third.finish()
-    finally:
-        third.kill()
-    fourth = up(free_port(), free_port(), tmp_path)
-    try:
-        fourth.wait_for(r"Running\. Press Ctrl-C")
-        fourth.signal(signal.SIGTERM)
-        assert fourth.finish() == 0, fourth.output
-    finally:
-        fourth.kill()
 
 
 async def test_a_taken_receiver_port_is_named_once_the_receiver_exists(tmp_path: Path) -> None:
