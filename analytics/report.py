@@ -14,7 +14,8 @@ import polars as pl
 
 from analytics.leadtime import lead_time_summary
 from analytics.restore import bucket_counts, duration_report, durations, open_by_age, rework_rate
-from analytics.sli import sli_outcomes
+from analytics.cases import case_table
+from analytics.sli import outcomes_from_cases
 from analytics.slo import burn_down, evaluate_tiers, slo_status
 from policies.journeys import Journey
 
@@ -70,9 +71,11 @@ def build_report(
         log = (logs or {}).get(journey.name)
         if log is None:
             continue
-        report["dora_operations"]["lead_time"].append(lead_time_summary(log, journey, as_of))
-        for sli in journey.slis:
-            outcomes = sli_outcomes(log, sli, as_of)
+        cases = case_table(log, journey.slis, journey.completing_events, as_of)
+        summary = lead_time_summary(log, journey, as_of, cases=cases)
+        report["dora_operations"]["lead_time"].append(summary)
+        for i, sli in enumerate(journey.slis):
+            outcomes = outcomes_from_cases(cases, i, sli, as_of)
             status = slo_status(outcomes, journey, sli, as_of).as_dict()
             status["burn_rates"] = [
                 t.as_dict() for t in evaluate_tiers(outcomes, journey, sli, as_of)

@@ -57,9 +57,10 @@ def durations(exceptions: pl.DataFrame) -> pl.DataFrame:
 
 def duration_report(with_durations: pl.DataFrame, measure: str) -> dict[str, Any]:
     """Overall and per-dimension percentile summaries of one duration measure."""
-    report: dict[str, Any] = {"overall": summarize(with_durations, measure)}
+    present = with_durations.select(*DIMENSIONS, measure).filter(pl.col(measure).is_not_null())
+    report: dict[str, Any] = {"overall": summarize(present, measure)}
     for dim in DIMENSIONS:
-        report[f"by_{dim}"] = summarize_by(with_durations, measure, dim)
+        report[f"by_{dim}"] = summarize_by(present, measure, dim)
     return report
 
 
@@ -86,32 +87,22 @@ def rework_rate(exceptions: pl.DataFrame, by: str | None = None) -> list[dict[st
     """Share of exceptions (by workflow id) that escalated beyond level 1 or reopened.
 
     The operations form of DORA's change failure rate: work that needed a second
-    pass. An exception counts once however many runs it had.
+    pass. An exception counts once however many runs it had (distinct ids, so
+    no per-exception grouping is needed).
     """
-    keys = ["exception_id"] + ([by] if by else [])
-    per_exception = exceptions.group_by(keys).agg(
-        ((pl.col("highest_level").max() > 1) | pl.col("reopened_from").is_not_null().any()).alias(
-            "rework"
-        ),
-        (pl.col("highest_level").max() > 1).alias("escalated"),
-        pl.col("reopened_from").is_not_null().any().alias("reopened"),
-    )
-    group = [by] if by else []
+    escalated = pl.col("highest_level") > 1
+    reopened = pl.col("reopened_from").is_not_null()
+    ids = pl.col("exception_id")
     aggs = [
-        pl.len().alias("exceptions"),
-        pl.col("rework").sum().alias("rework"),
-        pl.col("escalated").sum().alias("escalated"),
-        pl.col("reopened").sum().alias("reopened"),
+        ids.n_unique().alias("exceptions"),
+        ids.filter(escalated | reopened).n_unique().alias("rework"),
+        ids.filter(escalated).n_unique().alias("escalated"),
+        ids.filter(reopened).n_unique().alias("reopened"),
     ]
-    if per_exception.is_empty():
-        return (
-            []
-            if by
-            else [{"exceptions": 0, "rework": 0, "escalated": 0, "reopened": 0, "rate": None}]
-        )
-    table = (
-        per_exception.group_by(group).agg(aggs).sort(group) if by else per_exception.select(aggs)
-    )
+    if by:
+        table = exceptions.group_by(by).agg(aggs).sort(by, nulls_last=True)
+    else:
+        table = exceptions.select(aggs)
     rows = []
     for row in table.iter_rows(named=True):
         for k in ("exceptions", "rework", "escalated", "reopened"):

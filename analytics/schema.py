@@ -18,19 +18,15 @@ EXCEPTION_SCHEMA: dict[str, pl.DataType] = {
     "run_id": pl.String(),
     "journey": pl.String(),
     "rule": pl.String(),
-    "kind": pl.String(),
     "severity": pl.String(),
     "owner_role": pl.String(),
     "state": pl.String(),
     "onset": UTC_TS,
     "detected_at": UTC_TS,
-    "first_notified_at": UTC_TS,
     "acknowledged_at": UTC_TS,
     "resolved_at": UTC_TS,
     "highest_level": pl.Int64(),
-    "occurrences": pl.Int64(),
     "reopened_from": pl.String(),
-    "routing_decision": pl.String(),
 }
 TIME_COLUMNS = [name for name, dtype in EXCEPTION_SCHEMA.items() if dtype == UTC_TS]
 

@@ -17,7 +17,8 @@ from typing import Any
 
 import polars as pl
 
-from analytics.sli import sli_outcomes
+from analytics.cases import case_table
+from analytics.sli import outcomes_from_cases
 from policies.journeys import SLI, Journey, RoutingTier
 
 __all__ = [
@@ -131,9 +132,10 @@ def evaluate_journey(log: pl.DataFrame, journey: Journey, as_of: datetime) -> li
     The routing decision is the first firing tier's action (tiers are ordered
     most urgent first), or a digest when none fires.
     """
+    cases = case_table(log, journey.slis, [], as_of)
     out: list[TierEvaluation] = []
-    for sli in journey.slis:
-        out += evaluate_tiers(sli_outcomes(log, sli, as_of), journey, sli, as_of)
+    for i, sli in enumerate(journey.slis):
+        out += evaluate_tiers(outcomes_from_cases(cases, i, sli, as_of), journey, sli, as_of)
     return out
 
 

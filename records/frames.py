@@ -14,7 +14,7 @@ from typing import Any
 import polars as pl
 import sqlalchemy as sa
 
-from analytics.schema import EXCEPTION_SCHEMA, TIME_COLUMNS
+from analytics.schema import EXCEPTION_SCHEMA, TIME_COLUMNS, empty_exceptions
 from records.projection import as_utc
 
 __all__ = ["load_exceptions"]
@@ -37,12 +37,60 @@ def load_exceptions(engine: sa.Engine, *, since: datetime | None = None) -> pl.D
     since_utc = as_utc(since)
     if dialect == "postgresql":
         return _load_postgres(engine, sql, since_utc)
-    params: tuple[object, ...] = ()
+    where, params = "", ()
     if since_utc is not None:
-        sql += " WHERE detected_at >= ?"
-        params = (since_utc.strftime("%Y-%m-%d %H:%M:%S.%f"),)
+        where, params = " AND detected_at >= ?", (since_utc.strftime(SQLITE_TS),)
     with engine.connect() as conn:
-        rows = conn.exec_driver_sql(sql, params).fetchall()
+        (low, high) = conn.exec_driver_sql("SELECT MIN(rowid), MAX(rowid) FROM exceptions").one()
+        if low is None:
+            return empty_exceptions()
+        parts = []
+        for start in range(low - 1, high, CHUNK_ROWS):
+            bounds = (start, start + CHUNK_ROWS, *params)
+            parts.append(_sqlite_chunk(conn, f"rowid > ? AND rowid <= ?{where}", bounds))
+    return pl.concat(parts) if parts else empty_exceptions()
+
+
+SQLITE_TS = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy stores DateTime in SQLite
+CHUNK_ROWS = 500_000  # keeps each concatenated column far below SQLite's 1 GB string limit
+UNIT_SEP = "\x1f"
+
+
+def _sqlite_chunk(conn: sa.Connection, where: str, params: tuple[Any, ...]) -> pl.DataFrame:
+    """One chunk of rows as one concatenated string per column, split by polars.
+
+    A Python object per value (fetchall) costs more than the query itself at a
+    million rows; ``group_concat`` over one scan keeps every column in the same
+    row order, and the split happens in Rust.
+    """
+    names = list(EXCEPTION_SCHEMA)
+    sep = "char(31)"
+    exprs = ", ".join(f"group_concat(coalesce({n}, ''), {sep})" for n in names)
+    row = conn.exec_driver_sql(
+        f"SELECT COUNT(*), {exprs} FROM exceptions WHERE {where}", params
+    ).one()
+    count, texts = row[0], row[1:]
+    if count == 0:
+        return empty_exceptions()
+    columns = {}
+    for name, text in zip(names, texts, strict=True):
+        col = pl.Series(name, [text]).str.split(UNIT_SEP).explode()
+        if col.len() != count:  # a value contained the separator: take the slow, exact path
+            return _sqlite_rows(conn, where, params)
+        columns[name] = _typed(col.replace("", None), EXCEPTION_SCHEMA[name])
+    return pl.DataFrame(columns)
+
+
+def _typed(col: pl.Series, dtype: pl.DataType) -> pl.Series:
+    if dtype == pl.Datetime("us", "UTC"):
+        parsed = col.str.to_datetime("%Y-%m-%d %H:%M:%S%.f", time_unit="us", cache=False)
+        return parsed.dt.replace_time_zone("UTC")
+    return col.cast(dtype)
+
+
+def _sqlite_rows(conn: sa.Connection, where: str, params: tuple[Any, ...]) -> pl.DataFrame:
+    sql = f"SELECT {', '.join(EXCEPTION_SCHEMA)} FROM exceptions WHERE {where}"
+    rows = conn.exec_driver_sql(sql, params).fetchall()
     text_schema = {
         n: (pl.String() if n in TIME_COLUMNS else t) for n, t in EXCEPTION_SCHEMA.items()
     }

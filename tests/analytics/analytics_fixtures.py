@@ -38,16 +38,12 @@ def exceptions(rows: list[tuple] | None = None) -> pl.DataFrame:
     data = {name: [r[i] for r in rows] for i, name in enumerate(COLUMNS)}
     frame = pl.DataFrame(data, schema={n: EXCEPTION_SCHEMA[n] for n in COLUMNS})
     return frame.with_columns(
-        pl.lit("latency").alias("kind"),
         pl.when(pl.col("resolved_at").is_not_null())
         .then(pl.lit("resolved"))
         .when(pl.col("acknowledged_at").is_not_null())
         .then(pl.lit("acknowledged"))
         .otherwise(pl.lit("open"))
         .alias("state"),
-        pl.col("detected_at").alias("first_notified_at"),
-        pl.lit(1, pl.Int64).alias("occurrences"),
-        pl.lit(None, pl.String).alias("routing_decision"),
     ).select(list(EXCEPTION_SCHEMA))
 
 

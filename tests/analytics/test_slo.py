@@ -146,3 +146,22 @@ def test_lead_time() -> None:
     }  # fmt: skip
     empty = lead_time_summary(empty_log(), j, LOG_AS_OF)
     assert (empty["cases"], empty["count"], empty["p50"]) == (0, 0, None)
+
+
+def test_latency_end_must_follow_start() -> None:
+    """An end event before the start does not count: c9 shipped (a stale event) before it
+    was created, then shipped 3 h after creation, over its 2 h express limit."""
+    extra = pl.DataFrame(
+        {
+            "case_id": ["c9", "c9", "c9", "c9"],
+            "event_name": ["order_shipped", "order_created", "order_created", "order_shipped"],
+            "timestamp": [T0 + H, T0 + 2 * H, T0 + 150 * M, T0 + 5 * H],
+            "actor": ["x"] * 4,
+            "priority": [None, "express", "standard", None],
+        },
+        schema=event_log().schema,
+    )
+    out = sli_outcomes(extra, journey().slis[1], LOG_AS_OF)
+    assert out.rows() == [("c9", T0 + 4 * H, False)]  # due = first start + express 2 h
+    lead = lead_times(extra, journey(), LOG_AS_OF).row(0, named=True)
+    assert lead["lead_time"] == 0.0  # its first event was already a completing one
