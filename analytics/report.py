@@ -12,9 +12,9 @@ from urllib.parse import quote
 
 import polars as pl
 
+from analytics.cases import case_table
 from analytics.leadtime import lead_time_summary
 from analytics.restore import bucket_counts, duration_report, durations, open_by_age, rework_rate
-from analytics.cases import case_table
 from analytics.sli import outcomes_from_cases
 from analytics.slo import burn_down, evaluate_tiers, slo_status
 from policies.journeys import Journey

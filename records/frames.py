@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import polars as pl
 import sqlalchemy as sa
@@ -37,7 +37,7 @@ def load_exceptions(engine: sa.Engine, *, since: datetime | None = None) -> pl.D
     since_utc = as_utc(since)
     if dialect == "postgresql":
         return _load_postgres(engine, sql, since_utc)
-    where, params = "", ()
+    where, params = "", cast(tuple[Any, ...], ())
     if since_utc is not None:
         where, params = " AND detected_at >= ?", (since_utc.strftime(SQLITE_TS),)
     with engine.connect() as conn:
