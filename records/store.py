@@ -148,7 +148,8 @@ class Store:
         """Insert the notification, or move the existing one with this key to ``status``.
 
         Recording the same call twice leaves one row with the same values; a later
-        call without a provider message id keeps the one already known.
+        call without a provider message id keeps the one already known; a ``sent``
+        notification is never moved back to another status.
         """
         now = as_utc(at) or datetime.now(UTC)
         values = {
@@ -175,6 +176,8 @@ class Store:
                     stmt.excluded.provider_message_id, NOTES.c.provider_message_id
                 ),
             },
+            # A delivered message stays delivered: a late failed retry must not hide it.
+            where=sa.or_(NOTES.c.status != "sent", stmt.excluded.status == "sent"),
         )
         with self.engine.begin() as conn:
             conn.execute(stmt)

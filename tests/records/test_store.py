@@ -144,6 +144,11 @@ def test_notifications_are_idempotent_on_key(store: Store) -> None:
     assert a.id == b.id == c.id
     assert (c.status, c.provider_message_id, c.level) == ("sent", "1700.2", 1)
     assert store.count("notifications") == 1
+    late_failure = store.record_notification_sync(
+        idempotency_key="k1", exception_id=EXC, channel="slack", target="#billing",
+        status="failed", error="timeout",
+    )  # fmt: skip
+    assert (late_failure.status, late_failure.error) == ("sent", None)
 
 
 def test_notified_step_keeps_the_senders_own_record(store: Store) -> None:
