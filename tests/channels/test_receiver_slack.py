@@ -260,3 +260,14 @@ async def test_slash_list_shows_open_exceptions_of_my_roles(
     await stack.post_slack(stack.command_body(DIRK, "list"))  # billing owns none of it
     replies = await eventually(lambda: stack.slack.responses[1:])
     assert xid not in replies[0]["text"]
+
+
+async def test_events_url_verification_is_answered(stack: ChannelStack) -> None:
+    body = json.dumps(
+        {"type": "url_verification", "challenge": "3eZbrw1aBm2rZgRNFdxV", "token": "x"}
+    )
+    headers = slack_headers(body) | {"Content-Type": "application/json"}
+    status, text = await stack.post_slack(body, headers)
+    assert status == 200 and json.loads(text) == {"challenge": "3eZbrw1aBm2rZgRNFdxV"}
+    unsigned = {"Content-Type": "application/json"}
+    assert (await stack.post_slack(body, unsigned))[0] == 401
