@@ -54,6 +54,9 @@ class SlackSender:
         self.ledger = ledger
         # What the status does not carry: hypothesis, runbook, roles, Slack user ids.
         self.context = context or default_context()
+        # Channel names this worker has seen Slack resolve to ids ("#ops-inventory" -> C...):
+        # conversations.history, the lost-answer lookup, takes ids only.
+        self.channel_ids: dict[str, str] = {}
 
     # --- ChannelSender ---
 
@@ -177,6 +180,8 @@ class SlackSender:
         """conversations.history needs an id: the target itself, or one Slack gave us before."""
         if message.target[:1] in ("C", "G") and message.target[1:].isalnum():
             return message.target
+        if message.target in self.channel_ids:
+            return self.channel_ids[message.target]
         for record in self.ledger.for_exception(message.exception_id):
             if record.destination == message.target and record.provider_channel:
                 return record.provider_channel
@@ -194,6 +199,8 @@ class SlackSender:
 
     def _sent(self, message: Notification, channel: str, ts: str) -> Delivery:
         pid = f"{channel}:{ts}"
+        if message.channel == "slack":
+            self.channel_ids[message.target] = channel
         self.ledger.record(
             self._record(message, state="sent", provider_message_id=pid, provider_channel=channel)
         )

@@ -245,3 +245,29 @@ async def test_without_a_context_the_policy_dir_fills_in_the_details(
     rule = load_default_policies().rule("awaiting_inventory")
     assert rule.runbook in str(msg.blocks)
     assert "escalator.reassign" in action_ids(msg.blocks)
+
+
+async def test_an_answer_lost_after_slack_accepted_is_found_not_reposted(
+    fake_slack: FakeSlack, notification: NotificationFactory
+) -> None:
+    """Slack stores the message, then the answer never arrives (timeout): the retried
+    activity must find that message by its idempotency key instead of posting again."""
+    ledger = InMemoryLedger()
+    s = sender(fake_slack, ledger, timeout=1)
+    await s.send(notification(idempotency_key="k-teaches-the-channel-id"))
+    fake_slack.inject("chat.postMessage", Fault(delay=2.0, after=True))
+    n = notification(idempotency_key="k-lost", target="#ops-inventory")
+    lost = await s.send(n)
+    assert not lost.ok and lost.retryable
+    assert len(fake_slack.top_level("C0INVENTORY")) == 2  # Slack has it nonetheless
+
+    retried = await s.send(n)
+    assert retried.ok
+    assert len(fake_slack.top_level("C0INVENTORY")) == 2
+    assert len(fake_slack.calls_to("chat.postMessage")) == 2
+    posted = next(
+        m
+        for m in fake_slack.top_level("C0INVENTORY")
+        if m.metadata and m.metadata["event_payload"]["idempotency_key"] == "k-lost"
+    )
+    assert retried.provider_message_id == f"C0INVENTORY:{posted.ts}"

@@ -26,6 +26,7 @@ class Fault:
     status: int | None = None  # e.g. 429, 500, 503
     retry_after: int | None = None  # seconds, sent as Retry-After with the status
     delay: float = 0.0  # seconds to stall before answering (client timeouts)
+    after: bool = False  # stall *after* doing the work: the provider accepted, the answer is lost
     error: str | None = None  # API-level error, e.g. "channel_not_found" or "21211"
 
 
@@ -76,7 +77,7 @@ class FakeServer:
         with self._lock:
             queue = self._faults.get(method)
             fault = queue.popleft() if queue else None
-        if fault and fault.delay:
+        if fault and fault.delay and not fault.after:
             await asyncio.sleep(fault.delay)
         return fault
 

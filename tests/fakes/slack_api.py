@@ -144,6 +144,8 @@ class FakeSlack(FakeServer):
         if handler is None:
             return _error("unknown_method")
         result: web.Response = handler(params)
+        if fault and fault.after:  # done, but the client gives up before hearing so
+            await asyncio.sleep(fault.delay)
         return result
 
     # --- methods ---
