@@ -9,6 +9,7 @@ records) after the handler has answered.
 from __future__ import annotations
 
 from temporalio import workflow
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from workflows import responses as r
@@ -36,8 +37,9 @@ __all__ = ["EscalationHandlers"]
 
 
 def _refuse(reason: str | None) -> None:
+    """Reject the update before it is written to history; clients read ``cause.message``."""
     if reason:
-        raise ValueError(reason)
+        raise ApplicationError(reason, type="Refused", non_retryable=True)
 
 
 class EscalationHandlers(EscalationSteps):
