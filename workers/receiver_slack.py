@@ -56,7 +56,8 @@ def slack_app(
         signing_secret=signing_secret or "",
         # Over HTTP the receiver checks signatures before bolt does; Socket Mode needs none.
         request_verification_enabled=signing_secret is not None,
-        # One workspace, one bot token: no OAuth; auth.test runs lazily on the first request.
+        # One workspace, one bot token (no OAuth). Slack wants an answer within 3 s:
+        # ack() answers at once, the workflow update runs after it.
         process_before_response=False,
     )
 
