@@ -60,6 +60,9 @@ class EscalationHandlers(EscalationSteps):
 
     def _occurred(self, detection: Detection) -> None:
         s = self._s
+        if detection == s.last_detection:  # a retried call, not a new occurrence
+            return
+        s.last_detection = detection
         s.occurrences += 1
         s.payload = dict(detection.payload)
         s.record(

@@ -52,6 +52,7 @@ class EscalationState:
     role_override: str | None = None  # set by reassign, until the next escalation
     notified_roles: list[str] = field(default_factory=list)
     occurrences: int = 1
+    last_detection: Detection | None = None  # the latest one counted, to ignore retries
     payload: dict[str, Any] = field(default_factory=dict)
     routing: str | None = None
     acknowledged_by: str | None = None
