@@ -121,7 +121,9 @@ async def test_condition_cleared_by_detector_auto_resolves(harness: Harness) -> 
     resolved = steps(status, StepKind.RESOLVED)[0]
     assert resolved.detail["cause"] == "condition_cleared"
     final = await h.until(eid, has(StepKind.NOTIFIED, 2))
-    assert any(n.reason == "resolved" and n.role == "inventory" for n in h.channel.for_exception(eid))
+    assert any(
+        n.reason == "resolved" and n.role == "inventory" for n in h.channel.for_exception(eid)
+    )
     assert steps(final, StepKind.NOTIFIED)[-1].detail["reason"] == "resolved"
     assert not await clear_condition(h.client, d.journey, d.rule, "no-such-order")
     await h.save_history(eid, "condition_cleared")
@@ -166,7 +168,9 @@ async def test_playbook_fix_auto_resolves_without_paging(harness_factory: Any) -
 async def test_playbook_that_does_not_fix_pages_after_it(harness: Harness) -> None:
     h = harness
     playbook = [PlaybookStep(name="unknown-fix", type="automated", action="not_registered")]
-    eid = (await h.raise_(detection(subject()), make_policy(h.unit, playbook=playbook))).exception_id
+    eid = (
+        await h.raise_(detection(subject()), make_policy(h.unit, playbook=playbook))
+    ).exception_id
     status = await h.until(eid, has(StepKind.NOTIFIED))
     step = steps(status, StepKind.PLAYBOOK_STEP)[0]
     assert step.detail["ok"] is False and "no playbook action named" in step.detail["result"]
