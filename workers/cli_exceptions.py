@@ -254,4 +254,7 @@ def worker_command() -> None:
     """Run the Temporal worker (workflows + activities) until SIGINT/SIGTERM."""
     from workers.worker import run_worker
 
+    global _sdk_used
+    _sdk_used = True
     asyncio.run(run_worker(Settings()))
+    _exit(0)

