@@ -14,7 +14,7 @@ import polars as pl
 
 from analytics.cases import case_table
 from analytics.leadtime import lead_time_summary
-from analytics.restore import bucket_counts, duration_report, durations, open_by_age, rework_rate
+from analytics.restore import bucket_counts, duration_reports, durations, open_by_age, rework_rate
 from analytics.sli import outcomes_from_cases
 from analytics.slo import burn_down, evaluate_tiers, slo_status
 from policies.journeys import Journey
@@ -55,9 +55,7 @@ def build_report(
         "as_of": as_of.isoformat(),
         "since": since.isoformat() if since else None,
         "totals": _totals(exceptions),
-        "time_to_detect": duration_report(timed, "time_to_detect"),
-        "time_to_acknowledge": duration_report(timed, "time_to_acknowledge"),
-        "time_to_restore": duration_report(timed, "time_to_restore"),
+        **duration_reports(timed),
         "restore_distribution": bucket_counts(timed["time_to_restore"]),
         "open_by_age": open_by_age(exceptions, as_of),
         "rework": {"overall": overall_rework, "by_journey": rework_rate(exceptions, "journey")},

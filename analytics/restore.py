@@ -8,18 +8,20 @@ counts once; a reopened exception is a new run with ``reopened_from`` set.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 import polars as pl
 
-from analytics.stats import summarize, summarize_by
+from analytics.stats import summaries
 
 __all__ = [
     "AGE_BUCKETS",
     "DIMENSIONS",
     "bucket_counts",
     "duration_report",
+    "duration_reports",
     "durations",
     "open_by_age",
     "rework_rate",
@@ -57,11 +59,18 @@ def durations(exceptions: pl.DataFrame) -> pl.DataFrame:
 
 def duration_report(with_durations: pl.DataFrame, measure: str) -> dict[str, Any]:
     """Overall and per-dimension percentile summaries of one duration measure."""
-    present = with_durations.select(*DIMENSIONS, measure).filter(pl.col(measure).is_not_null())
-    report: dict[str, Any] = {"overall": summarize(present, measure)}
-    for dim in DIMENSIONS:
-        report[f"by_{dim}"] = summarize_by(present, measure, dim)
-    return report
+    return duration_reports(with_durations, [measure])[measure]
+
+
+def duration_reports(
+    with_durations: pl.DataFrame, measures: Sequence[str] = tuple(_SPANS)
+) -> dict[str, dict[str, Any]]:
+    """Every measure, overall and by every dimension."""
+    out: dict[str, dict[str, Any]] = {}
+    for measure in measures:
+        overall, grouped = summaries(with_durations, measure, DIMENSIONS)
+        out[measure] = {"overall": overall, **{f"by_{d}": grouped[d] for d in DIMENSIONS}}
+    return out
 
 
 def bucket_counts(seconds: pl.Series) -> list[dict[str, Any]]:
@@ -92,7 +101,7 @@ def rework_rate(exceptions: pl.DataFrame, by: str | None = None) -> list[dict[st
     """
     escalated = pl.col("highest_level") > 1
     reopened = pl.col("reopened_from").is_not_null()
-    ids = pl.col("exception_id")
+    ids = pl.col("exception_id").hash()  # distinct u64s count far faster than strings
     aggs = [
         ids.n_unique().alias("exceptions"),
         ids.filter(escalated | reopened).n_unique().alias("rework"),
