@@ -56,8 +56,8 @@ class EscalationSteps:
 
     async def _wait(self, deadline: Deadline | None) -> None:
         """Record what happened so far, then sleep until the deadline or until someone acts."""
+        self._publish()  # first: the UI should not lag behind the records activity
         await self._flush()
-        self._publish()
         if self._woken():
             return
         if deadline is None:

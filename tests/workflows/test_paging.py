@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from conftest import Harness, has, steps, subject
 from policy_factory import detection, make_policy
@@ -60,8 +62,6 @@ async def test_ack_at_level_1_then_resolve(harness: Harness) -> None:
 
 
 async def _recorded(h: Harness, eid: str, count: int) -> list:
-    import asyncio
-
     for _ in range(200):
         found = h.recorder.timeline(eid)
         if len(found) >= count:
@@ -129,10 +129,13 @@ async def test_exhausted_flag_stays_open_and_flagged(harness: Harness) -> None:
     assert ("inventory", "repeat") in paged
     assert not any(reason == "broadcast" for _, reason in paged)
     assert status.state is ExceptionState.OPEN
-    described = await h.handle(eid).describe()
     from workflows.search_attributes import EXHAUSTED, LEVEL, STATE
 
-    attrs = described.typed_search_attributes
+    for _ in range(100):  # search attributes follow the workflow task, not the query
+        attrs = (await h.handle(eid).describe()).typed_search_attributes
+        if attrs.get(EXHAUSTED):
+            break
+        await asyncio.sleep(0.05)
     assert attrs.get(EXHAUSTED) is True and attrs.get(STATE) == "open" and attrs.get(LEVEL) == 2
 
 
