@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 import polars as pl
 
 from detectors.business_time import BusinessClock
-from detectors.events import LINE, TS
+from detectors.events import CASE, EVENT, LINE, TS
 from detectors.firing import Firing, to_firings
 from detectors.rules.common import by_case
 from detectors.rules.completeness import completeness_firings
@@ -70,8 +70,16 @@ def evaluate(
         last = events[TS].max() if events.height else None
         as_of = last if isinstance(last, datetime) else datetime.now(UTC)
     as_of = as_of.astimezone(UTC)
-    cut = events.filter(pl.col(TS) <= as_of)
-    by_time = cut.sort([TS, LINE])
+    # Only the columns some rule reads: every copy below is then narrower.
+    needed = {CASE, EVENT, TS, LINE}
+    for rule in chosen:
+        if isinstance(rule, CompletenessRule):
+            needed.update(rule.required_attributes)
+    cut = events.select([c for c in events.columns if c in needed])
+    last = cut[TS].max() if cut.height else None
+    if isinstance(last, datetime) and last > as_of:
+        cut = cut.filter(pl.col(TS) <= as_of)
+    by_time = cut if _time_ordered(cut) else cut.sort([TS, LINE])
     cased: pl.DataFrame | None = None
     clocks: dict[str, BusinessClock] = {}
     out: list[RuleFirings] = []
@@ -81,7 +89,7 @@ def evaluate(
         elif isinstance(rule, VolumeRule):
             frame = volume_firings(by_time, rule, as_of=as_of)
         else:
-            cased = by_case(cut) if cased is None else cased
+            cased = by_case(by_time, time_sorted=True) if cased is None else cased
             if isinstance(rule, LatencyRule):
                 clock = None
                 if rule.business_hours:
@@ -97,6 +105,21 @@ def evaluate(
                 raise TypeError(f"unknown rule kind {rule!r}")
         out.append(RuleFirings(rule, frame))
     return out
+
+
+def _time_ordered(frame: pl.DataFrame) -> bool:
+    """Already in (timestamp, source_line) order, as the readers leave it? O(n), no copy."""
+    if frame.height < 2:
+        return True
+    ordered = frame.select(
+        (
+            (pl.col(TS).diff() > pl.duration(microseconds=0))
+            | ((pl.col(TS).diff() == pl.duration(microseconds=0)) & (pl.col(LINE).diff() > 0))
+        )
+        .slice(1)
+        .all()
+    ).item()
+    return bool(ordered)
 
 
 def _clock(

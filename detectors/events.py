@@ -44,6 +44,7 @@ TS_DTYPE = pl.Datetime("us", "UTC")
 
 _DATE_TIME_SEP = r"^(\d{4}-\d{2}-\d{2})[ T]"
 _OFFSET = r"(Z|z|[+-]\d{2}:?\d{2})$"
+_CANONICAL = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?([+-]\d{2}:\d{2}|Z)$"
 _NO_SECONDS = r"T(\d{2}):(\d{2})($|[Zz+-].*)"  # 09:30 -> 09:30:00
 _NAIVE = r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$"
 
@@ -100,15 +101,29 @@ def empty_events(attributes: Iterable[str] = ()) -> pl.DataFrame:
     return pl.DataFrame(schema=schema)
 
 
-def _parse_string_timestamps(col: pl.Expr, assume_timezone: str | None) -> list[pl.Expr]:
-    """UTC instant + original offset from ISO-8601 strings; zone-less ones only with a default."""
+def _normalized_timestamps(col: pl.Expr, canonical: bool) -> list[pl.Expr]:
+    """ISO-8601 text in one shape (``T`` separator, seconds present) and its offset part.
+
+    Materialised once as columns, so the parses below do not redo the regex work. When
+    every value already has the canonical shape (most machine-written logs), the
+    normalising regexes are skipped.
+    """
+    if canonical:
+        text = col.cast(pl.String)
+        off = pl.when(text.str.ends_with("Z")).then(pl.lit("Z")).otherwise(text.str.slice(-6))
+        return [text.alias("__tstext"), off.alias("__tsoff")]
     text = (
         col.cast(pl.String)
         .str.strip_chars()
         .str.replace(_DATE_TIME_SEP, "${1}T")
         .str.replace(_NO_SECONDS, "T${1}:${2}:00${3}")
     )
-    off = text.str.extract(_OFFSET, 1)
+    return [text.alias("__tstext"), text.str.extract(_OFFSET, 1).alias("__tsoff")]
+
+
+def _parse_string_timestamps(assume_timezone: str | None) -> list[pl.Expr]:
+    """UTC instant + original offset from ISO-8601 strings; zone-less ones only with a default."""
+    text, off = pl.col("__tstext"), pl.col("__tsoff")
     sign = pl.when(off.str.starts_with("-")).then(-1).otherwise(1)
     digits = off.str.replace_all(r"[^0-9]", "")
     offset_s = (
@@ -176,20 +191,24 @@ def canonicalize(
         )
     if raw.height == 0:
         return ReadResult(empty_events(), q)
+    source_cols = list(raw.columns)
+    canonical = False  # every timestamp written as ISO-8601 with an offset (no zone-less ones)
     ts_dtype = raw.schema[mapping.timestamp]
     ts_col = pl.col(mapping.timestamp)
     if isinstance(ts_dtype, pl.Datetime):
         ts_exprs = _datetime_timestamps(ts_col, ts_dtype, assume_timezone)
     else:
-        ts_exprs = _parse_string_timestamps(ts_col, assume_timezone)
+        canonical = bool(raw.select(ts_col.cast(pl.String).str.contains(_CANONICAL).all()).item())
+        raw = raw.with_columns(_normalized_timestamps(ts_col, canonical))
+        ts_exprs = _parse_string_timestamps(assume_timezone)
     core = {mapping.case_id, mapping.event_name, mapping.timestamp, mapping.actor, LINE}
     if mapping.lifecycle:
         core.add(mapping.lifecycle)
-    wanted = mapping.attributes or [c for c in raw.columns if c not in core]
-    attrs = [c for c in wanted if c in raw.columns and c not in CORE_COLUMNS]
+    wanted = mapping.attributes or [c for c in source_cols if c not in core]
+    attrs = [c for c in wanted if c in source_cols and c not in CORE_COLUMNS]
 
     def text(name: str | None) -> pl.Expr:
-        if name and name in raw.columns:
+        if name and name in source_cols:
             return pl.col(name).cast(pl.String).str.strip_chars()
         return pl.lit(None, pl.String)
 
@@ -200,39 +219,54 @@ def canonicalize(
     )
     declared = list(declared_events) if declared_events is not None else None
     raw_ts = pl.col(mapping.timestamp)
-    reason = (
-        pl.when(pl.col("__case").is_null() | (pl.col("__case") == ""))
-        .then(pl.lit(f"no case id (column {mapping.case_id!r})"))
-        .when(pl.col("__event").is_null() | (pl.col("__event") == ""))
-        .then(pl.lit(f"no event name (column {mapping.event_name!r})"))
-        .when(raw_ts.is_null())
-        .then(pl.lit(f"no timestamp (column {mapping.timestamp!r})"))
-    )
-    if assume_timezone is None:
+    # Checks in order of precedence; a row gets the first that fails. Codes, not texts,
+    # are computed per row: only the few bad rows get their message.
+    checks: list[tuple[pl.Expr, str]] = [
+        (
+            pl.col("__case").is_null() | (pl.col("__case") == ""),
+            f"no case id (column {mapping.case_id!r})",
+        ),
+        (
+            pl.col("__event").is_null() | (pl.col("__event") == ""),
+            f"no event name (column {mapping.event_name!r})",
+        ),
+        (raw_ts.is_null(), f"no timestamp (column {mapping.timestamp!r})"),
+    ]
+    if assume_timezone is None and not canonical:
         if isinstance(ts_dtype, pl.Datetime):
             zoneless = pl.lit(ts_dtype.time_zone is None)
         else:
             zoneless = raw_ts.cast(pl.String).str.strip_chars().str.contains(_NAIVE)
-        reason = reason.when(pl.col("__" + TS).is_null() & zoneless).then(
-            pl.lit(
+        checks.append(
+            (
+                pl.col("__" + TS).is_null() & zoneless,
                 f"zone-less timestamp in column {mapping.timestamp!r}: write an offset "
-                "(e.g. +01:00) or pass --assume-timezone"
+                "(e.g. +01:00) or pass --assume-timezone",
             )
         )
-    reason = reason.when(pl.col("__" + TS).is_null()).then(
-        pl.lit(
-            f"unparsable timestamp in column {mapping.timestamp!r} (expected ISO-8601 with offset)"
+    checks.append(
+        (
+            pl.col("__" + TS).is_null(),
+            f"unparsable timestamp in column {mapping.timestamp!r} (expected ISO-8601 with offset)",
         )
     )
     if declared is not None:
-        reason = reason.when(pl.col("__event").is_in(declared).not_()).then(
-            pl.lit("event name not declared in the journey's 'events'")
+        checks.append(
+            (
+                pl.col("__event").is_in(declared).not_(),
+                "event name not declared in the journey's 'events'",
+            )
         )
-    frame = frame.with_columns(reason.otherwise(None).alias("__reason"))
-    bad = frame.filter(pl.col("__reason").is_not_null())
+    code: pl.Expr = pl.lit(0, pl.Int8)
+    for i, (failed, _) in reversed(list(enumerate(checks, start=1))):
+        code = pl.when(failed).then(pl.lit(i, pl.Int8)).otherwise(code)
+    frame = frame.with_columns(code.alias("__reason"))
+    bad = frame.filter(pl.col("__reason") > 0)
     if bad.height:
-        q.extend_frame(bad.select([*(c for c in raw.columns), "__reason"]), "__reason")
-    good = frame.filter(pl.col("__reason").is_null())
+        texts = {i: text for i, (_, text) in enumerate(checks, start=1)}
+        bad = bad.with_columns(pl.col("__reason").replace_strict(texts, return_dtype=pl.String))
+        q.extend_frame(bad.select([*source_cols, "__reason"]), "__reason")
+    good = frame.filter(pl.col("__reason") == 0)
     events = good.select(
         pl.col("__case").alias(CASE),
         pl.col("__event").alias(EVENT),

@@ -14,7 +14,7 @@ import polars as pl
 
 from detectors.events import CASE, EVENT, LINE, TS
 from detectors.firing import empty_firings
-from detectors.rules.common import finish
+from detectors.rules.common import CID, finish, seen_in_case
 from policies.rules import CompletenessRule
 
 __all__ = ["completeness_firings"]
@@ -29,11 +29,13 @@ def completeness_firings(
     for i, attr in enumerate(rule.required_attributes):
         if attr in events.columns:
             col = pl.col(attr).cast(pl.String).str.strip_chars()
-            has = (col.is_not_null() & (col != "")).cast(pl.Int8)
-            flags.append(has.cum_max().over(CASE).alias(f"__has{i}"))
+            has = col.is_not_null() & (col != "")
+            flags.append(seen_in_case(has).cast(pl.Int8).alias(f"__has{i}"))
         else:  # the log never carries it: missing everywhere
             flags.append(pl.lit(0, pl.Int8).alias(f"__has{i}"))
-    frame = events.select(CASE, EVENT, TS, LINE, *flags).filter(pl.col(EVENT) == rule.gate_event)
+    frame = events.select(CID, CASE, EVENT, TS, LINE, *flags).filter(
+        pl.col(EVENT) == rule.gate_event
+    )
     missing = pl.concat_list(
         [
             pl.when(pl.col(f"__has{i}") == 0).then(pl.lit(attr)).otherwise(None)
@@ -45,7 +47,7 @@ def completeness_firings(
     )
     if frame.height == 0:
         return empty_firings()
-    first = frame.group_by(CASE, maintain_order=True).first()
+    first = frame.group_by(CID, maintain_order=True).first()
     return finish(
         first.with_columns(
             pl.col(CASE).alias("subject"),

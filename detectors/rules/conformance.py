@@ -24,13 +24,14 @@ import polars as pl
 
 from detectors.events import CASE, EVENT, LINE, TS
 from detectors.firing import empty_firings
-from detectors.rules.common import finish
+from detectors.rules.common import CID, finish, next_in_case, seen_in_case
 from policies.duration import format_duration
 from policies.rules import ConformanceRule
 
 __all__ = ["conformance_firings"]
 
 _DEV_SCHEMA = {
+    CID: pl.UInt32(),
     CASE: pl.String(),
     "onset": pl.Datetime("us", "UTC"),
     "evidence": pl.List(pl.Int64()),
@@ -46,21 +47,28 @@ def _transitions(events: pl.DataFrame, rule: ConformanceRule) -> list[pl.DataFra
         alphabet.update(nexts)
     if not alphabet:
         return out
+    # Event names as small integers: the pair check is then arithmetic and a set lookup
+    # instead of a string join over every event.
+    names = sorted(alphabet)
+    code = pl.col(EVENT).replace_strict(
+        {n: i for i, n in enumerate(names)}, default=None, return_dtype=pl.Int32
+    )
     # Without a transition model there is nothing to project onto: the start check
     # then looks at the case's very first event.
     projected = (
-        events.filter(pl.col(EVENT).is_in(sorted(alphabet))) if rule.allowed_transitions else events
+        events.with_columns(code.alias("__code")).filter(pl.col("__code").is_not_null())
+        if rule.allowed_transitions
+        else events
     )
     modelled = projected.with_columns(
-        (pl.col(CASE) == pl.col(CASE).shift(1)).fill_null(False).alias("__same"),
-        pl.col(EVENT).shift(1).alias("__prev"),
-        pl.col(LINE).shift(1).alias("__prev_line"),
+        (pl.col(CID) == pl.col(CID).shift(1)).fill_null(False).alias("__same"),
     )
     if rule.start_events:
         bad_start = modelled.filter(~pl.col("__same") & ~pl.col(EVENT).is_in(rule.start_events))
         expected = ", ".join(rule.start_events)
         out.append(
             bad_start.select(
+                CID,
                 CASE,
                 pl.col(TS).alias("onset"),
                 pl.concat_list(LINE).alias("evidence"),
@@ -71,14 +79,21 @@ def _transitions(events: pl.DataFrame, rule: ConformanceRule) -> list[pl.DataFra
             )
         )
     if rule.allowed_transitions:
-        allowed = pl.DataFrame(
-            [(a, b) for a, bs in rule.allowed_transitions.items() for b in bs],
-            schema={"__prev": pl.String, EVENT: pl.String},
-            orient="row",
-        ).with_columns(pl.lit(True).alias("__ok"))
-        pairs = modelled.filter(pl.col("__same")).join(allowed, on=["__prev", EVENT], how="left")
+        k = len(names)
+        allowed = [
+            names.index(a) * k + names.index(b)
+            for a, bs in rule.allowed_transitions.items()
+            for b in bs
+        ]
+        pair = pl.col("__code").shift(1) * k + pl.col("__code")
+        pairs = modelled.with_columns(
+            pl.col(EVENT).shift(1).alias("__prev"),
+            pl.col(LINE).shift(1).alias("__prev_line"),
+            pair.is_in(allowed).alias("__ok"),
+        ).filter(pl.col("__same") & ~pl.col("__ok"))
         out.append(
-            pairs.filter(pl.col("__ok").is_null()).select(
+            pairs.select(
+                CID,
                 CASE,
                 pl.col(TS).alias("onset"),
                 pl.concat_list("__prev_line", LINE).alias("evidence"),
@@ -98,10 +113,11 @@ def _transitions(events: pl.DataFrame, rule: ConformanceRule) -> list[pl.DataFra
 def _precedence(events: pl.DataFrame, rule: ConformanceRule) -> list[pl.DataFrame]:
     out = []
     for p in rule.precedence:
-        seen = (pl.col(EVENT) == p.requires).cast(pl.Int32).cum_sum().over(CASE)
-        bad = events.filter((pl.col(EVENT) == p.event) & (seen == 0))
+        seen = seen_in_case(pl.col(EVENT) == p.requires, strictly_before=True)
+        bad = events.filter((pl.col(EVENT) == p.event) & ~seen)
         out.append(
             bad.select(
+                CID,
                 CASE,
                 pl.col(TS).alias("onset"),
                 pl.concat_list(LINE).alias("evidence"),
@@ -114,8 +130,7 @@ def _precedence(events: pl.DataFrame, rule: ConformanceRule) -> list[pl.DataFram
 
 def _next_time(events: pl.DataFrame, names: list[str]) -> pl.Expr:
     """For each row, the time of the next later row of the case whose event is in ``names``."""
-    marked = pl.when(pl.col(EVENT).is_in(names)).then(pl.col(TS))
-    return marked.shift(-1).backward_fill().over(CASE)
+    return next_in_case(pl.col(EVENT).is_in(names), pl.col(TS))
 
 
 def _response(
@@ -142,6 +157,7 @@ def _response(
             text = f"{r.event} not followed by {r.then} before the case completed"
         out.append(
             bad.select(
+                CID,
                 CASE,
                 "onset",
                 pl.concat_list(LINE).alias("evidence"),
@@ -168,10 +184,10 @@ def conformance_firings(
     parts = [p.cast(_DEV_SCHEMA) for p in parts if p.height]  # type: ignore[arg-type]
     if not parts:
         return empty_firings()
-    deviations = pl.concat(parts).sort(CASE, "onset", pl.col("evidence").list.first())
-    first = deviations.group_by(CASE, maintain_order=True).first()
-    counts = deviations.group_by(CASE).len("__n")
-    first = first.join(counts, on=CASE, how="left")
+    deviations = pl.concat(parts).sort(CID, "onset", pl.col("evidence").list.first())
+    first = deviations.group_by(CID, maintain_order=True).agg(
+        pl.all().first(), pl.len().alias("__n")
+    )
     return finish(
         first.with_columns(
             pl.col(CASE).alias("subject"),

@@ -17,7 +17,7 @@ import polars as pl
 from detectors.business_time import BusinessClock
 from detectors.events import CASE, EVENT, LINE, TS
 from detectors.firing import empty_firings
-from detectors.rules.common import detail, finish
+from detectors.rules.common import CID, detail, finish
 from policies.duration import format_duration
 from policies.rules import LatencyRule
 
@@ -35,10 +35,10 @@ def latency_firings(
     enter = rule.enter_events or [rule.state]
     is_enter = pl.col(EVENT).is_in(enter)
     is_leave = pl.col(EVENT).is_in(rule.leave_events) if rule.leave_events else pl.lit(True)
-    same_case = pl.col(CASE) == pl.col(CASE).shift(1)
+    same_case = pl.col(CID) == pl.col(CID).shift(1)
     # 1 in the state, 0 out of it, carried forward over neutral events within a case.
     raw_status = pl.when(is_enter).then(1).when(is_leave).then(0).otherwise(None).cast(pl.Int8)
-    frame = events.select(CASE, EVENT, TS, LINE).with_columns(
+    frame = events.select(CID, CASE, EVENT, TS, LINE).with_columns(
         same_case.fill_null(False).alias("__same")
     )
     frame = frame.with_columns(
@@ -57,7 +57,7 @@ def latency_firings(
     paired = changes.with_columns(
         pl.col(TS).shift(-1).alias("__next_ts"),
         pl.col(LINE).shift(-1).alias("__next_line"),
-        (pl.col(CASE).shift(-1) == pl.col(CASE)).fill_null(False).alias("__next_same"),
+        (pl.col(CID).shift(-1) == pl.col(CID)).fill_null(False).alias("__next_same"),
     ).filter(pl.col("__status") == 1)
     if paired.height == 0:
         return empty_firings()

@@ -1,8 +1,8 @@
 """Quality: defect events / valid events over a sliding window above the threshold.
 
 The ratio over ``(p - window, p]`` can only change when an event arrives or when one
-slides out of the window, so it is evaluated exactly at those moments (every event
-time and every event time + window, up to ``as_of``). Consecutive moments where
+slides out of the window, so it is evaluated exactly at those moments (every relevant
+event's time and time + window, up to ``as_of``). Consecutive moments where
 ``valid >= min_volume`` and ``defects / valid > threshold`` form one episode: onset =
 its first moment, cleared at the first moment it no longer holds. Subject =
 ``window@<onset>``; evidence = the defect events inside the window at the onset.
@@ -10,7 +10,7 @@ its first moment, cleared at the first moment it no longer holds. Subject =
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import polars as pl
 
@@ -20,29 +20,44 @@ from detectors.rules.common import detail, evidence_slices, finish, window_subje
 from policies.duration import format_duration
 from policies.rules import QualityRule
 
-__all__ = ["quality_firings", "window_counts"]
+__all__ = ["quality_firings"]
 
 
-def window_counts(sorted_ts: pl.Series, points: pl.Series, window: timedelta) -> pl.Series:
-    """How many of ``sorted_ts`` fall in ``(p - window, p]`` for each point p."""
-    upto = sorted_ts.search_sorted(points, side="right")
-    before = sorted_ts.search_sorted(points - window, side="right")
-    return (upto - before).cast(pl.Int64)
+def _moments(events: pl.DataFrame, rule: QualityRule, as_of: datetime) -> pl.DataFrame:
+    """Every moment the ratio can change, with the valid and defect counts in the window.
+
+    Each relevant event contributes +1 at its time and -1 at its time + window (when it
+    slides out of ``(p - window, p]``). In time order, running sums give the counts; of
+    several changes at the same instant only the last row (all of them applied) is kept.
+    """
+    is_valid = pl.col(EVENT).is_in(rule.valid_events) if rule.valid_events else pl.lit(True)
+    is_defect = pl.col(EVENT).is_in(rule.defect_events)
+    arrivals = events.filter(is_valid | is_defect).select(
+        pl.col(TS).alias("p"),
+        is_valid.cast(pl.Int32).alias("dv"),
+        is_defect.cast(pl.Int32).alias("dd"),
+    )
+    expiries = arrivals.select(pl.col("p") + rule.window, -pl.col("dv"), -pl.col("dd"))
+    # (A plain sort of the two runs measured faster than merge_sorted here.)
+    return (
+        pl.concat([arrivals, expiries])
+        .lazy()
+        .sort("p")
+        .with_columns(pl.col("dv").cum_sum().alias("v"), pl.col("dd").cum_sum().alias("d"))
+        .filter((pl.col("p") != pl.col("p").shift(-1)).fill_null(True) & (pl.col("p") <= as_of))
+        .select("p", pl.col("v").cast(pl.Int64), pl.col("d").cast(pl.Int64))
+        .collect()
+    )
 
 
 def quality_firings(events: pl.DataFrame, rule: QualityRule, *, as_of: datetime) -> pl.DataFrame:
     """``events`` sorted by time and cut at ``as_of``."""
-    valid = events.filter(pl.col(EVENT).is_in(rule.valid_events)) if rule.valid_events else events
     defects = events.filter(pl.col(EVENT).is_in(rule.defect_events))
-    if defects.height == 0 or valid.height == 0:
+    if defects.height == 0:
         return empty_firings()
-    vts, dts = valid[TS], defects[TS]
+    dts = defects[TS]
     w = rule.window
-    points = pl.concat([vts, dts, vts + w, dts + w]).unique().sort()
-    points = points.filter(points <= as_of)
-    v = window_counts(vts, points, w)
-    d = window_counts(dts, points, w)
-    frame = pl.DataFrame({"p": points, "v": v, "d": d}).with_columns(
+    frame = _moments(events, rule, as_of).with_columns(
         ((pl.col("v") >= rule.min_volume) & (pl.col("d") > rule.threshold * pl.col("v"))).alias(
             "cond"
         )
