@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from activities.channels import CapturingSender
 from activities.playbook import Action, InMemoryConditions
 from activities.records import InMemoryRecorder
+from activities.routing import Decide, always_page
 from detectors.raising import Raised, raise_exception, with_pydantic
 from policies.snapshot import ExceptionPolicy
 from workers.temporal_binaries import dev_server_path
@@ -166,7 +167,9 @@ async def harness_factory(
     workers: list[Any] = []
     harnesses: list[Harness] = []
 
-    async def make(actions: Mapping[str, Action] | None = None) -> Harness:
+    async def make(
+        actions: Mapping[str, Action] | None = None, decide: Decide | None = None
+    ) -> Harness:
         task_queue = f"tq-{uuid.uuid4()}"
         channel = CapturingSender()
         conditions = InMemoryConditions()
@@ -177,6 +180,7 @@ async def harness_factory(
             fallback=channel,
             actions=dict(actions or {}),
             checker=conditions,
+            decide=decide or always_page,
         )
         worker = build_worker(client, task_queue, wiring)
         workers.append(worker)

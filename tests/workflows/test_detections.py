@@ -11,12 +11,13 @@ from policy_factory import detection, make_policy
 
 from detectors.raising import clear_condition
 from policies.playbooks import PlaybookStep
-from workflows.activity_contracts import ActionResult
+from workflows.activity_contracts import ActionResult, RoutingDecision, RoutingInput
 from workflows.contracts import (
     AcknowledgeInput,
     Detection,
     ExceptionState,
     ExceptionStatus,
+    OccurredAgain,
     ResolveInput,
     StepKind,
 )
@@ -176,3 +177,35 @@ async def test_playbook_that_does_not_fix_pages_after_it(harness: Harness) -> No
     assert step.detail["ok"] is False and "no playbook action named" in step.detail["result"]
     kinds = [s.kind for s in status.timeline]
     assert kinds.index(StepKind.PLAYBOOK_STEP) < kinds.index(StepKind.NOTIFIED)
+
+
+async def test_occurred_again_signal_counts_and_refreshes(harness: Harness) -> None:
+    h = harness
+    case = subject()
+    eid = (await h.raise_(detection(case), make_policy(h.unit))).exception_id
+    await h.until(eid, has(StepKind.NOTIFIED))
+    later = detection(case, waiting_for="sku-99")
+    await h.handle(eid).signal("occurred_again", OccurredAgain(detection=later))
+    status = await h.until(eid, lambda s: s.occurrences == 2)
+    assert status.payload == {"waiting_for": "sku-99"}
+    assert steps(status, StepKind.OCCURRED_AGAIN)[0].detail["occurrences"] == 2
+
+
+async def test_ticket_routing_tells_the_owner_once_and_never_escalates(
+    harness_factory: Any,
+) -> None:
+    async def ticket(inp: RoutingInput) -> RoutingDecision:
+        return RoutingDecision(action="ticket", reason="burn rate 0.4: within budget")
+
+    h: Harness = await harness_factory(decide=ticket)
+    eid = (await h.raise_(detection(subject()), make_policy(h.unit))).exception_id
+    status = await h.until(eid, has(StepKind.NOTIFIED))
+    routed = steps(status, StepKind.ROUTED)[0]
+    assert routed.detail == {"decision": "ticket", "reason": "burn rate 0.4: within budget"}
+    assert {n.reason for n in h.channel.for_exception(eid)} == {"ticket"}
+    assert status.ack_due is None
+    await h.advance(10)  # far past every response time
+    status = await h.status(eid)
+    assert status.level == 1 and not steps(status, StepKind.ESCALATED)
+    await h.update(eid, "acknowledge", AcknowledgeInput(actor="alice"))
+    await h.until(eid, lambda s: s.state is ExceptionState.ACKNOWLEDGED)
