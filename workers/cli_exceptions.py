@@ -142,6 +142,8 @@ def list_command(
     state: Annotated[
         str | None, typer.Option(help="open | acknowledged | snoozed | resolved")
     ] = None,
+    journey: Annotated[str | None, typer.Option(help="Only this journey.")] = None,
+    min_level: Annotated[int | None, typer.Option(help="Only at this level or higher.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """List exceptions (needs visibility: the dev server or a full Temporal server)."""
@@ -150,6 +152,10 @@ def list_command(
     query = f"WorkflowType = '{ESCALATION_WORKFLOW}'"
     if state:
         query += f" AND {sa.STATE.name} = '{state}'"
+    if journey:
+        query += f" AND {sa.JOURNEY.name} = '{journey.replace(chr(39), '')}'"
+    if min_level is not None:
+        query += f" AND {sa.LEVEL.name} >= {int(min_level)}"
 
     async def go() -> list[dict[str, Any]]:
         client = await _client(Settings())

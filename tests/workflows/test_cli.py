@@ -17,10 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from activities.channels import CapturingSender
+from detectors.raising import exception_handle, with_pydantic
 from workers.worker import Wiring, build_worker
+from workflows.contracts import EscalateNowInput, UpdateResult
 
 pytestmark = pytest.mark.temporal
 ESCALATOR = str(Path(sys.executable).parent / "escalator")
@@ -29,6 +32,7 @@ ESCALATOR = str(Path(sys.executable).parent / "escalator")
 @dataclass
 class Cli:
     env: dict[str, str]
+    client: Client
 
     async def __call__(self, *args: str) -> tuple[int, str, str]:
         proc = await asyncio.create_subprocess_exec(
@@ -56,7 +60,7 @@ async def cli(dev_server: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[
     }
     env.pop("ESCALATOR_POLICY_DIR", None)  # the shipped starter policies
     async with worker:
-        yield Cli(env)
+        yield Cli(env, dev_server.client)
 
 
 async def eventually(cli: Cli, args: tuple[str, ...], check: object, tries: int = 60) -> object:
@@ -97,8 +101,18 @@ async def test_raise_status_list_ack_resolve(cli: Cli) -> None:
     row = next(r for r in listed if r["exception_id"] == eid)  # type: ignore[attr-defined]
     assert (row["journey"], row["rule"], row["level"]) == ("orderToShip", "payment_pending", 1)
 
+    # An incident lead's view: escalated orderToShip exceptions at level >= 2.
+    escalated = ("list", "--journey", "orderToShip", "--min-level", "2", "--json")
+    code, out, err = await cli(*escalated)
+    assert code == 0 and eid not in out, err
+    handle = exception_handle(with_pydantic(cli.client), eid)
+    await handle.execute_update(
+        "escalate_now", EscalateNowInput(actor="dirk"), result_type=UpdateResult
+    )
+    await eventually(cli, escalated, lambda rows: eid in {r["exception_id"] for r in rows})
+
     code, out, err = await cli("ack", eid, "--as", "mallory")
-    assert code == 1 and "mallory is not in billing or incident-leads" in err
+    assert code == 1 and "mallory is not in billing or incident-leads" in err, err
     code, out, err = await cli("ack", eid, "--as", "dirk")
     assert code == 0 and out.startswith("acknowledged by dirk"), err
     code, out, err = await cli("resolve", eid, "--as", "dirk", "--note", "card retried")
