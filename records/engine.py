@@ -6,6 +6,7 @@ database is upgraded in place, never recreated, so no record is lost.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -47,8 +48,8 @@ def make_engine(url: str, **kwargs: Any) -> sa.Engine:
         @sa.event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn: Any, _record: Any) -> None:
             cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA busy_timeout=60000")
+            cur.execute("PRAGMA journal_mode=WAL")
             cur.close()
 
         return engine
@@ -63,9 +64,40 @@ def _config(connection: sa.Connection) -> Config:
 
 
 def upgrade(engine: sa.Engine, revision: str = "head") -> None:
-    """Bring the schema to ``revision`` (default: the newest), keeping every row."""
-    with engine.begin() as connection:
-        command.upgrade(_config(connection), revision)
+    """Bring the schema to ``revision`` (default: the newest), keeping every row.
+
+    Safe when several processes open a fresh database at once (a worker and a
+    receiver starting together): PostgreSQL serialises them with an advisory
+    lock; on SQLite the loser of the race retries once the winner has committed.
+    """
+    attempts = 6
+    for attempt in range(attempts):
+        try:
+            with engine.begin() as connection:
+                if connection.dialect.name == "postgresql":
+                    connection.execute(
+                        sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY}
+                    )
+                command.upgrade(_config(connection), revision)
+            return
+        except sa.exc.OperationalError:
+            if revision == "head" and _migrated_meanwhile(engine):
+                return  # another process migrated it meanwhile
+            if attempt == attempts - 1:
+                raise
+            # SQLite answers "database is locked" at once when a snapshot went stale
+            # (no busy wait): give the other process time to commit.
+            time.sleep(0.2 * (attempt + 1))
+
+
+def _migrated_meanwhile(engine: sa.Engine) -> bool:
+    try:
+        return current_revision(engine) == head_revision()
+    except sa.exc.OperationalError:
+        return False
+
+
+LOCK_KEY = 0x65736361  # "esca": one advisory lock id for escalator's migrations
 
 
 def current_revision(engine: sa.Engine) -> str | None:

@@ -69,3 +69,20 @@ def test_processes_record_the_same_steps(db_url: str) -> None:
     with ctx.Pool(3) as pool:
         results = pool.starmap(_record_all, [(db_url, None)] * 3)
     _assert_one_row_each(db_url, sum(results))
+
+
+def _open_fresh(url: str) -> str | None:
+    store = Store.open(url)
+    try:
+        from records.engine import current_revision
+
+        return current_revision(store.engine)
+    finally:
+        store.close()
+
+
+def test_processes_open_a_fresh_database_at_once(db_url: str) -> None:
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(3) as pool:
+        revisions = pool.map(_open_fresh, [db_url] * 3)
+    assert revisions == ["0002"] * 3
