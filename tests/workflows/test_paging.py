@@ -177,3 +177,19 @@ async def test_ack_without_progress_reverts_and_renotifies(harness: Harness) -> 
     assert reverted.actor == "bob"
     assert status.acknowledged_by is None
     assert any(n.reason == "reverted" and n.role == "inventory" for n in h.pages(eid))
+
+
+async def test_exhausted_repeat_keeps_paging_from_level_1(harness: Harness) -> None:
+    h = harness
+    policy = make_policy(h.unit, response=(2, 2), on_exhausted="repeat")
+    eid = (await h.raise_(detection(subject()), policy)).exception_id
+    await h.until(eid, has(StepKind.NOTIFIED))
+    await h.advance(2)
+    await h.until(eid, has(StepKind.ESCALATED))
+    await h.advance(2)
+    status = await h.until(eid, lambda s: s.exhausted and s.level == 1 and s.ack_due is not None)
+    assert steps(status, StepKind.EXHAUSTED)[0].detail["on_exhausted"] == "repeat"
+    assert any(n.reason == "repeat" and n.role == "inventory" for n in h.pages(eid))
+    await h.advance(2)  # and on to level 2 again
+    status = await h.until(eid, lambda s: s.level == 2 and has(StepKind.ESCALATED, 3)(s))
+    assert status.state is ExceptionState.OPEN
