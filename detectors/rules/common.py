@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import polars as pl
 
-from detectors.events import CASE, LINE, TS
+from detectors.events import CASE, EVENT, LINE, TS
 from detectors.firing import FIRING_SCHEMA, MAX_EVIDENCE
 
 __all__ = [
@@ -37,9 +37,12 @@ def by_case(events: pl.DataFrame, *, time_sorted: bool = False) -> pl.DataFrame:
     than sorting by the case-id strings; the cases' relative order does not matter.
     """
     by_time = events if time_sorted else events.sort([TS, LINE])
-    return by_time.with_columns(pl.col(CASE).cast(pl.Categorical).to_physical().alias(CID)).sort(
-        CID, maintain_order=True
+    # Case ids and event names become categoricals (integer codes): the sort then moves
+    # integers instead of strings, and event-name tests compare codes.
+    coded = by_time.with_columns(
+        pl.col(CASE).cast(pl.Categorical), pl.col(EVENT).cast(pl.Categorical)
     )
+    return coded.with_columns(pl.col(CASE).to_physical().alias(CID)).sort(CID, maintain_order=True)
 
 
 # Row numbers and case boundaries on a frame grouped by CID: per-case "seen so far" and

@@ -28,13 +28,16 @@ def completeness_firings(
     flags = []
     for i, attr in enumerate(rule.required_attributes):
         if attr in events.columns:
-            col = pl.col(attr).cast(pl.String).str.strip_chars()
-            has = col.is_not_null() & (col != "")
+            # Present = some non-blank character (blank and whitespace-only are missing).
+            has = pl.col(attr).cast(pl.String).str.contains(r"\S").fill_null(False)
             flags.append(seen_in_case(has).cast(pl.Int8).alias(f"__has{i}"))
         else:  # the log never carries it: missing everywhere
             flags.append(pl.lit(0, pl.Int8).alias(f"__has{i}"))
-    frame = events.select(CID, CASE, EVENT, TS, LINE, *flags).filter(
-        pl.col(EVENT) == rule.gate_event
+    frame = (
+        events.lazy()
+        .select(CID, CASE, EVENT, TS, LINE, *flags)
+        .filter(pl.col(EVENT) == rule.gate_event)
+        .collect()
     )
     missing = pl.concat_list(
         [

@@ -50,9 +50,19 @@ def _transitions(events: pl.DataFrame, rule: ConformanceRule) -> list[pl.DataFra
     # Event names as small integers: the pair check is then arithmetic and a set lookup
     # instead of a string join over every event.
     names = sorted(alphabet)
-    code = pl.col(EVENT).replace_strict(
-        {n: i for i, n in enumerate(names)}, default=None, return_dtype=pl.Int32
-    )
+    if isinstance(events.schema[EVENT], pl.Categorical):  # as by_case leaves it: map codes
+        physical = pl.Series(names, dtype=pl.Categorical).to_physical().to_list()
+        code = (
+            pl.col(EVENT)
+            .to_physical()
+            .replace_strict(
+                {p: i for i, p in enumerate(physical)}, default=None, return_dtype=pl.Int32
+            )
+        )
+    else:
+        code = pl.col(EVENT).replace_strict(
+            {n: i for i, n in enumerate(names)}, default=None, return_dtype=pl.Int32
+        )
     # Without a transition model there is nothing to project onto: the start check
     # then looks at the case's very first event.
     projected = (
@@ -72,9 +82,11 @@ def _transitions(events: pl.DataFrame, rule: ConformanceRule) -> list[pl.DataFra
                 CASE,
                 pl.col(TS).alias("onset"),
                 pl.concat_list(LINE).alias("evidence"),
-                (pl.lit("starts with ") + pl.col(EVENT) + pl.lit(f" (expected {expected})")).alias(
-                    "deviation"
-                ),
+                (
+                    pl.lit("starts with ")
+                    + pl.col(EVENT).cast(pl.String)
+                    + pl.lit(f" (expected {expected})")
+                ).alias("deviation"),
                 pl.lit("start").alias("check"),
             )
         )
@@ -99,9 +111,9 @@ def _transitions(events: pl.DataFrame, rule: ConformanceRule) -> list[pl.DataFra
                 pl.concat_list("__prev_line", LINE).alias("evidence"),
                 (
                     pl.lit("transition ")
-                    + pl.col("__prev")
+                    + pl.col("__prev").cast(pl.String)
                     + pl.lit(" → ")
-                    + pl.col(EVENT)
+                    + pl.col(EVENT).cast(pl.String)
                     + pl.lit(" is not in the reference model")
                 ).alias("deviation"),
                 pl.lit("transition").alias("check"),

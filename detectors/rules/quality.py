@@ -16,36 +16,51 @@ import polars as pl
 
 from detectors.events import EVENT, LINE, TS
 from detectors.firing import empty_firings
-from detectors.rules.common import detail, evidence_slices, finish, window_subject
+from detectors.rules.common import detail, evidence_slices, finish, us, window_subject
 from policies.duration import format_duration
 from policies.rules import QualityRule
 
 __all__ = ["quality_firings"]
 
 
-def _moments(events: pl.DataFrame, rule: QualityRule, as_of: datetime) -> pl.DataFrame:
-    """Every moment the ratio can change, with the valid and defect counts in the window.
+def _episodes(events: pl.DataFrame, rule: QualityRule, as_of: datetime) -> pl.DataFrame:
+    """Runs of moments where the condition holds: onset ``p``, ``cleared_at``, counts.
 
     Each relevant event contributes +1 at its time and -1 at its time + window (when it
     slides out of ``(p - window, p]``). In time order, running sums give the counts; of
-    several changes at the same instant only the last row (all of them applied) is kept.
+    several changes at the same instant only the last row (all of them applied) counts.
+    One lazy query, so the tens of millions of moments are never materialised.
     """
     is_valid = pl.col(EVENT).is_in(rule.valid_events) if rule.valid_events else pl.lit(True)
     is_defect = pl.col(EVENT).is_in(rule.defect_events)
+    # Integer microseconds and one-byte steps: the sort below moves as little as possible.
     arrivals = events.filter(is_valid | is_defect).select(
-        pl.col(TS).alias("p"),
-        is_valid.cast(pl.Int32).alias("dv"),
-        is_defect.cast(pl.Int32).alias("dd"),
+        pl.col(TS).dt.epoch("us").alias("p"),
+        is_valid.cast(pl.Int8).alias("dv"),
+        is_defect.cast(pl.Int8).alias("dd"),
     )
-    expiries = arrivals.select(pl.col("p") + rule.window, -pl.col("dv"), -pl.col("dd"))
-    # (A plain sort of the two runs measured faster than merge_sorted here.)
+    expiries = arrivals.select(pl.col("p") + us(rule.window), -pl.col("dv"), -pl.col("dd"))
+    limit = int(as_of.timestamp() * 1_000_000)
+    holds = (pl.col("v") >= rule.min_volume) & (pl.col("d") > rule.threshold * pl.col("v"))
     return (
         pl.concat([arrivals, expiries])
         .lazy()
         .sort("p")
-        .with_columns(pl.col("dv").cum_sum().alias("v"), pl.col("dd").cum_sum().alias("d"))
-        .filter((pl.col("p") != pl.col("p").shift(-1)).fill_null(True) & (pl.col("p") <= as_of))
-        .select("p", pl.col("v").cast(pl.Int64), pl.col("d").cast(pl.Int64))
+        .with_columns(
+            pl.col("dv").cast(pl.Int64).cum_sum().alias("v"),
+            pl.col("dd").cast(pl.Int64).cum_sum().alias("d"),
+        )
+        .filter((pl.col("p") != pl.col("p").shift(-1)).fill_null(True) & (pl.col("p") <= limit))
+        .with_columns(holds.alias("cond"))
+        .filter((pl.col("cond") != pl.col("cond").shift(1)).fill_null(True))  # run starts
+        .with_columns(pl.col("p").shift(-1).alias("cleared_at"))  # the next run's start
+        .filter(pl.col("cond"))
+        .select(
+            pl.from_epoch("p", "us").dt.replace_time_zone("UTC").alias("onset"),
+            pl.from_epoch("cleared_at", "us").dt.replace_time_zone("UTC").alias("cleared_at"),
+            "v",
+            "d",
+        )
         .collect()
     )
 
@@ -57,21 +72,9 @@ def quality_firings(events: pl.DataFrame, rule: QualityRule, *, as_of: datetime)
         return empty_firings()
     dts = defects[TS]
     w = rule.window
-    frame = _moments(events, rule, as_of).with_columns(
-        ((pl.col("v") >= rule.min_volume) & (pl.col("d") > rule.threshold * pl.col("v"))).alias(
-            "cond"
-        )
-    )
-    frame = frame.with_columns(
-        (pl.col("cond") != pl.col("cond").shift(1)).fill_null(True).cum_sum().alias("run")
-    )
-    starts = frame.filter(pl.col("run") != pl.col("run").shift(1).fill_null(-1))
-    episodes = starts.with_columns(
-        pl.col("p").shift(-1).alias("cleared_at")  # the next run starts when this one ends
-    ).filter(pl.col("cond"))
+    episodes = _episodes(events, rule, as_of)
     if episodes.height == 0:
         return empty_firings()
-    episodes = episodes.rename({"p": "onset"})
     lo = dts.search_sorted(episodes["onset"] - w, side="right").cast(pl.Int64)
     hi = dts.search_sorted(episodes["onset"], side="right").cast(pl.Int64)
     evidence = evidence_slices(episodes, lo, hi, defects[LINE])
