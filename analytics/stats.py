@@ -37,14 +37,20 @@ def summaries(
     frame: pl.DataFrame, col: str, by: Sequence[str]
 ) -> tuple[dict[str, Any], dict[str, list[dict[str, Any]]]]:
     """The overall summary of ``col`` and one list of group summaries per ``by`` column."""
-    present = frame.lazy().select(*by, col).filter(pl.col(col).is_not_null()).sort(col)
+    # Categorical keys: the sort carries integers, not strings, and grouping is cheaper.
+    keys = [pl.col(d).cast(pl.String).cast(pl.Categorical) for d in by]
+    present = frame.lazy().select(*keys, col).filter(pl.col(col).is_not_null()).sort(col)
     height = present.select(pl.len()).collect().item()
     if height == 0:
         empty: dict[str, Any] = {"count": 0, "p50": None, "p90": None, "p99": None}
         return empty, {dim: [] for dim in by}
     queries = [present.select(_sorted_stats(col))]
     queries += [
-        present.group_by(dim).agg(_sorted_stats(col)).sort(dim, nulls_last=True) for dim in by
+        present.group_by(dim)
+        .agg(_sorted_stats(col))
+        .with_columns(pl.col(dim).cast(pl.String))
+        .sort(dim, nulls_last=True)
+        for dim in by
     ]
     overall, *tables = pl.collect_all(queries)
     grouped = {
