@@ -115,3 +115,11 @@ def test_helpdesk_log_prefixes() -> None:
         datetime(2013, 2, 1, tzinfo=UTC),
     ]
     assert _assert_no_lookahead(log, ps, ps.journeys[0], cuts) > 100
+
+
+def test_empty_log_fires_nothing() -> None:
+    from detectors.events import empty_events
+
+    ps = policy_set(*RULES, calendar=CAL)
+    results = evaluate(empty_events(["channel"]), ps, ps.journeys[0])
+    assert [r.frame.height for r in results] == [0] * len(RULES)
