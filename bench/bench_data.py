@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 from datetime import datetime, timedelta
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -94,7 +95,7 @@ def load_sqlite(engine: sa.Engine, frame: pl.DataFrame, batch: int = 200_000) ->
     try:
         cur = raw.cursor()
         for start in range(0, text.height, batch):
-            cur.executemany(sql, text.slice(start, batch).iter_rows())
+            cur.executemany(sql, text.slice(start, batch).rows())
         raw.commit()
     finally:
         raw.close()
@@ -105,11 +106,11 @@ def load_postgres(engine: sa.Engine, frame: pl.DataFrame, batch: int = 200_000) 
     cols = ", ".join(text.columns)
     raw = engine.raw_connection()
     try:
-        conn = raw.driver_connection
+        conn: Any = raw.driver_connection
         with (
             conn.cursor() as cur,
             cur.copy(f"COPY exceptions ({cols}) FROM STDIN WITH (FORMAT csv)") as copy,
-        ):  # type: ignore[union-attr]
+        ):
             for start in range(0, text.height, batch):
                 buf = io.BytesIO()
                 text.slice(start, batch).write_csv(buf, include_header=False)
