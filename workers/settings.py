@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     database_url: str | None = Field(default=None, alias="ESCALATOR_DATABASE_URL")
     policy_dir: Path = Field(default=SHIPPED_POLICY_DIR, alias="ESCALATOR_POLICY_DIR")
     metrics_port: int | None = Field(default=None, alias="ESCALATOR_METRICS_PORT")
+    # Escalations kept in the worker's cache (~0.22 MB each; evicted ones replay on demand).
+    worker_cache: int = Field(default=400, ge=0, alias="ESCALATOR_WORKER_CACHE")
     receiver_port: int = Field(default=3000, alias="ESCALATOR_RECEIVER_PORT")
     receiver_host: str = Field(default="0.0.0.0", alias="ESCALATOR_RECEIVER_HOST")
     # The URL Twilio calls (it signs that URL): set it when a proxy or tunnel sits in front.

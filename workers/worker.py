@@ -38,11 +38,13 @@ __all__ = ["StoreRecorder", "Wiring", "build_worker", "connect", "run_worker"]
 log = logging.getLogger("escalator.worker")
 
 # Measured on 2 cores (see docs/benchmarks/escalation.md): 20 workflow-task pollers
-# double throughput over the default 5; a 1000-run cache keeps 10k open escalations
-# near 200 MB, a 10k cache would take ~1 GB.
+# double throughput over the default 5. A cached escalation costs ~0.22 MB (the
+# sandbox's module copies, the policy snapshot, the timeline), so the SDK's default
+# cache of 1000 would put the worker near 400 MB; 400 keeps it under 300 MB however
+# many are open (an evicted escalation replays its short history when its timer fires).
 WORKFLOW_TASK_POLLS = 20
 ACTIVITY_TASK_POLLS = 8
-MAX_CACHED_WORKFLOWS = 1000
+MAX_CACHED_WORKFLOWS = 400
 GRACEFUL_SHUTDOWN = timedelta(seconds=20)
 
 
@@ -186,7 +188,9 @@ async def run_worker(
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    worker = build_worker(client, settings.temporal_task_queue, wiring)
+    worker = build_worker(
+        client, settings.temporal_task_queue, wiring, max_cached_workflows=settings.worker_cache
+    )
     log.info(
         "escalator worker on %s, task queue %s%s",
         settings.temporal_address,
