@@ -196,7 +196,9 @@ def render_html(report: dict[str, Any], title: str = "escalator report") -> str:
         ]
         for r in dora["lead_time"]
     ]
-    payload = json.dumps(report, default=str).replace("</", "<\\/")
+    # "<" only occurs inside JSON strings; as \u003c no "</script>" or "<!--" in the
+    # data can end the script element early.
+    payload = json.dumps(report, default=str).replace("<", "\\u003c")
     body = f"""
 <h1>{escape(title)}</h1>
 <p class="note">As of {escape(report["as_of"])}{" · since " + escape(report["since"]) if report["since"] else ""}</p>

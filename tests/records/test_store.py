@@ -231,3 +231,15 @@ def test_open_upgrades_an_already_current_database(db_url: str) -> None:
 def test_bad_url_is_a_clear_error(bad: str) -> None:
     with pytest.raises(Exception, match=r"URL|url|parse"):
         Store.open(bad)
+
+
+def test_load_exceptions_with_separator_in_a_value(store: Store) -> None:
+    odd = "exc:orderToShip:payment_pending:a\x1fb"
+    store.record_step_sync(detected(exc=odd))
+    store.record_step_sync(detected(exc="exc:plain"))
+    frame = load_exceptions(store.engine).sort("exception_id")
+    assert frame["exception_id"].to_list() == [
+        "exc:orderToShip:payment_pending:a\x1fb",
+        "exc:plain",
+    ]
+    assert frame["detected_at"].to_list() == [T0, T0]

@@ -112,3 +112,19 @@ def test_parse_when() -> None:
     assert parse_when("2026-03-01", now, "--since") == datetime(2026, 3, 1, tzinfo=UTC)
     assert parse_when("7d", now, "--since") == datetime(2026, 3, 3, tzinfo=UTC)
     assert isinstance(pl.DataFrame(), pl.DataFrame)
+
+
+def test_html_escapes_hostile_names() -> None:
+    from analytics_fixtures import ROWS
+
+    from analytics.render_html import render_html
+
+    evil = "</script><script>alert(1)</script><!--"
+    rows = [(evil, *ROWS[4][1:])]
+    data = json.loads(json.dumps(build_report(exceptions(rows), as_of=AS_OF), default=str))
+    page = render_html(data)
+    assert "<script>alert(1)" not in page
+    embedded = page.split('<script type="application/json" id="report-data">')[1].split(
+        "</script>"
+    )[0]
+    assert json.loads(embedded) == data
