@@ -6,6 +6,8 @@ This is the one entry point the backtest, the scorecard and the watch loop share
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -80,31 +82,45 @@ def evaluate(
     if isinstance(last, datetime) and last > as_of:
         cut = cut.filter(pl.col(TS) <= as_of)
     by_time = cut if _time_ordered(cut) else cut.sort([TS, LINE])
-    cased: pl.DataFrame | None = None
     clocks: dict[str, BusinessClock] = {}
-    out: list[RuleFirings] = []
-    for rule in chosen:
+    for rule in chosen:  # calendars are built once, before the rules run in parallel
+        if isinstance(rule, LatencyRule) and rule.business_hours:
+            _clock(clocks, policies, rule, journey, cut, as_of)
+    time_rules = [r for r in chosen if isinstance(r, QualityRule | VolumeRule)]
+    case_rules = [r for r in chosen if not isinstance(r, QualityRule | VolumeRule)]
+
+    def on_time(rule: ExceptionRule) -> pl.DataFrame:
         if isinstance(rule, QualityRule):
-            frame = quality_firings(by_time, rule, as_of=as_of)
-        elif isinstance(rule, VolumeRule):
-            frame = volume_firings(by_time, rule, as_of=as_of)
-        else:
-            cased = by_case(by_time, time_sorted=True) if cased is None else cased
-            if isinstance(rule, LatencyRule):
-                clock = None
-                if rule.business_hours:
-                    clock = _clock(clocks, policies, rule, journey, cut, as_of)
-                frame = latency_firings(cased, rule, as_of=as_of, clock=clock)
-            elif isinstance(rule, CompletenessRule):
-                frame = completeness_firings(cased, rule, as_of=as_of)
-            elif isinstance(rule, ConformanceRule):
-                frame = conformance_firings(
-                    cased, rule, as_of=as_of, completing_events=journey.completing_events
-                )
-            else:  # pragma: no cover - the discriminated union has five kinds
-                raise TypeError(f"unknown rule kind {rule!r}")
-        out.append(RuleFirings(rule, frame))
-    return out
+            return quality_firings(by_time, rule, as_of=as_of)
+        assert isinstance(rule, VolumeRule)
+        return volume_firings(by_time, rule, as_of=as_of)
+
+    def on_cases(cased: pl.DataFrame, rule: ExceptionRule) -> pl.DataFrame:
+        if isinstance(rule, LatencyRule):
+            clock = (
+                clocks.get(rule.calendar or journey.calendar or "") if rule.business_hours else None
+            )
+            return latency_firings(cased, rule, as_of=as_of, clock=clock)
+        if isinstance(rule, CompletenessRule):
+            return completeness_firings(cased, rule, as_of=as_of)
+        if isinstance(rule, ConformanceRule):
+            return conformance_firings(
+                cased, rule, as_of=as_of, completing_events=journey.completing_events
+            )
+        raise TypeError(f"unknown rule kind {rule!r}")  # pragma: no cover
+
+    # Rules are independent and polars releases the GIL: the window rules start at once,
+    # the case rules as soon as the events are grouped by case, all side by side, so
+    # one rule's single-threaded stretches (sorts, scans) overlap with the others'.
+    frames: dict[int, Future[pl.DataFrame]] = {}
+    with ThreadPoolExecutor(max_workers=max(os.cpu_count() or 1, 2)) as pool:
+        for rule in time_rules:
+            frames[id(rule)] = pool.submit(on_time, rule)
+        if case_rules:
+            cased = by_case(by_time, time_sorted=True)
+            for rule in case_rules:
+                frames[id(rule)] = pool.submit(on_cases, cased, rule)
+        return [RuleFirings(rule, frames[id(rule)].result()) for rule in chosen]
 
 
 def _time_ordered(frame: pl.DataFrame) -> bool:
