@@ -21,6 +21,7 @@ table{border-collapse:collapse;margin:8px 0;font-size:13px}td,th{border:1px soli
 th{background:#f3f4f6}td:first-child,th:first-child{text-align:left}
 .tiles{display:flex;gap:12px;flex-wrap:wrap}.tile{background:#eff6ff;border-radius:8px;padding:10px 16px}
 .tile b{display:block;font-size:22px;color:#1d4ed8}figure{margin:12px 0}figcaption{font-weight:600;margin-bottom:4px}
+.legend{font-size:12px;display:flex;flex-wrap:wrap;gap:4px 14px}.legend i{display:inline-block;width:10px;height:10px;margin-right:4px}
 .bad{color:#b91c1c}.good{color:#15803d}.empty{color:#666;font-style:italic}.note{color:#444;font-size:13px}
 """
 

@@ -21,12 +21,27 @@ def _attr(value: object) -> str:
     return escape(json.dumps(value, separators=(",", ":")), quote=True)
 
 
-def _figure(chart_id: str, title: str, source: str, values: object, svg: str, empty: bool) -> str:
+def _figure(
+    chart_id: str, title: str, source: str, values: object, svg: str, empty: bool, extra: str = ""
+) -> str:
     note = '<p class="empty">No data in this period.</p>' if empty else ""
     return (
         f'<figure class="chart" id="{escape(chart_id)}" data-source="{escape(source)}" '
-        f'data-values="{_attr(values)}"><figcaption>{escape(title)}</figcaption>{svg}{note}</figure>'
+        f'data-values="{_attr(values)}"><figcaption>{escape(title)}</figcaption>{svg}{extra}{note}'
+        "</figure>"
     )
+
+
+def _count_format(values: Sequence[float]) -> str:
+    return "{:,.0f}" if all(float(v).is_integer() for v in values) else "{:g}"
+
+
+def _category_label(x: float, text: str, many: bool) -> str:
+    """Labels under the x axis; tilted when there are many, so they do not overlap."""
+    y = H - PAD_B + 14
+    tilt = f' transform="rotate(-35 {x:.1f} {y})"' if many else ""
+    anchor = "end" if many else "middle"
+    return f'<text x="{x:.1f}" y="{y}" text-anchor="{anchor}" font-size="10"{tilt}>{escape(text)}</text>'
 
 
 def _axis(top: float, bottom: float, fmt: str = "{:g}") -> str:
@@ -61,10 +76,9 @@ def bar_chart(
             f'fill="{PALETTE[0]}" data-label="{escape(label)}" data-value="{value:g}"/>'
             f'<text class="value" x="{x + slot * 0.35:.1f}" y="{y - 3:.1f}" text-anchor="middle" '
             f'font-size="11">{value:g}</text>'
-            f'<text x="{x + slot * 0.35:.1f}" y="{H - PAD_B + 14}" text-anchor="middle" '
-            f'font-size="10">{escape(label)}</text>'
+            + _category_label(x + slot * 0.35, label, len(values) > 8)
         )
-    svg = f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {H}" width="{W}" height="{H}" role="img">{_axis(top, 0)}{"".join(bars)}</svg>'
+    svg = f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {H}" width="{W}" height="{H}" role="img">{_axis(top, 0, _count_format(values))}{"".join(bars)}</svg>'
     return _figure(chart_id, title, source, list(values), svg, not any(values))
 
 
@@ -80,7 +94,8 @@ def grouped_bar_chart(
     n_cat, n_ser = max(len(categories), 1), max(len(series), 1)
     slot = (W - PAD_L - 8) / n_cat
     width = slot * 0.8 / n_ser
-    parts = []
+    parts: list[str] = []
+    legend: list[str] = []
     for s, (name, vals) in enumerate(series.items()):
         colour = PALETTE[s % len(PALETTE)]
         for c, value in enumerate(vals):
@@ -92,18 +107,14 @@ def grouped_bar_chart(
                 f'data-label="{escape(categories[c])}" data-value="{value:g}"><title>'
                 f"{escape(name)} {escape(categories[c])}: {value:g}</title></rect>"
             )
-        parts.append(
-            f'<rect x="{PAD_L + 8 + s * 150}" y="{H - 16}" width="10" height="10" fill="{colour}"/>'
-            f'<text x="{PAD_L + 22 + s * 150}" y="{H - 7}" font-size="11">{escape(name)}</text>'
-        )
+        legend.append(f'<span><i style="background:{colour}"></i>{escape(name)}</span>')
     for c, cat in enumerate(categories):
-        parts.append(
-            f'<text x="{PAD_L + (c + 0.5) * slot:.1f}" y="{H - PAD_B + 14}" text-anchor="middle" '
-            f'font-size="10">{escape(cat)}</text>'
-        )
-    svg = f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {H}" width="{W}" height="{H}" role="img">{_axis(top, 0)}{"".join(parts)}</svg>'
+        parts.append(_category_label(PAD_L + (c + 0.5) * slot, cat, len(categories) > 6))
+    svg = f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {H}" width="{W}" height="{H}" role="img">{_axis(top, 0, _count_format([v for vals in series.values() for v in vals]))}{"".join(parts)}</svg>'
     values = {name: vals for name, vals in series.items()}
-    return _figure(chart_id, title, source, values, svg, not any(any(v) for v in series.values()))
+    key = f'<div class="legend">{"".join(legend)}</div>'
+    empty = not any(any(v) for v in series.values())
+    return _figure(chart_id, title, source, values, svg, empty, key)
 
 
 def line_chart(chart_id: str, title: str, source: str, values: Sequence[float]) -> str:
