@@ -15,10 +15,13 @@ from typing import Any, cast
 import polars as pl
 import sqlalchemy as sa
 
-from analytics.schema import EXCEPTION_SCHEMA, TIME_COLUMNS, empty_exceptions
+from analytics.schema import EXCEPTION_SCHEMA, LOG_SCHEMA, TIME_COLUMNS, empty_exceptions
 from records.projection import as_utc
+from records.tables import TimelineRecord
 
-__all__ = ["load_exceptions"]
+__all__ = ["load_exceptions", "load_timeline_log"]
+
+STEPS = TimelineRecord.__table__  # type: ignore[attr-defined]
 
 
 def _select_list(dialect: str) -> str:
@@ -81,16 +84,18 @@ def _sqlite_chunk(conn: sa.Connection, where: str, params: tuple[Any, ...]) -> p
     count, texts = row[0], row[1:]
     if count == 0:
         return empty_exceptions()
-    columns = {}
-    for name, text in zip(names, texts, strict=True):
-        col = pl.Series(name, [text]).str.split(UNIT_SEP).explode()
-        if col.len() != count:  # a value contained the separator: take the slow, exact path
-            return _sqlite_rows(conn, where, params)
-        columns[name] = _typed(col.replace("", None), EXCEPTION_SCHEMA[name])
-    return pl.DataFrame(columns)
+    frame = pl.DataFrame({name: [text] for name, text in zip(names, texts, strict=True)})
+    lists = frame.select(pl.col(name).str.split(UNIT_SEP) for name in names)
+    if any(n != count for n in lists.select(pl.all().list.len()).row(0)):
+        return _sqlite_rows(conn, where, params)  # a value held the separator: exact path
+    split = lists.explode(names)
+    # One with_columns: polars parses the columns in parallel.
+    return split.select(
+        _typed(pl.col(n).replace("", None), t).alias(n) for n, t in EXCEPTION_SCHEMA.items()
+    )
 
 
-def _typed(col: pl.Series, dtype: pl.DataType) -> pl.Series:
+def _typed(col: pl.Expr, dtype: pl.DataType) -> pl.Expr:
     if dtype == pl.Datetime("us", "UTC"):
         parsed = col.str.to_datetime("%Y-%m-%d %H:%M:%S%.f", time_unit="us", cache=False)
         return parsed.dt.replace_time_zone("UTC")
@@ -133,4 +138,37 @@ def _load_postgres(engine: sa.Engine, sql: str, since: datetime | None) -> pl.Da
     frame = pl.read_csv(buffer, schema=int_schema)
     return frame.with_columns(
         pl.from_epoch(pl.col(n), time_unit="us").dt.replace_time_zone("UTC") for n in TIME_COLUMNS
+    )
+
+
+def load_timeline_log(engine: sa.Engine, *, since: datetime | None = None) -> pl.DataFrame:
+    """The timeline as an event log (case = exception run, event = step kind), so the
+    same analytics (lead time, SLIs, the detectors) can study escalator's own process.
+
+    Columns: ``case_id`` (``exception_id/run_id``), ``event_name``, ``timestamp``,
+    ``actor``, plus ``level`` and ``role``.
+    """
+    query = sa.select(
+        STEPS.c.exception_id, STEPS.c.run_id, STEPS.c.kind, STEPS.c.at, STEPS.c.actor,
+        STEPS.c.level, STEPS.c.role,
+    )  # fmt: skip
+    since_utc = as_utc(since)
+    if since_utc is not None:
+        query = query.where(STEPS.c.at >= since_utc)
+    with engine.connect() as conn:
+        rows = conn.execute(query.order_by(STEPS.c.at, STEPS.c.seq)).all()
+    return pl.DataFrame(
+        {
+            "case_id": [f"{r[0]}/{r[1]}" for r in rows],
+            "event_name": [r[2] for r in rows],
+            "timestamp": [as_utc(r[3]) for r in rows],
+            "actor": [r[4] for r in rows],
+            "level": [r[5] for r in rows],
+            "role": [r[6] for r in rows],
+        },
+        schema={
+            **LOG_SCHEMA,
+            "level": pl.Int64(),
+            "role": pl.String(),
+        },
     )

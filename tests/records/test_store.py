@@ -243,3 +243,38 @@ def test_load_exceptions_with_separator_in_a_value(store: Store) -> None:
         "exc:plain",
     ]
     assert frame["detected_at"].to_list() == [T0, T0]
+
+
+def test_timeline_as_an_event_log(store: Store) -> None:
+    from analytics.leadtime import lead_time_summary
+    from policies.journeys import Journey
+    from records.frames import load_timeline_log
+
+    assert load_timeline_log(store.engine).is_empty()
+    store.record_steps_sync(lifecycle())
+    store.record_steps_sync(lifecycle(exc="exc:b")[:3])  # still open
+    log = load_timeline_log(store.engine)
+    assert log.height == 10
+    assert log.filter(pl.col("case_id") == f"{EXC}/run-1")["event_name"].to_list() == [
+        "detected", "routed", "notified", "escalated", "acknowledged", "occurred_again", "resolved",
+    ]  # fmt: skip
+    assert log["timestamp"].dtype == pl.Datetime("us", "UTC")
+    # escalator's own process, measured like any journey: detected -> resolved
+    own = Journey.model_validate(
+        {
+            "name": "exceptionToResolution",
+            "completing_events": ["resolved"],
+            "slis": [
+                {
+                    "type": "latency",
+                    "name": "restored",
+                    "start_event": "detected",
+                    "end_event": "resolved",
+                    "threshold": "4h",
+                    "objective": 90,
+                },
+            ],
+        }
+    )
+    summary = lead_time_summary(log, own, T0 + timedelta(days=1))
+    assert (summary["cases"], summary["completed"], summary["p50"]) == (2, 1, 95 * 60.0)
