@@ -166,15 +166,16 @@ def scorecard(
     def pct(v: float | None) -> str:
         return "-" if v is None else f"{100 * v:5.1f}%"
 
+    width = max([len("rule"), *(len(s.rule) for s in scores)])
     typer.echo(
-        f"{'rule':<24} {'kind':<12} {'firings':>8} {'/day':>7} {'precision':>9} "
+        f"{'rule':<{width}} {'kind':<12} {'firings':>8} {'/day':>7} {'precision':>9} "
         f"{'recall':>7} {'lead (h)':>9} {'attention':>9}"
     )
     for s in scores:
         lead = "-" if s.median_lead_time_s is None else f"{s.median_lead_time_s / 3600:.1f}"
         cost = "-" if s.attention_cost is None else f"{s.attention_cost:.2f}"
         typer.echo(
-            f"{s.rule:<24} {s.kind:<12} {s.firings:>8} {s.firings_per_day:>7.2f} "
+            f"{s.rule:<{width}} {s.kind:<12} {s.firings:>8} {s.firings_per_day:>7.2f} "
             f"{pct(s.precision):>9} {pct(s.recall):>7} {lead:>9} {cost:>9}"
         )
 
