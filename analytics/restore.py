@@ -66,9 +66,12 @@ def duration_reports(
     with_durations: pl.DataFrame, measures: Sequence[str] = tuple(_SPANS)
 ) -> dict[str, dict[str, Any]]:
     """Every measure, overall and by every dimension."""
+    keyed = with_durations.select(
+        *[pl.col(d).cast(pl.String).cast(pl.Categorical) for d in DIMENSIONS], *measures
+    )
     out: dict[str, dict[str, Any]] = {}
     for measure in measures:
-        overall, grouped = summaries(with_durations, measure, DIMENSIONS)
+        overall, grouped = summaries(keyed, measure, DIMENSIONS)
         out[measure] = {"overall": overall, **{f"by_{d}": grouped[d] for d in DIMENSIONS}}
     return out
 

@@ -37,8 +37,12 @@ def summaries(
     frame: pl.DataFrame, col: str, by: Sequence[str]
 ) -> tuple[dict[str, Any], dict[str, list[dict[str, Any]]]]:
     """The overall summary of ``col`` and one list of group summaries per ``by`` column."""
-    # Categorical keys: the sort carries integers, not strings, and grouping is cheaper.
-    keys = [pl.col(d).cast(pl.String).cast(pl.Categorical) for d in by]
+    # Categorical keys: the sort carries integers, not strings, and grouping is cheaper
+    # (pass a frame whose keys are Categorical already to pay the cast only once).
+    keys = [
+        pl.col(d) if frame.schema[d] == pl.Categorical else pl.col(d).cast(pl.Categorical)
+        for d in by
+    ]
     present = frame.lazy().select(*keys, col).filter(pl.col(col).is_not_null()).sort(col)
     height = present.select(pl.len()).collect().item()
     if height == 0:
