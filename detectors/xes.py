@@ -30,7 +30,7 @@ __all__ = ["read_xes_raw"]
 
 _ATTR_NAMES = ["string", "date", "int", "float", "boolean", "id", "list", "container"]
 _ATTR_HEADS = [(n + " ")[:3] for n in _ATTR_NAMES]  # "str", "dat", ..., "id "
-_CLOSE_HEADS = [("/" + n)[:3] for n in (*_ATTR_NAMES, "values")]  # "/st", ..., "/va"
+_CLOSE_HEADS = [("/" + n)[:3] for n in _ATTR_NAMES]  # "/st", "/da", ...; <values> is not counted
 _ENTITIES = (("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&apos;", "'"), ("&amp;", "&"))
 
 

@@ -221,3 +221,60 @@ def test_missing_mapped_column_names_the_column(tmp_path: Path) -> None:
     path.write_text("case,activity,at\no1,created,2024-01-01T00:00:00Z\n")
     with pytest.raises(KeyError, match="column\\(s\\) order not found"):
         read_log(path, JOURNEY)
+
+
+ODD_XES = """<log xmlns="http://www.xes-standard.org/">
+<trace><string key="concept:name" value="c&#233;1"/>
+<event><string value="created" key="concept:name"/><date key="time:timestamp" value="2024-01-01T10:00:00Z"/>
+<list key="tags"><values><string key="x" value="1"/></values></list><string key="note" value="a &lt;b&gt; &quot;c&quot;"/></event>
+</trace></log>"""
+
+
+def test_xes_value_before_key_character_references_and_lists(tmp_path: Path) -> None:
+    path = tmp_path / "odd.xes"
+    path.write_text(ODD_XES)
+    ev = read_log(path).events
+    assert ev[CASE].to_list() == ["cé1"]
+    assert ev[EVENT].to_list() == ["created"]
+    assert ev["note"].to_list() == ['a <b> "c"']
+    assert "x" not in ev.columns and ev[LINE].to_list() == [3]
+
+
+LOGS = Path("/work/shared/data/eventlogs")
+
+
+@pytest.mark.skipif(not LOGS.exists(), reason="shared event logs not present")
+def test_every_format_reads_the_same_real_log(tmp_path: Path) -> None:
+    """receipt.xes.gz written out as CSV, JSONL and Parquet reads back to the same events."""
+    xes = read_log(LOGS / "receipt.xes.gz").events
+    source = xes.select(
+        pl.col(CASE).alias("case:concept:name"),
+        pl.col(EVENT).alias("concept:name"),
+        # Written with the original offsets, as the source system would.
+        (pl.col(TS) + pl.duration(seconds=pl.col(OFFSET)))
+        .dt.strftime("%Y-%m-%dT%H:%M:%S%.3f")
+        .add(
+            pl.format(
+                "{}{}:{}",
+                pl.when(pl.col(OFFSET) < 0).then(pl.lit("-")).otherwise(pl.lit("+")),
+                (pl.col(OFFSET).abs() // 3600).cast(pl.String).str.zfill(2),
+                (pl.col(OFFSET).abs() % 3600 // 60).cast(pl.String).str.zfill(2),
+            )
+        )
+        .alias("time:timestamp"),
+        pl.col("actor").alias("org:resource"),
+        pl.col("case:channel"),
+    )
+    want = xes.select(CASE, EVENT, TS, OFFSET, "actor", "case:channel")
+    csv_path, jsonl_path, parquet_path = (
+        tmp_path / "r.csv",
+        tmp_path / "r.jsonl",
+        tmp_path / "r.parquet",
+    )
+    source.write_csv(csv_path)
+    source.write_ndjson(jsonl_path)
+    source.write_parquet(parquet_path)
+    for path in (csv_path, jsonl_path, parquet_path):
+        got = read_log(path)
+        assert len(got.quarantine) == 0, path
+        assert got.events.select(want.columns).equals(want), path
