@@ -11,7 +11,7 @@ import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import polars as pl
 import typer
@@ -42,7 +42,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(db_app, name="db")
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     print(f"error: {message}", file=sys.stderr)
     raise typer.Exit(2)
 
@@ -58,9 +58,9 @@ def parse_when(value: str, now: datetime, option: str) -> datetime:
         return now - parse_duration(value)
     except ValueError:
         _fail(
-            f"{option} {value!r}: give an ISO date or time (2026-03-01, 2026-03-01T09:00Z) or a duration back from now (7d, 12h)"
+            f"{option} {value!r}: give an ISO date or time (2026-03-01, 2026-03-01T09:00Z) "
+            "or a duration back from now (7d, 12h)"
         )
-        raise  # unreachable: _fail exits
 
 
 def _url(database_url: str | None) -> str:
@@ -103,6 +103,24 @@ def _logs(specs: list[str], journeys: dict[str, Journey]) -> dict[str, pl.DataFr
     return logs
 
 
+def _open_store(url: str) -> Any:
+    """The store, or a one-line error naming the database and what to do."""
+    import sqlalchemy as sa
+
+    from records.store import Store
+
+    shown = sa.make_url(url).render_as_string(hide_password=True) if "://" in url else url
+    try:
+        return Store.open(url)
+    except (sa.exc.ArgumentError, sa.exc.OperationalError, sa.exc.NoSuchModuleError) as exc:
+        reason = str(exc).splitlines()[0]
+        _fail(
+            f"cannot open the records database {shown}: {reason} "
+            "(set ESCALATOR_DATABASE_URL or --database-url, e.g. sqlite:///records.db or "
+            "postgresql+psycopg://user@host:5432/db)"
+        )
+
+
 def report(
     json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
     html: Annotated[
@@ -139,7 +157,6 @@ def report(
     from analytics.render_text import print_report
     from analytics.report import build_report
     from records.frames import load_exceptions
-    from records.store import Store
 
     now = datetime.now(UTC)
     when = parse_when(as_of, now, "--as-of") if as_of else now
@@ -147,7 +164,7 @@ def report(
     journeys = _journeys(policy) if log else {}
     logs = _logs(log or [], journeys)
     settings = Settings()
-    store = Store.open(_url(database_url))
+    store = _open_store(_url(database_url))
     try:
         exceptions = load_exceptions(store.engine, since=start)
     finally:

@@ -128,3 +128,15 @@ def test_html_escapes_hostile_names() -> None:
         "</script>"
     )[0]
     assert json.loads(embedded) == data
+
+
+def test_unreachable_database_is_a_clear_error() -> None:
+    for url, reason in [
+        ("nosuchdb://x/y", "cannot open the records database nosuchdb://x/y"),
+        ("postgresql+psycopg://u:secret@127.0.0.1:1/db", "cannot open the records database"),
+        ("not a url", "cannot open the records database not a url"),
+    ]:
+        result = runner.invoke(app, ["report", "--database-url", url])
+        assert result.exit_code == 2, (url, result.output)
+        assert reason in result.stderr and "secret" not in result.stderr
+        assert "ESCALATOR_DATABASE_URL" in result.stderr
