@@ -33,24 +33,25 @@ def completeness_firings(
             flags.append(seen_in_case(has).cast(pl.Int8).alias(f"__has{i}"))
         else:  # the log never carries it: missing everywhere
             flags.append(pl.lit(0, pl.Int8).alias(f"__has{i}"))
+    any_missing = pl.any_horizontal(
+        *(pl.col(f"__has{i}") == 0 for i in range(len(rule.required_attributes)))
+    )
     frame = (
         events.lazy()
         .select(CID, CASE, EVENT, TS, LINE, *flags)
-        .filter(pl.col(EVENT) == rule.gate_event)
+        .filter((pl.col(EVENT) == rule.gate_event) & any_missing)
         .collect()
     )
+    if frame.height == 0:
+        return empty_firings()
+    frame = frame.group_by(CID, maintain_order=True).first()  # the first gate pass per case
     missing = pl.concat_list(
         [
             pl.when(pl.col(f"__has{i}") == 0).then(pl.lit(attr)).otherwise(None)
             for i, attr in enumerate(rule.required_attributes)
         ]
     ).list.drop_nulls()
-    frame = frame.with_columns(missing.alias("__missing")).filter(
-        pl.col("__missing").list.len() > 0
-    )
-    if frame.height == 0:
-        return empty_firings()
-    first = frame.group_by(CID, maintain_order=True).first()
+    first = frame.with_columns(missing.alias("__missing"))
     return finish(
         first.with_columns(
             pl.col(CASE).alias("subject"),
