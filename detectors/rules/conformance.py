@@ -140,7 +140,7 @@ def _precedence(events: pl.DataFrame, rule: ConformanceRule) -> list[pl.DataFram
     return out
 
 
-def _next_time(events: pl.DataFrame, names: list[str]) -> pl.Expr:
+def _next_time(names: list[str]) -> pl.Expr:
     """For each row, the time of the next later row of the case whose event is in ``names``."""
     return next_in_case(pl.col(EVENT).is_in(names), pl.col(TS))
 
@@ -150,7 +150,7 @@ def _response(
 ) -> list[pl.DataFrame]:
     out = []
     for r in rule.response:
-        frame = events.with_columns(_next_time(events, [r.then]).alias("__then"))
+        frame = events.with_columns(_next_time([r.then]).alias("__then"))
         if r.within is not None:
             due = pl.col(TS) + r.within
             late = pl.col("__then").is_null() | (pl.col("__then") > due)
@@ -161,7 +161,7 @@ def _response(
         else:
             if not completing:
                 continue  # "eventually" is only decidable once the case completes
-            frame = frame.with_columns(_next_time(events, completing).alias("__done"))
+            frame = frame.with_columns(_next_time(completing).alias("__done"))
             late = pl.col("__then").is_null() | (pl.col("__then") > pl.col("__done"))
             bad = frame.filter(
                 (pl.col(EVENT) == r.event) & pl.col("__done").is_not_null() & late
