@@ -39,9 +39,11 @@ def by_case(events: pl.DataFrame, *, time_sorted: bool = False) -> pl.DataFrame:
     by_time = events if time_sorted else events.sort([TS, LINE])
     # Case ids and event names become categoricals (integer codes): the sort then moves
     # integers instead of strings, and event-name tests compare codes.
-    coded = by_time.with_columns(
-        pl.col(CASE).cast(pl.Categorical), pl.col(EVENT).cast(pl.Categorical)
-    )
+    # Case ids get categories of their own per call (a long-running watch would
+    # otherwise grow the process-wide pool with every case it ever saw); event names,
+    # a small vocabulary, use the global pool.
+    cases = pl.Categorical(pl.Categories.random())
+    coded = by_time.with_columns(pl.col(CASE).cast(cases), pl.col(EVENT).cast(pl.Categorical))
     return coded.with_columns(pl.col(CASE).to_physical().alias(CID)).sort(CID, maintain_order=True)
 
 
