@@ -17,7 +17,7 @@ from detectors.business_time import BusinessClock
 from detectors.events import CASE, EVENT, LINE, TS
 from detectors.firing import Firing, to_firings
 from detectors.rules.common import by_case
-from detectors.rules.completeness import completeness_firings
+from detectors.rules.completeness import completeness_firings, present
 from detectors.rules.conformance import conformance_firings
 from detectors.rules.latency import latency_firings
 from detectors.rules.quality import quality_firings
@@ -77,7 +77,15 @@ def evaluate(
     for rule in chosen:
         if isinstance(rule, CompletenessRule):
             needed.update(rule.required_attributes)
-    cut = events.select([c for c in events.columns if c in needed])
+    # Completeness only asks whether an attribute is present: carry a boolean instead of
+    # the text, so grouping by case moves one byte per row instead of a string.
+    cut = events.select(
+        [
+            present(c).alias(c) if c not in (CASE, EVENT, TS, LINE) else pl.col(c)
+            for c in events.columns
+            if c in needed
+        ]
+    )
     last = cut[TS].max() if cut.height else None
     if isinstance(last, datetime) and last > as_of:
         cut = cut.filter(pl.col(TS) <= as_of)

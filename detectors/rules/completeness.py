@@ -17,7 +17,12 @@ from detectors.firing import empty_firings
 from detectors.rules.common import CID, finish, seen_in_case
 from policies.rules import CompletenessRule
 
-__all__ = ["completeness_firings"]
+__all__ = ["completeness_firings", "present"]
+
+
+def present(attr: str) -> pl.Expr:
+    """Some non-blank character: null, empty and whitespace-only values are missing."""
+    return pl.col(attr).cast(pl.String).str.contains(r"\S").fill_null(False)
 
 
 def completeness_firings(
@@ -28,8 +33,8 @@ def completeness_firings(
     flags = []
     for i, attr in enumerate(rule.required_attributes):
         if attr in events.columns:
-            # Present = some non-blank character (blank and whitespace-only are missing).
-            has = pl.col(attr).cast(pl.String).str.contains(r"\S").fill_null(False)
+            already = events.schema[attr] == pl.Boolean  # evaluate() passes presence flags
+            has = pl.col(attr) if already else present(attr)
             flags.append(seen_in_case(has).cast(pl.Int8).alias(f"__has{i}"))
         else:  # the log never carries it: missing everywhere
             flags.append(pl.lit(0, pl.Int8).alias(f"__has{i}"))
