@@ -62,9 +62,9 @@ def load_exceptions(engine: sa.Engine, *, since: datetime | None = None) -> pl.D
     return pl.concat(parts)
 
 
-READERS = 4
+READERS = 2  # this machine class has 2 cores; more readers only add memory
 SQLITE_TS = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy stores DateTime in SQLite
-CHUNK_ROWS = 500_000  # keeps each concatenated column far below SQLite's 1 GB string limit
+CHUNK_ROWS = 250_000  # bounds memory: one concatenated string per column and reader
 UNIT_SEP = "\x1f"
 
 
@@ -78,19 +78,23 @@ def _sqlite_chunk(conn: sa.Connection, where: str, params: tuple[Any, ...]) -> p
     names = list(EXCEPTION_SCHEMA)
     sep = "char(31)"
     exprs = ", ".join(f"group_concat(coalesce({n}, ''), {sep})" for n in names)
-    row = conn.exec_driver_sql(
-        f"SELECT COUNT(*), {exprs} FROM exceptions WHERE {where}", params
-    ).one()
-    count, texts = row[0], row[1:]
+    texts = list(
+        conn.exec_driver_sql(
+            f"SELECT COUNT(*), {exprs} FROM exceptions WHERE {where}", params
+        ).one()
+    )
+    count = texts.pop(0)
     if count == 0:
         return empty_exceptions()
-    frame = pl.DataFrame({name: [text] for name, text in zip(names, texts, strict=True)})
-    lists = frame.select(pl.col(name).str.split(UNIT_SEP) for name in names)
-    if any(n != count for n in lists.select(pl.all().list.len()).row(0)):
-        return _sqlite_rows(conn, where, params)  # a value held the separator: exact path
-    split = lists.explode(names)
-    # One with_columns: polars parses the columns in parallel.
-    return split.select(
+    columns = {}
+    for i, name in enumerate(names):
+        values = pl.Series(name, [texts[i]]).str.split(UNIT_SEP)
+        texts[i] = None  # let each column's big string go as soon as it is split
+        if values.list.len()[0] != count:
+            return _sqlite_rows(conn, where, params)  # a value held the separator: exact path
+        columns[name] = values.explode()
+    # One select over every column: polars parses the timestamps in parallel.
+    return pl.DataFrame(columns).select(
         _typed(pl.col(n).replace("", None), t).alias(n) for n, t in EXCEPTION_SCHEMA.items()
     )
 
