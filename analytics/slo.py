@@ -29,6 +29,7 @@ __all__ = [
     "burn_rate",
     "evaluate_journey",
     "evaluate_tiers",
+    "routing_action",
     "slo_status",
 ]
 
@@ -177,3 +178,23 @@ def burn_down(
         remaining = 1.0 - spent / allowed if allowed > 0 else 1.0
         series.append({"at": at.isoformat(), "remaining": round(remaining, 6)})
     return series
+
+
+def routing_action(evaluations: list[TierEvaluation]) -> tuple[str | None, str]:
+    """The action of the most urgent firing tier (page > notify > ticket) and why;
+    ``(None, reason)`` when no tier fires, e.g. for a digest."""
+    rank = {"page": 0, "notify": 1, "ticket": 2}
+    firing = sorted((e for e in evaluations if e.fires), key=lambda e: rank[e.action])
+    if not firing:
+        guarded = [e for e in evaluations if e.guarded]
+        why = "no burn-rate tier fires"
+        if guarded:
+            why += f" ({len(guarded)} tier(s) below the minimum volume of {guarded[0].min_volume} cases)"
+        return None, why
+    top = firing[0]
+    assert top.long.burn_rate is not None and top.short.burn_rate is not None
+    return top.action, (
+        f"{top.sli}: burn rate {top.long.burn_rate:.1f} over {top.long.window_seconds / 3600:g} h "
+        f"and {top.short.burn_rate:.1f} over {top.short.window_seconds / 3600:g} h "
+        f">= {top.threshold:.2f}"
+    )

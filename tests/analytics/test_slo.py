@@ -165,3 +165,14 @@ def test_latency_end_must_follow_start() -> None:
     assert out.rows() == [("c9", T0 + 4 * H, False)]  # due = first start + express 2 h
     lead = lead_times(extra, journey(), LOG_AS_OF).row(0, named=True)
     assert lead["lead_time"] == 0.0  # its first event was already a completing one
+
+
+def test_routing_action_picks_the_most_urgent_firing_tier() -> None:
+    from analytics.slo import routing_action
+
+    action, why = routing_action(evaluate_journey(event_log(), journey(), LOG_AS_OF))
+    # availability fires its ticket tier (see above); latency's tiers do not page either
+    assert action == "ticket"
+    assert why.startswith("shipped: burn rate 5.0 over 24 h and 10.0 over 1 h >= 3.50")
+    none, reason = routing_action(evaluate_journey(event_log(), journey(min_volume=50), LOG_AS_OF))
+    assert none is None and "below the minimum volume of 50" in reason
