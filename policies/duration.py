@@ -39,18 +39,26 @@ def parse_duration(value: Any) -> timedelta:
 
 
 def format_duration(td: timedelta) -> str:
-    """The inverse of :func:`parse_duration`, shortest form: ``2h10m``."""
-    total = int(td.total_seconds())
-    if total == 0:
+    """The inverse of :func:`parse_duration`, shortest form: ``2h10m``, ``1.5s``.
+
+    Exact to the microsecond: policies cross the Temporal boundary in this
+    form, so rounding here would change a snapshot's timers.
+    """
+    micros = td // timedelta(microseconds=1)
+    if micros == 0:
         return "0s"
-    sign = "-" if total < 0 else ""
-    total = abs(total)
+    sign = "-" if micros < 0 else ""
+    micros = abs(micros)
+    whole, frac = divmod(micros, 1_000_000)
     out = []
-    for unit in ("d", "h", "m", "s"):
+    for unit in ("d", "h", "m"):
         size = _UNIT[unit]
-        if total >= size:
-            out.append(f"{total // size}{unit}")
-            total %= size
+        if whole >= size:
+            out.append(f"{whole // size}{unit}")
+            whole %= size
+    if whole or frac:
+        seconds = f"{whole}.{frac:06d}".rstrip("0") if frac else str(whole)
+        out.append(f"{seconds}s")
     return sign + "".join(out)
 
 

@@ -53,3 +53,12 @@ def test_format_edges() -> None:
     assert format_duration(timedelta(0)) == "0s"
     assert format_duration(timedelta(weeks=1)) == "7d"
     assert format_duration(-timedelta(minutes=5)) == "-5m"
+
+
+@pytest.mark.parametrize(
+    "td",
+    [timedelta(milliseconds=250), timedelta(seconds=3.75), timedelta(minutes=1, microseconds=1)],
+)
+def test_sub_second_durations_survive_the_round_trip(td: timedelta) -> None:
+    # Policies cross the Temporal boundary as text: 0.25 s must not become 0 s.
+    assert parse_duration(format_duration(td)) == td
