@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from pathlib import Path
 
 from activities.slack_blocks import MessageContext
 from policies.policy_set import PolicySet
@@ -45,17 +46,17 @@ def policy_context(policies: PolicySet) -> ContextSource:
     return context
 
 
-def default_context() -> ContextSource:
-    """The policies in ESCALATOR_POLICY_DIR, loaded at the first message (the worker loads
+def default_context(policy_dir: Path) -> ContextSource:
+    """The policies in ``policy_dir``, loaded at the first message (the worker loads
     the same directory); messages still go out, plainer, if they do not load."""
     loaded: list[ContextSource] = []
 
     def context(status: ExceptionStatus) -> MessageContext:
         if not loaded:
-            from policies.loader import load_default_policies
+            from policies.loader import load_policies
 
             try:
-                loaded.append(policy_context(load_default_policies()))
+                loaded.append(policy_context(load_policies([policy_dir])))
             except Exception as err:  # a broken policy dir must not stop pages
                 log.warning("Slack messages without policy details: %s", err)
                 loaded.append(no_context)

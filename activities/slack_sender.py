@@ -26,7 +26,7 @@ from activities.channels import Delivery, Notification
 from activities.delivery_ledger import DeliveryLedger, DeliveryRecord
 from activities.slack_blocks import change_text, fallback_text, render_message, step_text
 from activities.slack_client import PERMANENT_ERRORS
-from activities.slack_context import ContextSource, default_context
+from activities.slack_context import ContextSource, no_context
 
 __all__ = ["METADATA_EVENT", "SlackSender", "split_message_id"]
 
@@ -53,7 +53,7 @@ class SlackSender:
         self.client = client
         self.ledger = ledger
         # What the status does not carry: hypothesis, runbook, roles, Slack user ids.
-        self.context = context or default_context()
+        self.context = context or no_context
         # Channel names this worker has seen Slack resolve to ids ("#ops-inventory" -> C...):
         # conversations.history, the lost-answer lookup, takes ids only.
         self.channel_ids: dict[str, str] = {}

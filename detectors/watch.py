@@ -39,9 +39,7 @@ from policies.policy_set import PolicySet
 if TYPE_CHECKING:
     from temporalio.client import Client
 
-    from workers.settings import Settings
-
-__all__ = ["ExceptionSink", "PollReport", "TemporalSink", "WatchConfig", "Watcher", "run_watch"]
+__all__ = ["ExceptionSink", "PollReport", "TemporalSink", "WatchConfig", "Watcher"]
 
 log = logging.getLogger("escalator.watch")
 
@@ -230,23 +228,3 @@ class Watcher:
 
     def close(self) -> None:
         self.source.close()
-
-
-async def run_watch(
-    config: WatchConfig,
-    policies: PolicySet,
-    journey: Journey,
-    *,
-    settings: Settings,
-    once: bool = False,
-) -> None:
-    from temporalio.client import Client
-
-    client = await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
-    watcher = Watcher(
-        config, policies, journey, TemporalSink(client, policies, settings.temporal_task_queue)
-    )
-    try:
-        await watcher.run(once=once)
-    finally:
-        watcher.close()

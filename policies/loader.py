@@ -37,7 +37,6 @@ __all__ = [
     "LoadedPolicies",
     "SourceRef",
     "load",
-    "load_default_policies",
     "load_policies",
 ]
 
@@ -108,15 +107,6 @@ class LoadedPolicies:
 def load_policies(paths: Sequence[Path | str]) -> PolicySet:
     """Load and cross-check policies; raise :class:`PolicyError` listing every problem."""
     return load(paths).policies
-
-
-def load_default_policies() -> PolicySet:
-    """The policies in ``ESCALATOR_POLICY_DIR`` (default: the shipped starter set)."""
-    # Imported here: settings belong to `workers`; this keeps the import arrow
-    # pointing down for every caller that never asks for the default directory.
-    from workers.settings import Settings
-
-    return load_policies([Settings().policy_dir])
 
 
 def load(paths: Sequence[Path | str]) -> LoadedPolicies:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -18,6 +18,10 @@ from detectors.readers import LogFormatError
 from policies.errors import PolicyError
 from policies.policy_set import PolicySet
 from workers.settings import Settings
+
+if TYPE_CHECKING:
+    from detectors.watch import WatchConfig
+    from policies.journeys import Journey
 
 __all__ = ["register"]
 
@@ -109,7 +113,7 @@ def detect(
         return
     if source is None or table is None:
         raise _fail("--watch needs --source URL and --table NAME")
-    from detectors.watch import WatchConfig, run_watch
+    from detectors.watch import WatchConfig
     from policies.duration import parse_duration
 
     try:
@@ -132,6 +136,29 @@ def detect(
         assume_timezone=assume_timezone,
     )
     asyncio.run(run_watch(config, policies, chosen, settings=settings, once=once))
+
+
+async def run_watch(
+    config: WatchConfig,
+    policies: PolicySet,
+    journey: Journey,
+    *,
+    settings: Settings,
+    once: bool = False,
+) -> None:
+    """Connect to Temporal (wiring lives here, not in detectors/) and poll until stopped."""
+    from temporalio.client import Client
+
+    from detectors.watch import TemporalSink, Watcher
+
+    client = await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
+    watcher = Watcher(
+        config, policies, journey, TemporalSink(client, policies, settings.temporal_task_queue)
+    )
+    try:
+        await watcher.run(once=once)
+    finally:
+        watcher.close()
 
 
 def scorecard(

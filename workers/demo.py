@@ -118,10 +118,10 @@ def policy_explain(ctx: DemoContext) -> tuple[Outcome, str]:
     if not _cli_has("policy", "explain"):
         return Outcome.NOT_BUILT, "`escalator policy explain` does not exist yet"
     from policies.errors import PolicyError
-    from policies.loader import load_default_policies
+    from workers.policy_source import load_configured_policies
 
     try:
-        rules = [rule.name for rule in load_default_policies().rules]
+        rules = [rule.name for rule in load_configured_policies().rules]
     except PolicyError as error:
         return (
             Outcome.FAILED,

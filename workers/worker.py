@@ -151,6 +151,7 @@ def production_wiring(settings: Settings) -> Wiring:
     ledger = SqlDeliveryLedger(store)
     if settings.slack_enabled and settings.slack_bot_token:
         from activities.slack_client import slack_client
+        from activities.slack_context import default_context
         from activities.slack_sender import SlackSender
 
         slack = SlackSender(
@@ -158,6 +159,7 @@ def production_wiring(settings: Settings) -> Wiring:
                 settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_url
             ),
             ledger,
+            default_context(settings.policy_dir),
         )
         senders["slack"] = senders["slack_dm"] = slack
     if settings.twilio_enabled and settings.twilio_from_number:

@@ -18,7 +18,7 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from activities.delivery_ledger import InMemoryLedger
-from policies.loader import load_default_policies
+from workers.policy_source import load_configured_policies
 from workers.receiver import build_receiver, serve
 
 pytestmark = pytest.mark.temporal
@@ -126,7 +126,9 @@ async def test_receiver_refuses_to_start_on_a_broken_policy(
 
 
 async def test_without_credentials_only_health_is_served(client: Client) -> None:
-    app = build_receiver(temporal=client, policies=load_default_policies(), ledger=InMemoryLedger())
+    app = build_receiver(
+        temporal=client, policies=load_configured_policies(), ledger=InMemoryLedger()
+    )
     runner = await serve(app, "127.0.0.1", 0)
     url = f"http://127.0.0.1:{runner.addresses[0][1]}"
     try:

@@ -9,8 +9,8 @@ import pytest
 from temporalio.client import Client
 
 from detectors.raising import with_pydantic
-from policies.loader import load_default_policies
 from policies.snapshot import snapshot
+from workers.policy_source import load_configured_policies
 from workers.receiver_responses import ResponseApplier
 from workflows.contracts import ESCALATION_WORKFLOW, Detection, EscalationInput
 
@@ -25,7 +25,7 @@ async def test_no_worker_means_a_clear_answer_not_a_hang(client: Client) -> None
         subject=f"ORD-{uuid.uuid4().hex[:8]}",
         onset=now,
     )
-    policy = snapshot(load_default_policies(), "awaiting_inventory", now)
+    policy = snapshot(load_configured_policies(), "awaiting_inventory", now)
     handle = await with_pydantic(client).start_workflow(
         ESCALATION_WORKFLOW,
         EscalationInput(detection=detection, policy=policy),

@@ -15,8 +15,10 @@ from activities.channels import ChannelSender, Notification
 from activities.delivery_ledger import InMemoryLedger
 from activities.slack_blocks import MessageContext
 from activities.slack_client import slack_client
+from activities.slack_context import default_context
 from activities.slack_sender import SlackSender
-from policies.loader import load_default_policies
+from workers.policy_source import load_configured_policies
+from workers.settings import Settings
 from workflows.contracts import ExceptionState, ExceptionStatus, StepKind, TimelineStep
 
 NotificationFactory = Callable[..., Notification]
@@ -236,13 +238,14 @@ async def test_send_with_replaces_updates_instead_of_posting(
     assert fake_slack.top_level("C0INVENTORY")[0].edits == 1
 
 
-async def test_without_a_context_the_policy_dir_fills_in_the_details(
+async def test_the_policy_dir_context_fills_in_the_details(
     fake_slack: FakeSlack, notification: NotificationFactory
 ) -> None:
     client = slack_client(fake_slack.token, base_url=fake_slack.api_url)
-    await SlackSender(client, InMemoryLedger()).send(notification())
+    context = default_context(Settings().policy_dir)
+    await SlackSender(client, InMemoryLedger(), context).send(notification())
     [msg] = fake_slack.top_level("C0INVENTORY")
-    rule = load_default_policies().rule("awaiting_inventory")
+    rule = load_configured_policies().rule("awaiting_inventory")
     assert rule.runbook in str(msg.blocks)
     assert "escalator.reassign" in action_ids(msg.blocks)
 

@@ -30,8 +30,8 @@ from activities.slack_sender import SlackSender
 from activities.sms_sender import SmsSender
 from activities.sms_twilio import twilio_client
 from detectors.raising import raise_exception, with_pydantic
-from policies.loader import load_default_policies
 from policies.policy_set import PolicySet
+from workers.policy_source import load_configured_policies
 from workers.receiver import SlackConfig, build_receiver, serve
 from workers.worker import Wiring, build_worker
 from workflows.contracts import Detection, ExceptionStatus
@@ -177,7 +177,7 @@ class ChannelStack:
 
 @asynccontextmanager
 async def channel_stack(client: Client, task_queue: str) -> AsyncIterator[ChannelStack]:
-    policies = load_default_policies()
+    policies = load_configured_policies()
     slack, twilio = FakeSlack().start(), FakeTwilio().start()
     ledger = InMemoryLedger()
     slack_sender = SlackSender(

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from policies.journeys import LatencySLI
-from policies.loader import load, load_default_policies, load_policies
+from policies.loader import load, load_policies
 from policies.rules import LatencyRule, VolumeRule
+from workers.policy_source import load_configured_policies
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "policies" / "examples"
@@ -101,8 +102,8 @@ def test_version_hash_is_stable_and_content_addressed(tmp_path: Path) -> None:
 def test_default_policies_follow_the_setting(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    assert load_default_policies().version == load_policies([EXAMPLES]).version
+    assert load_configured_policies().version == load_policies([EXAMPLES]).version
     only = tmp_path / "p"
     shutil.copytree(EXAMPLES, only)
     monkeypatch.setenv("ESCALATOR_POLICY_DIR", str(only))
-    assert load_default_policies().version == load_policies([EXAMPLES]).version
+    assert load_configured_policies().version == load_policies([EXAMPLES]).version
