@@ -25,8 +25,12 @@ lint: $(STAMP)
 types: $(STAMP)
 	$(BIN)/mypy
 
+# Everything on the time-skipping server, then the workflow suite again on the
+# dev server users run (same tests, second-scale policies there).
 pytest: $(STAMP)
 	$(BIN)/python scripts/pytest_guard.py
+	$(BIN)/python scripts/pytest_guard.py --workflow-environment local -m temporal \
+		tests/workflows tests/test_temporal_fixtures.py
 
 test: lint types pytest
 
