@@ -1,25 +1,193 @@
-"""The routing decision activity: page, notify or ticket.
+"""The routing decision activity: gathers the facts, lets `analytics.routing.decide` choose.
 
-The real decision (error-budget burn rate and business hours of the journey)
-comes with the routing issue; until then every exception pages. A deployment
-can pass its own decision function to `RoutingActivities`.
+Facts come through three small protocols, so the worker wires real sources and
+tests wire real ones over a test's own event log and database:
+
+- `BurnRateSource`: the journey's multiwindow tier evaluations as of t
+  (`LogBurnRates` computes them from a canonical event-log frame);
+- `SilenceSource`: the silences holding an exception (`SqlSilences` over the
+  records database);
+- `PageVolume`: how often a role was paged recently (`StorePageVolume` over
+  the records timeline, `RecorderPageVolume` over the in-memory recorder).
+
+A missing source is a missing fact, never an error: no burn rates means page
+(better a page too many than an exception nobody sees).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
 
+import polars as pl
+import sqlalchemy as sa
 from temporalio import activity
 
+from activities.records import InMemoryRecorder
+from analytics.routing import DEFAULT_MAX_PAGES_PER_HOUR, ActiveSilence, RoutingFacts, decide
+from analytics.slo import TierEvaluation, evaluate_journey
+from policies.journeys import Journey
 from workflows.activity_contracts import ACTIVITY_ROUTE, RoutingDecision, RoutingInput
+from workflows.contracts import StepKind
 
-__all__ = ["Decide", "RoutingActivities", "always_page"]
+__all__ = [
+    "PAGE_REASONS",
+    "BurnRateSource",
+    "Decide",
+    "LogBurnRates",
+    "PageVolume",
+    "RecorderPageVolume",
+    "Router",
+    "RoutingActivities",
+    "SilenceSource",
+    "SqlSilences",
+    "StorePageVolume",
+    "always_page",
+]
 
 Decide = Callable[[RoutingInput], Awaitable[RoutingDecision]]
+# Notification reasons that interrupt someone (counted by the role-volume guard).
+PAGE_REASONS = frozenset(
+    {"first", "escalated", "reminder", "reverted", "reassigned", "broadcast", "repeat"}
+)
 
 
 async def always_page(inp: RoutingInput) -> RoutingDecision:
     return RoutingDecision(action="page", reason="default: page (no routing policy wired)")
+
+
+class BurnRateSource(Protocol):
+    async def evaluations(self, journey: Journey, as_of: datetime) -> list[TierEvaluation] | None:
+        """Every routing tier of every SLI as of ``as_of``; None when the journey has no data."""
+        ...
+
+
+class SilenceSource(Protocol):
+    async def active_for(
+        self, journey: str, rule: str, labels: Mapping[str, str], at: datetime
+    ) -> list[ActiveSilence]: ...
+
+
+class PageVolume(Protocol):
+    async def pages_since(self, role: str, since: datetime) -> int: ...
+
+
+@dataclass
+class LogBurnRates:
+    """Burn rates computed from each journey's canonical event-log frame (detectors' events)."""
+
+    logs: Mapping[str, Callable[[], pl.DataFrame]]
+
+    async def evaluations(self, journey: Journey, as_of: datetime) -> list[TierEvaluation] | None:
+        load = self.logs.get(journey.name)
+        if load is None:
+            return None
+        return await asyncio.to_thread(lambda: evaluate_journey(load(), journey, as_of))
+
+
+@dataclass
+class SqlSilences:
+    """`records.silences.SilenceStore` behind the `SilenceSource` protocol."""
+
+    store: Any  # records.silences.SilenceStore (activities do not import records at import time)
+
+    async def active_for(
+        self, journey: str, rule: str, labels: Mapping[str, str], at: datetime
+    ) -> list[ActiveSilence]:
+        rows = await self.store.active_for_async(journey, rule, labels, at)
+        return [
+            ActiveSilence(r.id, r.reason, r.created_by, r.ends_at, r.until_resolved) for r in rows
+        ]
+
+
+@dataclass
+class StorePageVolume:
+    """Pages per role from the records timeline (NOTIFIED steps with a paging reason)."""
+
+    engine: sa.Engine
+
+    def _count(self, role: str, since: datetime) -> int:
+        from records.tables import TimelineRecord
+
+        steps = TimelineRecord.__table__  # type: ignore[attr-defined]
+        query = sa.select(steps.c.detail).where(
+            steps.c.kind == StepKind.NOTIFIED.value, steps.c.role == role, steps.c.at > since
+        )
+        with self.engine.connect() as conn:
+            return sum(1 for (d,) in conn.execute(query) if (d or {}).get("reason") in PAGE_REASONS)
+
+    async def pages_since(self, role: str, since: datetime) -> int:
+        return await asyncio.to_thread(self._count, role, since)
+
+
+@dataclass
+class RecorderPageVolume:
+    recorder: InMemoryRecorder
+
+    async def pages_since(self, role: str, since: datetime) -> int:
+        return sum(
+            1
+            for s in self.recorder.steps.values()
+            if s.kind is StepKind.NOTIFIED
+            and s.role == role
+            and s.at > since
+            and s.detail.get("reason") in PAGE_REASONS
+        )
+
+
+@dataclass
+class Router:
+    """A `Decide` function: the facts for one exception, then `analytics.routing.decide`."""
+
+    burn_rates: BurnRateSource | None = None
+    silences: SilenceSource | None = None
+    volume: PageVolume | None = None
+    max_pages_per_hour: int = DEFAULT_MAX_PAGES_PER_HOUR
+    # A silence without an end time (until an exception resolves) is re-checked this often.
+    hold_recheck: timedelta = timedelta(minutes=5)
+
+    async def __call__(self, inp: RoutingInput) -> RoutingDecision:
+        policy, d = inp.policy, inp.detection
+        at = inp.at or datetime.now(UTC)
+        labels = {**policy.rule.labels, **d.attributes}
+        role = policy.escalation.levels[0].role if policy.escalation.levels else policy.rule.owner
+        evaluations = (
+            await self.burn_rates.evaluations(policy.journey, at) if self.burn_rates else None
+        )
+        silences = (
+            await self.silences.active_for(d.journey, d.rule, labels, at) if self.silences else []
+        )
+        pages = await self.volume.pages_since(role, at - timedelta(hours=1)) if self.volume else 0
+        out = decide(
+            RoutingFacts(
+                journey=policy.journey,
+                severity=policy.rule.severity,
+                now=at,
+                evaluations=evaluations,
+                calendar=policy.calendar,
+                silences=silences,
+                role=role,
+                role_pages_last_hour=pages,
+                max_pages_per_hour=self.max_pages_per_hour,
+            )
+        )
+        recheck = None
+        if out.silence is not None:
+            recheck = at + self.hold_recheck
+            if out.silence.ends_at is not None:
+                recheck = min(recheck, out.silence.ends_at)
+        return RoutingDecision(
+            action=out.action,
+            reason=out.reason,
+            headline=out.headline,
+            deliver_at=out.deliver_at,
+            recheck_at=recheck,
+            silence_id=out.silence.id if out.silence else None,
+            inputs={**out.inputs, "at": at.isoformat()},
+        )
 
 
 class RoutingActivities:

@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-__all__ = ["ExceptionRecord", "NotificationRecord", "TimelineRecord"]
+__all__ = ["ExceptionRecord", "NotificationRecord", "SilenceRecord", "TimelineRecord"]
 
 
 def _ts(nullable: bool = True) -> Any:
@@ -95,3 +95,22 @@ class NotificationRecord(SQLModel, table=True):
     error: str | None = None
     created_at: datetime | None = _ts()
     updated_at: datetime | None = _ts()
+
+
+class SilenceRecord(SQLModel, table=True):
+    """A silence or maintenance window (see ``records.silences``)."""
+
+    __tablename__ = "silences"
+
+    id: str = Field(primary_key=True, max_length=64)
+    journey: str = Field(max_length=80, index=True)
+    rule: str | None = Field(default=None, max_length=80)
+    labels: dict[str, str] = Field(default_factory=dict, sa_type=sa.JSON)
+    starts_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+    ends_at: datetime | None = _ts()
+    until_resolved: str | None = Field(default=None, max_length=512)
+    reason: str
+    created_by: str = Field(max_length=120)
+    created_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+    expired_at: datetime | None = _ts()
+    expired_by: str | None = Field(default=None, max_length=120)

@@ -7,6 +7,7 @@ Activities are called by name, so the workflow never imports activity code.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import Field
@@ -117,11 +118,23 @@ class RoutingInput(Contract):
     exception_id: str
     detection: Detection
     policy: ExceptionPolicy
+    at: datetime | None = None  # workflow time of the decision (None: the activity's clock)
 
 
 class RoutingDecision(Contract):
-    action: Literal["page", "notify", "ticket"] = "page"
+    """What the routing activity decided, with everything it was decided on.
+
+    ``suppress`` holds the exception (a silence matched): the workflow asks again
+    at ``recheck_at``. ``deliver_at`` delays delivery until support hours start.
+    """
+
+    action: Literal["page", "notify", "ticket", "suppress"] = "page"
     reason: str = "default: page"
+    headline: str = ""  # "paged: orderToShip burning 16x over 1h and 5m"
+    deliver_at: datetime | None = None
+    recheck_at: datetime | None = None
+    silence_id: str | None = None
+    inputs: dict[str, Any] = Field(default_factory=dict)
 
 
 # --- playbook ---

@@ -39,6 +39,7 @@ with workflow.unsafe.imports_passed_through():
         StepKind,
     )
     from workflows.escalation_handlers import EscalationHandlers
+    from workflows.escalation_routing import ROUTING_V2, EscalationRouting
     from workflows.escalation_state import Deadline, EscalationState
     from workflows.search_attributes import ALL_KEYS
     from workflows.targets import member_targets
@@ -50,7 +51,7 @@ OPEN, ACKED = ExceptionState.OPEN, ExceptionState.ACKNOWLEDGED
 
 
 @workflow.defn(name=ESCALATION_WORKFLOW)
-class EscalationWorkflow(EscalationHandlers):
+class EscalationWorkflow(EscalationRouting, EscalationHandlers):
     @workflow.init
     def __init__(self, inp: EscalationInput) -> None:
         info = workflow.info()
@@ -90,12 +91,20 @@ class EscalationWorkflow(EscalationHandlers):
                 rework_count=inp.rework_count,
             )
         self._publish()
-        await self._route()
+        self._routing_v2 = workflow.patched(ROUTING_V2)
+        if self._routing_v2:
+            await self._route_v2()
+        else:
+            await self._route()
         await self._playbook()
+        if not s.resolved and self._routing_v2:
+            await self._await_delivery()  # outside support hours: until they start
         if not s.resolved:
             s.start_level(1, workflow.now())
             if s.routing == "page":
                 await self._page("first")
+            elif self._routing_v2:  # notify: Slack only, slower; ticket: the digest
+                await self._deliver_routed()
             else:  # a ticket or a notification: tell the owner once, no response timers
                 s.ack_due = None
                 await self._page("ticket" if s.routing == "ticket" else "notify")

