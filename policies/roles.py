@@ -9,6 +9,7 @@ from pydantic import Field, field_validator, model_validator
 
 from policies.base import Name, PolicyModel
 from policies.duration import Duration
+from policies.storm import StormControl
 
 __all__ = [
     "Channel",
@@ -93,3 +94,4 @@ class EscalationPolicy(PolicyModel):
     time_to_restore: Duration | None = None  # after acknowledgement
     ack_timeout: Duration | None = None  # ack without progress reverts after this
     max_snooze: Duration = timedelta(hours=4)
+    storm: StormControl | None = None  # off unless set: see policies/storm.py

@@ -28,10 +28,12 @@ from activities.notify import NotifyActivities
 from activities.playbook import Action, ConditionChecker, PlaybookActivities
 from activities.records import InMemoryRecorder, RecordActivities, Recorder
 from activities.routing import Decide, RoutingActivities, always_page
+from activities.storm import StormActivities
 from detectors.raising import with_pydantic
 from workers.settings import Settings, get_settings
 from workflows.activity_contracts import Delivery, Notification
 from workflows.escalation import EscalationWorkflow
+from workflows.storm import StormWorkflow
 
 __all__ = ["StoreRecorder", "Wiring", "build_worker", "connect", "run_worker"]
 
@@ -70,6 +72,7 @@ class Wiring:
             routing.decide_routing,
             playbook.run_playbook_action,
             playbook.recheck_condition,
+            StormActivities().storm_gate,
         ]
 
 
@@ -93,7 +96,7 @@ def build_worker(
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[EscalationWorkflow],
+        workflows=[EscalationWorkflow, StormWorkflow],
         activities=(wiring or Wiring()).activities(),
         activity_executor=ThreadPoolExecutor(4),
         **tuned,

@@ -66,6 +66,7 @@ NotificationReason = Literal[
     "resolved",
     "ticket",  # routing chose a ticket instead of a page
     "notify",  # routing chose a non-paging notification
+    "storm",  # one grouped message for many exceptions of one rule (storm control)
 ]
 
 

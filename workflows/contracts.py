@@ -71,6 +71,7 @@ class EscalationInput(Contract):
     policy: ExceptionPolicy  # the resolved snapshot the workflow runs with
     reopened_from: str | None = None  # run id of the resolved run this one reopens
     rework_count: int = 0
+    previous_resolved_at: datetime | None = None  # when the run it reopens was resolved
 
 
 class ExceptionState(StrEnum):
@@ -98,6 +99,8 @@ class StepKind(StrEnum):
     CONDITION_CLEARED = "condition_cleared"
     RESOLVED = "resolved"
     REOPENED = "reopened"
+    GROUPED = "grouped"  # joined a storm: told in the storm's one message, not paged alone
+    HELD_DOWN = "held_down"  # reopened within the hold-down: recorded, not paged (yet)
 
 
 class TimelineStep(Contract):

@@ -42,6 +42,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.escalation_routing import ROUTING_V2, EscalationRouting
     from workflows.escalation_state import Deadline, EscalationState
     from workflows.search_attributes import ALL_KEYS
+    from workflows.storm_gate import StormGate
     from workflows.targets import member_targets
 
 __all__ = ["EscalationWorkflow"]
@@ -51,7 +52,7 @@ OPEN, ACKED = ExceptionState.OPEN, ExceptionState.ACKNOWLEDGED
 
 
 @workflow.defn(name=ESCALATION_WORKFLOW)
-class EscalationWorkflow(EscalationRouting, EscalationHandlers):
+class EscalationWorkflow(EscalationRouting, StormGate, EscalationHandlers):
     @workflow.init
     def __init__(self, inp: EscalationInput) -> None:
         info = workflow.info()
@@ -102,7 +103,7 @@ class EscalationWorkflow(EscalationRouting, EscalationHandlers):
         if not s.resolved:
             s.start_level(1, workflow.now())
             if s.routing == "page":
-                await self._page("first")
+                await self._first_page()  # storm control may group it instead
             elif self._routing_v2:  # notify: Slack only, slower; ticket: the digest
                 await self._deliver_routed()
             else:  # a ticket or a notification: tell the owner once, no response timers

@@ -56,6 +56,7 @@ class EscalationHandlers(EscalationSteps):
             policy=start.policy,
             reopened_from=s.run_id,
             rework_count=s.rework_count + 1,
+            previous_resolved_at=s.resolved_at,
         )
 
     def _occurred(self, detection: Detection) -> None:

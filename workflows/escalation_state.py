@@ -45,6 +45,7 @@ class EscalationState:
     detected_at: datetime
     reopened_from: str | None = None
     rework_count: int = 0
+    previous_resolved_at: datetime | None = None  # of the run this one reopens (hold-down)
     state: ExceptionState = ExceptionState.OPEN
     level: int = 0  # 1-based; 0 until the first page
     round: int = 0  # completed passes through all levels (policy `repeat`)
@@ -84,6 +85,7 @@ class EscalationState:
             detected_at=inp.detection.detected_at or now,
             reopened_from=inp.reopened_from,
             rework_count=inp.rework_count,
+            previous_resolved_at=inp.previous_resolved_at,
             payload=dict(inp.detection.payload),
         )
 

@@ -1,0 +1,219 @@
+"""StormWorkflow: one per (journey, rule, owner role) while the rule storms.
+
+It counts the individual first pages of its rule for its role. Up to the
+policy's ``threshold`` within ``window`` each exception pages alone; after
+that every new exception joins the storm, and the role gets ONE grouped
+message that counts and lists them, updated in place ("512 exceptions of
+awaiting_inventory, first at …, newest …") at most every ``update_every``.
+Once the rule has been quiet for ``window`` the storm sends a last update and
+ends; the next exception of the rule starts counting afresh.
+
+Deterministic: registrations arrive as updates (the storm-gate activity does
+update-with-start), resolutions of grouped exceptions as signals.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError
+
+with workflow.unsafe.imports_passed_through():
+    from policies.duration import format_duration
+    from policies.storm import StormControl
+    from workflows.activity_contracts import (
+        ACTIVITY_NOTIFY,
+        Notification,
+        NotifyRequest,
+        NotifyResult,
+    )
+    from workflows.contracts import ExceptionState, ExceptionStatus
+    from workflows.storm_contracts import (
+        STORM_WORKFLOW,
+        StormInput,
+        StormMemberClosed,
+        StormRegistration,
+        StormState,
+        StormVerdict,
+        storm_id,
+    )
+    from workflows.targets import role_targets
+
+__all__ = ["StormWorkflow", "storm_summary"]
+
+NOTIFY_RETRY = RetryPolicy(maximum_attempts=5, maximum_interval=timedelta(seconds=30))
+LISTED = 50  # subjects named in the grouped message; the count covers all of them
+
+
+def storm_summary(inp: StormInput, state: StormState, *, over: bool = False) -> str:
+    """The grouped message, in words a person reads at 3 a.m."""
+    members = state.members
+    n, done = len(members), len(set(state.resolved))
+    first = min(m.detected_at for m in members)
+    newest = max(m.detected_at for m in members)
+    names = ", ".join(m.subject for m in members[:LISTED])
+    more = f" and {n - LISTED} more" if n > LISTED else ""
+    head = (
+        f"{n} exceptions of {inp.rule} ({inp.journey}) for {inp.role}, grouped by storm "
+        f"control: first at {first:%Y-%m-%d %H:%M:%S} UTC, newest {newest:%Y-%m-%d %H:%M:%S} UTC"
+    )
+    tail = f"; {done} resolved, {n - done} open" + ("; storm over" if over else "")
+    return f"{head}{tail}; subjects: {names}{more}"
+
+
+@workflow.defn(name=STORM_WORKFLOW)
+class StormWorkflow:
+    @workflow.init
+    def __init__(self, inp: StormInput) -> None:
+        self._inp = inp
+        self._st = inp.state.model_copy(deep=True)
+        self._dirty = False
+
+    @property
+    def _control(self) -> StormControl:
+        control = self._inp.policy.escalation.storm
+        assert control is not None, "a storm runs only for policies with storm control"
+        return control
+
+    @workflow.update
+    def register(self, req: StormRegistration) -> StormVerdict:
+        st, control, now = self._st, self._control, workflow.now()
+        st.last_seen = now
+        known = st.verdicts.get(req.member.exception_id)
+        if known is not None:  # a retried activity asks again: same answer
+            return known
+        sid = storm_id(self._inp.journey, self._inp.rule, self._inp.role)
+        st.paged = [t for t in st.paged if now - t < control.window]
+        if not st.members and len(st.paged) < control.threshold:
+            st.paged.append(now)
+            verdict = StormVerdict(
+                action="page",
+                storm_id=sid,
+                reason=f"{len(st.paged)} of {control.threshold} individual first pages "
+                f"within {format_duration(control.window)}",
+                paged_in_window=len(st.paged),
+            )
+        else:
+            st.members.append(req.member)
+            self._dirty = True
+            verdict = StormVerdict(
+                action="grouped",
+                storm_id=sid,
+                reason=f"storm: more than {control.threshold} first pages of {self._inp.rule} "
+                f"for {self._inp.role} within {format_duration(control.window)}; "
+                f"grouped as number {len(st.members)}",
+                grouped=len(st.members),
+                paged_in_window=len(st.paged),
+            )
+        st.verdicts[req.member.exception_id] = verdict
+        return verdict
+
+    @workflow.signal
+    def member_closed(self, inp: StormMemberClosed) -> None:
+        if inp.exception_id not in self._st.resolved:
+            self._st.resolved.append(inp.exception_id)
+            self._dirty = bool(self._st.members)
+
+    @workflow.query
+    def state(self) -> StormState:
+        return self._st
+
+    @workflow.run
+    async def run(self, inp: StormInput) -> StormState:
+        st, control = self._st, self._control
+        while True:
+            quiet_until = (st.last_seen or workflow.now()) + control.window
+            remaining = quiet_until - workflow.now()
+            if not self._dirty and remaining > timedelta(0):
+                with contextlib.suppress(TimeoutError):
+                    await workflow.wait_condition(
+                        lambda: self._dirty,
+                        timeout=remaining,
+                        timeout_summary=f"storm ends after {format_duration(control.window)} quiet",
+                    )
+            if self._dirty:
+                # Let joiners gather, so 500 of them cost a handful of message updates.
+                await workflow.sleep(control.update_every, summary="collect storm members")
+                self._dirty = False
+                await self._tell()
+            elif workflow.now() >= (st.last_seen or workflow.now()) + control.window:
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                if not self._dirty:
+                    break
+            if workflow.info().is_continue_as_new_suggested():
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                workflow.continue_as_new(inp.model_copy(update={"state": st}))
+        if st.members:
+            await self._tell(over=True)
+        return st
+
+    async def _tell(self, *, over: bool = False) -> None:
+        """Send the grouped message, or update it in place."""
+        st, inp = self._st, self._inp
+        if not st.members:
+            return
+        policy, now = inp.policy, workflow.now()
+        level = policy.escalation.levels[0]
+        targets, _ = role_targets(policy, inp.role, level.channels, now)
+        summary = storm_summary(inp, st, over=over)
+        members = st.members
+        all_done = len(set(st.resolved)) >= len(members)
+        status = ExceptionStatus(
+            exception_id=storm_id(inp.journey, inp.rule, inp.role),
+            journey=inp.journey,
+            rule=inp.rule,
+            kind=policy.rule.kind,
+            subject=f"{len(members)} subjects",
+            severity=policy.rule.severity,
+            state=ExceptionState.RESOLVED if all_done else ExceptionState.OPEN,
+            level=1,
+            owner_role=inp.role,
+            notified_roles=[inp.role],
+            occurrences=len(members),
+            onset=min(m.onset for m in members),
+            detected_at=min(m.detected_at for m in members),
+            policy_version=policy.version,
+            payload={
+                "storm": True,
+                "summary": summary,
+                "count": len(members),
+                "resolved": len(set(st.resolved)),
+                "subjects": [m.subject for m in members[:LISTED]],
+                "exception_ids": [m.exception_id for m in members[:LISTED]],
+            },
+        )
+        st.sent += 1
+        run_id = workflow.info().run_id
+        notifications = [
+            Notification(
+                exception_id=status.exception_id,
+                idempotency_key=f"{status.exception_id}/{run_id}/n{st.sent}/{t.channel}/{t.target}",
+                level=1,
+                role=t.role,
+                channel=t.channel,
+                target=t.target,
+                member=t.member,
+                reason="storm",
+                status=status,
+                replaces=st.messages.get(t.key),
+            )
+            for t in targets
+        ]
+        try:
+            result = await workflow.execute_activity(
+                ACTIVITY_NOTIFY,
+                NotifyRequest(notifications=notifications),
+                result_type=NotifyResult,
+                start_to_close_timeout=timedelta(seconds=60),
+                retry_policy=NOTIFY_RETRY,
+                summary=f"storm: {len(members)} exceptions of {inp.rule} to {inp.role}",
+            )
+        except ActivityError:
+            return  # the next update tries again; members are kept
+        for t, d in zip(targets, result.deliveries, strict=True):
+            if d.ok and d.provider_message_id and t.key not in st.messages:
+                st.messages[t.key] = d.provider_message_id
+        workflow.set_current_details(f"**Storm**: {summary}")

@@ -1,0 +1,167 @@
+"""The gate before an exception's first page: storm control and hold-down.
+
+A base class of the EscalationWorkflow (before the handlers in its MRO), used
+only when the escalation policy sets ``storm``, behind
+``workflow.patched("storm-gate")`` so recorded histories replay unchanged.
+
+- Hold-down: an exception reopened within ``hold_down`` of its resolution is
+  flapping. It is recorded (HELD_DOWN) and pages nobody; if it is still open
+  when the hold-down ends, it pages then.
+- Storm: the rule's StormWorkflow answers "page" or "grouped". A grouped
+  exception is recorded (GROUPED), its role is told by the storm's one
+  message, it sets no response timer of its own and sends no individual
+  updates; it stays its own workflow, acknowledgeable and resolvable, and
+  tells the storm when it is resolved.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError
+
+with workflow.unsafe.imports_passed_through():
+    from policies.duration import format_duration
+    from policies.storm import StormControl
+    from workflows.activity_contracts import NotificationReason
+    from workflows.contracts import ExceptionState, StepKind
+    from workflows.escalation_steps import Batch, EscalationSteps
+    from workflows.storm_contracts import (
+        ACTIVITY_STORM_GATE,
+        StormGateInput,
+        StormInput,
+        StormMember,
+        StormMemberClosed,
+        StormVerdict,
+        storm_id,
+    )
+
+__all__ = ["StormGate"]
+
+GATE_RETRY = RetryPolicy(maximum_attempts=5, maximum_interval=timedelta(seconds=10))
+IN_PLACE: set[str] = {"informed", "update", "resolved"}
+
+
+class StormGate(EscalationSteps):
+    _storm_id: str | None = None
+
+    async def _first_page(self) -> None:
+        """Page level 1, unless storm control says hold down or group."""
+        s = self._s
+        storm = s.policy.escalation.storm
+        if storm is None or not workflow.patched("storm-gate"):
+            await self._page("first")
+            return
+        if await self._held_down(storm):
+            return
+        verdict = await self._ask_storm()
+        if verdict.action == "grouped":
+            self._storm_id = verdict.storm_id
+            s.ack_due = None  # the storm's message is the page; no timer per subject
+            s.add_notified(s.owner_role)  # so the role's members may respond
+            s.record(
+                StepKind.GROUPED,
+                workflow.now(),
+                level=s.level,
+                role=s.owner_role,
+                storm_id=verdict.storm_id,
+                grouped=verdict.grouped,
+                reason=verdict.reason,
+            )
+            return
+        await self._page("first")
+
+    async def _held_down(self, storm: StormControl) -> bool:
+        """True when the exception needs no page now (resolved, or answered, meanwhile)."""
+        s = self._s
+        before = self._previous_resolved_at
+        if storm.hold_down is None or not s.reopened_from or before is None:
+            return False
+        now = workflow.now()
+        ends = before + storm.hold_down
+        if now >= ends:
+            return False
+        s.record(
+            StepKind.HELD_DOWN,
+            now,
+            level=s.level,
+            role=s.owner_role,
+            until=ends.isoformat(),
+            reason=f"reopened {format_duration(now - before)} after its resolution, within "
+            f"the hold-down of {format_duration(storm.hold_down)}: not paged",
+        )
+        self._publish()
+        await self._flush()
+        with contextlib.suppress(TimeoutError):
+            await workflow.wait_condition(
+                lambda: s.resolved,
+                timeout=ends - now,
+                timeout_summary=f"hold-down: {format_duration(storm.hold_down)}",
+            )
+        if s.resolved or s.state is not ExceptionState.OPEN:
+            return True
+        s.restart_ack_window(workflow.now())
+        return False
+
+    async def _ask_storm(self) -> StormVerdict:
+        s = self._s
+        role = s.owner_role
+        member = StormMember(
+            exception_id=s.exception_id,
+            subject=s.detection.subject,
+            onset=s.detection.onset,
+            detected_at=s.detected_at,
+        )
+        storm = StormInput(
+            journey=s.detection.journey, rule=s.detection.rule, role=role, policy=s.policy
+        )
+        try:
+            return await workflow.execute_activity(
+                ACTIVITY_STORM_GATE,
+                StormGateInput(storm=storm, member=member),
+                result_type=StormVerdict,
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=GATE_RETRY,
+                summary=f"storm control: page {role} or group?",
+            )
+        except ActivityError as err:  # better a page too many than an exception nobody sees
+            return StormVerdict(
+                action="page",
+                storm_id=storm_id(storm.journey, storm.rule, role),
+                reason=f"storm gate failed ({err.cause or err}); paging",
+            )
+
+    # --- a grouped exception sends nothing on its own ---
+
+    async def _notify(self, batch: Batch, skipped: Sequence[str], summary: str) -> None:
+        if self._storm_id is not None:
+            # An in-place update of a message this exception never sent would be a new
+            # message per subject: exactly the flood storm control prevents.
+            batch = [
+                (t, why) for t, why in batch if why not in IN_PLACE or t.key in self._s.messages
+            ]
+        await super()._notify(batch, skipped, summary)
+
+    async def _update_everyone(self, reason: NotificationReason, summary: str) -> None:
+        if reason == "resolved" and self._storm_id is not None:
+            await self._tell_storm_resolved(self._storm_id)
+        await super()._update_everyone(reason, summary)
+
+    async def _tell_storm_resolved(self, sid: str) -> None:
+        s = self._s
+        try:
+            await workflow.get_external_workflow_handle(sid).signal(
+                "member_closed",
+                StormMemberClosed(exception_id=s.exception_id, at=workflow.now()),
+            )
+        except Exception:  # the storm is over: nobody to tell, nothing lost
+            workflow.logger.info("storm %s is over; resolution not counted there", sid)
+
+    @property
+    def _previous_resolved_at(self) -> datetime | None:
+        """When the run this one reopens was resolved (set from the input at start)."""
+        return self._s.previous_resolved_at
