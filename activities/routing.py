@@ -20,7 +20,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import polars as pl
 import sqlalchemy as sa
@@ -148,14 +148,18 @@ class Router:
     max_pages_per_hour: int = DEFAULT_MAX_PAGES_PER_HOUR
     # A silence without an end time (until an exception resolves) is re-checked this often.
     hold_recheck: timedelta = timedelta(minutes=5)
+    # Burn rates as of the decision (live) or of the detection's own time (a log replayed
+    # faster than real time, as in the demo and the four-week scenario).
+    burn_at: Literal["decision", "detection"] = "decision"
 
     async def __call__(self, inp: RoutingInput) -> RoutingDecision:
         policy, d = inp.policy, inp.detection
         at = inp.at or datetime.now(UTC)
         labels = {**policy.rule.labels, **d.attributes}
         role = policy.escalation.levels[0].role if policy.escalation.levels else policy.rule.owner
+        burn_at = at if self.burn_at == "decision" else (d.detected_at or d.onset)
         evaluations = (
-            await self.burn_rates.evaluations(policy.journey, at) if self.burn_rates else None
+            await self.burn_rates.evaluations(policy.journey, burn_at) if self.burn_rates else None
         )
         silences = (
             await self.silences.active_for(d.journey, d.rule, labels, at) if self.silences else []
@@ -186,7 +190,7 @@ class Router:
             deliver_at=out.deliver_at,
             recheck_at=recheck,
             silence_id=out.silence.id if out.silence else None,
-            inputs={**out.inputs, "at": at.isoformat()},
+            inputs={**out.inputs, "at": at.isoformat(), "burn_as_of": burn_at.isoformat()},
         )
 
 

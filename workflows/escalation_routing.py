@@ -84,10 +84,13 @@ class EscalationRouting(EscalationSteps):
         """Decide; while a silence holds the exception, wait and ask again."""
         s = self._s
         decision = await self._decide()
+        holding: str | None = None
         while decision.action == "suppress" and not s.resolved:
-            self._record_decision(decision)
-            self._publish()
-            await self._flush()
+            if decision.silence_id != holding:  # re-checks under the same silence add no step
+                holding = decision.silence_id
+                self._record_decision(decision)
+                self._publish()
+                await self._flush()
             recheck = decision.recheck_at or workflow.now() + timedelta(minutes=5)
             wait = max(recheck - workflow.now(), timedelta(seconds=1))
             try:
