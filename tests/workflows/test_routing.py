@@ -14,15 +14,15 @@ from conftest import Harness, has, steps, subject
 from policy_factory import detection, make_policy
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "routing"))
-from routing_scenario import START, Period, journey, simulate  # noqa: E402
+from routing_scenario import START, Period, journey, simulate
 
-from activities.routing import LogBurnRates, RecorderPageVolume, Router, SqlSilences  # noqa: E402
-from policies.calendars import Calendar  # noqa: E402
-from policies.snapshot import ExceptionPolicy  # noqa: E402
-from records.silences import SilenceStore  # noqa: E402
-from records.store import Store  # noqa: E402
-from workflows.contracts import Detection, StepKind, TimelineStep  # noqa: E402
-from workflows.escalation_routing import NOTIFY_FACTOR  # noqa: E402
+from activities.routing import LogBurnRates, RecorderPageVolume, Router, SqlSilences
+from policies.calendars import Calendar
+from policies.snapshot import ExceptionPolicy
+from records.silences import SilenceStore
+from records.store import Store
+from workflows.contracts import Detection, StepKind, TimelineStep
+from workflows.escalation_routing import NOTIFY_FACTOR
 
 H, D = timedelta(hours=1), timedelta(days=1)
 FAST = simulate([Period(3 * D, 60, 0.0), Period(H, 60, 0.2)])
