@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -78,25 +79,29 @@ def _journeys(policy: list[Path] | None) -> dict[str, Journey]:
     return {j.name: j for j in policies.journeys}
 
 
-def _logs(specs: list[str], journeys: dict[str, Journey]) -> dict[str, pl.DataFrame]:
-    from detectors.readers import read_log
-
-    logs: dict[str, pl.DataFrame] = {}
+def _check_log_specs(specs: list[str], journeys: dict[str, Journey]) -> None:
+    """Refuse a bad ``--log`` before any work starts."""
     for spec in specs:
         name, sep, path = spec.partition("=")
         if not sep or not path:
             _fail(f"--log {spec!r}: write JOURNEY=FILE, e.g. --log orderToShip=orders.parquet")
         if name not in journeys:
-            _fail(
-                f"--log {spec!r}: no journey {name!r} in the policies (known: {', '.join(sorted(journeys)) or 'none'})"
-            )
-        file = Path(path)
-        if not file.exists():
-            _fail(f"--log {spec!r}: file {file} does not exist")
-        result = read_log(file, journeys[name])
+            known = ", ".join(sorted(journeys)) or "none"
+            _fail(f"--log {spec!r}: no journey {name!r} in the policies (known: {known})")
+        if not Path(path).exists():
+            _fail(f"--log {spec!r}: file {path} does not exist")
+
+
+def _logs(specs: list[str], journeys: dict[str, Journey]) -> dict[str, pl.DataFrame]:
+    from detectors.readers import read_log
+
+    logs: dict[str, pl.DataFrame] = {}
+    for spec in specs:
+        name, _, path = spec.partition("=")
+        result = read_log(Path(path), journeys[name])
         if len(result.quarantine):
             print(
-                f"warning: {file}: {len(result.quarantine)} records quarantined (not counted)",
+                f"warning: {path}: {len(result.quarantine)} records quarantined (not counted)",
                 file=sys.stderr,
             )
         logs[name] = result.events
@@ -162,11 +167,16 @@ def report(
     when = parse_when(as_of, now, "--as-of") if as_of else now
     start = parse_when(since, when, "--since") if since else None
     journeys = _journeys(policy) if log else {}
-    logs = _logs(log or [], journeys)
+    _check_log_specs(log or [], journeys)
     settings = Settings()
     store = _open_store(_url(database_url))
     try:
-        exceptions = load_exceptions(store.engine, since=start)
+        # The event logs (polars) and the records (the database) load at the same
+        # time: both release the GIL, so two cores share the wait.
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            pending = pool.submit(load_exceptions, store.engine, since=start)
+            logs = _logs(log or [], journeys)
+            exceptions = pending.result()
     finally:
         store.close()
     data = build_report(
