@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import typer
 
-from workers import cli_detect, cli_exceptions, cli_policy, cli_receiver, cli_records, cli_stack
+from workers import (
+    cli_detect,
+    cli_exceptions,
+    cli_policy,
+    cli_receiver,
+    cli_records,
+    cli_silence,
+    cli_stack,
+)
 
 __all__ = ["app", "main"]
 
@@ -16,7 +24,15 @@ app = typer.Typer(
     add_completion=False,
 )
 
-for module in (cli_policy, cli_stack, cli_exceptions, cli_records, cli_detect, cli_receiver):
+for module in (
+    cli_policy,
+    cli_stack,
+    cli_exceptions,
+    cli_records,
+    cli_detect,
+    cli_receiver,
+    cli_silence,
+):
     module.register(app)
 
 
