@@ -12,7 +12,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import StormHarness, storm_policy
+from storm_helpers import StormHarness, storm_policy
 
 from detectors.raising import raise_exception
 from workflows.contracts import Detection, StepKind
@@ -23,7 +23,7 @@ pytestmark = [pytest.mark.temporal, pytest.mark.timeout(240)]
 SUBJECTS = 500
 ROUNDS = 10  # every subject detected 10 times: 5,000 detections
 THRESHOLD = 10
-BATCH = 250
+BATCH = 250  # 500 concurrent update-with-start calls make the Java test server fail (NPE)
 
 
 def detection(n: int, round_: int) -> Detection:

@@ -1,0 +1,117 @@
+"""Storm control harness (the fixture lives in conftest.py): a real worker (escalations + storms) on a fresh task queue,
+in-memory records and a capturing channel, on the session's Temporal server."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from temporalio.client import Client
+from temporalio.service import RPCError
+from temporalio.testing import WorkflowEnvironment
+
+sys.path.insert(0, str(Path(__file__).parent.parent / "workflows"))
+
+from policy_factory import make_policy
+
+from activities.channels import CapturingSender
+from activities.records import InMemoryRecorder
+from detectors.raising import with_pydantic
+from policies.snapshot import ExceptionPolicy
+from policies.storm import StormControl
+from workers.worker import Wiring, build_worker
+from workflows.contracts import StepKind
+
+HISTORIES = Path(__file__).parent.parent / "histories"
+
+
+def storm_policy(
+    *,
+    threshold: int,
+    window: timedelta = timedelta(minutes=5),
+    hold_down: timedelta | None = timedelta(minutes=10),
+    response: float = 60,
+    reopen_window: float = 60,
+) -> ExceptionPolicy:
+    """The workflow tests' policy (units of a minute), level 1 on Slack only, storm control on."""
+    base = make_policy(
+        timedelta(minutes=1), response=(response, response), reopen_window=reopen_window
+    )
+    levels = list(base.escalation.levels)
+    levels[0] = levels[0].model_copy(update={"channels": ["slack"]})
+    control = StormControl(
+        threshold=threshold, window=window, hold_down=hold_down, update_every=timedelta(seconds=1)
+    )
+    escalation = base.escalation.model_copy(update={"levels": levels, "storm": control})
+    return base.model_copy(update={"escalation": escalation})
+
+
+@dataclass
+class StormHarness:
+    env: WorkflowEnvironment
+    client: Client
+    task_queue: str
+    recorder: InMemoryRecorder
+    channel: CapturingSender
+    workflow_ids: set[str] = field(default_factory=set)
+
+    def sends(self, reason: str) -> list[Any]:
+        """New messages (not in-place updates) of one reason."""
+        return [s for s in self.channel.sent if s.notification.reason == reason and not s.updated]
+
+    def storm_messages(self) -> list[Any]:
+        return [s for s in self.channel.sent if s.notification.reason == "storm"]
+
+    def recorded(self, kind: StepKind) -> set[str]:
+        return {s.exception_id for s in self.recorder.steps.values() if s.kind is kind}
+
+    async def eventually(self, check: Callable[[], bool], within: float = 30) -> None:
+        deadline = asyncio.get_running_loop().time() + within
+        while not check():
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError("condition not reached in time")
+            await asyncio.sleep(0.05)
+
+    async def terminate(self, ids: Iterable[str]) -> None:
+        """End what the test started: a timer left on an unpolled queue holds the skipped clock."""
+
+        async def one(wid: str) -> None:
+            with contextlib.suppress(RPCError):
+                await self.client.get_workflow_handle(wid).terminate("test finished")
+
+        ids = list(ids)
+        for i in range(0, len(ids), 100):
+            await asyncio.gather(*(one(w) for w in ids[i : i + 100]))
+
+
+async def storm_harness_fixture(
+    temporal_env: WorkflowEnvironment, client: Client
+) -> AsyncIterator[Callable[..., Awaitable[StormHarness]]]:
+    started: list[tuple[Any, asyncio.Task[None], StormHarness]] = []
+
+    async def make(**worker_options: Any) -> StormHarness:
+        task_queue = f"tq-{uuid.uuid4()}"
+        channel, recorder = CapturingSender(), InMemoryRecorder()
+        wiring = Wiring(
+            recorder=recorder,
+            senders={c: channel for c in ("slack", "slack_dm", "sms", "voice", "console")},
+            fallback=channel,
+        )
+        worker = build_worker(client, task_queue, wiring, **worker_options)
+        task = asyncio.create_task(worker.run())
+        made = StormHarness(temporal_env, with_pydantic(client), task_queue, recorder, channel)
+        started.append((worker, task, made))
+        return made
+
+    yield make
+    for worker, task, made in started:
+        await made.terminate(made.workflow_ids)
+        await worker.shutdown()
+        await task
