@@ -62,12 +62,15 @@ _HEADLINE: dict[str, str] = {
     "resolved": "Resolved",
     "ticket": "Ticket",
     "notify": "For your information",
+    "storm": "Storm",
 }
 
 
 def render_text(message: Notification) -> str:
     """Plain text every channel can fall back to (SMS body, console line, Slack fallback)."""
     s: ExceptionStatus = message.status
+    if message.reason == "storm" and s.payload.get("summary"):
+        return f"[Storm] {s.payload['summary']}; id {s.exception_id}"
     parts = [
         f"[{_HEADLINE.get(message.reason, message.reason)}] {s.journey}/{s.rule} "
         f"subject {s.subject} ({s.severity}, level {message.level}, role {message.role})",
