@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -33,6 +34,12 @@ class Settings(BaseSettings):
     worker_cache: int = Field(default=400, ge=0, alias="ESCALATOR_WORKER_CACHE")
     receiver_port: int = Field(default=3000, alias="ESCALATOR_RECEIVER_PORT")
     receiver_host: str = Field(default="0.0.0.0", alias="ESCALATOR_RECEIVER_HOST")
+    # Routing: "budget" decides page/notify/ticket/suppress from error-budget burn rates,
+    # support hours and silences (docs/routing.md); "page" pages every exception.
+    routing: Literal["budget", "page"] = Field(default="page", alias="ESCALATOR_ROUTING")
+    # Event logs the burn rates are computed from: "orderToShip=orders.csv,ticketToResolution=t.jsonl".
+    routing_logs: str | None = Field(default=None, alias="ESCALATOR_ROUTING_LOGS")
+    max_pages_per_hour: int = Field(default=10, ge=1, alias="ESCALATOR_MAX_PAGES_PER_HOUR")
     # The URL Twilio calls (it signs that URL): set it when a proxy or tunnel sits in front.
     public_url: str | None = Field(default=None, alias="ESCALATOR_PUBLIC_URL")
 

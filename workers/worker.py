@@ -176,7 +176,11 @@ def production_wiring(settings: Settings) -> Wiring:
             base_url=settings.twilio_api_url,
         )
         senders["sms"] = senders["voice"] = SmsSender(twilio, ledger, settings.twilio_from_number)
-    return Wiring(recorder=StoreRecorder(store), senders=senders)
+    from workers.routing_wiring import routing_decide
+
+    return Wiring(
+        recorder=StoreRecorder(store), senders=senders, decide=routing_decide(settings, store)
+    )
 
 
 async def run_worker(

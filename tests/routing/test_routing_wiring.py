@@ -1,0 +1,69 @@
+"""The worker's routing wiring: ESCALATOR_ROUTING=budget computes burn rates from the
+configured event-log file, silences from the records database; `page` pages everything."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from routing_scenario import Period, simulate
+
+from activities.routing import always_page
+from policies.loader import load_policies
+from policies.snapshot import snapshot
+from records.silences import SilenceStore
+from records.store import Store
+from workers.routing_wiring import parse_routing_logs, routing_decide
+from workers.settings import SHIPPED_POLICY_DIR, Settings
+from workflows.activity_contracts import RoutingInput
+from workflows.contracts import Detection
+
+D, H = timedelta(days=1), timedelta(hours=1)
+START = datetime(2026, 3, 2, 11, 0, tzinfo=UTC)
+AT = START + 3 * D + H  # Thursday 13:00 in Amsterdam: the warehouse is open
+
+
+def _csv(tmp_path: Path) -> Path:
+    log = simulate([Period(3 * D, 60, 0.0), Period(H, 60, 0.2)], start=START)
+    path = tmp_path / "orders.csv"
+    log.frame.rename(
+        {"case_id": "case:concept:name", "event_name": "concept:name",
+         "timestamp": "time:timestamp", "actor": "org:resource"}
+    ).write_csv(path)  # fmt: skip
+    return path
+
+
+def _input() -> RoutingInput:
+    policies = load_policies([SHIPPED_POLICY_DIR])
+    d = Detection(journey="orderToShip", rule="order_process_deviation", subject="o-1", onset=AT)
+    policy = snapshot(policies, d.rule, AT)
+    return RoutingInput(exception_id=d.workflow_id, detection=d, policy=policy, at=AT)
+
+
+def test_parse_routing_logs() -> None:
+    assert parse_routing_logs("a=x.csv, b = /d/y.jsonl") == {
+        "a": Path("x.csv"),
+        "b": Path("/d/y.jsonl"),
+    }
+    assert parse_routing_logs(None) == {}
+    with pytest.raises(ValueError, match=r"'orders\.csv' is not JOURNEY=PATH"):
+        parse_routing_logs("orders.csv")
+
+
+async def test_budget_routing_from_a_log_file_and_the_records(tmp_path: Path) -> None:
+    store = Store.open(f"sqlite:///{tmp_path / 'r.db'}")
+    settings = Settings(
+        ESCALATOR_ROUTING="budget", ESCALATOR_ROUTING_LOGS=f"orderToShip={_csv(tmp_path)}"
+    )
+    decide = routing_decide(settings, store)
+    decision = await decide(_input())
+    assert decision.action == "page", decision.reason  # a medium rule, paged by the burn rate
+    assert decision.headline.startswith("paged: orderToShip burning 33.3x over 1h")
+    SilenceStore(store.engine).add(
+        journey="orderToShip", reason="stock count", created_by="anna", now=AT - H, ends_at=AT + H
+    )
+    held = await decide(_input())
+    assert held.action == "suppress" and held.recheck_at == AT + 5 * timedelta(minutes=1)
+    assert routing_decide(Settings(ESCALATOR_ROUTING="page"), store) is always_page
+    store.close()

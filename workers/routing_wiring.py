@@ -1,0 +1,83 @@
+"""The routing decision the worker runs with, from the settings.
+
+``ESCALATOR_ROUTING=budget`` wires the real `Router`: burn rates from the
+journeys' event logs (``ESCALATOR_ROUTING_LOGS``, re-read when a file changes),
+silences and the role page volume from the records database. ``page`` (the
+default until a deployment opts in) pages every exception, as before routing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from activities.routing import (
+    Decide,
+    LogBurnRates,
+    Router,
+    SqlSilences,
+    StorePageVolume,
+    always_page,
+)
+from detectors.readers import read_log
+from policies.journeys import Journey
+from records.silences import SilenceStore
+from records.store import Store
+from workers.settings import Settings
+
+__all__ = ["CachedLog", "parse_routing_logs", "routing_decide"]
+
+
+def parse_routing_logs(text: str | None) -> dict[str, Path]:
+    """``"orderToShip=a.csv,ticketToResolution=b.jsonl"`` as ``{journey: path}``."""
+    out: dict[str, Path] = {}
+    for item in (text or "").split(","):
+        if not item.strip():
+            continue
+        journey, sep, path = item.partition("=")
+        if not sep or not journey.strip() or not path.strip():
+            raise ValueError(
+                f"ESCALATOR_ROUTING_LOGS: {item!r} is not JOURNEY=PATH "
+                "(e.g. orderToShip=/data/orders.csv)"
+            )
+        out[journey.strip()] = Path(path.strip())
+    return out
+
+
+@dataclass
+class CachedLog:
+    """A journey's event log, read again only when the file changes."""
+
+    path: Path
+    journey: Journey
+    _mtime: float = -1.0
+    _frame: pl.DataFrame | None = field(default=None, repr=False)
+
+    def __call__(self) -> pl.DataFrame:
+        mtime = self.path.stat().st_mtime
+        if self._frame is None or mtime != self._mtime:
+            self._frame = read_log(self.path, self.journey).events
+            self._mtime = mtime
+        return self._frame
+
+
+def routing_decide(settings: Settings, store: Store) -> Decide:
+    if settings.routing == "page":
+        return always_page
+    from workers.policy_source import load_configured_policies
+
+    logs: dict[str, Callable[[], pl.DataFrame]] = {}
+    configured = parse_routing_logs(settings.routing_logs)
+    if configured:
+        policies = load_configured_policies(settings)
+        for name, path in configured.items():
+            logs[name] = CachedLog(path, policies.journey(name))
+    return Router(
+        burn_rates=LogBurnRates(logs) if logs else None,
+        silences=SqlSilences(SilenceStore(store.engine)),
+        volume=StorePageVolume(store.engine),
+        max_pages_per_hour=settings.max_pages_per_hour,
+    )
