@@ -84,6 +84,8 @@ def render_text(message: Notification) -> str:
         parts.append(f"ack due {s.ack_due:%Y-%m-%d %H:%M} UTC")
     if s.occurrences > 1:
         parts.append(f"{s.occurrences} occurrences")
+    if s.routing_reason:
+        parts.append(s.routing_reason)
     parts.append(f"id {s.exception_id}")
     return "; ".join(parts)
 

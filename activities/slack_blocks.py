@@ -121,6 +121,13 @@ def render_message(status: ExceptionStatus, ctx: MessageContext, now: datetime) 
         blocks.append(
             {"type": "section", "text": {"type": "mrkdwn", "text": f"_{ctx.hypothesis}_"}}
         )
+    if status.routing_reason:  # why this reached you (or did not page): the routing decision
+        blocks.append(
+            {
+                "type": "context",
+                "elements": [{"type": "mrkdwn", "text": f"Routing: {status.routing_reason}"}],
+            }
+        )
     blocks.append(
         {
             "type": "section",

@@ -207,6 +207,7 @@ class ExceptionStatus(Contract):
     restore_due: datetime | None = None
     snoozed_until: datetime | None = None
     routing: str | None = None
+    routing_reason: str | None = None  # "paged: orderToShip burning 16x over 1h and 5m"
     policy_version: str
     exhausted: bool = False
     payload: dict[str, Any] = Field(default_factory=dict)

@@ -67,6 +67,7 @@ class EscalationRouting(EscalationSteps):
         s = self._s
         s.routing = d.action
         self._headline = d.headline or f"{d.action}: {d.reason}"
+        s.routing_reason = self._headline
         s.record(
             StepKind.ROUTED,
             workflow.now(),

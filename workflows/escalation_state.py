@@ -56,6 +56,7 @@ class EscalationState:
     last_detection: Detection | None = None  # the latest one counted, to ignore retries
     payload: dict[str, Any] = field(default_factory=dict)
     routing: str | None = None
+    routing_reason: str | None = None  # the routing headline, for messages and the UI
     acknowledged_by: str | None = None
     acknowledged_at: datetime | None = None
     last_progress_at: datetime | None = None
@@ -253,6 +254,7 @@ class EscalationState:
             restore_due=self.restore_due if self.state is ExceptionState.ACKNOWLEDGED else None,
             snoozed_until=self.snoozed_until if self.state is ExceptionState.SNOOZED else None,
             routing=self.routing,
+            routing_reason=self.routing_reason,
             policy_version=self.policy.version,
             exhausted=self.exhausted,
             payload=dict(self.payload),

@@ -16,7 +16,9 @@ from policy_factory import detection, make_policy
 sys.path.insert(0, str(Path(__file__).parent.parent / "routing"))
 from routing_scenario import START, Period, journey, simulate
 
+from activities.channels import render_text
 from activities.routing import LogBurnRates, RecorderPageVolume, Router, SqlSilences
+from activities.slack_blocks import MessageContext, render_message
 from policies.calendars import Calendar
 from policies.snapshot import ExceptionPolicy
 from records.silences import SilenceStore
@@ -73,6 +75,15 @@ async def test_fast_burn_pages_with_sms_and_says_why(harness_factory, silences) 
     assert routed["headline"] == "paged: orderToShip burning 33.3x over 1h and 40x over 5m"
     assert routed["inputs"]["tiers"][0]["fires"] is True
     assert {n.channel for n in h.pages(raised.exception_id)} == {"slack", "sms"}
+    page = h.pages(raised.exception_id)[0]
+    assert page.status.routing_reason == routed["headline"]  # rendered in Slack and SMS
+    assert routed["headline"] in render_text(page)
+    blocks = render_message(page.status, MessageContext(), datetime.now(UTC))
+    assert {"type": "mrkdwn", "text": f"Routing: {routed['headline']}"} in [
+        e for b in blocks if b["type"] == "context" for e in b["elements"]
+    ]
+    meta = await h.handle(raised.exception_id).query("__temporal_workflow_metadata")
+    assert f"**Routing:** {routed['headline']}" in str(meta)
     assert status.ack_due is not None
     assert _near(status.ack_due - steps(status, StepKind.NOTIFIED)[0].at, 3 * h.unit)
     await h.save_history(raised.exception_id, "routing_page")
