@@ -1,8 +1,8 @@
 """`escalator demo`: what escalator does today, as a list of steps, each saying how it went.
 
-A step is one thing a newcomer can see work. Later issues append their steps
-(detect exceptions in a shipped log, watch the escalation in the Web UI, the
-report) to STEPS. A step reports "not built yet" instead of pretending when the
+A step is one thing a newcomer can see work. The first steps check the
+policies and start the stack; the loop steps (`workers/demo_loop.py`) then
+replay the bundled event log and check the whole loop from the records. A step reports "not built yet" instead of pretending when the
 command it shows does not exist yet, and that fails `demo --exit` like any
 other step that did not work.
 """
@@ -12,14 +12,12 @@ from __future__ import annotations
 import asyncio
 import sys
 import urllib.request
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from enum import Enum
 
 from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 
+from workers.demo_context import DemoContext, Echo, Outcome, Step
+from workers.demo_loop import LOOP_STEPS
 from workers.stack import (
-    RunningStack,
     StackError,
     StackOptions,
     ignore_stop_signals,
@@ -33,29 +31,6 @@ __all__ = ["EXPLAIN_MOMENT", "STEPS", "DemoContext", "Outcome", "Step", "run_dem
 # A fixed moment, so the explain output is the same on every run: a Friday
 # afternoon, late enough that business-hours rules roll over to Monday.
 EXPLAIN_MOMENT = "2026-03-06T16:30:00+01:00"
-
-Echo = Callable[[str], None]
-
-
-class Outcome(Enum):
-    OK = "ok"
-    FAILED = "FAILED"
-    NOT_BUILT = "not built yet"
-    SKIPPED = "skipped"  # nothing to show here, through no fault of escalator's
-
-
-@dataclass
-class DemoContext:
-    options: StackOptions
-    echo: Echo
-    stack: RunningStack | None = None
-    notes: list[str] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class Step:
-    title: str
-    run: Callable[[DemoContext], tuple[Outcome, str]]
 
 
 def _cli_has(*path: str) -> bool:
@@ -187,6 +162,7 @@ STEPS: list[Step] = [
     Step("Start the local stack (escalator up)", stack_up),
     Step("Temporal server answers", temporal_answers),
     Step("Temporal Web UI answers", web_ui_answers),
+    *LOOP_STEPS,
 ]
 
 
@@ -215,6 +191,8 @@ def run_demo(options: StackOptions, *, exit_after: bool, echo: Echo = print) -> 
         results = _run_steps(ctx)
         failed = any(o in (Outcome.FAILED, Outcome.NOT_BUILT) for _, o, _ in results)
         if not exit_after and ctx.stack is not None:
+            for line in ctx.loop.get("closing", []):
+                echo(line)
             echo("\nThe stack stays up; Ctrl-C stops it.")
             return supervise(ctx.stack, echo) or (1 if failed else 0)
         if ctx.stack is not None:
