@@ -32,7 +32,7 @@ from workers.receiver_directory import MemberDirectory
 from workers.receiver_listing import OpenException, list_open
 from workers.receiver_responses import ResponseApplier
 from workers.receiver_security import ReplayGuard, SlackRequestCheck
-from workers.receiver_slack import Lister, slack_app
+from workers.receiver_slack import Lister, Silencer, slack_app
 from workers.receiver_sms import SmsWebhook
 
 __all__ = ["BOLT", "SlackConfig", "build_receiver"]
@@ -56,6 +56,7 @@ def build_receiver(
     twilio_auth_token: str | None = None,
     public_url: str | None = None,
     lister: Lister | None = None,
+    silencer: Silencer | None = None,
 ) -> web.Application:
     directory = MemberDirectory(policies)
     responses = ResponseApplier(temporal)
@@ -79,6 +80,7 @@ def build_receiver(
             directory=directory,
             responses=responses,
             lister=lister or default_lister,
+            silencer=silencer,
         )
         app[BOLT] = bolt
 

@@ -15,6 +15,7 @@ from activities.delivery_ledger import DeliveryLedger, DeliveryRecord
 from activities.slack_client import slack_client
 from policies.loader import load_policies
 from workers.receiver import SlackConfig, build_receiver, run_socket_mode, serve
+from workers.receiver_silence import configured_silencer
 from workers.settings import Settings
 from workers.worker import connect
 
@@ -93,6 +94,7 @@ async def run_receiver(
         slack=slack,
         twilio_auth_token=twilio_token,
         public_url=settings.public_url,
+        silencer=configured_silencer(settings, policies),
     )
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()

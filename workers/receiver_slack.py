@@ -28,12 +28,16 @@ from workers.receiver_directory import MemberDirectory
 from workers.receiver_listing import OpenException
 from workers.receiver_responses import Outcome, ResponseApplier
 
-__all__ = ["Lister", "slack_app"]
+__all__ = ["Lister", "Silencer", "slack_app"]
 
 log = logging.getLogger(__name__)
 Lister = Callable[[list[str]], Awaitable[list[OpenException]]]
+Silencer = Callable[[str, str], Awaitable[str]]  # (text after "silence", member) -> reply
 MODAL_ANSWER_S = 2.5  # Slack wants a view_submission answer within 3 s
-USAGE = "Usage: `/escalator list` · `/escalator ack ID` · `/escalator resolve ID NOTE`"
+USAGE = (
+    "Usage: `/escalator list` · `/escalator ack ID` · `/escalator resolve ID NOTE` · "
+    "`/escalator silence ...`"
+)
 
 
 def _stranger(user: str) -> str:
@@ -50,6 +54,7 @@ def slack_app(
     directory: MemberDirectory,
     responses: ResponseApplier,
     lister: Lister,
+    silencer: Silencer | None = None,
 ) -> AsyncApp:
     app = AsyncApp(
         client=client,
@@ -183,6 +188,9 @@ def slack_app(
         elif verb == "ack" and len(words) >= 2:
             outcome = await responses.acknowledge(words[1], actor, "slack")
             text = outcome.message if outcome.ok else f"Not done: {outcome.message}"
+        elif verb == "silence" and silencer is not None:
+            rest = (command.get("text") or "").strip()[len("silence") :]
+            text = await silencer(rest, actor)
         elif verb == "resolve" and len(words) == 3:
             outcome = await responses.resolve(words[1], actor, words[2], None, "slack")
             text = outcome.message if outcome.ok else f"Not done: {outcome.message}"

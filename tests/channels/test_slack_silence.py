@@ -1,0 +1,103 @@
+"""`/escalator silence ...` through the real receiver: signed HTTP in, slack_bolt, the
+records database, the reply posted to Slack's response_url (a local fake)."""
+
+from __future__ import annotations
+
+import urllib.parse
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+from fakes.channel_stack import SIGNING_SECRET, eventually, slack_headers
+from fakes.slack_api import FakeSlack
+from temporalio.client import Client
+
+from activities.delivery_ledger import InMemoryLedger
+from activities.slack_client import slack_client
+from records.silences import SilenceStore
+from records.store import Store
+from workers.policy_source import load_configured_policies
+from workers.receiver import SlackConfig, build_receiver, serve
+from workers.receiver_silence import SlackSilencer, parse_silence
+
+ANNA, STRANGER = "U0INV00001", "U0STRANGER"
+
+
+class Receiver:
+    def __init__(self, url: str, slack: FakeSlack, http: aiohttp.ClientSession) -> None:
+        self.url, self.slack, self.http = url, slack, http
+
+    async def command(self, user: str, text: str) -> str:
+        body = urllib.parse.urlencode(
+            {"command": "/escalator", "text": text, "user_id": user, "team_id": "T0TEAM",
+             "channel_id": "C0INVENTORY", "response_url": self.slack.response_url,
+             "trigger_id": f"1.2.{len(self.slack.responses)}", "token": "legacy"}
+        )  # fmt: skip
+        before = len(self.slack.responses)
+        async with self.http.post(
+            f"{self.url}/slack/events", data=body.encode(), headers=slack_headers(body)
+        ) as resp:
+            assert resp.status == 200
+        await eventually(lambda: len(self.slack.responses) > before)
+        return str(self.slack.responses[-1]["text"])
+
+
+@pytest.fixture
+def silences(tmp_path: Path) -> SilenceStore:
+    return SilenceStore(Store.open(f"sqlite:///{tmp_path / 'r.db'}").engine)
+
+
+@pytest.fixture
+async def receiver(client: Client, silences: SilenceStore) -> AsyncIterator[Receiver]:
+    policies = load_configured_policies()
+    slack = FakeSlack().start()
+    app = build_receiver(
+        temporal=client,
+        policies=policies,
+        ledger=InMemoryLedger(),
+        slack=SlackConfig(SIGNING_SECRET, slack_client(slack.token, base_url=slack.api_url)),
+        silencer=SlackSilencer(silences, policies),
+    )
+    runner = await serve(app, "127.0.0.1", 0)
+    try:
+        async with aiohttp.ClientSession() as http:
+            yield Receiver(f"http://127.0.0.1:{runner.addresses[0][1]}", slack, http)
+    finally:
+        await runner.cleanup()
+        slack.stop()
+
+
+async def test_silence_from_slack(receiver: Receiver, silences: SilenceStore) -> None:
+    reply = await receiver.command(
+        ANNA, "silence orderToShip/awaiting_inventory site=ams for 2h stock count in hall 3"
+    )
+    assert reply.startswith("Silenced: sil-"), reply
+    [created] = silences.all()
+    assert (created.rule, created.labels, created.created_by) == (
+        "awaiting_inventory", {"site": "ams"}, "anna",
+    )  # fmt: skip
+    assert created.reason == "stock count in hall 3"
+    assert created.id in await receiver.command(ANNA, "silence list")
+    assert (await receiver.command(ANNA, f"silence expire {created.id}")).startswith("Expired:")
+    assert await receiver.command(ANNA, "silence list") == "No active silences."
+
+
+async def test_bad_silences_are_refused_with_the_reason(
+    receiver: Receiver, silences: SilenceStore
+) -> None:
+    reply = await receiver.command(ANNA, "silence orderToShipp for 2h typo")
+    assert reply.startswith("Not done: --journey 'orderToShipp': no such journey")
+    reply = await receiver.command(ANNA, "silence orderToShip stock count")
+    assert "say how long" in reply
+    assert "not a member" in await receiver.command(STRANGER, "silence orderToShip for 1h x")
+    assert silences.all() == []
+
+
+def test_parse_until_resolved() -> None:
+    req = parse_silence(
+        "orderToShip until-resolved exc:orderToShip:label_print_failed:w1 printer down", "farid"
+    )
+    assert (req.journey, req.rule, req.until_resolved, req.reason) == (
+        "orderToShip", None, "exc:orderToShip:label_print_failed:w1", "printer down",
+    )  # fmt: skip
