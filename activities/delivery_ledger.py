@@ -16,34 +16,13 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime, timedelta
-from typing import Literal, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
-from pydantic import BaseModel, ConfigDict, Field
+from records.deliveries import DeliveryRecord
 
 __all__ = ["REPLY_CODE_TTL", "DeliveryLedger", "DeliveryRecord", "InMemoryLedger"]
 
 REPLY_CODE_TTL = timedelta(days=7)  # a code older than this may be handed out again
-DeliveryState = Literal["pending", "sent", "failed"]
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-class DeliveryRecord(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    idempotency_key: str
-    exception_id: str
-    channel: str  # slack | slack_dm | sms | voice
-    destination: str  # Slack channel or user id, phone number
-    state: DeliveryState = "pending"
-    provider_message_id: str | None = None  # Slack ts, Twilio SM.../CA... sid
-    provider_channel: str | None = None  # Slack's conversation id (a DM answers with D...)
-    reply_code: str | None = None  # SMS: the code the owner replies with
-    thread_seq: int = 0  # Slack: the last timeline step already posted in the thread
-    error: str | None = None
-    recorded_at: datetime = Field(default_factory=_now)
 
 
 @runtime_checkable
@@ -71,7 +50,7 @@ class InMemoryLedger:
     def record(self, record: DeliveryRecord) -> None:
         with self._lock:
             self._records[record.idempotency_key] = record.model_copy(
-                update={"recorded_at": _now()}
+                update={"recorded_at": datetime.now(UTC)}
             )
 
     def for_exception(self, exception_id: str) -> list[DeliveryRecord]:

@@ -10,7 +10,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from activities.delivery_ledger import DeliveryRecord
+from records.deliveries import DeliveryRecord
 from records.projection import as_utc
 from records.store import NOTES, Store
 
