@@ -101,6 +101,10 @@ def headline(status: ExceptionStatus, ctx: MessageContext) -> str:
 def render_message(status: ExceptionStatus, ctx: MessageContext, now: datetime) -> list[Block]:
     if status.payload.get("storm"):
         return _storm_message(status)
+    if status.payload.get("digest"):
+        return [
+            {"type": "section", "text": {"type": "mrkdwn", "text": str(status.payload["summary"])}}
+        ]
     icon = _STATE_ICON[status.state]
     title = f"{status.journey}: {status.subject} {status.rule}"
     fields = [

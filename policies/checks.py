@@ -5,7 +5,7 @@ reference. What is checked:
 
 - **unknown references**: a rule's journey, owner, escalation, playbook and
   calendar; an escalation level's role; an escalation policy's
-  ``incident_lead_role`` and calendar; a journey's calendar. A name that exists
+  ``incident_lead_role`` and calendar; a journey's calendar; a role's digest calendar. A name that exists
   but failed validation is not reported again as unknown.
 - **duplicate names** per kind, across all files; duplicate SLI names in a
   journey and duplicate step names in a playbook.
@@ -146,6 +146,9 @@ class _Checker:
             yield from self._ref(ref, "calendars", policy.calendar, "calendar")
         for journey, ref in self._items("journeys"):
             yield from self._ref(ref, "calendars", journey.calendar, "calendar")
+        for role, ref in self._items("roles"):
+            if role.digest is not None:
+                yield from self._ref(ref, "calendars", role.digest.calendar, "digest", "calendar")
 
     def inner_duplicates(self) -> Iterator[Problem]:
         for journey, ref in self._items("journeys"):

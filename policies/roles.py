@@ -13,6 +13,7 @@ from policies.storm import StormControl
 
 __all__ = [
     "Channel",
+    "Digest",
     "EscalationLevel",
     "EscalationPolicy",
     "Member",
@@ -46,12 +47,27 @@ class Rotation(PolicyModel):
         return v
 
 
+class Digest(PolicyModel):
+    """When the role's daily digest (ticket-level exceptions, SLO status) is posted:
+    ``at`` in the calendar's time zone, on the days the calendar is open (UTC, every
+    day, without a calendar)."""
+
+    at: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")  # "09:00"
+    calendar: Name | None = None
+
+    @property
+    def hour_minute(self) -> tuple[int, int]:
+        hour, minute = self.at.split(":")
+        return int(hour), int(minute)
+
+
 class OwnerRole(PolicyModel):
     name: Name
     description: str = ""
     members: list[Member] = Field(min_length=1)
     slack_channel: str | None = Field(default=None, pattern=r"^[#]?[a-z0-9_-]+$|^[CG][A-Z0-9]+$")
     rotation: Rotation | None = None
+    digest: Digest | None = None
 
     @model_validator(mode="after")
     def _rotation_members(self) -> OwnerRole:

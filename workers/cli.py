@@ -6,6 +6,7 @@ import typer
 
 from workers import (
     cli_detect,
+    cli_digest,
     cli_exceptions,
     cli_policy,
     cli_receiver,
@@ -32,6 +33,7 @@ for module in (
     cli_detect,
     cli_receiver,
     cli_silence,
+    cli_digest,
 ):
     module.register(app)
 

@@ -28,7 +28,7 @@ from records.silences import SilenceStore
 from records.store import Store
 from workers.settings import Settings
 
-__all__ = ["CachedLog", "parse_routing_logs", "routing_decide"]
+__all__ = ["CachedLog", "configured_logs", "parse_routing_logs", "routing_decide"]
 
 
 def parse_routing_logs(text: str | None) -> dict[str, Path]:
@@ -64,9 +64,8 @@ class CachedLog:
         return self._frame
 
 
-def routing_decide(settings: Settings, store: Store) -> Decide:
-    if settings.routing == "page":
-        return always_page
+def configured_logs(settings: Settings) -> dict[str, Callable[[], pl.DataFrame]]:
+    """Each journey of ESCALATOR_ROUTING_LOGS with a reader of its event log."""
     from workers.policy_source import load_configured_policies
 
     logs: dict[str, Callable[[], pl.DataFrame]] = {}
@@ -75,6 +74,14 @@ def routing_decide(settings: Settings, store: Store) -> Decide:
         policies = load_configured_policies(settings)
         for name, path in configured.items():
             logs[name] = CachedLog(path, policies.journey(name))
+    return logs
+
+
+def routing_decide(settings: Settings, store: Store) -> Decide:
+    if settings.routing == "page":
+        return always_page
+
+    logs = configured_logs(settings)
     return Router(
         burn_rates=LogBurnRates(logs) if logs else None,
         silences=SqlSilences(SilenceStore(store.engine)),

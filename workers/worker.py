@@ -24,6 +24,7 @@ from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
 
 from activities.channels import ChannelSender, ConsoleSender
+from activities.digest import DigestActivities, DigestSource, NoDigestData
 from activities.notify import NotifyActivities
 from activities.playbook import Action, ConditionChecker, PlaybookActivities
 from activities.records import InMemoryRecorder, RecordActivities, Recorder
@@ -32,6 +33,7 @@ from activities.storm import StormActivities
 from detectors.raising import with_pydantic
 from workers.settings import Settings, get_settings
 from workflows.activity_contracts import Delivery, Notification
+from workflows.digest import DigestWorkflow
 from workflows.escalation import EscalationWorkflow
 from workflows.storm import StormWorkflow
 
@@ -60,18 +62,21 @@ class Wiring:
     decide: Decide = always_page
     actions: Mapping[str, Action] = field(default_factory=dict)
     checker: ConditionChecker | None = None
+    digest_source: DigestSource | None = None  # None: digests list no tickets and no SLOs
 
     def activities(self) -> Sequence[Any]:
         records = RecordActivities(self.recorder)
         notify = NotifyActivities(self.senders, self.recorder, self.fallback)
         routing = RoutingActivities(self.decide)
         playbook = PlaybookActivities(self.actions, self.checker)
+        digest = DigestActivities(self.digest_source or NoDigestData(), self.senders, self.fallback)
         return [
             records.record_steps,
             notify.notify,
             routing.decide_routing,
             playbook.run_playbook_action,
             playbook.recheck_condition,
+            digest.post_digest,
             StormActivities().storm_gate,
         ]
 
@@ -96,7 +101,7 @@ def build_worker(
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[EscalationWorkflow, StormWorkflow],
+        workflows=[EscalationWorkflow, StormWorkflow, DigestWorkflow],
         activities=(wiring or Wiring()).activities(),
         activity_executor=ThreadPoolExecutor(4),
         **tuned,
@@ -176,10 +181,14 @@ def production_wiring(settings: Settings) -> Wiring:
             base_url=settings.twilio_api_url,
         )
         senders["sms"] = senders["voice"] = SmsSender(twilio, ledger, settings.twilio_from_number)
-    from workers.routing_wiring import routing_decide
+    from activities.digest import StoreDigestSource
+    from workers.routing_wiring import configured_logs, routing_decide
 
     return Wiring(
-        recorder=StoreRecorder(store), senders=senders, decide=routing_decide(settings, store)
+        recorder=StoreRecorder(store),
+        senders=senders,
+        decide=routing_decide(settings, store),
+        digest_source=StoreDigestSource(store.engine, configured_logs(settings)),
     )
 
 

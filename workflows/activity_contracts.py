@@ -66,6 +66,7 @@ NotificationReason = Literal[
     "resolved",
     "ticket",  # routing chose a ticket instead of a page
     "notify",  # routing chose a non-paging notification
+    "digest",  # the role's daily digest (tickets, SLO status); not an exception
     "storm",  # one grouped message for many exceptions of one rule (storm control)
 ]
 

@@ -1,0 +1,125 @@
+"""The per-role digest: the DigestWorkflow on the session's server (tickets from a real SQLite
+records database, SLO status from a simulated event log), and the digest schedules on a dev
+server (the time-skipping server has no schedules)."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+
+sys.path.insert(0, str(Path(__file__).parent.parent / "routing"))
+from routing_scenario import START, Period, simulate
+
+from activities.channels import CapturingSender
+from activities.digest import StoreDigestSource
+from detectors.raising import with_pydantic
+from policies.loader import load_policies
+from records.store import Store
+from workers.digest_schedules import digest_request, install_digests
+from workers.settings import SHIPPED_POLICY_DIR
+from workers.worker import Wiring, build_worker
+from workflows.contracts import StepKind, TimelineStep
+from workflows.digest_contracts import DIGEST_WORKFLOW, DigestResult, digest_schedule_id
+
+D = timedelta(days=1)
+LOG = simulate([Period(7 * D, 30, 0.002)])  # 0.2 % bad: budget 0.5 %, 60 % left
+AS_OF = START + 7 * D
+
+
+def _exception(store: Store, xid: str, role: str, decision: str, resolved: bool = False) -> None:
+    detail = {"journey": "orderToShip", "rule": "payment_pending", "subject": xid[-3:],
+              "owner_role": role, "detected_at": (AS_OF - D).isoformat()}  # fmt: skip
+    kinds = [(StepKind.DETECTED, detail), (StepKind.ROUTED, {"decision": decision, "reason": "r"})]
+    if resolved:
+        kinds.append((StepKind.RESOLVED, {}))
+    for seq, (kind, d) in enumerate(kinds, 1):
+        store.record_step_sync(
+            TimelineStep(exception_id=xid, run_id="r1", seq=seq, kind=kind, at=AS_OF - D, detail=d)
+        )
+
+
+async def test_digest_workflow_posts_tickets_and_slo_status(client: Client, tmp_path: Path) -> None:
+    store = Store.open(f"sqlite:///{tmp_path / 'r.db'}")
+    _exception(store, "exc:orderToShip:payment_pending:o-1", "billing", "ticket")
+    _exception(store, "exc:orderToShip:payment_pending:o-2", "billing", "ticket")
+    _exception(store, "exc:orderToShip:payment_pending:o-3", "billing", "ticket", resolved=True)
+    _exception(store, "exc:orderToShip:payment_pending:o-4", "billing", "page")
+    _exception(store, "exc:orderToShip:payment_pending:o-5", "inventory", "ticket")
+    slack = CapturingSender(name="slack")
+    wiring = Wiring(
+        senders={"slack": slack},
+        digest_source=StoreDigestSource(store.engine, {"orderToShip": lambda: LOG.frame}),
+    )
+    policies = load_policies([SHIPPED_POLICY_DIR])
+    req = digest_request(policies.role("billing"), policies).model_copy(update={"as_of": AS_OF})
+    task_queue = f"tq-{uuid.uuid4()}"
+    client = with_pydantic(client)
+    async with build_worker(client, task_queue, wiring):
+        result = await client.execute_workflow(
+            DIGEST_WORKFLOW, req, id=f"digest-{uuid.uuid4()}", task_queue=task_queue,
+            result_type=DigestResult,
+        )  # fmt: skip
+    assert (result.ok, result.tickets, result.channel, result.target) == (
+        True, 2, "slack", "#ops-billing",
+    )  # fmt: skip
+    [sent] = slack.sent
+    assert sent.notification.reason == "digest" and sent.notification.target == "#ops-billing"
+    text = sent.notification.status.payload["summary"]
+    assert text == result.text
+    assert "o-1" in text and "o-2" in text
+    assert "o-3" not in text and "o-4" not in text and "o-5" not in text
+    assert "orderToShip/orders_shipped: 99.80% (objective 99.5 %), error budget left 60%" in text
+    store.close()
+
+
+async def test_digest_schedules_install_idempotently(
+    dev_server: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    shipped = (SHIPPED_POLICY_DIR / "roles.yaml").read_text()
+    policy_dir = tmp_path / "policies"
+    policy_dir.mkdir()
+    for f in SHIPPED_POLICY_DIR.glob("*.yaml"):
+        (policy_dir / f.name).write_text(f.read_text())
+    with_digest = shipped.replace(
+        'slack_channel: "#ops-inventory"',
+        'slack_channel: "#ops-inventory"\n    digest: {at: "09:15", calendar: nl-warehouse}',
+    )
+    (policy_dir / "roles.yaml").write_text(with_digest)
+    client = with_pydantic(dev_server.client)
+    task_queue = f"tq-{uuid.uuid4()}"
+    policies = load_policies([policy_dir])
+    first = await install_digests(client, policies, task_queue)
+    assert [(d.role, d.created, d.at, d.time_zone) for d in first] == [
+        ("inventory", True, "09:15", "Europe/Amsterdam")
+    ]
+    handle = client.get_schedule_handle(digest_schedule_id("inventory"))
+    described = await handle.describe()
+    [cal] = described.schedule.spec.calendars
+    assert ([r.start for r in cal.hour], [r.start for r in cal.minute]) == ([9], [15])
+    assert sorted(r.start for r in cal.day_of_week) == [1, 2, 3, 4, 5, 6]  # mon-sat, no sunday
+    assert described.schedule.spec.time_zone_name == "Europe/Amsterdam"
+    assert described.schedule.action.workflow == DIGEST_WORKFLOW  # type: ignore[union-attr]
+
+    (policy_dir / "roles.yaml").write_text(with_digest.replace('"09:15"', '"07:30"'))
+    again = await install_digests(client, load_policies([policy_dir]), task_queue)
+    assert [(d.role, d.created) for d in again] == [("inventory", False)]
+    [cal] = (await handle.describe()).schedule.spec.calendars
+    assert ([r.start for r in cal.hour], [r.start for r in cal.minute]) == ([7], [30])
+
+    # The schedule really starts the DigestWorkflow: trigger it with a worker polling.
+    slack = CapturingSender(name="slack")
+    async with build_worker(client, task_queue, Wiring(senders={"slack": slack})):
+        await handle.trigger()
+        for _ in range(200):
+            if slack.sent:
+                break
+            await asyncio.sleep(0.05)
+    assert [s.notification.target for s in slack.sent] == ["#ops-inventory"]
+    assert "Digest for inventory" in slack.sent[0].notification.status.payload["summary"]
+    await handle.delete()

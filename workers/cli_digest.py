@@ -1,0 +1,94 @@
+"""`escalator digest install|run`: the per-role digest schedules (see docs/routing.md).
+
+escalator digest install      # create or update one Temporal Schedule per role with a digest
+escalator digest run ROLE     # post ROLE's digest now (a DigestWorkflow run), print it
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import uuid
+from typing import Annotated, NoReturn
+
+import typer
+
+from detectors.raising import with_pydantic
+from policies.errors import PolicyError
+from policies.policy_set import PolicySet
+from workers.digest_schedules import digest_request, install_digests
+from workers.policy_source import load_configured_policies
+from workers.settings import Settings
+from workflows.digest_contracts import DIGEST_WORKFLOW, DigestResult
+
+__all__ = ["digest_app", "register"]
+
+digest_app = typer.Typer(
+    name="digest",
+    help="Per-role digests: ticket-level exceptions and SLO status, daily.",
+    no_args_is_help=True,
+)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(digest_app, name="digest")
+
+
+def _fail(message: str) -> NoReturn:
+    print(f"error: {message}", file=sys.stderr)
+    raise typer.Exit(2)
+
+
+def _policies(settings: Settings) -> PolicySet:
+    try:
+        return load_configured_policies(settings)
+    except PolicyError as err:
+        _fail(f"policies in {settings.policy_dir} do not load:\n{err}")
+
+
+@digest_app.command("install")
+def install() -> None:
+    """Create or update the digest schedule of every role whose policy sets `digest`."""
+    settings = Settings()
+    policies = _policies(settings)
+
+    async def go() -> None:
+        from workers.worker import connect  # the worker wiring only when a command runs
+
+        client = with_pydantic(await connect(settings))
+        done = await install_digests(client, policies, settings.temporal_task_queue)
+        for d in done:
+            verb = "created" if d.created else "updated"
+            print(f"{verb} schedule {d.schedule_id}: {d.at} {d.time_zone}")
+        if not done:
+            print('no role sets a digest; add `digest: {at: "09:00", calendar: ...}` to a role')
+
+    asyncio.run(go())
+
+
+@digest_app.command("run")
+def run(role: Annotated[str, typer.Argument(help="The owner role, e.g. inventory.")]) -> None:
+    """Post a role's digest now and print what was posted."""
+    settings = Settings()
+    policies = _policies(settings)
+    try:
+        owner = policies.role(role)
+    except (KeyError, ValueError) as err:
+        _fail(str(err))
+
+    async def go() -> DigestResult:
+        from workers.worker import connect  # the worker wiring only when a command runs
+
+        client = with_pydantic(await connect(settings))
+        return await client.execute_workflow(
+            DIGEST_WORKFLOW,
+            digest_request(owner, policies),
+            id=f"digest:{role}:now-{uuid.uuid4().hex[:6]}",
+            task_queue=settings.temporal_task_queue,
+            result_type=DigestResult,
+        )
+
+    result = asyncio.run(go())
+    print(result.text)
+    if not result.ok:
+        _fail(f"not delivered to {result.target}: {result.error}")

@@ -1,0 +1,44 @@
+"""DigestWorkflow: one run per role per scheduled time (a Temporal Schedule starts it).
+
+Thin on purpose: the digest is one activity (gather the tickets and SLO status,
+post them); the workflow gives it retries, a history in the Temporal UI and
+the schedule's overlap and catch-up rules.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+
+with workflow.unsafe.imports_passed_through():
+    from workflows.digest_contracts import (
+        ACTIVITY_POST_DIGEST,
+        DIGEST_WORKFLOW,
+        DigestRequest,
+        DigestResult,
+    )
+
+__all__ = ["DigestWorkflow"]
+
+
+@workflow.defn(name=DIGEST_WORKFLOW)
+class DigestWorkflow:
+    @workflow.run
+    async def run(self, req: DigestRequest) -> DigestResult:
+        workflow.set_current_details(f"Posting the digest for {req.role}")
+        result = await workflow.execute_activity(
+            ACTIVITY_POST_DIGEST,
+            req,
+            result_type=DigestResult,
+            start_to_close_timeout=timedelta(minutes=2),
+            retry_policy=RetryPolicy(maximum_attempts=5, maximum_interval=timedelta(minutes=1)),
+            summary=f"digest for {req.role}",
+        )
+        workflow.set_current_details(
+            f"Digest for {req.role}: {result.tickets} ticket(s), posted to {result.target}"
+            if result.ok
+            else f"Digest for {req.role} not delivered: {result.error}"
+        )
+        return result
