@@ -52,6 +52,8 @@ OPEN, ACKED, SNOOZED, RESOLVED = (
 
 def _allowed_roles(s: EscalationState) -> list[str]:
     roles = list(s.notified_roles)
+    if s.routing in ("ticket", "suppress") and s.policy.rule.owner not in roles:
+        roles.append(s.policy.rule.owner)  # told by the digest / the silence, not by a page
     lead = s.policy.escalation.incident_lead_role
     if lead and lead not in roles:
         roles.append(lead)
