@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, Protocol
 
@@ -77,15 +77,30 @@ class PageVolume(Protocol):
 
 @dataclass
 class LogBurnRates:
-    """Burn rates computed from each journey's canonical event-log frame (detectors' events)."""
+    """Burn rates computed from each journey's canonical event-log frame (detectors' events).
+
+    Evaluations are kept per journey, log frame and ``resolution`` step of time: a
+    storm of detections within a minute costs one evaluation, not thousands.
+    """
 
     logs: Mapping[str, Callable[[], pl.DataFrame]]
+    resolution: timedelta = timedelta(minutes=1)
+    _cache: dict[tuple[str, int, float], list[TierEvaluation]] = field(
+        default_factory=dict, repr=False
+    )
 
     async def evaluations(self, journey: Journey, as_of: datetime) -> list[TierEvaluation] | None:
         load = self.logs.get(journey.name)
         if load is None:
             return None
-        return await asyncio.to_thread(lambda: evaluate_journey(load(), journey, as_of))
+        frame = await asyncio.to_thread(load)
+        seconds = as_of.timestamp()
+        key = (journey.name, id(frame), seconds - seconds % self.resolution.total_seconds())
+        if key not in self._cache:
+            if len(self._cache) > 256:
+                self._cache.clear()
+            self._cache[key] = await asyncio.to_thread(evaluate_journey, frame, journey, as_of)
+        return self._cache[key]
 
 
 @dataclass

@@ -67,3 +67,19 @@ async def test_budget_routing_from_a_log_file_and_the_records(tmp_path: Path) ->
     assert held.action == "suppress" and held.recheck_at == AT + 5 * timedelta(minutes=1)
     assert routing_decide(Settings(ESCALATOR_ROUTING="page"), store) is always_page
     store.close()
+
+
+async def test_burn_rates_are_evaluated_once_per_minute_for_a_storm() -> None:
+    from routing_scenario import journey
+
+    from activities.routing import LogBurnRates
+
+    log = simulate([Period(3 * D, 60, 0.0), Period(H, 60, 0.2)], start=START)
+    rates = LogBurnRates({"orderToShip": lambda: log.frame})
+    j = journey()
+    first = await rates.evaluations(j, AT)
+    assert first is not None and first[0].fires
+    assert await rates.evaluations(j, AT + timedelta(seconds=30)) is first  # same minute
+    later = await rates.evaluations(j, AT + 2 * H)  # the burst has left the 1 h window
+    assert later is not None and later is not first and not later[0].fires
+    assert await rates.evaluations(journey("unknown"), AT) is None
