@@ -25,6 +25,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -37,7 +38,7 @@ __all__ = ["DEMO_DATA", "LOOP_STEPS", "demo_policy_files"]
 DEMO_DATA = Path(__file__).resolve().parent / "demo_data"
 JOURNEYS = ("orderToShip", "ticketToResolution")
 SPEEDUP = 36_000  # one hour of the log replays in 0.1 s
-MAX_GAP = 0.5  # seconds: a quiet night in the log is not worth waiting for
+MAX_GAP = 0.25  # seconds: a quiet night in the log is not worth waiting for
 Result = tuple[Outcome, str]
 
 
@@ -148,7 +149,11 @@ def watch_loop(ctx: DemoContext) -> Result:
     def ready(v: RecordsView) -> bool:
         return (
             set(raised) <= set(v.exceptions)
-            and all(v.exceptions[i]["routing_decision"] for i in raised)
+            # routed, or cleared before the routing decision was taken
+            and all(
+                v.exceptions[i]["routing_decision"] or v.exceptions[i]["resolved_by"]
+                for i in raised
+            )
             and bool(v.escalated)
             and bool(v.grouped)
             and v.storm_messages > 0
@@ -160,7 +165,10 @@ def watch_loop(ctx: DemoContext) -> Result:
     ctx.loop["view"] = view
     routed: dict[str, int] = {}
     for i in raised:
-        decision = (view.exceptions.get(i) or {}).get("routing_decision") or "not yet"
+        row = view.exceptions.get(i) or {}
+        decision = row.get("routing_decision") or (
+            "cleared before routing" if row.get("resolved_by") else "not yet"
+        )
         routed[decision] = routed.get(decision, 0) + 1
     missing = sorted(set(raised) - set(view.exceptions))
     detail = (
@@ -179,7 +187,9 @@ def watch_loop(ctx: DemoContext) -> Result:
 # --- 3. scripted owners ---------------------------------------------------------
 
 
-def _escalator_cli(ctx: DemoContext, *args: str) -> subprocess.CompletedProcess[str]:
+def _escalator_cli(
+    ctx: DemoContext, *args: str, out: list[str] | None = None, shown: int = 5
+) -> subprocess.CompletedProcess[str]:
     """An escalator command in its own process, exactly as an owner would type it."""
     env = dict(os.environ)
     env.update(
@@ -187,7 +197,7 @@ def _escalator_cli(ctx: DemoContext, *args: str) -> subprocess.CompletedProcess[
         TEMPORAL_NAMESPACE=ctx.options.namespace,
         ESCALATOR_STATE_DIR=str(ctx.options.state_dir),
     )
-    ctx.echo(f"$ escalator {' '.join(args)}")
+    lines: list[str] = [f"$ escalator {' '.join(args)}"]
     done = subprocess.run(
         [sys.executable, "-m", "workers.cli", *args],
         env=env,
@@ -196,8 +206,13 @@ def _escalator_cli(ctx: DemoContext, *args: str) -> subprocess.CompletedProcess[
         timeout=120,
         check=False,
     )
-    for line in (done.stdout + done.stderr).strip().splitlines()[:5]:
-        ctx.echo(f"  {line}")
+    lines += [f"  {line}" for line in done.stdout.strip().splitlines()[:shown]]
+    lines += [f"  {line}" for line in done.stderr.strip().splitlines()[:5]]
+    if out is None:
+        for line in lines:
+            ctx.echo(line)
+    else:
+        out.extend(lines)
     return done
 
 
@@ -217,28 +232,45 @@ SCRIPT: list[tuple[str, str, str | None, bool | None]] = [
 ]
 
 
+def _answer(
+    ctx: DemoContext, target: str, member: str, note: str | None
+) -> tuple[list[str], bool, bool | None]:
+    """One scripted owner: acknowledge, then resolve when there is a note."""
+    lines: list[str] = []
+    acked = _escalator_cli(ctx, "ack", target, "--as", member, out=lines).returncode == 0
+    resolved = None
+    if note is not None:
+        done = _escalator_cli(ctx, "resolve", target, "--as", member, "--note", note, out=lines)
+        resolved = done.returncode == 0
+    return lines, acked, resolved
+
+
 def owners_respond(ctx: DemoContext) -> Result:
     view = ctx.loop.get("view") or read_records(_url(ctx))
     acked: list[str] = []
     resolved: list[str] = []
     problems: list[str] = []
+    jobs = []
     for rule, member, note, grouped in SCRIPT:
         target = _pick(view, rule, grouped=grouped)
         if target is None:
             problems.append(f"no open {rule} exception to answer")
             continue
-        if _escalator_cli(ctx, "ack", target, "--as", member).returncode == 0:
+        jobs.append((target, member, note))
+    # The owners answer at the same time, as people would (and a CLI start costs a second).
+    with ThreadPoolExecutor(len(jobs) or 1) as pool:
+        answers = list(pool.map(lambda job: _answer(ctx, *job), jobs))
+    for (target, member, _), (lines, ok_ack, ok_resolve) in zip(jobs, answers, strict=True):
+        for line in lines:
+            ctx.echo(line)
+        if ok_ack:
             acked.append(target)
         else:
             problems.append(f"ack {target} as {member} failed")
-        if note is not None:
-            if (
-                _escalator_cli(ctx, "resolve", target, "--as", member, "--note", note).returncode
-                == 0
-            ):
-                resolved.append(target)
-            else:
-                problems.append(f"resolve {target} as {member} failed")
+        if ok_resolve:
+            resolved.append(target)
+        elif ok_resolve is False:
+            problems.append(f"resolve {target} as {member} failed")
 
     def answered(v: RecordsView) -> bool:
         return all(v.exceptions[i]["acknowledged_by"] for i in acked) and all(
@@ -265,7 +297,7 @@ def write_report(ctx: DemoContext) -> Result:
         args += ["--log", f"{journey}={DEMO_DATA / journey}.csv"]
     for path in demo_policy_files():
         args += ["--policy", str(path)]
-    done = _escalator_cli(ctx, *args)
+    done = _escalator_cli(ctx, *args, shown=0)  # the JSON is checked below, not shown
     if done.returncode != 0:
         return Outcome.FAILED, f"escalator report exited {done.returncode}"
     try:

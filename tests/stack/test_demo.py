@@ -8,6 +8,7 @@ import signal
 from pathlib import Path
 
 import pytest
+from demo_checks import check_demo_report
 from stack_helpers import Running, free_port, processes_mentioning
 
 from workers.demo import STEPS, _cli_has
@@ -41,6 +42,8 @@ async def test_demo_exit_runs_every_step_and_stops_everything(tmp_path: Path) ->
         assert outcomes["Check the shipped policy set"] == "not built yet"
     broken = [t for t, o in outcomes.items() if o in ("FAILED", "not built yet")]
     assert code == (1 if broken else 0), demo.output
+    assert broken == [], demo.output  # the whole loop worked
+    check_demo_report(tmp_path, demo.output)
     assert "Stopped everything the demo started." in demo.output
     assert processes_mentioning(str(tmp_path)) == []
 
