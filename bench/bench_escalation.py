@@ -29,7 +29,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from temporalio.client import Client, WithStartWorkflowOperation
+from temporalio.client import (
+    Client,
+    WithStartWorkflowOperation,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.contrib.pydantic import pydantic_data_converter
 
@@ -223,9 +227,17 @@ async def open_many(port: int, server_pid: int, total: int, concurrency: int) ->
     async def one(i: int) -> None:
         nonlocal started
         async with sem:
-            await raise_exception(
-                client, detection(f"open-{queue}-{i}"), policy=policy, task_queue=queue
-            )
+            # raise_exception is idempotent (dedupe key), so an update that timed out
+            # on the loaded server is simply raised again; it never opens a second one.
+            for attempt in range(5):
+                try:
+                    await raise_exception(
+                        client, detection(f"open-{queue}-{i}"), policy=policy, task_queue=queue
+                    )
+                    break
+                except WorkflowUpdateRPCTimeoutOrCancelledError:
+                    if attempt == 4:
+                        raise
             started += 1
 
     cache = os.environ.get("ESCALATOR_WORKER_CACHE", "400 (default)")
