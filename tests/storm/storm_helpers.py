@@ -1,5 +1,9 @@
-"""Storm control harness (the fixture lives in conftest.py): a real worker (escalations + storms) on a fresh task queue,
-in-memory records and a capturing channel, on the session's Temporal server."""
+"""Storm control harness: a real worker (escalations + storms) on a fresh task queue,
+in-memory records and a capturing channel, on the session's Temporal server.
+
+Each test module makes ``storm_harness_fixture`` its fixture. There is no
+conftest.py here: tests/workflows imports its own ``conftest`` by name, and a
+second module of that name could shadow it."""
 
 from __future__ import annotations
 

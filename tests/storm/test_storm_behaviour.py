@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from storm_helpers import HISTORIES, StormHarness, storm_policy
+from storm_helpers import HISTORIES, StormHarness, storm_harness_fixture, storm_policy
 from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
@@ -30,6 +30,7 @@ from workflows.contracts import (
 from workflows.storm import StormWorkflow
 from workflows.storm_contracts import StormState, storm_id
 
+storm_harness = pytest.fixture(storm_harness_fixture)
 pytestmark = pytest.mark.temporal
 
 RECORD = os.environ.get("ESCALATOR_RECORD_HISTORIES") == "1"

@@ -12,12 +12,13 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from storm_helpers import StormHarness, storm_policy
+from storm_helpers import StormHarness, storm_harness_fixture, storm_policy
 
 from detectors.raising import raise_exception
 from workflows.contracts import Detection, StepKind
 from workflows.storm_contracts import StormState, storm_id
 
+storm_harness = pytest.fixture(storm_harness_fixture)
 pytestmark = [pytest.mark.temporal, pytest.mark.timeout(240)]
 
 SUBJECTS = 500
