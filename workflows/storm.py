@@ -19,7 +19,7 @@ from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from policies.duration import format_duration
@@ -71,6 +71,7 @@ class StormWorkflow:
         self._inp = inp
         self._st = inp.state.model_copy(deep=True)
         self._dirty = False
+        self._closing = False  # the storm is over: a late exception starts the next one
 
     @property
     def _control(self) -> StormControl:
@@ -111,6 +112,13 @@ class StormWorkflow:
         st.verdicts[req.member.exception_id] = verdict
         return verdict
 
+    @register.validator
+    def _still_open(self, req: StormRegistration) -> None:
+        if self._closing and req.member.exception_id not in self._st.verdicts:
+            # Refused before it reaches history; the gate activity retries and then
+            # starts the next storm, instead of joining one that tells nobody any more.
+            raise ApplicationError("this storm is over; ask again", type="StormOver")
+
     @workflow.signal
     def member_closed(self, inp: StormMemberClosed) -> None:
         if inp.exception_id not in self._st.resolved:
@@ -140,9 +148,9 @@ class StormWorkflow:
                 self._dirty = False
                 await self._tell()
             elif workflow.now() >= (st.last_seen or workflow.now()) + control.window:
+                self._closing = True
                 await workflow.wait_condition(workflow.all_handlers_finished)
-                if not self._dirty:
-                    break
+                break  # the last message below counts whoever joined until now
             if workflow.info().is_continue_as_new_suggested():
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 workflow.continue_as_new(inp.model_copy(update={"state": st}))
