@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -57,6 +58,7 @@ def build_receiver(
     public_url: str | None = None,
     lister: Lister | None = None,
     silencer: Silencer | None = None,
+    metrics: Callable[[], bytes] | None = None,
 ) -> web.Application:
     directory = MemberDirectory(policies)
     responses = ResponseApplier(temporal)
@@ -72,6 +74,15 @@ def build_receiver(
         )
 
     app.router.add_get("/healthz", healthz)
+
+    if metrics is not None:
+        exposition = metrics
+
+        async def metrics_page(request: web.Request) -> web.Response:
+            body = await asyncio.to_thread(exposition)
+            return web.Response(body=body, content_type="text/plain", charset="utf-8")
+
+        app.router.add_get("/metrics", metrics_page)
 
     if slack is not None:
         bolt = slack_app(

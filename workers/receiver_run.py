@@ -6,9 +6,11 @@ import asyncio
 import logging
 import signal
 import time
+from collections.abc import Callable
 from contextlib import suppress
 from datetime import datetime
 
+from prometheus_client import CollectorRegistry, generate_latest
 from temporalio.client import Client
 
 from activities.delivery_ledger import DeliveryLedger, DeliveryRecord
@@ -22,6 +24,25 @@ from workers.worker import connect
 __all__ = ["run_receiver"]
 
 log = logging.getLogger("escalator.receiver")
+
+
+def records_metrics(settings: Settings) -> Callable[[], bytes]:
+    """escalator's metrics for the receiver's /metrics, from the records store, which is
+    opened at the first scrape (same reason as LazyLedger: no race for the tables)."""
+    registry: list[CollectorRegistry] = []
+
+    def exposition() -> bytes:
+        if not registry:
+            from records.store import Store
+            from workers.metrics import EscalatorMetrics
+
+            settings.state_dir.mkdir(parents=True, exist_ok=True)
+            made = CollectorRegistry()
+            EscalatorMetrics(made, Store.open(settings.resolved_database_url))
+            registry.append(made)
+        return generate_latest(registry[0])
+
+    return exposition
 
 
 class LazyLedger:
@@ -95,6 +116,7 @@ async def run_receiver(
         twilio_auth_token=twilio_token,
         public_url=settings.public_url,
         silencer=configured_silencer(settings, policies),
+        metrics=records_metrics(settings),
     )
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()

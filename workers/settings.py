@@ -29,7 +29,11 @@ class Settings(BaseSettings):
     state_dir: Path = Field(default=DEFAULT_STATE_DIR, alias="ESCALATOR_STATE_DIR")
     database_url: str | None = Field(default=None, alias="ESCALATOR_DATABASE_URL")
     policy_dir: Path = Field(default=SHIPPED_POLICY_DIR, alias="ESCALATOR_POLICY_DIR")
+    # escalator's own metrics (open exceptions, time to restore, notifications, error
+    # budget) on the worker; the receiver serves them at /metrics on its own port.
     metrics_port: int | None = Field(default=None, alias="ESCALATOR_METRICS_PORT")
+    # The Temporal SDK runtime's metrics (pollers, task latencies): a second exporter.
+    sdk_metrics_port: int | None = Field(default=None, alias="ESCALATOR_SDK_METRICS_PORT")
     # Escalations kept in the worker's cache (~0.22 MB each; evicted ones replay on demand).
     worker_cache: int = Field(default=400, ge=0, alias="ESCALATOR_WORKER_CACHE")
     receiver_port: int = Field(default=3000, alias="ESCALATOR_RECEIVER_PORT")

@@ -125,6 +125,35 @@ def metrics_runtime(port: int | None) -> Runtime | None:
     return Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=bind)))
 
 
+def serve_escalator_metrics(settings: Settings, wiring: Wiring) -> asyncio.Task[None] | None:
+    """Serve escalator's metrics on ESCALATOR_METRICS_PORT (read from the records store at
+    scrape time); keep the error-budget gauge fresh from ESCALATOR_ROUTING_LOGS, if set."""
+    if not settings.metrics_port:
+        return None
+    from workers.metrics import start_metrics_server
+    from workers.routing_wiring import configured_logs
+
+    store = wiring.recorder.store if isinstance(wiring.recorder, StoreRecorder) else None
+    metrics, _server, _thread = start_metrics_server(settings.metrics_port, store=store)
+    logs = configured_logs(settings)
+    if not logs:
+        return None
+    from workers.policy_source import load_configured_policies
+
+    journeys = [j for j in load_configured_policies(settings).journeys if j.name in logs]
+
+    async def refresh() -> None:
+        while True:
+            try:
+                frames = {name: await asyncio.to_thread(read) for name, read in logs.items()}
+                metrics.update_error_budgets(journeys, frames)
+            except Exception as err:  # a broken log must not stop the worker
+                log.warning("error-budget metrics not updated: %s", err)
+            await asyncio.sleep(60)
+
+    return asyncio.create_task(refresh())
+
+
 class StoreRecorder:
     """The records store (`records.store.Store`) behind the `Recorder` protocol."""
 
@@ -199,7 +228,7 @@ async def run_worker(
 ) -> None:
     """Run until SIGINT/SIGTERM (or ``stop``), then finish in-flight tasks and exit."""
     settings = settings or get_settings()
-    runtime = metrics_runtime(settings.metrics_port)
+    runtime = metrics_runtime(settings.sdk_metrics_port)
     client = await connect(settings, runtime)
     wiring = wiring or production_wiring(settings)
     stop = stop or asyncio.Event()
@@ -209,15 +238,21 @@ async def run_worker(
     worker = build_worker(
         client, settings.temporal_task_queue, wiring, max_cached_workflows=settings.worker_cache
     )
+    budgets = serve_escalator_metrics(settings, wiring)
     log.info(
-        "escalator worker on %s, task queue %s%s",
+        "escalator worker on %s, task queue %s%s%s",
         settings.temporal_address,
         settings.temporal_task_queue,
         f", metrics on :{settings.metrics_port}/metrics" if settings.metrics_port else "",
+        f", SDK metrics on :{settings.sdk_metrics_port}/metrics"
+        if settings.sdk_metrics_port
+        else "",
     )
     async with worker:
         print(f"escalator worker ready (task queue {settings.temporal_task_queue})", flush=True)
         await stop.wait()
         print("escalator worker: shutting down, finishing in-flight tasks", flush=True)
+        if budgets is not None:
+            budgets.cancel()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.remove_signal_handler(sig)

@@ -89,6 +89,12 @@ async def test_receiver_process_serves_and_stops_on_sigterm(
                 f"{url}/slack/events", data=body, headers=slack_headers(body, secret="x")
             ) as resp:
                 assert resp.status == 401
+            # escalator's metrics from the records store (empty store: no exceptions open).
+            async with http.get(f"{url}/metrics") as resp:
+                assert resp.status == 200
+                text = await resp.text()
+            assert "# TYPE escalator_open_exceptions gauge" in text
+            assert "# TYPE escalator_time_to_restore_seconds histogram" in text
     finally:
         proc.send_signal(signal.SIGTERM)
         out, err = await asyncio.wait_for(proc.communicate(), 20)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import socket
 import sys
@@ -13,7 +14,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from conftest import has, subject
+from harness import has, subject
 from policy_factory import detection, make_policy
 from temporalio.testing import WorkflowEnvironment
 
@@ -42,16 +43,22 @@ async def read_until(stream: asyncio.StreamReader, text: str) -> str:
     return seen
 
 
+def _scrape(port: int) -> str:
+    body: bytes = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read()
+    return body.decode()
+
+
 async def test_worker_process_records_serves_metrics_and_drains(
     dev_server: WorkflowEnvironment, tmp_path: Path
 ) -> None:
     task_queue = f"proc-{uuid.uuid4()}"
-    port = free_port()
+    port, sdk_port = free_port(), free_port()
     env = {
         **os.environ,
         "TEMPORAL_ADDRESS": dev_server.client.service_client.config.target_host,
         "TEMPORAL_TASK_QUEUE": task_queue,
         "ESCALATOR_METRICS_PORT": str(port),
+        "ESCALATOR_SDK_METRICS_PORT": str(sdk_port),
         "ESCALATOR_STATE_DIR": str(tmp_path),
     }
     proc = await asyncio.create_subprocess_exec(
@@ -88,10 +95,20 @@ async def test_worker_process_records_serves_metrics_and_drains(
         finally:
             store.close()
 
-        # The SDK runtime's metrics, in Prometheus format.
-        url = f"http://127.0.0.1:{port}/metrics"
-        body = await asyncio.to_thread(lambda: urllib.request.urlopen(url, timeout=5).read())
-        assert b"temporal_" in body and b'task_queue="' in body
+        # escalator's metrics, read from the records: the acknowledged exception is open
+        # at level 1 and its page counted as a sent notification.
+        body = await asyncio.to_thread(_scrape, port)
+        assert (
+            'escalator_open_exceptions{journey="orderToShip",level="1",state="acknowledged"} 1.0'
+            in body
+        )
+        assert re.search(
+            r'escalator_notifications_total\{channel="\w+",result="sent"\} [1-9]', body
+        )
+
+        # The SDK runtime's metrics, in Prometheus format, on their own port.
+        sdk = await asyncio.to_thread(_scrape, sdk_port)
+        assert "temporal_" in sdk and 'task_queue="' in sdk
 
         proc.send_signal(signal.SIGTERM)
         code = await asyncio.wait_for(proc.wait(), 30)
