@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import pytest
-from conftest import Harness, has, steps, subject
+from harness import Harness, has, steps, subject
 from policy_factory import detection, make_policy
 
 from detectors.raising import clear_condition

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from conftest import Harness, has, steps, subject
+from harness import Harness, has, steps, subject
 from policy_factory import detection, make_policy
 
 from workflows.contracts import AcknowledgeInput, ExceptionState, ResolveInput, StepKind

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import Harness, has, steps, subject
+from harness import Harness, has, steps, subject
 from policy_factory import detection, make_policy
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "routing"))

@@ -16,7 +16,7 @@ import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from conftest import has, steps
+from harness import has, steps
 from policy_factory import detection, make_policy
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "routing"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import Harness, has, steps, subject
+from harness import Harness, has, steps, subject
 from policy_factory import detection, make_policy
 
 from policies.calendars import WEEKDAYS, Calendar

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import Harness, has, steps, subject
+from harness import Harness, has, steps, subject
 from policy_factory import detection, make_policy
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError

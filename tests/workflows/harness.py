@@ -1,0 +1,133 @@
+"""The escalation-scenario harness: a real worker on a fresh task queue, wired to the
+in-memory recorder and a capturing channel. Imported by the workflow tests (and the
+fixtures in conftest.py); a module of its own, so no test imports a `conftest`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+from temporalio.client import Client, WorkflowHandle
+from temporalio.service import RPCError
+from temporalio.testing import WorkflowEnvironment
+
+from activities.channels import CapturingSender
+from activities.playbook import InMemoryConditions
+from activities.records import InMemoryRecorder
+from detectors.raising import Raised, raise_exception
+from policies.snapshot import ExceptionPolicy
+from workflows.activity_contracts import Notification
+from workflows.contracts import (
+    Detection,
+    ExceptionStatus,
+    StepKind,
+    TimelineStep,
+    UpdateResult,
+)
+
+HISTORIES = Path(__file__).parent.parent / "histories"
+RECORD = os.environ.get("ESCALATOR_RECORD_HISTORIES") == "1"
+T = TypeVar("T")
+PAGES = {"first", "escalated", "reminder", "reverted", "reassigned", "broadcast", "repeat"}
+
+
+@dataclass
+class Harness:
+    env: WorkflowEnvironment
+    client: Client
+    task_queue: str
+    unit: timedelta
+    recorder: InMemoryRecorder
+    channel: CapturingSender
+    conditions: InMemoryConditions
+    # Slack between two scheduled events: generous on the dev server (shared CPU).
+    slack: timedelta = field(default=timedelta(seconds=1))
+
+    started: set[str] = field(default_factory=set)
+
+    async def raise_(self, detection: Detection, policy: ExceptionPolicy) -> Raised:
+        raised = await raise_exception(
+            self.client, detection, policy=policy, task_queue=self.task_queue
+        )
+        self.started.add(raised.exception_id)
+        return raised
+
+    async def close(self) -> None:
+        """End this test's exceptions once their activities are done. On the time-skipping
+        server a timer left on a task queue nobody polls, or an activity finishing after
+        its workflow was terminated, holds the clock for every later test."""
+        for exception_id in self.started:
+            handle = self.handle(exception_id)
+            with contextlib.suppress(RPCError):
+                quiet, last = 0, -1
+                for _ in range(200):  # idle = nothing pending and history unchanged 3 times
+                    described = await handle.describe()
+                    raw = described.raw_description
+                    busy = raw.pending_activities or raw.HasField("pending_workflow_task")
+                    quiet = 0 if busy or described.history_length != last else quiet + 1
+                    last = described.history_length
+                    if quiet >= 3:
+                        break
+                    await asyncio.sleep(0.03)
+                await handle.terminate("test finished")
+
+    def handle(self, exception_id: str) -> WorkflowHandle[Any, ExceptionStatus]:
+        return self.client.get_workflow_handle(exception_id, result_type=ExceptionStatus)
+
+    async def update(self, exception_id: str, name: str, inp: Any) -> UpdateResult:
+        return await self.handle(exception_id).execute_update(name, inp, result_type=UpdateResult)
+
+    async def status(self, exception_id: str) -> ExceptionStatus:
+        return await self.handle(exception_id).query("status", result_type=ExceptionStatus)
+
+    async def until(
+        self, exception_id: str, check: Callable[[ExceptionStatus], bool], within: float = 15
+    ) -> ExceptionStatus:
+        """Poll the status query until ``check`` holds (no blind sleeps)."""
+        deadline = asyncio.get_running_loop().time() + within
+        while True:
+            status = await self.status(exception_id)
+            if check(status):
+                return status
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"condition not reached; last status: {summary(status)}")
+            await asyncio.sleep(0.05)
+
+    async def advance(self, units: float) -> None:
+        """Let ``units`` of workflow time pass (skipped on the test server, real on dev)."""
+        await self.env.sleep(self.unit * units)
+
+    def pages(self, exception_id: str) -> list[Notification]:
+        return [n for n in self.channel.for_exception(exception_id) if n.reason in PAGES]
+
+    async def save_history(self, exception_id: str, name: str) -> None:
+        """With ESCALATOR_RECORD_HISTORIES=1, keep this run's history for the replay test."""
+        if not RECORD:
+            return
+        history = await self.handle(exception_id).fetch_history()
+        HISTORIES.mkdir(exist_ok=True)
+        (HISTORIES / f"{name}.json").write_text(history.to_json())
+
+
+def summary(status: ExceptionStatus) -> str:
+    kinds = [s.kind.value for s in status.timeline]
+    return f"state={status.state} level={status.level} exhausted={status.exhausted} steps={kinds}"
+
+
+def steps(status: ExceptionStatus, kind: StepKind) -> list[TimelineStep]:
+    return [s for s in status.timeline if s.kind is kind]
+
+
+def has(kind: StepKind, n: int = 1) -> Callable[[ExceptionStatus], bool]:
+    return lambda s: len(steps(s, kind)) >= n
+
+
+def subject() -> str:
+    return f"order-{uuid.uuid4().hex[:8]}"
