@@ -14,7 +14,8 @@ pages its role's on-call member (by rotation) on the level's channels, the
 role's Slack channel for ``slack``; a channel without an address is skipped
 and, when no channel is left, the page goes to the console only.
 
-The routing decision is ``page`` until error-budget routing is built.
+The preview shows the full escalation (a ``page``): the live routing decision also weighs
+burn rates, support hours and silences, which a dry run does not know.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ __all__ = [
     "mask_phone",
 ]
 
-ROUTING_NOTE = "default until error-budget routing is built"
+ROUTING_NOTE = "the full escalation; the live decision also weighs burn rates, support hours and silences (ESCALATOR_ROUTING=budget, docs/routing.md)"
 
 
 class _Preview(BaseModel):

@@ -42,7 +42,7 @@ def test_business_hours_across_the_weekend_and_spring_forward() -> None:
     # (10:00 CEST), then week 12 -> jan.
     result = explain(load_policies([EXAMPLES]), "awaiting_inventory", ams(2026, 3, 28, 15))
     assert result.routing == "page"
-    assert "default until error-budget routing is built" in result.routing_note
+    assert "support hours and silences" in result.routing_note
     assert result.calendar == "nl-warehouse" and result.calendar_open_at_raise is True
     assert [s.name for s in result.playbook_steps] == ["reallocate", "check_stock_location"]
     assert result.first_page_at == ams(2026, 3, 28, 15, 2)
@@ -144,7 +144,7 @@ def test_explain_command_for_people() -> None:
         "--policy", str(EXAMPLES),
     )  # fmt: skip
     assert code == 0, out
-    assert "routing: page (default until error-budget routing is built)" in out
+    assert "routing: page (the full escalation;" in out
     assert "Sat 2026-03-28 15:02 CET" in out
     assert "Mon 2026-03-30 07:02 CEST" in out
     assert "sms: +31******003 (chloe)" in out
