@@ -27,8 +27,15 @@ from policies.journeys import Journey
 from records.silences import SilenceStore
 from records.store import Store
 from workers.settings import Settings
+from workflows.activity_contracts import RoutingDecision, RoutingInput
 
-__all__ = ["CachedLog", "configured_logs", "parse_routing_logs", "routing_decide"]
+__all__ = [
+    "CachedLog",
+    "configured_logs",
+    "page_unless_silenced",
+    "parse_routing_logs",
+    "routing_decide",
+]
 
 
 def parse_routing_logs(text: str | None) -> dict[str, Path]:
@@ -78,13 +85,27 @@ def configured_logs(settings: Settings) -> dict[str, Callable[[], pl.DataFrame]]
 
 
 def routing_decide(settings: Settings, store: Store) -> Decide:
+    silences = SqlSilences(SilenceStore(store.engine))
     if settings.routing == "page":
-        return always_page
+        return page_unless_silenced(Router(silences=silences))
 
     logs = configured_logs(settings)
     return Router(
         burn_rates=LogBurnRates(logs) if logs else None,
-        silences=SqlSilences(SilenceStore(store.engine)),
+        silences=silences,
         volume=StorePageVolume(store.engine),
         max_pages_per_hour=settings.max_pages_per_hour,
     )
+
+
+def page_unless_silenced(router: Router) -> Decide:
+    """``ESCALATOR_ROUTING=page``: every exception pages, but a silence still holds what it
+    matches (an operator who created one must not be paged through it)."""
+
+    async def decide(inp: RoutingInput) -> RoutingDecision:
+        decision = await router(inp)
+        if decision.action == "suppress":
+            return decision
+        return await always_page(inp)
+
+    return decide

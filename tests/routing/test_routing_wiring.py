@@ -65,7 +65,19 @@ async def test_budget_routing_from_a_log_file_and_the_records(tmp_path: Path) ->
     )
     held = await decide(_input())
     assert held.action == "suppress" and held.recheck_at == AT + 5 * timedelta(minutes=1)
-    assert routing_decide(Settings(ESCALATOR_ROUTING="page"), store) is always_page
+    store.close()
+
+
+async def test_page_mode_pages_everything_a_silence_does_not_hold(tmp_path: Path) -> None:
+    store = Store.open(f"sqlite:///{tmp_path / 'r.db'}")
+    decide = routing_decide(Settings(ESCALATOR_ROUTING="page"), store)
+    paged = await decide(_input())
+    assert paged.action == "page" and paged.reason == (await always_page(_input())).reason
+    SilenceStore(store.engine).add(
+        journey="orderToShip", reason="stock count", created_by="anna", now=AT - H, ends_at=AT + H
+    )
+    held = await decide(_input())
+    assert held.action == "suppress" and held.silence_id is not None
     store.close()
 
 
