@@ -23,7 +23,7 @@ from workers.worker import Wiring, build_worker
 from workflows.search_attributes import ALL_KEYS
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def unit(temporal_env: WorkflowEnvironment) -> timedelta:
     """One policy time unit: a minute when time skips, a second on the real-time dev server."""
     return timedelta(minutes=1) if temporal_env.supports_time_skipping else timedelta(seconds=1)
