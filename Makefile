@@ -29,8 +29,8 @@ types: $(STAMP)
 # dev server users run (same tests, second-scale policies there).
 pytest: $(STAMP)
 	$(BIN)/python scripts/pytest_guard.py
-	$(BIN)/python scripts/pytest_guard.py --workflow-environment local -m temporal \
-		tests/workflows tests/test_temporal_fixtures.py
+	$(BIN)/python scripts/pytest_guard.py --workflow-environment local \
+		-m "temporal and not time_skipping_only" tests/workflows tests/test_temporal_fixtures.py
 
 test: lint types pytest
 

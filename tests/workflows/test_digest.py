@@ -10,6 +10,7 @@ import uuid
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
@@ -44,6 +45,8 @@ def _exception(store: Store, xid: str, role: str, decision: str, resolved: bool 
         )
 
 
+@pytest.mark.temporal
+@pytest.mark.time_skipping_only
 async def test_digest_workflow_posts_tickets_and_slo_status(client: Client, tmp_path: Path) -> None:
     store = Store.open(f"sqlite:///{tmp_path / 'r.db'}")
     _exception(store, "exc:orderToShip:payment_pending:o-1", "billing", "ticket")
@@ -78,6 +81,7 @@ async def test_digest_workflow_posts_tickets_and_slo_status(client: Client, tmp_
     store.close()
 
 
+@pytest.mark.temporal
 async def test_digest_schedules_install_idempotently(
     dev_server: WorkflowEnvironment, tmp_path: Path
 ) -> None:

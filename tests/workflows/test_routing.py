@@ -26,6 +26,9 @@ from records.store import Store
 from workflows.contracts import Detection, StepKind, TimelineStep
 from workflows.escalation_routing import NOTIFY_FACTOR
 
+# Support-hours delays and silence re-checks are hours of durable timers: time must skip.
+pytestmark = [pytest.mark.temporal, pytest.mark.time_skipping_only]
+
 H, D = timedelta(hours=1), timedelta(days=1)
 FAST = simulate([Period(3 * D, 60, 0.0), Period(H, 60, 0.2)])
 HEALTHY = simulate([Period(3 * D, 60, 0.0)])

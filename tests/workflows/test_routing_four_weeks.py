@@ -16,6 +16,7 @@ import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import pytest
 from harness import has, steps
 from policy_factory import detection, make_policy
 
@@ -25,6 +26,9 @@ from routing_scenario import START, Period, SimulatedLog, journey, simulate
 from activities.routing import LogBurnRates, Router
 from workflows.activity_contracts import RoutingInput
 from workflows.contracts import Detection, StepKind
+
+# Four simulated weeks of durable timers: time must skip.
+pytestmark = [pytest.mark.temporal, pytest.mark.time_skipping_only]
 
 M, H, D = timedelta(minutes=1), timedelta(hours=1), timedelta(days=1)
 
