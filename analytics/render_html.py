@@ -10,6 +10,7 @@ import json
 from html import escape
 from typing import Any
 
+from analytics.formatting import format_percent, format_seconds
 from analytics.svg import bar_chart, grouped_bar_chart, line_chart
 
 __all__ = ["render_html", "rule_week_series"]
@@ -71,17 +72,11 @@ def rule_week_series(rows: list[dict[str, Any]]) -> tuple[list[str], dict[str, l
 
 
 def _fmt_seconds(value: float | None) -> str:
-    if value is None:
-        return "-"
-    if value < 3600:
-        return f"{value / 60:.1f} min"
-    if value < 86400:
-        return f"{value / 3600:.1f} h"
-    return f"{value / 86400:.1f} d"
+    return format_seconds(value, gap=" ", minutes="min")
 
 
 def _pct(value: float | None) -> str:
-    return "-" if value is None else f"{value * 100:.2f} %"
+    return format_percent(value, gap=" ")
 
 
 def _table(headers: list[str], rows: list[list[str]], table_id: str) -> str:

