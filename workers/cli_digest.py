@@ -7,15 +7,15 @@ escalator digest run ROLE     # post ROLE's digest now (a DigestWorkflow run), p
 from __future__ import annotations
 
 import asyncio
-import sys
 import uuid
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 
 from detectors.raising import with_pydantic
 from policies.errors import PolicyError
 from policies.policy_set import PolicySet
+from workers.cli_errors import fail as _fail
 from workers.digest_schedules import digest_request, install_digests
 from workers.policy_source import load_configured_policies
 from workers.settings import Settings
@@ -32,11 +32,6 @@ digest_app = typer.Typer(
 
 def register(app: typer.Typer) -> None:
     app.add_typer(digest_app, name="digest")
-
-
-def _fail(message: str) -> NoReturn:
-    print(f"error: {message}", file=sys.stderr)
-    raise typer.Exit(2)
 
 
 def _policies(settings: Settings) -> PolicySet:

@@ -12,13 +12,14 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import polars as pl
 import typer
 
 from policies.duration import parse_duration
 from policies.journeys import Journey
+from workers.cli_errors import fail as _fail
 from workers.settings import Settings
 
 __all__ = ["db_app", "parse_when", "register"]
@@ -41,11 +42,6 @@ def register(app: typer.Typer) -> None:
     """Add `escalator report` and `escalator db ...` to the main app."""
     app.command("report")(report)
     app.add_typer(db_app, name="db")
-
-
-def _fail(message: str) -> NoReturn:
-    print(f"error: {message}", file=sys.stderr)
-    raise typer.Exit(2)
 
 
 def parse_when(value: str, now: datetime, option: str) -> datetime:

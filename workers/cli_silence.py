@@ -15,9 +15,8 @@ and releases them when it ends.
 from __future__ import annotations
 
 import json
-import sys
 from datetime import UTC, datetime
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 
@@ -28,6 +27,7 @@ from policies.policy_set import PolicySet
 from records.silences import SilenceError, SilenceStore
 from records.store import Store
 from records.tables import SilenceRecord
+from workers.cli_errors import fail as _fail
 from workers.settings import Settings
 
 __all__ = ["SilenceRequest", "add_silence", "register", "silence_app"]
@@ -41,11 +41,6 @@ silence_app = typer.Typer(
 
 def register(app: typer.Typer) -> None:
     app.add_typer(silence_app, name="silence")
-
-
-def _fail(message: str) -> NoReturn:
-    print(f"error: {message}", file=sys.stderr)
-    raise typer.Exit(2)
 
 
 class SilenceRequest:
