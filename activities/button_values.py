@@ -15,6 +15,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from activities.silence_choices import SILENCE_CHOICES
+
 __all__ = [
     "OPTION_VALUE_LIMIT",
     "SNOOZE_CHOICES",
@@ -41,6 +43,7 @@ class ButtonAction(StrEnum):
     SNOOZE = "snooze"
     ESCALATE_NOW = "escalate"
     REASSIGN = "reassign"
+    SILENCE = "silence"  # silences the exception's rule; arg: a key of SILENCE_CHOICES
 
 
 class ButtonValueError(ValueError):
@@ -78,4 +81,6 @@ class ButtonValue(BaseModel):
             raise ButtonValueError(f"unknown snooze choice {value.arg!r}")
         if value.action is ButtonAction.REASSIGN and not value.arg:
             raise ButtonValueError("reassign needs a role")
+        if value.action is ButtonAction.SILENCE and value.arg not in SILENCE_CHOICES:
+            raise ButtonValueError(f"unknown silence choice {value.arg!r}")
         return value

@@ -19,6 +19,7 @@ from activities.button_values import (
     ButtonValue,
     ButtonValueError,
 )
+from activities.slack_silence_menu import silence_menu
 from workflows.contracts import ExceptionState, ExceptionStatus, StepKind, TimelineStep
 
 __all__ = [
@@ -236,6 +237,7 @@ def _actions(status: ExceptionStatus, ctx: MessageContext) -> list[Block]:
         )
         if ctx.reassign_roles
         else None,
+        silence_menu(xid, status.journey, status.rule),
     ):
         if select and select["options"]:
             elements.append(select)

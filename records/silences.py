@@ -27,10 +27,16 @@ import sqlalchemy as sa
 from records.projection import as_utc
 from records.tables import ExceptionRecord, SilenceRecord
 
-__all__ = ["SilenceError", "SilenceStore", "matches"]
+__all__ = ["SilenceError", "SilenceStore", "matches", "new_silence_id"]
 
 SIL = SilenceRecord.__table__  # type: ignore[attr-defined]
 EXC = ExceptionRecord.__table__  # type: ignore[attr-defined]
+
+
+def new_silence_id() -> str:
+    """A fresh id; callers that must name the silence before storing it (the Slack menu
+    writes it into the exception's timeline first) take one and pass it to ``add``."""
+    return f"sil-{uuid.uuid4().hex[:10]}"
 
 
 class SilenceError(ValueError):
@@ -69,6 +75,7 @@ class SilenceStore:
         ends_at: datetime | None = None,
         until_resolved: str | None = None,
         starts_at: datetime | None = None,
+        silence_id: str | None = None,
     ) -> SilenceRecord:
         if (ends_at is None) == (until_resolved is None):
             raise SilenceError(
@@ -80,7 +87,7 @@ class SilenceStore:
         if not reason.strip():
             raise SilenceError("give a --reason: the owners read it when something is suppressed")
         record = SilenceRecord(
-            id=f"sil-{uuid.uuid4().hex[:10]}",
+            id=silence_id or new_silence_id(),
             journey=journey,
             rule=rule,
             labels=dict(labels or {}),

@@ -33,6 +33,7 @@ from workers.receiver_directory import MemberDirectory
 from workers.receiver_listing import OpenException, list_open
 from workers.receiver_responses import ResponseApplier
 from workers.receiver_security import ReplayGuard, SlackRequestCheck
+from workers.receiver_silence_button import SilenceFromMessage, StoreOpener
 from workers.receiver_slack import Lister, Silencer, slack_app
 from workers.receiver_sms import SmsWebhook
 
@@ -58,8 +59,12 @@ def build_receiver(
     public_url: str | None = None,
     lister: Lister | None = None,
     silencer: Silencer | None = None,
+    silences: StoreOpener | None = None,
     metrics: Callable[[], bytes] | None = None,
 ) -> web.Application:
+    """``silences`` opens the records' silences: with it, the Silence menu of each
+    exception's Slack message works (without it, the receiver says it does not know
+    that action)."""
     directory = MemberDirectory(policies)
     responses = ResponseApplier(temporal)
 
@@ -92,6 +97,7 @@ def build_receiver(
             responses=responses,
             lister=lister or default_lister,
             silencer=silencer,
+            silence_menu=SilenceFromMessage(responses, silences) if silences else None,
         )
         app[BOLT] = bolt
 

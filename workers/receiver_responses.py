@@ -24,6 +24,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from detectors.raising import with_pydantic
 from workflows.contracts import (
     AcknowledgeInput,
+    AddNoteInput,
     EscalateNowInput,
     ReassignInput,
     ResolveInput,
@@ -75,6 +76,11 @@ class ResponseApplier:
     async def escalate_now(self, exception_id: str, actor: str, via: str) -> Outcome:
         return await self._update(
             exception_id, "escalate_now", EscalateNowInput(actor=actor, via=via)
+        )
+
+    async def note(self, exception_id: str, actor: str, note: str, via: str) -> Outcome:
+        return await self._update(
+            exception_id, "add_note", AddNoteInput(actor=actor, note=note, via=via)
         )
 
     async def _update(self, exception_id: str, update: str, inp: BaseModel) -> Outcome:

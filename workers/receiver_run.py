@@ -17,7 +17,7 @@ from activities.delivery_ledger import DeliveryLedger, DeliveryRecord
 from activities.slack_client import slack_client
 from policies.loader import load_policies
 from workers.receiver import SlackConfig, build_receiver, run_socket_mode, serve
-from workers.receiver_silence import configured_silencer
+from workers.receiver_silence import configured_silencer, lazy_silence_store
 from workers.settings import Settings
 from workers.worker import connect
 
@@ -108,6 +108,7 @@ async def run_receiver(
     twilio_token = (
         settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else None
     )
+    silences = lazy_silence_store(settings)  # one engine for the command and the menu
     app = build_receiver(
         temporal=client,
         policies=policies,
@@ -115,7 +116,8 @@ async def run_receiver(
         slack=slack,
         twilio_auth_token=twilio_token,
         public_url=settings.public_url,
-        silencer=configured_silencer(settings, policies),
+        silencer=configured_silencer(settings, policies, silences),
+        silences=silences,
         metrics=records_metrics(settings),
     )
     stop = stop or asyncio.Event()

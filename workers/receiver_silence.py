@@ -22,7 +22,13 @@ from records.store import Store
 from workers.cli_silence import SilenceRequest, add_silence, describe
 from workers.settings import Settings
 
-__all__ = ["SILENCE_USAGE", "SlackSilencer", "configured_silencer", "parse_silence"]
+__all__ = [
+    "SILENCE_USAGE",
+    "SlackSilencer",
+    "configured_silencer",
+    "lazy_silence_store",
+    "parse_silence",
+]
 
 SILENCE_USAGE = (
     "Usage: `/escalator silence JOURNEY[/RULE] [key=value ...] "
@@ -78,17 +84,29 @@ class SlackSilencer:
         return await asyncio.to_thread(self._answer, text, actor, datetime.now(UTC))
 
 
+def lazy_silence_store(settings: Settings) -> Callable[[], Awaitable[SilenceStore]]:
+    """The silences of the records database, opened at the first use (the receiver must
+    start even while the database is unreachable) and then shared."""
+    opened: list[SilenceStore] = []
+
+    async def store() -> SilenceStore:
+        if not opened:
+            records = await asyncio.to_thread(Store.open, settings.resolved_database_url)
+            opened.append(SilenceStore(records.engine))
+        return opened[0]
+
+    return store
+
+
 def configured_silencer(
-    settings: Settings, policies: PolicySet
+    settings: Settings,
+    policies: PolicySet,
+    store: Callable[[], Awaitable[SilenceStore]] | None = None,
 ) -> Callable[[str, str], Awaitable[str]]:
-    """A silencer on the records database, opened at the first command (the receiver must
-    start even while the database is unreachable)."""
-    opened: list[SlackSilencer] = []
+    """A silencer on the records database (``store``, shared with the Silence menu)."""
+    opener = store or lazy_silence_store(settings)
 
     async def silence(text: str, actor: str) -> str:
-        if not opened:
-            store = await asyncio.to_thread(Store.open, settings.resolved_database_url)
-            opened.append(SlackSilencer(SilenceStore(store.engine), policies))
-        return await opened[0](text, actor)
+        return await SlackSilencer(await opener(), policies)(text, actor)
 
     return silence

@@ -27,6 +27,7 @@ from activities.slack_blocks import ACTION_PREFIX, RESOLVE_CALLBACK, RUNBOOK_ACT
 from workers.receiver_directory import MemberDirectory
 from workers.receiver_listing import OpenException
 from workers.receiver_responses import Outcome, ResponseApplier
+from workers.receiver_silence_button import SilenceFromMessage, register_silence_menu
 
 __all__ = ["Lister", "Silencer", "slack_app"]
 
@@ -55,6 +56,7 @@ def slack_app(
     responses: ResponseApplier,
     lister: Lister,
     silencer: Silencer | None = None,
+    silence_menu: SilenceFromMessage | None = None,
 ) -> AsyncApp:
     app = AsyncApp(
         client=client,
@@ -197,6 +199,9 @@ def slack_app(
         else:
             text = USAGE
         await respond(text=text, response_type="ephemeral")
+
+    if silence_menu is not None:  # before the catch-all below: bolt runs the first match
+        register_silence_menu(app, directory, silence_menu, _stranger)
 
     @app.action(re.compile(r".*"))
     async def on_unknown(

@@ -56,6 +56,7 @@ async def test_posts_one_block_kit_message_to_the_role_channel(
         "escalator.escalate",
         "escalator.snooze",
         "escalator.reassign",
+        "escalator.silence",
     ]
     text = str(msg.blocks)
     assert "orderToShip: ORD-1042 awaiting_inventory" in text

@@ -24,6 +24,8 @@ from temporalio.client import Client
 from twilio.request_validator import RequestValidator
 
 from activities.delivery_ledger import InMemoryLedger
+from activities.records import InMemoryRecorder, Recorder
+from activities.routing import Decide, always_page
 from activities.slack_client import slack_client
 from activities.slack_context import policy_context
 from activities.slack_sender import SlackSender
@@ -33,6 +35,8 @@ from detectors.raising import raise_exception, with_pydantic
 from policies.policy_set import PolicySet
 from workers.policy_source import load_configured_policies
 from workers.receiver import SlackConfig, build_receiver, serve
+from workers.receiver_silence_button import StoreOpener
+from workers.receiver_slack import Silencer
 from workers.worker import Wiring, build_worker
 from workflows.contracts import Detection, ExceptionStatus
 
@@ -176,7 +180,17 @@ class ChannelStack:
 
 
 @asynccontextmanager
-async def channel_stack(client: Client, task_queue: str) -> AsyncIterator[ChannelStack]:
+async def channel_stack(
+    client: Client,
+    task_queue: str,
+    *,
+    recorder: Recorder | None = None,
+    decide: Decide | None = None,
+    silences: StoreOpener | None = None,
+    silencer: Silencer | None = None,
+) -> AsyncIterator[ChannelStack]:
+    """``recorder``, ``decide``, ``silences`` and ``silencer`` default to what the receiver
+    and worker tests need (in-memory records, always page, no silences)."""
     policies = load_configured_policies()
     slack, twilio = FakeSlack().start(), FakeTwilio().start()
     ledger = InMemoryLedger()
@@ -193,12 +207,14 @@ async def channel_stack(client: Client, task_queue: str) -> AsyncIterator[Channe
         TWILIO_FROM,
     )
     wiring = Wiring(
+        recorder=recorder or InMemoryRecorder(),
+        decide=decide or always_page,
         senders={
             "slack": slack_sender,
             "slack_dm": slack_sender,
             "sms": sms_sender,
             "voice": sms_sender,
-        }
+        },
     )
     app = build_receiver(
         temporal=client,
@@ -206,6 +222,8 @@ async def channel_stack(client: Client, task_queue: str) -> AsyncIterator[Channe
         ledger=ledger,
         slack=SlackConfig(SIGNING_SECRET, slack_client(slack.token, base_url=slack.api_url)),
         twilio_auth_token=twilio.auth_token,
+        silencer=silencer,
+        silences=silences,
     )
     runner = await serve(app, "127.0.0.1", 0)
     port = runner.addresses[0][1]

@@ -1,0 +1,163 @@
+"""The Silence menu of an exception's Slack message: silence its rule from the message.
+
+The silence matches the exception's journey and rule, with no labels: every
+label an exception carries today (the rule's ``labels``, its kind and
+severity) is the same for every exception of that rule, so copying them would
+narrow nothing, and would quietly stop the silence from matching once a policy
+change edits the rule's labels. One case alone is what Snooze is for.
+
+The order of the work makes a refused click leave nothing behind:
+
+1. read the exception (journey, rule, state) from its workflow;
+2. open the silences store, so a database outage refuses before anything is written;
+3. add a note to the exception's timeline (the ``add_note`` update) naming who
+   silenced what until when and the silence's id. Its validator is the
+   authorization: the members who may respond to this exception (a notified
+   role, the owner of a ticket, the incident-lead role) may silence from it,
+   anyone else gets the validator's reason and nothing is stored. A note needs
+   no workflow change, so no patch and no new history;
+4. store the silence under the id the note already names.
+
+If step 4 fails after the note was written, a second note says so: the
+timeline never claims a silence the records do not have.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from sqlalchemy.exc import SQLAlchemyError
+from temporalio.client import WorkflowQueryFailedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from activities.button_values import ButtonAction, ButtonValue, ButtonValueError
+from activities.silence_choices import SILENCE_CHOICES, UNTIL_RESOLVED
+from activities.slack_silence_menu import SILENCE_ACTION
+from records.silences import SilenceError, SilenceStore, new_silence_id
+from workers.receiver_directory import MemberDirectory
+from workers.receiver_responses import Outcome, ResponseApplier
+from workflows.contracts import ExceptionState, ExceptionStatus
+
+__all__ = ["SilenceFromMessage", "StoreOpener", "register_silence_menu"]
+
+log = logging.getLogger(__name__)
+StoreOpener = Callable[[], Awaitable[SilenceStore]]
+
+
+def _when(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+class SilenceFromMessage:
+    """Turns a Silence menu choice by a member into a stored silence and a reply."""
+
+    def __init__(self, responses: ResponseApplier, store: StoreOpener) -> None:
+        self.responses, self.store = responses, store
+
+    async def _status(self, exception_id: str) -> ExceptionStatus | Outcome:
+        handle = self.responses.client.get_workflow_handle(exception_id)
+        try:
+            return await handle.query(
+                "status", result_type=ExceptionStatus, rpc_timeout=self.responses.answer_within
+            )
+        except RPCError as err:
+            if err.status == RPCStatusCode.NOT_FOUND:
+                return Outcome(False, f"no exception {exception_id}")
+            return Outcome(False, f"{exception_id}: Temporal said {err.message}")
+        except WorkflowQueryFailedError as err:
+            return Outcome(False, f"{exception_id} cannot be read now: {err}")
+
+    async def __call__(self, value: ButtonValue, actor: str) -> Outcome:
+        xid, choice = value.exception_id, value.arg or ""
+        status = await self._status(xid)
+        if isinstance(status, Outcome):
+            return status
+        if choice == UNTIL_RESOLVED and status.state is ExceptionState.RESOLVED:
+            return Outcome(False, f"{xid} is already resolved: choose a time instead")
+        try:
+            store = await self.store()
+        except SQLAlchemyError as err:
+            log.warning("silence from Slack: records database unreachable: %s", err)
+            return Outcome(False, "the records database is unreachable; nothing was silenced")
+        now = datetime.now(UTC)
+        duration = SILENCE_CHOICES[choice]
+        ends_at = now + duration if duration is not None else None
+        scope = f"{status.journey}/{status.rule}"
+        until = f"until {_when(ends_at)}" if ends_at else f"until {xid} resolves"
+        silence_id = new_silence_id()
+        noted = await self.responses.note(
+            xid, actor, f"silenced {scope} {until} ({silence_id})", "slack"
+        )
+        if not noted.ok:
+            return noted  # the validator's reason: not allowed to respond to this exception
+        try:
+            await asyncio.to_thread(
+                store.add,
+                journey=status.journey,
+                rule=status.rule,
+                reason=f"silenced from Slack on {xid}",
+                created_by=actor,
+                now=now,
+                ends_at=ends_at,
+                until_resolved=None if ends_at else xid,
+                silence_id=silence_id,
+            )
+        except (SilenceError, SQLAlchemyError) as err:
+            log.warning("silence %s from Slack not stored: %s", silence_id, err)
+            await self.responses.note(
+                xid, actor, f"silence {silence_id} was not stored: {err}", "slack"
+            )
+            return Outcome(False, f"the silence was not stored ({err}); nothing is silenced")
+        return Outcome(
+            True,
+            f"Silenced *{scope}* (every case) {until}: `{silence_id}`.\n"
+            f"New exceptions of this rule are held back and page nobody until then; "
+            f"`{xid}` itself is not changed.\n"
+            f"Lift it: `/escalator silence expire {silence_id}` "
+            f"(or `escalator silence expire {silence_id} --as {actor}`).",
+        )
+
+
+def _decode(action: dict[str, Any]) -> ButtonValue:
+    value = ButtonValue.decode((action.get("selected_option") or {}).get("value"))
+    if value.action is not ButtonAction.SILENCE:
+        raise ButtonValueError("the menu and its value disagree")
+    return value
+
+
+def register_silence_menu(
+    app: AsyncApp,
+    directory: MemberDirectory,
+    silence: SilenceFromMessage,
+    stranger: Callable[[str], str],
+) -> None:
+    """The listener for the Silence menu; register it before any catch-all listener."""
+
+    @app.action(SILENCE_ACTION)
+    async def on_silence(
+        ack: Any, body: dict[str, Any], action: dict[str, Any], respond: Any
+    ) -> None:
+        await ack()
+        user = (body.get("user") or {}).get("id", "")
+
+        async def say(text: str) -> None:  # only the clicker sees it; the message stays
+            await respond(text=text, response_type="ephemeral", replace_original=False)
+
+        try:
+            value = _decode(action)
+        except ButtonValueError as err:
+            log.warning("refused Slack silence from %s: %s", user, err)
+            await say(f"Refused: {err}.")
+            return
+        actor = directory.by_slack_user(user)
+        if actor is None:
+            log.warning("refused Slack silence from unknown user %s", user)
+            await say(stranger(user))
+            return
+        outcome = await silence(value, actor)
+        await say(outcome.message if outcome.ok else f"Not done: {outcome.message}")
