@@ -2,8 +2,11 @@
 posted once a day to the role's Slack channel (console without credentials).
 
 What a ticket is: an exception routing sent to the digest instead of
-interrupting someone (``routing_decision = 'ticket'`` in the records), still
-open. The SLO lines come from a `DigestSource`; the worker's one reads the
+interrupting someone (``routing_decision = 'ticket'`` in the records). A digest
+lists every ticket still open, and the ones raised since the previous digest
+that was due (`activities.digest_window`) even if already resolved, so a digest
+after a skipped holiday covers the holiday. A day that is not a business day of
+the role's calendar posts nothing and says why in its result. The SLO lines come from a `DigestSource`; the worker's one reads the
 records database and the journeys' event logs (the same ones routing uses).
 The message goes out through the channel protocol as a `Notification` with
 reason ``digest``, idempotent on role and day.
@@ -22,6 +25,7 @@ import sqlalchemy as sa
 from temporalio import activity
 
 from activities.channels import ChannelSender
+from activities.digest_window import digest_day
 from analytics.sli import sli_outcomes
 from analytics.slo import slo_status
 from policies.journeys import Journey
@@ -47,10 +51,13 @@ class TicketLine:
     subject: str
     detected_at: datetime
     reason: str  # the routing reason
+    resolved: bool = False
 
 
 class DigestSource(Protocol):
-    async def tickets(self, role: str) -> list[TicketLine]: ...
+    async def tickets(self, role: str, since: datetime) -> list[TicketLine]:
+        """Open tickets, and those raised at or after ``since`` that are resolved."""
+        ...
 
     async def slo_lines(self, journeys: list[Journey], as_of: datetime) -> list[str]: ...
 
@@ -58,7 +65,7 @@ class DigestSource(Protocol):
 class NoDigestData:
     """No records wired: a digest that says so rather than failing."""
 
-    async def tickets(self, role: str) -> list[TicketLine]:
+    async def tickets(self, role: str, since: datetime) -> list[TicketLine]:
         return []
 
     async def slo_lines(self, journeys: list[Journey], as_of: datetime) -> list[str]:
@@ -72,16 +79,18 @@ class StoreDigestSource:
     engine: sa.Engine
     logs: Mapping[str, Callable[[], pl.DataFrame]]
 
-    def _tickets(self, role: str) -> list[TicketLine]:
+    def _tickets(self, role: str, since: datetime) -> list[TicketLine]:
         from records.tables import ExceptionRecord
 
         exc = ExceptionRecord.__table__  # type: ignore[attr-defined]
+        resolved = ExceptionState.RESOLVED.value
+        since = since.astimezone(UTC)  # SQLite keeps naive UTC text: compare in UTC
         query = (
             sa.select(exc)
             .where(
                 exc.c.owner_role == role,
                 exc.c.routing_decision == "ticket",
-                exc.c.state != ExceptionState.RESOLVED.value,
+                sa.or_(exc.c.state != resolved, exc.c.detected_at >= since),
             )
             .order_by(exc.c.detected_at)
         )
@@ -95,12 +104,13 @@ class StoreDigestSource:
                 r["subject"] or "",
                 (r["detected_at"] or datetime.now(UTC)).replace(tzinfo=UTC),
                 str((r["routing_inputs"] or {}).get("reason", "")),
+                r["state"] == resolved,
             )
             for r in rows
         ]
 
-    async def tickets(self, role: str) -> list[TicketLine]:
-        return await asyncio.to_thread(self._tickets, role)
+    async def tickets(self, role: str, since: datetime) -> list[TicketLine]:
+        return await asyncio.to_thread(self._tickets, role, since)
 
     def _slo_lines(self, journeys: list[Journey], as_of: datetime) -> list[str]:
         lines = []
@@ -123,19 +133,34 @@ class StoreDigestSource:
         return await asyncio.to_thread(self._slo_lines, journeys, as_of)
 
 
+def _ticket_line(t: TicketLine, since: datetime) -> str:
+    marks = [m for m in (t.reason, "new" if t.detected_at >= since else "") if m]
+    if t.resolved:
+        marks.append("resolved")
+    return (
+        f"• `{t.exception_id}` {t.journey}/{t.rule} {t.subject}, since "
+        f"{t.detected_at:%Y-%m-%d %H:%M} UTC" + (f" ({', '.join(marks)})" if marks else "")
+    )
+
+
 def render_digest(
-    role: str, tickets: list[TicketLine], slo_lines: list[str], as_of: datetime
+    role: str,
+    tickets: list[TicketLine],
+    slo_lines: list[str],
+    as_of: datetime,
+    since: datetime | None = None,
 ) -> str:
-    lines = [f"*Digest for {role}*, {as_of:%Y-%m-%d %H:%M} UTC"]
+    since = since or as_of
+    lines = [
+        f"*Digest for {role}*, {as_of:%Y-%m-%d %H:%M} UTC "
+        f"(covers since {since.astimezone(UTC):%Y-%m-%d %H:%M} UTC, the last digest due)"
+    ]
     if tickets:
-        lines.append(f"{len(tickets)} ticket(s), nobody was paged for these:")
-        lines += [
-            f"• `{t.exception_id}` {t.journey}/{t.rule} {t.subject}, since "
-            f"{t.detected_at:%Y-%m-%d %H:%M} UTC" + (f" ({t.reason})" if t.reason else "")
-            for t in tickets
-        ]
+        new = sum(1 for t in tickets if t.detected_at >= since)
+        lines.append(f"{len(tickets)} ticket(s), {new} new, nobody was paged for these:")
+        lines += [_ticket_line(t, since) for t in tickets]
     else:
-        lines.append("No open tickets.")
+        lines.append("No open tickets, none raised since the last digest.")
     if slo_lines:
         lines.append("SLO status:")
         lines += [f"• {line}" for line in slo_lines]
@@ -176,11 +201,18 @@ class DigestActivities:
     @activity.defn(name=ACTIVITY_POST_DIGEST)
     async def post_digest(self, req: DigestRequest) -> DigestResult:
         as_of = req.as_of or self.clock()
-        tickets = await self.source.tickets(req.role)
-        slo = await self.source.slo_lines(req.journeys, as_of)
-        summary = render_digest(req.role, tickets, slo, as_of)
+        day = digest_day(req, as_of)
         channel: Any = "slack" if req.slack_channel and "slack" in self.senders else "console"
         target = req.slack_channel if channel == "slack" else req.role
+        if day.skipped is not None:
+            activity.logger.info("digest for %s %s", req.role, day.skipped)
+            return DigestResult(
+                ok=True, tickets=0, slo_lines=0, channel=channel, target=target or req.role,
+                text=day.skipped, skipped=day.skipped, since=day.since,
+            )  # fmt: skip
+        tickets = await self.source.tickets(req.role, day.since)
+        slo = await self.source.slo_lines(req.journeys, as_of)
+        summary = render_digest(req.role, tickets, slo, as_of, day.since)
         sender = self.senders.get(channel, self.fallback)
         message = Notification(
             exception_id=f"digest:{req.role}",
@@ -201,4 +233,5 @@ class DigestActivities:
             target=message.target,
             error=delivery.error,
             text=summary,
+            since=day.since,
         )

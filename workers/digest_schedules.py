@@ -1,16 +1,23 @@
-"""One Temporal Schedule per role with a ``digest`` in the policy: install or update it.
+"""One Temporal Schedule per role with a ``digest`` in the policy: install, update, delete.
 
 Idempotent: a schedule that exists is updated to the policy's time, calendar and
-journeys (``escalator digest install`` can run on every deploy). The schedule
-fires at ``digest.at`` in the calendar's time zone on the weekdays the calendar
-has hours (every day in UTC without a calendar); public holidays are not
-skipped (a digest on a holiday waits in the channel, it pages nobody).
-The schedule's action carries the resolved request, so a changed policy takes
-effect at the next install, like exception snapshots.
+journeys (the worker installs at every start, ``escalator digest install`` on
+demand). Two installs at once are safe: the schedule id is the role's, so the
+second create fails with "already running" and becomes an update to the same
+state. A schedule escalator created (id prefix ``digest:``, action a
+DigestWorkflow on this task queue) whose role no longer has a digest is
+deleted; any other schedule is left alone.
+
+The schedule fires at ``digest.at`` in the calendar's time zone on the weekdays
+the calendar has hours (every day in UTC without a calendar); a public holiday
+or closed date is skipped by the run itself (`activities.digest_window`), which
+says so in its result. The schedule's action carries the resolved request, so a
+changed policy takes effect at the next install, like exception snapshots.
 """
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -27,11 +34,17 @@ from temporalio.client import (
     ScheduleUpdate,
     ScheduleUpdateInput,
 )
+from temporalio.service import RPCError, RPCStatusCode
 
 from policies.calendars import WEEKDAYS
 from policies.policy_set import PolicySet
 from policies.roles import OwnerRole
-from workflows.digest_contracts import DIGEST_WORKFLOW, DigestRequest, digest_schedule_id
+from workflows.digest_contracts import (
+    DIGEST_SCHEDULE_PREFIX,
+    DIGEST_WORKFLOW,
+    DigestRequest,
+    digest_schedule_id,
+)
 
 __all__ = ["InstalledDigest", "digest_request", "digest_spec", "install_digests"]
 
@@ -43,9 +56,16 @@ _TEMPORAL_DAY = {day: (i + 1) % 7 for i, day in enumerate(WEEKDAYS)}
 class InstalledDigest:
     role: str
     schedule_id: str
-    created: bool  # False: an existing schedule was updated
+    created: bool  # False: an existing schedule was updated (or deleted)
     at: str
     time_zone: str
+    deleted: bool = False  # the role no longer has a digest
+
+    def describe(self) -> str:
+        if self.deleted:
+            return f"deleted schedule {self.schedule_id}: role {self.role} has no digest"
+        verb = "created" if self.created else "updated"
+        return f"{verb} schedule {self.schedule_id}: {self.at} {self.time_zone}"
 
 
 def digest_spec(role: OwnerRole, policies: PolicySet) -> tuple[ScheduleSpec, str]:
@@ -75,17 +95,22 @@ def digest_request(role: OwnerRole, policies: PolicySet) -> DigestRequest:
     """The journeys whose rules the role owns, with the role's channel."""
     owned = {r.journey for r in policies.rules if r.owner == role.name}
     journeys = [j for j in policies.journeys if j.name in owned]
+    digest = role.digest
+    calendar = policies.calendar(digest.calendar) if digest and digest.calendar else None
     return DigestRequest(
         role=role.name,
         slack_channel=role.slack_channel,
         journeys=journeys,
         policy_version=policies.version,
+        at=digest.at if digest else None,
+        calendar=calendar,
     )
 
 
 async def install_digests(
     client: Client, policies: PolicySet, task_queue: str
 ) -> list[InstalledDigest]:
+    """Create or update every role's digest schedule, then delete the stale ones."""
     installed = []
     for role in policies.roles:
         if role.digest is None:
@@ -106,7 +131,9 @@ async def install_digests(
         )
         created = True
         try:
-            await client.create_schedule(sid, schedule)
+            # The memo is for people reading the schedule list; deletion goes by the id
+            # prefix and the action, so schedules made before the memo existed still count.
+            await client.create_schedule(sid, schedule, memo={"created_by": "escalator"})
         except ScheduleAlreadyRunningError:
             created = False
 
@@ -115,4 +142,38 @@ async def install_digests(
 
             await client.get_schedule_handle(sid).update(replace)
         installed.append(InstalledDigest(role.name, sid, created, role.digest.at, zone))
+    wanted = {d.schedule_id for d in installed}
+    installed += await _delete_stale(client, wanted, task_queue)
     return installed
+
+
+async def _delete_stale(client: Client, wanted: set[str], task_queue: str) -> list[InstalledDigest]:
+    """Delete escalator's digest schedules on ``task_queue`` that no role wants any more.
+
+    Listing is a visibility query (eventually consistent): a schedule created a moment
+    ago may be missing from it, which only delays its deletion to the next install.
+    """
+    stale = [
+        listed.id
+        async for listed in await client.list_schedules()
+        if listed.id.startswith(DIGEST_SCHEDULE_PREFIX) and listed.id not in wanted
+    ]
+    deleted = []
+    for sid in stale:
+        handle = client.get_schedule_handle(sid)
+        try:
+            action = (await handle.describe()).schedule.action
+        except RPCError as err:
+            if err.status == RPCStatusCode.NOT_FOUND:  # another install deleted it first
+                continue
+            raise
+        ours = isinstance(action, ScheduleActionStartWorkflow) and (
+            action.workflow == DIGEST_WORKFLOW and action.task_queue == task_queue
+        )
+        if not ours:  # someone else's schedule that happens to share the prefix
+            continue
+        with contextlib.suppress(RPCError):  # deleted by a concurrent install: same outcome
+            await handle.delete()
+        role = sid.removeprefix(DIGEST_SCHEDULE_PREFIX)
+        deleted.append(InstalledDigest(role, sid, False, "", "", deleted=True))
+    return deleted

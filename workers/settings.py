@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     # Event logs the burn rates are computed from: "orderToShip=orders.csv,ticketToResolution=t.jsonl".
     routing_logs: str | None = Field(default=None, alias="ESCALATOR_ROUTING_LOGS")
     max_pages_per_hour: int = Field(default=10, ge=1, alias="ESCALATOR_MAX_PAGES_PER_HOUR")
+    # The worker creates/updates/deletes the digest schedules when it starts (false: only
+    # `escalator digest install` does).
+    digest_install: bool = Field(default=True, alias="ESCALATOR_DIGEST_INSTALL")
     # The URL Twilio calls (it signs that URL): set it when a proxy or tunnel sits in front.
     public_url: str | None = Field(default=None, alias="ESCALATOR_PUBLIC_URL")
 

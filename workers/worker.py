@@ -31,6 +31,7 @@ from activities.records import InMemoryRecorder, RecordActivities, Recorder
 from activities.routing import Decide, RoutingActivities, always_page
 from activities.storm import StormActivities
 from detectors.raising import with_pydantic
+from workers.digest_startup import start_digest_install
 from workers.settings import Settings, get_settings
 from workflows.activity_contracts import Delivery, Notification
 from workflows.digest import DigestWorkflow
@@ -239,6 +240,7 @@ async def run_worker(
         client, settings.temporal_task_queue, wiring, max_cached_workflows=settings.worker_cache
     )
     budgets = serve_escalator_metrics(settings, wiring)
+    digests = start_digest_install(client, settings)  # beside the worker, never blocking it
     log.info(
         "escalator worker on %s, task queue %s%s%s",
         settings.temporal_address,
@@ -254,5 +256,7 @@ async def run_worker(
         print("escalator worker: shutting down, finishing in-flight tasks", flush=True)
         if budgets is not None:
             budgets.cancel()
+        if digests is not None:
+            digests.cancel()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.remove_signal_handler(sig)

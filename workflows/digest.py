@@ -1,8 +1,9 @@
 """DigestWorkflow: one run per role per scheduled time (a Temporal Schedule starts it).
 
-Thin on purpose: the digest is one activity (gather the tickets and SLO status,
-post them); the workflow gives it retries, a history in the Temporal UI and
-the schedule's overlap and catch-up rules.
+Thin on purpose: the digest is one activity (skip a day that is not a business day
+of the role's calendar, or gather the tickets and SLO status and post them); the
+workflow gives it retries, a history in the Temporal UI and the schedule's
+overlap and catch-up rules.
 """
 
 from __future__ import annotations
@@ -36,9 +37,15 @@ class DigestWorkflow:
             retry_policy=RetryPolicy(maximum_attempts=5, maximum_interval=timedelta(minutes=1)),
             summary=f"digest for {req.role}",
         )
-        workflow.set_current_details(
-            f"Digest for {req.role}: {result.tickets} ticket(s), posted to {result.target}"
-            if result.ok
-            else f"Digest for {req.role} not delivered: {result.error}"
-        )
+        # Details are not a command: this text may change without a patch (the activity,
+        # not the workflow, decides whether the day is a business day).
+        if result.skipped:
+            details = f"Digest for {req.role} {result.skipped}. Nothing posted."
+        elif result.ok:
+            details = (
+                f"Digest for {req.role}: {result.tickets} ticket(s), posted to {result.target}"
+            )
+        else:
+            details = f"Digest for {req.role} not delivered: {result.error}"
+        workflow.set_current_details(details)
         return result

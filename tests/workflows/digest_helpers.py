@@ -1,0 +1,49 @@
+"""Shared by the digest tests: a copy of the shipped policies with chosen role digests, and
+ticket-level exceptions written into a real records database."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import datetime
+from pathlib import Path
+
+from records.store import Store
+from workers.settings import SHIPPED_POLICY_DIR
+from workflows.contracts import StepKind, TimelineStep
+
+
+def policy_dir(root: Path, digests: dict[str, str]) -> Path:
+    """The shipped policies, each role in ``digests`` given that digest (YAML flow text).
+    Called again on the same root, it rewrites the roles (a policy change between starts)."""
+    target = root / "policies"
+    if not target.exists():
+        shutil.copytree(SHIPPED_POLICY_DIR, target)
+    roles = (SHIPPED_POLICY_DIR / "roles.yaml").read_text()
+    for role, digest in digests.items():
+        anchor = f'slack_channel: "#ops-{role}"'
+        assert anchor in roles, f"no role {role} with channel #ops-{role} in the shipped roles"
+        roles = roles.replace(anchor, f"{anchor}\n    digest: {digest}")
+    (target / "roles.yaml").write_text(roles)
+    return target
+
+
+def record_ticket(
+    store: Store, xid: str, role: str, detected_at: datetime, *, resolved: bool = False
+) -> None:
+    """One exception routing made a ticket of, detected at ``detected_at``."""
+    detail = {
+        "journey": "orderToShip",
+        "rule": "payment_pending",
+        "subject": xid.rsplit(":", 1)[-1],
+        "owner_role": role,
+        "detected_at": detected_at.isoformat(),
+    }
+    kinds = [(StepKind.DETECTED, detail), (StepKind.ROUTED, {"decision": "ticket", "reason": "r"})]
+    if resolved:
+        kinds.append((StepKind.RESOLVED, {}))
+    for seq, (kind, d) in enumerate(kinds, 1):
+        store.record_step_sync(
+            TimelineStep(
+                exception_id=xid, run_id="r1", seq=seq, kind=kind, at=detected_at, detail=d
+            )
+        )
