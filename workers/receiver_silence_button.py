@@ -19,7 +19,10 @@ The order of the work makes a refused click leave nothing behind:
 4. store the silence under the id the note already names.
 
 If step 4 fails after the note was written, a second note says so: the
-timeline never claims a silence the records do not have.
+timeline never claims a silence the records do not have. On success the
+clicker gets the details ephemerally and the message's thread gets one line,
+so the rest of the channel knows the rule is silenced and by whom (the note
+alone reaches the thread only with the exception's next state change).
 """
 
 from __future__ import annotations
@@ -27,10 +30,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.exc import SQLAlchemyError
 from temporalio.client import WorkflowQueryFailedError
 from temporalio.service import RPCError, RPCStatusCode
@@ -43,7 +49,7 @@ from workers.receiver_directory import MemberDirectory
 from workers.receiver_responses import Outcome, ResponseApplier
 from workflows.contracts import ExceptionState, ExceptionStatus
 
-__all__ = ["SilenceFromMessage", "StoreOpener", "register_silence_menu"]
+__all__ = ["SilenceFromMessage", "Silenced", "StoreOpener", "register_silence_menu"]
 
 log = logging.getLogger(__name__)
 StoreOpener = Callable[[], Awaitable[SilenceStore]]
@@ -51,6 +57,12 @@ StoreOpener = Callable[[], Awaitable[SilenceStore]]
 
 def _when(at: datetime) -> str:
     return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+@dataclass(frozen=True)
+class Silenced:
+    outcome: Outcome  # for the clicker
+    thread_line: str | None = None  # for the channel, when a silence was stored (no "who")
 
 
 class SilenceFromMessage:
@@ -72,18 +84,20 @@ class SilenceFromMessage:
         except WorkflowQueryFailedError as err:
             return Outcome(False, f"{exception_id} cannot be read now: {err}")
 
-    async def __call__(self, value: ButtonValue, actor: str) -> Outcome:
+    async def __call__(self, value: ButtonValue, actor: str) -> Silenced:
         xid, choice = value.exception_id, value.arg or ""
         status = await self._status(xid)
         if isinstance(status, Outcome):
-            return status
+            return Silenced(status)
         if choice == UNTIL_RESOLVED and status.state is ExceptionState.RESOLVED:
-            return Outcome(False, f"{xid} is already resolved: choose a time instead")
+            return Silenced(Outcome(False, f"{xid} is already resolved: choose a time instead"))
         try:
             store = await self.store()
         except SQLAlchemyError as err:
             log.warning("silence from Slack: records database unreachable: %s", err)
-            return Outcome(False, "the records database is unreachable; nothing was silenced")
+            return Silenced(
+                Outcome(False, "the records database is unreachable; nothing was silenced")
+            )
         now = datetime.now(UTC)
         duration = SILENCE_CHOICES[choice]
         ends_at = now + duration if duration is not None else None
@@ -93,8 +107,8 @@ class SilenceFromMessage:
         noted = await self.responses.note(
             xid, actor, f"silenced {scope} {until} ({silence_id})", "slack"
         )
-        if not noted.ok:
-            return noted  # the validator's reason: not allowed to respond to this exception
+        if not noted.ok:  # the validator's reason: not allowed to respond to this exception
+            return Silenced(noted)
         try:
             await asyncio.to_thread(
                 store.add,
@@ -112,14 +126,19 @@ class SilenceFromMessage:
             await self.responses.note(
                 xid, actor, f"silence {silence_id} was not stored: {err}", "slack"
             )
-            return Outcome(False, f"the silence was not stored ({err}); nothing is silenced")
-        return Outcome(
-            True,
-            f"Silenced *{scope}* (every case) {until}: `{silence_id}`.\n"
-            f"New exceptions of this rule are held back and page nobody until then; "
-            f"`{xid}` itself is not changed.\n"
-            f"Lift it: `/escalator silence expire {silence_id}` "
-            f"(or `escalator silence expire {silence_id} --as {actor}`).",
+            return Silenced(
+                Outcome(False, f"the silence was not stored ({err}); nothing is silenced")
+            )
+        lift = f"`/escalator silence expire {silence_id}`"
+        return Silenced(
+            Outcome(
+                True,
+                f"Silenced *{scope}* (every case) {until}: `{silence_id}`.\n"
+                f"New exceptions of this rule are held back and page nobody until then; "
+                f"`{xid}` itself is not changed.\n"
+                f"Lift it: {lift} (or `escalator silence expire {silence_id} --as {actor}`).",
+            ),
+            f"silenced *{scope}* (every case) {until} · `{silence_id}` · lift: {lift}",
         )
 
 
@@ -140,7 +159,7 @@ def register_silence_menu(
 
     @app.action(SILENCE_ACTION)
     async def on_silence(
-        ack: Any, body: dict[str, Any], action: dict[str, Any], respond: Any
+        ack: Any, body: dict[str, Any], action: dict[str, Any], respond: Any, client: AsyncWebClient
     ) -> None:
         await ack()
         user = (body.get("user") or {}).get("id", "")
@@ -159,5 +178,16 @@ def register_silence_menu(
             log.warning("refused Slack silence from unknown user %s", user)
             await say(stranger(user))
             return
-        outcome = await silence(value, actor)
+        done = await silence(value, actor)
+        outcome = done.outcome
         await say(outcome.message if outcome.ok else f"Not done: {outcome.message}")
+        channel = (body.get("channel") or {}).get("id")
+        ts = (body.get("container") or {}).get("message_ts")
+        if done.thread_line and channel and ts:
+            try:
+                at = datetime.now(UTC).strftime("%H:%M UTC")  # as the other thread lines
+                await client.chat_postMessage(
+                    channel=channel, thread_ts=ts, text=f"{at} · <@{user}> {done.thread_line}"
+                )
+            except SlackApiError as err:  # the silence stands; only the announcement is lost
+                log.warning("silence on %s not announced in its thread: %s", ts, err)

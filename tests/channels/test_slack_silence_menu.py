@@ -18,6 +18,7 @@ import pytest
 from fakes.channel_samples import make_status
 from fakes.channel_stack import ChannelStack, channel_stack, eventually, slack_headers
 from fakes.slack_api import Message
+from sqlalchemy.exc import OperationalError
 from temporalio.client import Client
 from typer.testing import CliRunner
 
@@ -155,10 +156,16 @@ async def test_silence_until_resolved_holds_the_rule_until_that_exception_resolv
     )  # fmt: skip
     assert (silence.created_by, silence.until_resolved, silence.ends_at) == ("anna", first, None)
     assert silence.reason == f"silenced from Slack on {first}"
+    [said] = await eventually(lambda: stack.slack.thread(message.channel, message.ts))
+    assert f"<@{ANNA}> silenced *orderToShip/awaiting_inventory* (every case) until" in said.text
+    assert f"`{silence.id}` · lift: `/escalator silence expire {silence.id}`" in said.text
     [note] = notes(await stack.status(first))
     assert (note.actor, note.detail["via"]) == ("anna", "slack")
     assert note.detail["note"] == (
         f"silenced orderToShip/awaiting_inventory until {first} resolves ({silence.id})"
+    )
+    await eventually(  # the same note in the records (and so in reports and the CLI)
+        lambda: [t for t in records.timeline(first) if silence.id in str(t.detail)]
     )
     listed = CliRunner().invoke(
         cli, ["silence", "list"], env={"ESCALATOR_DATABASE_URL": str(records.engine.url)}
@@ -236,5 +243,35 @@ async def test_who_may_not_respond_may_not_silence(
     assert reply == f"Not done: {xid} is already resolved: choose a time instead"
 
     assert silences.all() == []
+    assert not [m for m in stack.slack.thread(message.channel, message.ts) if "silenced" in m.text]
     status = await stack.status(xid)
     assert notes(status) == [] and status.state is ExceptionState.RESOLVED
+
+
+async def test_a_records_failure_silences_nothing_and_the_timeline_says_so(
+    client: Client, task_queue: str, tmp_path: Path
+) -> None:
+    unmigrated = SilenceStore(
+        Store.open(f"sqlite:///{tmp_path / 'empty.db'}", migrate=False).engine
+    )
+    opened: list[SilenceStore] = []
+
+    async def opener() -> SilenceStore:
+        if not opened:  # the first click finds the database down
+            opened.append(unmigrated)
+            raise OperationalError("connect", None, Exception("connection refused"))
+        return opened[0]  # then it answers, but without the silences table
+
+    async with channel_stack(client, task_queue, silences=opener) as stack:
+        xid = await stack.raise_exception()
+        message = await stack.message_for(xid)
+        reply = await pick(stack, ANNA, message, ONE_HOUR)
+        assert reply == "Not done: the records database is unreachable; nothing was silenced"
+        assert notes(await stack.status(xid)) == []  # refused before anything was written
+
+        reply = await pick(stack, ANNA, message, UNTIL_RESOLVED)  # another body: no replay
+        assert reply.startswith("Not done: the silence was not stored (")
+        first, second = notes(await stack.status(xid))
+        silence_id = first.detail["note"].rsplit("(", 1)[1].rstrip(")")
+        assert second.detail["note"].startswith(f"silence {silence_id} was not stored: ")
+        assert not [m for m in stack.slack.thread(message.channel, message.ts)]
