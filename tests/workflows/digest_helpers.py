@@ -11,6 +11,10 @@ from records.store import Store
 from workers.settings import SHIPPED_POLICY_DIR
 from workflows.contracts import StepKind, TimelineStep
 
+# Recorded DigestWorkflow histories (a folder of their own: tests/histories/*.json are
+# EscalationWorkflow's, replayed by test_replay.py).
+DIGEST_HISTORIES = Path(__file__).parent.parent / "histories" / "digest"
+
 
 def policy_dir(root: Path, digests: dict[str, str]) -> Path:
     """The shipped policies, each role in ``digests`` given that digest (YAML flow text).

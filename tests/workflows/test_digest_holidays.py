@@ -15,8 +15,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from digest_helpers import policy_dir, record_ticket
+from digest_helpers import DIGEST_HISTORIES, policy_dir, record_ticket
 from fakes.slack_api import FakeSlack
+from harness import RECORD
 from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.client import Client
 
@@ -76,9 +77,16 @@ def store(tmp_path: Path) -> Iterator[Store]:
 
 
 async def _digest(
-    client: Client, slack: FakeSlack, store: Store, policies: PolicySet, role: str, at: datetime
+    client: Client,
+    slack: FakeSlack,
+    store: Store,
+    policies: PolicySet,
+    role: str,
+    at: datetime,
+    history: str | None = None,
 ) -> tuple[DigestResult, str]:
-    """One scheduled digest run for ``role`` as of ``at``: its result and UI details."""
+    """One scheduled digest run for ``role`` as of ``at``: its result and UI details (its
+    history kept as ``history`` for test_digest_replay.py under ESCALATOR_RECORD_HISTORIES=1)."""
     sender = SlackSender(
         slack_client(slack.token, base_url=slack.api_url, backoff=0.01),
         InMemoryLedger(),
@@ -95,6 +103,11 @@ async def _digest(
         )  # fmt: skip
         result = await handle.result()
         meta = await handle.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)
+        if history and RECORD:
+            DIGEST_HISTORIES.mkdir(parents=True, exist_ok=True)
+            (DIGEST_HISTORIES / f"{history}.json").write_text(
+                (await handle.fetch_history()).to_json()
+            )
     return result, meta.current_details
 
 
@@ -137,9 +150,13 @@ async def test_the_next_business_day_covers_the_holiday(
     record_ticket(store, X + "hol-done", "inventory", KINGS_DAY + 5 * HOUR, resolved=True)
     record_ticket(store, X + "other-role", "billing", KINGS_DAY + 3 * HOUR)
 
-    skipped, _ = await _digest(client, slack, store, policies, "inventory", KINGS_DAY)
+    skipped, _ = await _digest(
+        client, slack, store, policies, "inventory", KINGS_DAY, history="skipped_holiday"
+    )
     assert skipped.skipped and slack.messages == {}
-    result, details = await _digest(client, slack, store, policies, "inventory", TUESDAY)
+    result, details = await _digest(
+        client, slack, store, policies, "inventory", TUESDAY, history="after_holiday"
+    )
     assert result.skipped is None and result.ok
     # The window starts at the last digest that was due: Saturday 09:00, not Monday's.
     assert result.since == SATURDAY
