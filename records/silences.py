@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -41,6 +41,10 @@ def new_silence_id() -> str:
 
 class SilenceError(ValueError):
     """A silence that cannot be created or expired; the message says what to do."""
+
+
+def _utc(at: datetime) -> datetime:
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
 
 
 def matches(silence: SilenceRecord, journey: str, rule: str, labels: Mapping[str, str]) -> bool:
@@ -77,6 +81,9 @@ class SilenceStore:
         starts_at: datetime | None = None,
         silence_id: str | None = None,
     ) -> SilenceRecord:
+        # In UTC before anything else: SQLite keeps no offset, so 18:00+01:00 stored as is
+        # would read back as 18:00 UTC, an hour late (the store's convention is UTC).
+        now, ends_at, starts_at = _utc(now), as_utc(ends_at), as_utc(starts_at)
         if (ends_at is None) == (until_resolved is None):
             raise SilenceError(
                 "a silence needs exactly one end: --until TIME, --for DURATION or "
@@ -103,6 +110,7 @@ class SilenceStore:
         return record
 
     def expire(self, silence_id: str, *, by: str, now: datetime) -> SilenceRecord:
+        now = _utc(now)  # as in add()
         with self.engine.begin() as conn:
             done = conn.execute(
                 sa.update(SIL)

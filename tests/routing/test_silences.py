@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -53,6 +53,20 @@ def test_matching_and_time_window(silences: SilenceStore) -> None:
     assert ids("awaiting_inventory", {"site": "ams"}, NOW + 3 * H) == {ams.id}  # history kept
     with pytest.raises(SilenceError, match="already expired"):
         silences.expire(ams.id, by="bram", now=NOW + 5 * H)
+
+
+def test_an_end_in_another_zone_is_kept_as_the_same_instant(silences: SilenceStore) -> None:
+    """SQLite keeps no offset: 18:00+01:00 must come back as 17:00 UTC, not 18:00 UTC."""
+    cet = timezone(timedelta(hours=1))
+    sil = silences.add(
+        journey="orderToShip", reason="r", created_by="anna", now=NOW.astimezone(cet),
+        ends_at=datetime(2026, 3, 2, 18, 0, tzinfo=cet),
+    )  # fmt: skip
+    stored = silences.get(sil.id)
+    assert stored.ends_at == datetime(2026, 3, 2, 17, 0, tzinfo=UTC)
+    assert stored.starts_at == NOW and sil.ends_at == stored.ends_at
+    assert [s.id for s in silences.active_for("orderToShip", "r", {}, NOW + 6 * H)] == [sil.id]
+    assert silences.active_for("orderToShip", "r", {}, NOW + 7 * H) == []
 
 
 def test_until_resolved_ends_when_the_latest_run_resolves(silences: SilenceStore) -> None:
