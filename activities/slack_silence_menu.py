@@ -1,9 +1,9 @@
 """The Silence menu of a single exception's Slack message.
 
 Choosing an option silences the exception's journey and rule (every case, not
-only this one: that is what Snooze is for) until a time or until this
-exception resolves; the receiver (`workers.receiver_silence_button`) checks
-who chose and stores the silence.
+only this one: that is what Snooze is for) until a time, until support hours
+start or until this exception resolves; the receiver
+(`workers.receiver_silence_button`) checks who chose and stores the silence.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from activities.button_values import (
     ButtonValue,
     ButtonValueError,
 )
-from activities.silence_choices import SILENCE_CHOICES, SILENCE_LABELS
+from activities.silence_choices import SILENCE_CHOICES
 
 __all__ = ["SILENCE_ACTION", "silence_menu"]
 
@@ -29,12 +29,12 @@ def silence_menu(exception_id: str, journey: str, rule: str) -> dict[str, Any] |
     try:
         options = [
             {
-                "text": {"type": "plain_text", "text": SILENCE_LABELS[key]},
+                "text": {"type": "plain_text", "text": label},
                 "value": ButtonValue(
                     exception_id=exception_id, action=ButtonAction.SILENCE, arg=key
                 ).encode(OPTION_VALUE_LIMIT),
             }
-            for key in SILENCE_CHOICES
+            for key, label in SILENCE_CHOICES.items()
         ]
     except ButtonValueError:
         return None

@@ -97,7 +97,7 @@ def build_receiver(
             responses=responses,
             lister=lister or default_lister,
             silencer=silencer,
-            silence_menu=SilenceFromMessage(responses, silences) if silences else None,
+            silence_menu=SilenceFromMessage(responses, silences, policies) if silences else None,
         )
         app[BOLT] = bolt
 

@@ -42,8 +42,16 @@ from temporalio.client import WorkflowQueryFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.button_values import ButtonAction, ButtonValue, ButtonValueError
-from activities.silence_choices import SILENCE_CHOICES, UNTIL_RESOLVED
+from activities.silence_choices import (
+    SUPPORT_HOURS,
+    UNTIL_RESOLVED,
+    SilenceEndError,
+    silence_end,
+)
 from activities.slack_silence_menu import SILENCE_ACTION
+from policies.calendars import Calendar
+from policies.policy_set import PolicySet
+from policies.snapshot import snapshot
 from records.silences import SilenceError, SilenceStore, new_silence_id
 from workers.receiver_directory import MemberDirectory
 from workers.receiver_responses import Outcome, ResponseApplier
@@ -68,8 +76,20 @@ class Silenced:
 class SilenceFromMessage:
     """Turns a Silence menu choice by a member into a stored silence and a reply."""
 
-    def __init__(self, responses: ResponseApplier, store: StoreOpener) -> None:
-        self.responses, self.store = responses, store
+    def __init__(
+        self, responses: ResponseApplier, store: StoreOpener, policies: PolicySet | None = None
+    ) -> None:
+        self.responses, self.store, self.policies = responses, store, policies
+
+    def _calendar(self, rule: str, now: datetime) -> Calendar | None:
+        """The rule's support hours as the receiver's policies say now (the calendar a new
+        exception of the rule would be routed with)."""
+        if self.policies is None:
+            return None
+        try:
+            return snapshot(self.policies, rule, now).calendar
+        except KeyError:  # the rule left the policies since this exception was raised
+            return None
 
     async def _status(self, exception_id: str) -> ExceptionStatus | Outcome:
         handle = self.responses.client.get_workflow_handle(exception_id)
@@ -99,10 +119,15 @@ class SilenceFromMessage:
                 Outcome(False, "the records database is unreachable; nothing was silenced")
             )
         now = datetime.now(UTC)
-        duration = SILENCE_CHOICES[choice]
-        ends_at = now + duration if duration is not None else None
+        calendar = self._calendar(status.rule, now) if choice == SUPPORT_HOURS else None
+        try:
+            ends_at = silence_end(choice, now, calendar)
+        except SilenceEndError as err:
+            return Silenced(Outcome(False, str(err)))
         scope = f"{status.journey}/{status.rule}"
         until = f"until {_when(ends_at)}" if ends_at else f"until {xid} resolves"
+        if ends_at and calendar:  # as the people of that calendar read it
+            until += f" (support hours start {ends_at:%a %H:%M} {calendar.timezone})"
         silence_id = new_silence_id()
         noted = await self.responses.note(
             xid, actor, f"silenced {scope} {until} ({silence_id})", "slack"

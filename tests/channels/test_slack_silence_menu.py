@@ -24,7 +24,11 @@ from typer.testing import CliRunner
 
 from activities.button_values import OPTION_VALUE_LIMIT, ButtonValue
 from activities.routing import Router, SqlSilences
+from activities.silence_choices import SilenceEndError, silence_end
 from activities.slack_blocks import MessageContext, render_message
+from policies.business_hours import is_open, next_open
+from policies.calendars import Calendar
+from policies.snapshot import snapshot
 from records.silences import SilenceStore
 from records.store import Store
 from workers.cli import app as cli
@@ -38,7 +42,7 @@ pytestmark = pytest.mark.temporal
 
 ANNA, DIRK, JAN, STRANGER = "U0INV00001", "U0BIL00001", "U0LEAD0001", "U0STRANGER"
 MENU = "escalator.silence"
-ONE_HOUR, UNTIL_RESOLVED = 0, 3  # option positions in the menu
+ONE_HOUR, SUPPORT_HOURS, UNTIL_RESOLVED = 0, 3, 4  # option positions in the menu
 
 
 @pytest.fixture
@@ -129,9 +133,15 @@ def test_every_open_single_exception_message_has_the_menu() -> None:
     blocks = render_message(make_status(), MessageContext(), now)
     [menu] = [e for b in blocks for e in b.get("elements", []) if e.get("action_id") == MENU]
     labels = [o["text"]["text"] for o in menu["options"]]
-    assert labels == ["for 1 hour", "for 4 hours", "for 24 hours", "until this exception resolves"]
+    assert labels == [
+        "for 1 hour",
+        "for 4 hours",
+        "for 24 hours",
+        "until support hours start",
+        "until this exception resolves",
+    ]
     values = [ButtonValue.decode(o["value"]) for o in menu["options"]]
-    assert [v.arg for v in values] == ["1h", "4h", "24h", "resolved"]
+    assert [v.arg for v in values] == ["1h", "4h", "24h", "hours", "resolved"]
     assert all(len(o["value"]) <= OPTION_VALUE_LIMIT for o in menu["options"])
     assert "orderToShip/awaiting_inventory" in menu["confirm"]["text"]["text"]
     resolved = make_status(state=ExceptionState.RESOLVED, resolved_at=now, resolved_by="anna")
@@ -275,3 +285,39 @@ async def test_a_records_failure_silences_nothing_and_the_timeline_says_so(
         silence_id = first.detail["note"].rsplit("(", 1)[1].rstrip(")")
         assert second.detail["note"].startswith(f"silence {silence_id} was not stored: ")
         assert not [m for m in stack.slack.thread(message.channel, message.ts)]
+
+
+WAREHOUSE = Calendar.model_validate(
+    {"name": "nl-warehouse", "timezone": "Europe/Amsterdam",
+     "hours": {d: "07:00-22:00" for d in ("mon", "tue", "wed", "thu", "fri")}}
+)  # fmt: skip
+
+
+def test_when_each_choice_ends() -> None:
+    sunday_night = datetime(2026, 3, 1, 23, 0, tzinfo=UTC)
+    assert silence_end("4h", sunday_night, None) == sunday_night + timedelta(hours=4)
+    assert silence_end("resolved", sunday_night, WAREHOUSE) is None
+    monday_seven = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)  # 07:00 in Amsterdam (CET)
+    assert silence_end("hours", sunday_night, WAREHOUSE) == monday_seven
+    with pytest.raises(SilenceEndError, match=r"support hours \(nl-warehouse\) are on now"):
+        silence_end("hours", monday_seven + timedelta(hours=2), WAREHOUSE)
+    with pytest.raises(SilenceEndError, match="no support-hours calendar"):
+        silence_end("hours", sunday_night, None)
+
+
+async def test_until_support_hours_start_uses_the_rules_calendar(
+    stack: ChannelStack, silences: SilenceStore
+) -> None:
+    xid = await stack.raise_exception()
+    message = await stack.message_for(xid)
+    clicked = datetime.now(UTC)
+    calendar = snapshot(stack.policies, "awaiting_inventory", clicked).calendar
+    assert calendar is not None and calendar.name == "nl-warehouse"
+    reply = await pick(stack, ANNA, message, SUPPORT_HOURS)
+    if is_open(clicked, calendar):  # the wall clock decides which answer is right
+        assert reply == "Not done: support hours (nl-warehouse) are on now: choose a time instead"
+        assert silences.all() == []
+        return
+    [silence] = silences.all()
+    assert silence.ends_at == next_open(clicked, calendar)
+    assert "(support hours start " in reply and "Europe/Amsterdam)" in reply
