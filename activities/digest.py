@@ -194,13 +194,16 @@ class DigestActivities:
         source: DigestSource,
         senders: Mapping[str, ChannelSender],
         fallback: ChannelSender,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.source, self.senders, self.fallback, self.clock = source, senders, fallback, clock
 
     @activity.defn(name=ACTIVITY_POST_DIGEST)
     async def post_digest(self, req: DigestRequest) -> DigestResult:
-        as_of = req.as_of or self.clock()
+        # Without a clock: when the first attempt was scheduled, not now. A retry minutes
+        # later is the same digest: the same day (holiday or not) and the same idempotency
+        # key, so the channel gets it once.
+        as_of = req.as_of or (self.clock() if self.clock else activity.info().scheduled_time)
         day = digest_day(req, as_of)
         channel: Any = "slack" if req.slack_channel and "slack" in self.senders else "console"
         target = req.slack_channel if channel == "slack" else req.role

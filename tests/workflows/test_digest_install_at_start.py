@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import sys
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -41,6 +43,7 @@ pytestmark = pytest.mark.temporal
 WAREHOUSE = '{at: "09:15", calendar: nl-warehouse}'
 INVENTORY = digest_schedule_id("inventory")
 DECOY = digest_schedule_id("someone-elses")  # escalator's prefix, not escalator's action
+ESCALATOR = str(Path(sys.executable).parent / "escalator")
 
 
 @pytest.fixture
@@ -207,3 +210,39 @@ async def test_a_server_without_schedules_gives_up_once_with_an_error(
     assert done is None
     [error] = [r for r in caplog.records if r.name == "escalator.digests"]
     assert error.levelno == logging.ERROR and "has no schedules" in error.getMessage()
+
+
+async def _cli_install(client: Client, policies: Path, task_queue: str) -> str:
+    env = {
+        **os.environ,
+        "TEMPORAL_ADDRESS": client.service_client.config.target_host,
+        "TEMPORAL_TASK_QUEUE": task_queue,
+        "ESCALATOR_POLICY_DIR": str(policies),
+    }
+    proc = await asyncio.create_subprocess_exec(
+        ESCALATOR, "digest", "install", env=env, stdout=asyncio.subprocess.PIPE
+    )
+    out, _ = await proc.communicate()
+    # -6/134: the SDK's occasional abort at interpreter exit (TEMPORAL-NOTES), after the work.
+    assert proc.returncode in (0, -6, 134), proc.returncode
+    return out.decode()
+
+
+async def test_digest_install_command_prints_what_it_changed(
+    client: Client, tmp_path: Path
+) -> None:
+    task_queue = f"tq-{uuid.uuid4()}"
+    policies = policy_dir(tmp_path, {"inventory": WAREHOUSE})
+    first = await _cli_install(client, policies, task_queue)
+    assert f"created schedule {INVENTORY}: 09:15 Europe/Amsterdam" in first
+    again = await _cli_install(client, policies, task_queue)
+    assert f"updated schedule {INVENTORY}: 09:15 Europe/Amsterdam" in again
+
+    async def listed() -> bool:
+        return INVENTORY in {s.id async for s in await client.list_schedules()}
+
+    await eventually(listed, within=30)
+    policy_dir(tmp_path, {})
+    removed = await _cli_install(client, policies, task_queue)
+    assert f"deleted schedule {INVENTORY}: role inventory has no digest" in removed
+    assert "no role sets a digest" in removed
