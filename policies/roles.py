@@ -49,8 +49,8 @@ class Rotation(PolicyModel):
 
 class Digest(PolicyModel):
     """When the role's daily digest (ticket-level exceptions, SLO status) is posted:
-    ``at`` in the calendar's time zone, on the days the calendar is open (UTC, every
-    day, without a calendar)."""
+    ``at`` in the calendar's time zone, on the calendar's business days (a weekday with
+    hours that is not a holiday or closed date; UTC, every day, without a calendar)."""
 
     at: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")  # "09:00"
     calendar: Name | None = None

@@ -4,7 +4,8 @@ Self-contained: it connects to TEMPORAL_ADDRESS, polls TEMPORAL_TASK_QUEUE,
 records into the records store (ESCALATOR_DATABASE_URL, default SQLite under
 the state dir), sends through Slack / Twilio when their credentials are set
 and through the console otherwise, exports the SDK's Prometheus metrics on
-ESCALATOR_METRICS_PORT, and drains in-flight tasks on SIGINT/SIGTERM.
+ESCALATOR_METRICS_PORT, installs the digest schedules at start
+(`workers/digest_startup.py`), and drains in-flight tasks on SIGINT/SIGTERM.
 """
 
 from __future__ import annotations
