@@ -148,11 +148,12 @@ class SilenceFromMessage:
             )
         except (SilenceError, SQLAlchemyError) as err:
             log.warning("silence %s from Slack not stored: %s", silence_id, err)
+            why = str(err).splitlines()[0][:200]  # SQLAlchemy appends the SQL and a link
             await self.responses.note(
-                xid, actor, f"silence {silence_id} was not stored: {err}", "slack"
+                xid, actor, f"silence {silence_id} was not stored: {why}", "slack"
             )
             return Silenced(
-                Outcome(False, f"the silence was not stored ({err}); nothing is silenced")
+                Outcome(False, f"the silence was not stored ({why}); nothing is silenced")
             )
         lift = f"`/escalator silence expire {silence_id}`"
         return Silenced(

@@ -284,6 +284,7 @@ async def test_a_records_failure_silences_nothing_and_the_timeline_says_so(
         first, second = notes(await stack.status(xid))
         silence_id = first.detail["note"].rsplit("(", 1)[1].rstrip(")")
         assert second.detail["note"].startswith(f"silence {silence_id} was not stored: ")
+        assert "no such table" in second.detail["note"] and "[SQL" not in second.detail["note"]
         assert not [m for m in stack.slack.thread(message.channel, message.ts)]
 
 
