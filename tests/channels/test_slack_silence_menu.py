@@ -15,19 +15,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fakes.channel_samples import make_status
 from fakes.channel_stack import ChannelStack, channel_stack, eventually, slack_headers
 from fakes.slack_api import Message
 from sqlalchemy.exc import OperationalError
 from temporalio.client import Client
 from typer.testing import CliRunner
 
-from activities.button_values import OPTION_VALUE_LIMIT, ButtonValue
+from activities.button_values import ButtonValue
 from activities.routing import Router, SqlSilences
-from activities.silence_choices import SilenceEndError, silence_end
-from activities.slack_blocks import MessageContext, render_message
 from policies.business_hours import is_open, next_open
-from policies.calendars import Calendar
 from policies.snapshot import snapshot
 from records.silences import SilenceStore
 from records.store import Store
@@ -126,30 +122,6 @@ async def paged(stack: ChannelStack, xid: str) -> None:
 
     await eventually(notified, within=20)
     await stack.message_for(xid)
-
-
-def test_every_open_single_exception_message_has_the_menu() -> None:
-    now = datetime.now(UTC)
-    blocks = render_message(make_status(), MessageContext(), now)
-    [menu] = [e for b in blocks for e in b.get("elements", []) if e.get("action_id") == MENU]
-    labels = [o["text"]["text"] for o in menu["options"]]
-    assert labels == [
-        "for 1 hour",
-        "for 4 hours",
-        "for 24 hours",
-        "until support hours start",
-        "until this exception resolves",
-    ]
-    values = [ButtonValue.decode(o["value"]) for o in menu["options"]]
-    assert [v.arg for v in values] == ["1h", "4h", "24h", "hours", "resolved"]
-    assert all(len(o["value"]) <= OPTION_VALUE_LIMIT for o in menu["options"])
-    assert "orderToShip/awaiting_inventory" in menu["confirm"]["text"]["text"]
-    resolved = make_status(state=ExceptionState.RESOLVED, resolved_at=now, resolved_by="anna")
-    storm = make_status(payload={"storm": True, "summary": "40 orders", "count": 40})
-    for other in (resolved, storm):
-        assert MENU not in str(render_message(other, MessageContext(), now))
-    too_long = make_status(exception_id="exc:" + "x" * 140)  # no menu rather than a bad one
-    assert MENU not in str(render_message(too_long, MessageContext(), now))
 
 
 async def test_silence_until_resolved_holds_the_rule_until_that_exception_resolves(
@@ -286,24 +258,6 @@ async def test_a_records_failure_silences_nothing_and_the_timeline_says_so(
         assert second.detail["note"].startswith(f"silence {silence_id} was not stored: ")
         assert "no such table" in second.detail["note"] and "[SQL" not in second.detail["note"]
         assert not [m for m in stack.slack.thread(message.channel, message.ts)]
-
-
-WAREHOUSE = Calendar.model_validate(
-    {"name": "nl-warehouse", "timezone": "Europe/Amsterdam",
-     "hours": {d: "07:00-22:00" for d in ("mon", "tue", "wed", "thu", "fri")}}
-)  # fmt: skip
-
-
-def test_when_each_choice_ends() -> None:
-    sunday_night = datetime(2026, 3, 1, 23, 0, tzinfo=UTC)
-    assert silence_end("4h", sunday_night, None) == sunday_night + timedelta(hours=4)
-    assert silence_end("resolved", sunday_night, WAREHOUSE) is None
-    monday_seven = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)  # 07:00 in Amsterdam (CET)
-    assert silence_end("hours", sunday_night, WAREHOUSE) == monday_seven
-    with pytest.raises(SilenceEndError, match=r"support hours \(nl-warehouse\) are on now"):
-        silence_end("hours", monday_seven + timedelta(hours=2), WAREHOUSE)
-    with pytest.raises(SilenceEndError, match="no support-hours calendar"):
-        silence_end("hours", sunday_night, None)
 
 
 async def test_until_support_hours_start_uses_the_rules_calendar(
