@@ -23,7 +23,6 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from policies.duration import format_duration
-    from policies.storm import StormControl
     from workflows.activity_contracts import (
         ACTIVITY_NOTIFY,
         Notification,
@@ -32,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.contracts import ExceptionState, ExceptionStatus
     from workflows.storm_contracts import (
+        STORM_ESCALATION,
         STORM_WORKFLOW,
         StormInput,
         StormMemberClosed,
@@ -40,44 +40,23 @@ with workflow.unsafe.imports_passed_through():
         StormVerdict,
         storm_id,
     )
+    from workflows.storm_escalation import StormEscalation
+    from workflows.storm_levels import LISTED, storm_summary
     from workflows.targets import role_targets
 
 __all__ = ["StormWorkflow", "storm_summary"]
 
 NOTIFY_RETRY = RetryPolicy(maximum_attempts=5, maximum_interval=timedelta(seconds=30))
-LISTED = 50  # subjects named in the grouped message; the count covers all of them
-
-
-def storm_summary(inp: StormInput, state: StormState, *, over: bool = False) -> str:
-    """The grouped message, in words a person reads at 3 a.m."""
-    members = state.members
-    n, done = len(members), len(set(state.resolved))
-    first = min(m.detected_at for m in members)
-    newest = max(m.detected_at for m in members)
-    names = ", ".join(m.subject for m in members[:LISTED])
-    more = f" and {n - LISTED} more" if n > LISTED else ""
-    head = (
-        f"{n} exceptions of {inp.rule} ({inp.journey}) for {inp.role}, grouped by storm "
-        f"control: first at {first:%Y-%m-%d %H:%M:%S} UTC, newest {newest:%Y-%m-%d %H:%M:%S} UTC"
-    )
-    tail = f"; {done} resolved, {n - done} open" + ("; storm over" if over else "")
-    return f"{head}{tail}; subjects: {names}{more}"
 
 
 @workflow.defn(name=STORM_WORKFLOW)
-class StormWorkflow:
+class StormWorkflow(StormEscalation):
     @workflow.init
     def __init__(self, inp: StormInput) -> None:
         self._inp = inp
         self._st = inp.state.model_copy(deep=True)
         self._dirty = False
         self._closing = False  # the storm is over: a late exception starts the next one
-
-    @property
-    def _control(self) -> StormControl:
-        control = self._inp.policy.escalation.storm
-        assert control is not None, "a storm runs only for policies with storm control"
-        return control
 
     @workflow.update
     def register(self, req: StormRegistration) -> StormVerdict:
@@ -132,6 +111,9 @@ class StormWorkflow:
     @workflow.run
     async def run(self, inp: StormInput) -> StormState:
         st, control = self._st, self._control
+        if workflow.patched(STORM_ESCALATION):
+            await self._run_escalating()  # escalates level by level (workflows/storm_escalation.py)
+            return st
         while True:
             quiet_until = (st.last_seen or workflow.now()) + control.window
             remaining = quiet_until - workflow.now()

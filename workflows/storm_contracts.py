@@ -19,12 +19,17 @@ from workflows.contracts import Contract
 
 __all__ = [
     "ACTIVITY_STORM_GATE",
+    "STORM_ESCALATION",
     "STORM_WORKFLOW",
+    "StormAckInput",
+    "StormAnswer",
+    "StormEscalated",
     "StormGateInput",
     "StormInput",
     "StormMember",
     "StormMemberClosed",
     "StormRegistration",
+    "StormResolveInput",
     "StormState",
     "StormVerdict",
     "storm_id",
@@ -32,6 +37,9 @@ __all__ = [
 
 STORM_WORKFLOW = "StormWorkflow"
 ACTIVITY_STORM_GATE = "escalator.storm_gate"
+# workflow.patched id: storms (and their members) escalate level by level and answer
+# "acknowledge all" / "resolve all"; storms recorded before it keep the old loop on replay.
+STORM_ESCALATION = "storm-escalation"
 
 
 def storm_id(journey: str, rule: str, role: str) -> str:
@@ -66,6 +74,45 @@ class StormMemberClosed(Contract):
     at: datetime
 
 
+class StormEscalated(Contract):
+    """Signal to each still-open member: the storm it belongs to was escalated (or exhausted).
+
+    The member records the step in its own timeline (its records, its level, its search
+    attributes) and lets the newly told role respond, as if it had escalated alone.
+    """
+
+    storm_id: str
+    level: int
+    role: str  # the role paged now (the incident-lead role for a broadcast)
+    round: int = 0
+    cause: str
+    at: datetime
+    exhausted: bool = False
+    on_exhausted: str | None = None
+
+
+class StormAckInput(Contract):
+    """Update: someone takes the storm; its escalation stops."""
+
+    actor: str
+    via: str = "cli"
+
+
+class StormResolveInput(Contract):
+    """Update: someone resolves every open member (the caller then resolves each one)."""
+
+    actor: str
+    note: str = Field(min_length=1)
+    via: str = "cli"
+
+
+class StormAnswer(Contract):
+    """What the storm says to acknowledge-all / resolve-all: the members left to answer."""
+
+    message: str
+    open_members: list[str] = Field(default_factory=list)
+
+
 class StormState(Contract):
     """Everything a storm carries over a continue-as-new."""
 
@@ -76,6 +123,17 @@ class StormState(Contract):
     messages: dict[str, str] = Field(default_factory=dict)  # target key -> provider message id
     sent: int = 0  # grouped messages sent or updated (numbers idempotency keys)
     last_seen: datetime | None = None
+    # Escalation of the storm as a whole (storm-escalation patch); defaults keep old
+    # histories' payloads valid.
+    grouping: bool = False  # past the threshold: new exceptions join; False again once quiet
+    level: int = 1
+    round: int = 0  # completed passes through all levels (policy `repeat`)
+    ack_due: datetime | None = None  # None: not paged yet, acknowledged, or nothing left to page
+    notified_roles: list[str] = Field(default_factory=list)
+    acknowledged_by: str | None = None
+    acknowledged_at: datetime | None = None
+    exhausted: bool = False
+    escalations: list[StormEscalated] = Field(default_factory=list)  # shown in the UI details
 
 
 class StormInput(Contract):

@@ -32,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.escalation_steps import Batch, EscalationSteps
     from workflows.storm_contracts import (
         ACTIVITY_STORM_GATE,
+        StormEscalated,
         StormGateInput,
         StormInput,
         StormMember,
@@ -160,6 +161,48 @@ class StormGate(EscalationSteps):
             )
         except Exception:  # the storm is over: nobody to tell, nothing lost
             workflow.logger.info("storm %s is over; resolution not counted there", sid)
+
+    @workflow.signal
+    def storm_escalated(self, inp: StormEscalated) -> None:
+        """The storm this exception joined escalated: recorded here as if it escalated alone,
+        so its own timeline, records, level and search attributes show it, and the role
+        told now may answer it (its validators only let notified roles respond)."""
+        s = self._s
+        if s.resolved or self._storm_id != inp.storm_id:
+            return
+        s.add_notified(inp.role)
+        if s.state is not ExceptionState.OPEN:
+            return  # acknowledged or snoozed: someone has it; told, not escalated
+        now = workflow.now()
+        if inp.exhausted:
+            s.exhausted = inp.on_exhausted != "repeat"
+            s.record(
+                StepKind.EXHAUSTED,
+                now,
+                level=s.level,
+                role=s.owner_role,
+                on_exhausted=inp.on_exhausted,
+                cause=inp.cause,
+                round=inp.round,
+                storm_id=inp.storm_id,
+            )
+        if not inp.exhausted or inp.on_exhausted == "repeat":
+            previous = s.owner_role
+            # The storm runs on the policy of its first exception; a member on another
+            # version keeps its own levels and takes the storm's role as an override.
+            s.level, s.round, s.level_started_at = min(inp.level, len(s.levels)), inp.round, now
+            s.role_override = None if s.current_level.role == inp.role else inp.role
+            s.record(
+                StepKind.ESCALATED,
+                now,
+                level=inp.level,
+                role=inp.role,
+                cause=inp.cause,
+                previous_role=previous,
+                round=inp.round,
+                storm_id=inp.storm_id,
+            )
+        self._inbox.append(("storm", None))  # wakes the loop: publish and record the step
 
     @property
     def _previous_resolved_at(self) -> datetime | None:

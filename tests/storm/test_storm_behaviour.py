@@ -28,7 +28,7 @@ from workflows.contracts import (
     UpdateResult,
 )
 from workflows.storm import StormWorkflow
-from workflows.storm_contracts import StormState, storm_id
+from workflows.storm_contracts import StormAckInput, StormAnswer, StormState, storm_id
 
 storm_harness = pytest.fixture(storm_harness_fixture)
 pytestmark = pytest.mark.temporal
@@ -111,14 +111,19 @@ async def test_beyond_the_threshold_exceptions_join_one_message(storm_harness) -
     await save(h, grouped, HISTORIES / "storm_grouped.json")
     await save(h, eid("o-0"), HISTORIES / "storm_paged.json")
 
-    # The storm ends after a quiet window; its last message says so.
+    # Once acknowledged (nothing left to escalate) the storm ends after a quiet window;
+    # its last message says so.
+    await h.client.get_workflow_handle(SID).execute_update(
+        "acknowledge", StormAckInput(actor="alice"), result_type=StormAnswer
+    )
     await h.env.sleep(timedelta(minutes=6))
     result = await h.client.get_workflow_handle(SID, result_type=StormState).result()
     assert len(result.members) == 3 and len(result.paged) == 2
     await h.eventually(
         lambda: "storm over" in h.storm_messages()[-1].notification.status.payload["summary"]
     )
-    await save(h, SID, STORM_HISTORIES / "storm_workflow.json")
+    # storm/storm_workflow.json stays as recorded before the storm-escalation patch.
+    await save(h, SID, STORM_HISTORIES / "storm_acknowledged.json")
 
 
 async def test_a_flapping_exception_is_held_down(storm_harness) -> None:  # type: ignore[no-untyped-def]
@@ -187,3 +192,5 @@ def test_storm_histories_are_recorded() -> None:
         f"storm/{p.stem}" for p in STORM_HISTORIES.glob("*.json")
     }
     assert {"storm_grouped", "storm_paged", "storm_hold_down", "storm/storm_workflow"} <= names
+    # After the storm-escalation patch (tests/storm/test_storm_escalation.py records them).
+    assert {"storm_member_escalated", "storm/storm_escalated_exhausted"} <= names

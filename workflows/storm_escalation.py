@@ -1,0 +1,381 @@
+"""A storm escalates like one exception: level by level, until someone acknowledges it.
+
+A base class of the StormWorkflow, used behind ``workflow.patched("storm-escalation")``
+(storms recorded before it replay the old loop). The grouped message is the storm's
+page: it starts the level-1 response time. If nobody acknowledges the storm within it,
+the grouped message goes to the next level's role and channels (ONE message per
+target, SMS where the level says so), and every still-open member is told by signal,
+so it records the escalation in its own timeline (records, reports, its own level and
+search attributes) and lets the newly told role answer it. When every level had its
+chance the policy decides: repeat, broadcast to the incident-lead role, or flag.
+
+Acknowledging the storm stops its escalation; resolving every member ends it too.
+The storm ends once its rule has been quiet for ``window`` and nothing is left to
+escalate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import datetime, timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from policies.duration import format_duration
+    from policies.storm import StormControl
+    from workflows.activity_contracts import (
+        ACTIVITY_NOTIFY,
+        Notification,
+        NotifyRequest,
+        NotifyResult,
+    )
+    from workflows.contracts import ExceptionState, ExceptionStatus
+    from workflows.storm_contracts import (
+        StormAckInput,
+        StormAnswer,
+        StormEscalated,
+        StormInput,
+        StormResolveInput,
+        StormState,
+        storm_id,
+    )
+    from workflows.storm_levels import (
+        LISTED,
+        ack_due,
+        next_step,
+        refuse_storm_actor,
+        storm_summary,
+        window_text,
+    )
+    from workflows.targets import Target, role_targets
+
+__all__ = ["StormEscalation", "storm_status_line"]
+
+NOTIFY_RETRY = RetryPolicy(maximum_attempts=5, maximum_interval=timedelta(seconds=30))
+# Channels whose message can be edited in place; an SMS cannot, so it is sent on a page only.
+EDITABLE = {"slack", "slack_dm", "console"}
+
+
+def _refuse(reason: str | None) -> None:
+    if reason:
+        raise ApplicationError(reason, type="Refused", non_retryable=True)
+
+
+def storm_status_line(st: StormState, policy_levels: int, *, over: bool = False) -> str:
+    """Where the storm's escalation stands, for the message and the Temporal UI."""
+    if st.acknowledged_by and st.acknowledged_at:
+        return f"acknowledged by {st.acknowledged_by} at {st.acknowledged_at:%H:%M} UTC"
+    if st.exhausted:
+        return f"every level ({policy_levels}) was paged without an acknowledgement"
+    if st.ack_due and not over:
+        return f"level {st.level}, unacknowledged: escalates at {st.ack_due:%Y-%m-%d %H:%M} UTC"
+    return f"level {st.level}"
+
+
+class StormEscalation:
+    _inp: StormInput
+    _st: StormState
+    _dirty: bool
+    _closing: bool
+
+    @property
+    def _control(self) -> StormControl:
+        control = self._inp.policy.escalation.storm
+        assert control is not None, "a storm runs only for policies with storm control"
+        return control
+
+    def _open_members(self) -> list[str]:
+        done = set(self._st.resolved)
+        return [m.exception_id for m in self._st.members if m.exception_id not in done]
+
+    def _due(self) -> datetime | None:
+        """The deadline the storm escalates at, or None when nothing is left to escalate."""
+        st = self._st
+        if st.acknowledged_by or st.exhausted or not self._open_members():
+            return None
+        return st.ack_due
+
+    # --- answers: acknowledge all, resolve all (the caller then answers each member) ---
+
+    @workflow.update
+    def acknowledge(self, inp: StormAckInput) -> StormAnswer:
+        st = self._st
+        if st.acknowledged_by is None:
+            st.acknowledged_by, st.acknowledged_at = inp.actor, workflow.now()
+            st.ack_due = None
+            self._dirty = True  # the message shows who took it
+            message = f"storm acknowledged by {inp.actor}; its escalation stopped"
+        else:
+            message = f"storm already acknowledged by {st.acknowledged_by}"
+        return StormAnswer(message=message, open_members=self._open_members())
+
+    @acknowledge.validator
+    def _check_acknowledge(self, inp: StormAckInput) -> None:
+        self._check_answer(inp.actor)
+
+    @workflow.update
+    def resolve_all(self, inp: StormResolveInput) -> StormAnswer:
+        return StormAnswer(
+            message=f"{inp.actor} resolves every open exception of this storm",
+            open_members=self._open_members(),
+        )
+
+    @resolve_all.validator
+    def _check_resolve_all(self, inp: StormResolveInput) -> None:
+        self._check_answer(inp.actor)
+
+    def _check_answer(self, actor: str) -> None:
+        if self._closing:
+            _refuse("this storm is over; answer its exceptions one by one")
+        _refuse(refuse_storm_actor(self._inp.policy, self._st.notified_roles, actor))
+
+    # --- the loop ---
+
+    async def _run_escalating(self) -> None:
+        st, control = self._st, self._control
+        while True:
+            now = workflow.now()
+            if not self._open_members():
+                st.ack_due = None  # everything resolved: the escalation ends
+            quiet_at = (st.last_seen or now) + control.window
+            due = self._due()
+            if not self._dirty:
+                waits = [
+                    (quiet_at - now, f"storm ends after {format_duration(control.window)} quiet")
+                ]
+                if due is not None:
+                    level = self._inp.policy.escalation.levels[st.level - 1]
+                    waits.append((due - now, window_text(level)))
+                waits = [w for w in waits if w[0] > timedelta(0)]
+                if waits:
+                    timeout, summary = min(waits)
+                    with contextlib.suppress(TimeoutError):
+                        await workflow.wait_condition(
+                            lambda: self._dirty, timeout=timeout, timeout_summary=summary
+                        )
+            if self._dirty:
+                # Let joiners gather, so 500 of them cost a handful of message updates.
+                await workflow.sleep(control.update_every, summary="collect storm members")
+                self._dirty = False
+                await self._refresh()
+            now, due = workflow.now(), self._due()
+            if due is not None and now >= due:
+                await self._escalate()
+            elif due is None and now >= (st.last_seen or now) + control.window:
+                self._closing = True
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                break  # the last message counts whoever joined or answered until now
+            if workflow.info().is_continue_as_new_suggested():
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                workflow.continue_as_new(self._inp.model_copy(update={"state": st}))
+        if st.members:
+            await self._send([], over=True)
+
+    async def _refresh(self) -> None:
+        st = self._st
+        if not st.members:
+            return
+        if not st.notified_roles:  # the first grouped message is the storm's level-1 page
+            await self._page("storm: page level 1")
+            return
+        fresh = st.ack_due is None and not (st.acknowledged_by or st.exhausted)
+        if fresh and self._open_members():
+            # Joined after every member was resolved: the current level gets a new window.
+            st.ack_due = ack_due(self._inp.policy, st.level, workflow.now())
+        await self._send([])
+
+    async def _page(self, summary: str) -> None:
+        """The grouped message to the current level's role on the level's channels."""
+        st, policy, now = self._st, self._inp.policy, workflow.now()
+        level = policy.escalation.levels[st.level - 1]
+        targets, _ = role_targets(policy, level.role, level.channels, now)
+        if level.role not in st.notified_roles:
+            st.notified_roles.append(level.role)
+        st.ack_due = ack_due(policy, st.level, now)
+        await self._send(targets, summary=summary)
+
+    async def _escalate(self) -> None:
+        st, policy, now = self._st, self._inp.policy, workflow.now()
+        step = next_step(policy, st.level, st.round)
+        sid = storm_id(self._inp.journey, self._inp.rule, self._inp.role)
+        previous = policy.escalation.levels[st.level - 1].role
+        if step.action != "exhausted":
+            st.level, st.round = step.level, step.round
+            role = policy.escalation.levels[st.level - 1].role
+            cause = "no acknowledgement of the storm within the response time"
+            st.escalations.append(
+                StormEscalated(
+                    storm_id=sid, level=st.level, role=role, round=st.round, cause=cause, at=now
+                )
+            )
+            await self._tell_members(st.escalations[-1])
+            await self._page(f"storm: escalate from {previous} to {role} (level {st.level})")
+            return
+        await self._exhaust(sid, now)
+
+    async def _exhaust(self, sid: str, now: datetime) -> None:
+        """Every level had its chance: as the policy says for a single exception."""
+        st, esc = self._st, self._inp.policy.escalation
+        if esc.on_exhausted == "repeat":
+            st.level, st.round = 1, st.round + 1
+            role = esc.levels[0].role
+            event = StormEscalated(
+                storm_id=sid,
+                level=1,
+                role=role,
+                round=st.round,
+                cause="repeat",
+                at=now,
+                exhausted=True,
+                on_exhausted="repeat",
+            )
+            st.escalations.append(event)
+            await self._tell_members(event)
+            await self._page(f"storm: every level exhausted, paging {role} again")
+            return
+        st.exhausted, st.ack_due = True, None
+        lead = esc.incident_lead_role if esc.on_exhausted == "broadcast" else None
+        event = StormEscalated(
+            storm_id=sid,
+            level=st.level,
+            role=lead or esc.levels[st.level - 1].role,
+            round=st.round,
+            cause="no acknowledgement of the storm at any level",
+            at=now,
+            exhausted=True,
+            on_exhausted=esc.on_exhausted,
+        )
+        st.escalations.append(event)
+        await self._tell_members(event)
+        targets: list[Target] = []
+        if lead:  # the incident leads hear of it on the last level's channels
+            targets, _ = role_targets(self._inp.policy, lead, esc.levels[-1].channels, now)
+            if lead not in st.notified_roles:
+                st.notified_roles.append(lead)
+        # "flag": nobody new is paged; the message says every level was paged, members are
+        # marked exhausted in the records, and the storm stays answerable until it ends.
+        await self._send(targets, summary=f"storm: all levels exhausted ({esc.on_exhausted})")
+
+    async def _tell_members(self, event: StormEscalated) -> None:
+        """One signal per still-open member, all in one workflow task."""
+        results = await asyncio.gather(
+            *(
+                workflow.get_external_workflow_handle(xid).signal("storm_escalated", event)
+                for xid in self._open_members()
+            ),
+            return_exceptions=True,
+        )
+        gone = sum(1 for r in results if isinstance(r, BaseException))
+        if gone:  # closed meanwhile (resolved and past its reopen window): nothing to escalate
+            workflow.logger.info("storm escalation: %d members no longer running", gone)
+
+    # --- the one message ---
+
+    def _status(self, *, over: bool) -> ExceptionStatus:
+        st, inp, policy = self._st, self._inp, self._inp.policy
+        members = st.members
+        done = len(set(st.resolved))
+        line = storm_status_line(st, len(policy.escalation.levels), over=over)
+        summary = f"{storm_summary(inp, st, over=over)}; {line}"
+        level = policy.escalation.levels[st.level - 1]
+        if done >= len(members):
+            state = ExceptionState.RESOLVED
+        elif st.acknowledged_by:
+            state = ExceptionState.ACKNOWLEDGED
+        else:
+            state = ExceptionState.OPEN
+        return ExceptionStatus(
+            exception_id=storm_id(inp.journey, inp.rule, inp.role),
+            journey=inp.journey,
+            rule=inp.rule,
+            kind=policy.rule.kind,
+            subject=f"{len(members)} subjects",
+            severity=policy.rule.severity,
+            state=state,
+            level=st.level,
+            owner_role=level.role,
+            notified_roles=list(st.notified_roles),
+            occurrences=len(members),
+            onset=min(m.onset for m in members),
+            detected_at=min(m.detected_at for m in members),
+            acknowledged_by=st.acknowledged_by,
+            acknowledged_at=st.acknowledged_at,
+            ack_due=self._due(),
+            policy_version=policy.version,
+            exhausted=st.exhausted,
+            payload={
+                "storm": True,
+                "over": over,
+                "summary": summary,
+                "count": len(members),
+                "resolved": done,
+                "open": len(members) - done,
+                "subjects": [m.subject for m in members[:LISTED]],
+                "exception_ids": [m.exception_id for m in members[:LISTED]],
+            },
+        )
+
+    async def _send(self, pages: list[Target], *, over: bool = False, summary: str = "") -> None:
+        """New messages to ``pages``; every earlier message that can be edited, in place."""
+        st = self._st
+        if not st.members:
+            return
+        status = self._status(over=over)
+        paged = {t.key for t in pages}
+        # Every earlier message that can be edited (channel posts, DMs) shows the new
+        # truth; an SMS cannot be edited, so it goes out on a page only.
+        kept = []
+        for key in st.messages:
+            role, channel, target = key.split("|", 2)
+            if key not in paged and channel in EDITABLE:
+                kept.append(Target(role, channel, target))  # type: ignore[arg-type]
+        batch = [(t, False) for t in pages] + [(t, True) for t in kept]
+        if not batch:
+            return
+        st.sent += 1
+        run_id = workflow.info().run_id
+        notifications = [
+            Notification(
+                exception_id=status.exception_id,
+                idempotency_key=f"{status.exception_id}/{run_id}/n{st.sent}/{t.channel}/{t.target}",
+                level=st.level,
+                role=t.role,
+                channel=t.channel,
+                target=t.target,
+                member=t.member,
+                reason="storm",
+                status=status,
+                replaces=st.messages.get(t.key) if in_place else None,
+            )
+            for t, in_place in batch
+        ]
+        try:
+            result = await workflow.execute_activity(
+                ACTIVITY_NOTIFY,
+                NotifyRequest(notifications=notifications),
+                result_type=NotifyResult,
+                start_to_close_timeout=timedelta(seconds=60),
+                retry_policy=NOTIFY_RETRY,
+                summary=summary or f"storm: update the message ({len(st.members)} exceptions)",
+            )
+        except ActivityError:
+            self._details(status)
+            return  # the next update tries again; members are kept
+        for (t, in_place), d in zip(batch, result.deliveries, strict=True):
+            if d.ok and d.provider_message_id and not in_place:
+                st.messages[t.key] = d.provider_message_id  # a page: later updates edit it
+        self._details(status)
+
+    def _details(self, status: ExceptionStatus) -> None:
+        st = self._st
+        lines = [f"**Storm**: {status.payload['summary']}"]
+        if st.notified_roles:
+            lines.append(f"**Told**: {', '.join(st.notified_roles)}")
+        for e in st.escalations:
+            what = "exhausted" if e.exhausted else "escalated"
+            lines.append(f"- {e.at:%Y-%m-%d %H:%M} UTC {what}: level {e.level}, {e.role}")
+        workflow.set_current_details("\n".join(lines))
