@@ -20,6 +20,7 @@ from activities.button_values import (
     ButtonValueError,
 )
 from activities.slack_silence_menu import silence_menu
+from activities.storm_blocks import storm_message
 from workflows.contracts import ExceptionState, ExceptionStatus, StepKind, TimelineStep
 
 __all__ = [
@@ -101,7 +102,7 @@ def headline(status: ExceptionStatus, ctx: MessageContext) -> str:
 
 def render_message(status: ExceptionStatus, ctx: MessageContext, now: datetime) -> list[Block]:
     if status.payload.get("storm"):
-        return _storm_message(status)
+        return storm_message(status)  # activities/storm_blocks.py: its own buttons
     if status.payload.get("digest"):
         return [
             {"type": "section", "text": {"type": "mrkdwn", "text": str(status.payload["summary"])}}
@@ -154,20 +155,6 @@ def render_message(status: ExceptionStatus, ctx: MessageContext, now: datetime) 
         }
     )
     return blocks
-
-
-def _storm_message(status: ExceptionStatus) -> list[Block]:
-    """Storm control's grouped message: the count and the subjects, no buttons (each
-    exception keeps its own workflow; respond to them one by one or from the CLI)."""
-    title = f"Storm: {status.journey} {status.rule} ({status.payload.get('count', '?')})"
-    return [
-        {"type": "header", "text": {"type": "plain_text", "text": title[:150], "emoji": True}},
-        {"type": "section", "text": {"type": "mrkdwn", "text": str(status.payload["summary"])}},
-        {
-            "type": "context",
-            "elements": [{"type": "mrkdwn", "text": f"`{status.exception_id}`"}],
-        },
-    ]
 
 
 def _button(text: str, value: ButtonValue, style: str | None = None) -> Block:

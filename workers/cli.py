@@ -13,6 +13,7 @@ from workers import (
     cli_records,
     cli_silence,
     cli_stack,
+    cli_storm,
 )
 
 __all__ = ["app", "main"]
@@ -34,6 +35,7 @@ for module in (
     cli_receiver,
     cli_silence,
     cli_digest,
+    cli_storm,
 ):
     module.register(app)
 

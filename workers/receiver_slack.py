@@ -28,6 +28,8 @@ from workers.receiver_directory import MemberDirectory
 from workers.receiver_listing import OpenException
 from workers.receiver_responses import Outcome, ResponseApplier
 from workers.receiver_silence_button import SilenceFromMessage, register_silence_menu
+from workers.receiver_storm import register_storm_actions
+from workers.storm_responses import StormResponder
 
 __all__ = ["Lister", "Silencer", "slack_app"]
 
@@ -202,6 +204,8 @@ def slack_app(
 
     if silence_menu is not None:  # before the catch-all below: bolt runs the first match
         register_silence_menu(app, directory, silence_menu, _stranger)
+    # Acknowledge all / Resolve all on a storm's grouped message; also before the catch-all.
+    register_storm_actions(app, directory, StormResponder(responses.client))
 
     @app.action(re.compile(r".*"))
     async def on_unknown(

@@ -6,10 +6,12 @@ import asyncio
 import io
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from storm_helpers import storm_policy
 
 from activities.channels import ConsoleSender
 from activities.slack_blocks import MessageContext, render_message
+from activities.storm_blocks import STORM_ACK, STORM_RESOLVE, StormButtonValue
 from workflows.activity_contracts import Notification
 from workflows.contracts import ExceptionState, ExceptionStatus
 from workflows.storm import storm_summary
@@ -81,4 +83,17 @@ def test_console_and_slack_show_the_summary() -> None:
     blocks = render_message(status, MessageContext(), T0)
     assert blocks[0]["text"]["text"] == "Storm: orderToShip awaiting_inventory (3)"
     assert blocks[1]["text"]["text"] == summary
-    assert not [b for b in blocks if b["type"] == "actions"]  # no buttons for a storm id
+    # A storm from before the buttons (no "open" count in its status) keeps a plain message.
+    assert not [b for b in blocks if b["type"] == "actions"]
+    # With open members: Acknowledge all and Resolve all, carrying the storm id only.
+    open_ = status.model_copy(update={"payload": {**status.payload, "open": 2}})
+    actions = next(b for b in render_message(open_, MessageContext(), T0) if b["type"] == "actions")
+    assert [e["action_id"] for e in actions["elements"]] == [STORM_ACK, STORM_RESOLVE]
+    value = StormButtonValue.decode(actions["elements"][0]["value"])
+    assert value.storm_id == status.exception_id
+    taken = open_.model_copy(update={"acknowledged_by": "alice"})
+    actions = next(b for b in render_message(taken, MessageContext(), T0) if b["type"] == "actions")
+    assert [e["action_id"] for e in actions["elements"]] == [STORM_RESOLVE]
+    for forged in ('{"s": "exc:o:1"}', '{"s": "storm:a", "x": 1}', ""):
+        with pytest.raises(ValueError):
+            StormButtonValue.decode(forged)

@@ -1,0 +1,111 @@
+"""Answering a whole storm: `escalator storm ack | resolve`, and the fan-out behind them.
+
+The CLI runs as a real subprocess against the module's Temporal server (time-skipping
+by default); the worker runs here with in-memory records and a capturing channel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from storm_helpers import StormHarness, storm_harness_fixture, storm_policy
+
+from detectors.raising import raise_exception
+from workers.receiver_responses import Outcome
+from workers.storm_responses import fan_out
+from workflows.contracts import Detection, ExceptionState, ExceptionStatus, StepKind
+from workflows.storm_contracts import StormState, storm_id
+
+storm_harness = pytest.fixture(storm_harness_fixture)
+ESCALATOR = str(Path(sys.executable).parent / "escalator")
+SID = storm_id("orderToShip", "awaiting_inventory", "inventory")
+
+
+def eid(subject: str) -> str:
+    return f"exc:orderToShip:awaiting_inventory:{subject}"
+
+
+async def cli(h: StormHarness, *args: str) -> tuple[int, str, str]:
+    env = {
+        **os.environ,
+        "TEMPORAL_ADDRESS": h.env.client.service_client.config.target_host,
+        "TEMPORAL_NAMESPACE": h.env.client.namespace,
+    }
+    proc = await asyncio.create_subprocess_exec(
+        ESCALATOR,
+        *args,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await proc.communicate()
+    return proc.returncode or 0, out.decode().strip(), err.decode().strip()
+
+
+@pytest.mark.temporal
+async def test_storm_ack_and_resolve_from_the_cli(storm_harness) -> None:  # type: ignore[no-untyped-def]
+    h: StormHarness = await storm_harness()
+    policy = storm_policy(threshold=1)
+    subjects = [f"c-{i}" for i in range(4)]  # c-0 pages alone, c-1..c-3 are the storm
+    h.workflow_ids.update([SID, *map(eid, subjects)])
+    for i, s in enumerate(subjects):
+        onset = datetime(2026, 3, 2, 7, 0, tzinfo=UTC) + timedelta(minutes=i)
+        detection = Detection(
+            journey="orderToShip", rule="awaiting_inventory", subject=s, onset=onset
+        )
+        await raise_exception(h.client, detection, policy=policy, task_queue=h.task_queue)
+        await h.eventually(
+            lambda s=s: eid(s) in h.recorded(StepKind.GROUPED) | h.recorded(StepKind.NOTIFIED)
+        )
+    await h.eventually(lambda: bool(h.sends("storm")))
+    members = [eid(s) for s in subjects[1:]]
+
+    code, out, err = await cli(h, "storm", "ack", SID, "--as", "maria")
+    assert code == 1 and "maria is not in inventory or incident-leads" in err, (out, err)
+    code, out, err = await cli(h, "storm", "ack", SID, "--as", "alice")
+    assert code == 0, err
+    assert "storm acknowledged by alice" in out and "3 of 3 open exceptions acknowledged" in out
+    state = await h.client.get_workflow_handle(SID).query("state", result_type=StormState)
+    assert state.acknowledged_by == "alice" and state.ack_due is None
+    for x in members:
+        s = await h.client.get_workflow_handle(x).query("status", result_type=ExceptionStatus)
+        assert (s.state, s.acknowledged_by) == (ExceptionState.ACKNOWLEDGED, "alice")
+
+    code, out, err = await cli(h, "storm", "resolve", SID, "--as", "bob", "--note", " ")
+    assert code == 2 and "--note must say what was done" in err
+    code, out, err = await cli(h, "storm", "resolve", SID, "--as", "bob", "--note", "restocked")
+    assert code == 0 and "3 of 3 open exceptions resolved by bob" in out, (out, err)
+    await h.eventually(lambda: set(members) <= h.recorded(StepKind.RESOLVED))
+    await h.eventually(
+        lambda: (
+            "3 resolved, 0 open" in h.storm_messages()[-1].notification.status.payload["summary"]
+        )
+    )
+    code, out, err = await cli(h, "storm", "ack", "storm:no:such:storm", "--as", "alice")
+    assert code == 1 and "no storm storm:no:such:storm" in err
+
+
+async def test_500_members_are_answered_many_at_a_time() -> None:
+    """Slack's 3-second window is no place for 500 round trips one after the other."""
+    in_flight = peak = 0
+
+    async def answer(xid: str) -> Outcome:
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        await asyncio.sleep(0.02)  # one update round trip
+        in_flight -= 1
+        return Outcome(xid != "x-7", "already acknowledged by bob")
+
+    started = time.monotonic()
+    done, refused = await fan_out([f"x-{i}" for i in range(500)], answer, 50)
+    took = time.monotonic() - started
+    assert (done, dict(refused)) == (499, {"already acknowledged by bob": 1})
+    assert peak == 50  # bounded: never 500 updates at once against the server
+    assert took < 1.5, took  # one after the other: 10 s
