@@ -166,13 +166,19 @@ class Router:
     # Burn rates as of the decision (live) or of the detection's own time (a log replayed
     # faster than real time, as in the demo and the four-week scenario).
     burn_at: Literal["decision", "detection"] = "decision"
+    # A log replayed at this many times real time (the demo): support hours are judged at
+    # the detection's log time too, and a delivery held until they start waits the log's
+    # wait divided by the speed, so the replay shows the drop without waiting a weekend.
+    replay_speed: float | None = None
 
     async def __call__(self, inp: RoutingInput) -> RoutingDecision:
         policy, d = inp.policy, inp.detection
         at = inp.at or datetime.now(UTC)
         labels = {**policy.rule.labels, **d.attributes}
         role = policy.escalation.levels[0].role if policy.escalation.levels else policy.rule.owner
-        burn_at = at if self.burn_at == "decision" else (d.detected_at or d.onset)
+        log_at = d.detected_at or d.onset
+        burn_at = log_at if self.burn_at == "detection" or self.replay_speed else at
+        clock = log_at if self.replay_speed else at  # the moment support hours are judged at
         evaluations = (
             await self.burn_rates.evaluations(policy.journey, burn_at) if self.burn_rates else None
         )
@@ -184,7 +190,7 @@ class Router:
             RoutingFacts(
                 journey=policy.journey,
                 severity=policy.rule.severity,
-                now=at,
+                now=clock,
                 evaluations=evaluations,
                 calendar=policy.calendar,
                 silences=silences,
@@ -198,14 +204,26 @@ class Router:
             recheck = at + self.hold_recheck
             if out.silence.ends_at is not None:
                 recheck = min(recheck, out.silence.ends_at)
+        deliver_at = out.deliver_at
+        if deliver_at is not None and self.replay_speed:
+            deliver_at = at + (deliver_at - clock) / self.replay_speed
         return RoutingDecision(
             action=out.action,
             reason=out.reason,
             headline=out.headline,
-            deliver_at=out.deliver_at,
+            deliver_at=deliver_at,
             recheck_at=recheck,
             silence_id=out.silence.id if out.silence else None,
-            inputs={**out.inputs, "at": at.isoformat(), "burn_as_of": burn_at.isoformat()},
+            inputs={
+                **out.inputs,
+                "at": at.isoformat(),
+                "burn_as_of": burn_at.isoformat(),
+                **(
+                    {"replay_speed": self.replay_speed, "log_time": clock.isoformat()}
+                    if self.replay_speed
+                    else {}
+                ),
+            },
         )
 
 

@@ -44,7 +44,7 @@ __all__ = [
     "mask_phone",
 ]
 
-ROUTING_NOTE = "the full escalation; the live decision also weighs burn rates, support hours and silences (ESCALATOR_ROUTING=budget, docs/routing.md)"
+ROUTING_NOTE = "the full escalation; the live decision also weighs burn rates, support hours and silences (docs/routing.md)"
 
 
 class _Preview(BaseModel):

@@ -1,13 +1,15 @@
 """The routing decision the worker runs with, from the settings.
 
-``ESCALATOR_ROUTING=budget`` wires the real `Router`: burn rates from the
-journeys' event logs (``ESCALATOR_ROUTING_LOGS``, re-read when a file changes),
-silences and the role page volume from the records database. ``page`` (the
-default until a deployment opts in) pages every exception, as before routing.
+``ESCALATOR_ROUTING=budget`` (the default) wires the real `Router`: burn rates
+from the journeys' event logs (``ESCALATOR_ROUTING_LOGS``, re-read when a file
+changes), silences and the role page volume from the records database, support
+hours from the policy's calendar. ``page`` opts out: every exception that no
+silence holds pages, as before routing.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,11 +25,14 @@ from activities.routing import (
     always_page,
 )
 from detectors.readers import read_log
+from policies.errors import PolicyError
 from policies.journeys import Journey
 from records.silences import SilenceStore
 from records.store import Store
 from workers.settings import Settings
 from workflows.activity_contracts import RoutingDecision, RoutingInput
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "CachedLog",
@@ -78,7 +83,19 @@ def configured_logs(settings: Settings) -> dict[str, Callable[[], pl.DataFrame]]
     logs: dict[str, Callable[[], pl.DataFrame]] = {}
     configured = parse_routing_logs(settings.routing_logs)
     if configured:
-        policies = load_configured_policies(settings)
+        try:
+            policies = load_configured_policies(settings)
+        except PolicyError as err:
+            # The logs are read with their journeys' column mappings. Without them there
+            # is no burn rate, which routing treats as a missing fact (it pages), and the
+            # worker keeps running the exceptions it has: say so loudly, do not crash.
+            log.error(
+                "ESCALATOR_ROUTING_LOGS ignored: the policies in %s do not load "
+                "(no burn rates, so exceptions page):\n%s",
+                settings.policy_dir,
+                err,
+            )
+            return logs
         for name, path in configured.items():
             logs[name] = CachedLog(path, policies.journey(name))
     return logs
@@ -95,6 +112,7 @@ def routing_decide(settings: Settings, store: Store) -> Decide:
         silences=silences,
         volume=StorePageVolume(store.engine),
         max_pages_per_hour=settings.max_pages_per_hour,
+        replay_speed=settings.routing_replay_speed,
     )
 
 

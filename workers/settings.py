@@ -39,11 +39,17 @@ class Settings(BaseSettings):
     receiver_port: int = Field(default=3000, alias="ESCALATOR_RECEIVER_PORT")
     receiver_host: str = Field(default="0.0.0.0", alias="ESCALATOR_RECEIVER_HOST")
     # Routing: "budget" decides page/notify/ticket/suppress from error-budget burn rates,
-    # support hours and silences (docs/routing.md); "page" pages every exception.
-    routing: Literal["budget", "page"] = Field(default="page", alias="ESCALATOR_ROUTING")
+    # support hours, silences and role volume (docs/routing.md); "page" pages every
+    # exception no silence holds (an opt-out for a deployment that wants every page).
+    routing: Literal["budget", "page"] = Field(default="budget", alias="ESCALATOR_ROUTING")
     # Event logs the burn rates are computed from: "orderToShip=orders.csv,ticketToResolution=t.jsonl".
     routing_logs: str | None = Field(default=None, alias="ESCALATOR_ROUTING_LOGS")
     max_pages_per_hour: int = Field(default=10, ge=1, alias="ESCALATOR_MAX_PAGES_PER_HOUR")
+    # The routing logs are a replay at this many times real time (the demo): burn rates and
+    # support hours are judged at each detection's log time. Unset for live logs.
+    routing_replay_speed: float | None = Field(
+        default=None, gt=0, alias="ESCALATOR_ROUTING_REPLAY_SPEED"
+    )
     # The worker creates/updates/deletes the digest schedules when it starts (false: only
     # `escalator digest install` does).
     digest_install: bool = Field(default=True, alias="ESCALATOR_DIGEST_INSTALL")

@@ -95,3 +95,41 @@ async def test_burn_rates_are_evaluated_once_per_minute_for_a_storm() -> None:
     later = await rates.evaluations(j, AT + 2 * H)  # the burst has left the 1 h window
     assert later is not None and later is not first and not later[0].fires
     assert await rates.evaluations(journey("unknown"), AT) is None
+
+
+async def test_the_default_routes_by_budget(tmp_path: Path) -> None:
+    """No ESCALATOR_ROUTING: budget routing. Without logs nothing burns, so it pages, but
+    support hours still apply (page mode would page at night)."""
+    store = Store.open(f"sqlite:///{tmp_path / 'r.db'}")
+    decide = routing_decide(Settings(), store)
+    night = AT.replace(hour=23)  # Thursday 23:00 UTC, midnight in Amsterdam: closed
+    inp = _input().model_copy(update={"at": night})
+    decision = await decide(inp)
+    # No burn-rate source means page; outside support hours it drops one tier.
+    assert decision.action == "notify", decision.reason
+    assert decision.deliver_at == datetime(2026, 3, 6, 6, 0, tzinfo=UTC)  # 07:00 Amsterdam
+    store.close()
+
+
+async def test_a_replayed_log_is_judged_at_the_detections_log_time(tmp_path: Path) -> None:
+    """ESCALATOR_ROUTING_REPLAY_SPEED: burn rates and support hours at the detection's log
+    time (the real clock may be any hour); a hold for support hours waits log time / speed."""
+    store = Store.open(f"sqlite:///{tmp_path / 'r.db'}")
+    settings = Settings(
+        ESCALATOR_ROUTING_LOGS=f"orderToShip={_csv(tmp_path)}",
+        ESCALATOR_ROUTING_REPLAY_SPEED=3600,
+    )
+    decide = routing_decide(settings, store)
+    real_now = datetime(2026, 11, 29, 3, 0, tzinfo=UTC)  # a Sunday night, in real time
+    burning = await decide(_input().model_copy(update={"at": real_now}))
+    assert burning.action == "page", burning.reason  # the log's Thursday 13:00: open, burning
+    assert burning.inputs["log_time"] == AT.isoformat() and burning.deliver_at is None
+
+    late = AT.replace(hour=21, minute=30)  # 22:30 in Amsterdam: the warehouse closed at 22:00
+    d = _input().detection.model_copy(update={"onset": late, "detected_at": late})
+    held = await decide(_input().model_copy(update={"detection": d, "at": real_now}))
+    opens = datetime(2026, 3, 6, 6, 0, tzinfo=UTC)  # Friday 07:00 in Amsterdam
+    # The burst is over by then: a ticket (medium), and a ticket at night stays a ticket.
+    assert held.action == "ticket" and "outside support hours" in held.reason
+    assert held.deliver_at == real_now + (opens - late) / 3600  # 8.5 log hours: 8.5 s
+    store.close()
