@@ -202,10 +202,12 @@ async def test_outside_support_hours_waits_then_notifies(harness_factory) -> Non
             "name": "closed-today",
             "timezone": "UTC",
             "hours": {d: "00:00-24:00" for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")},
-            "closed_dates": [today.isoformat()],
+            # Two days closed: with one, a test clock near midnight (earlier tests in the
+            # module skip hours ahead) would open the calendar within the 30 s checked below.
+            "closed_dates": [today.isoformat(), (today + timedelta(days=1)).isoformat()],
         }
     )
-    opens = datetime.combine(today + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
+    opens = datetime.combine(today + timedelta(days=2), datetime.min.time(), tzinfo=UTC)
     raised = await h.raise_(_detection(LOG_END + H), _policy(h, "medium", closed_today))
     status = await h.until(raised.exception_id, has(StepKind.ROUTED))
     routed = steps(status, StepKind.ROUTED)[0].detail
