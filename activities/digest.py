@@ -120,12 +120,19 @@ class StoreDigestSource:
                 lines.append(f"{journey.name}: no event log configured for SLO status")
                 continue
             log = load()
+            # A log that stopped (a replay, a broken feed) is reported as of its newest
+            # event, and says so: "no cases" over a window past its end would hide it.
+            newest = log["timestamp"].max() if log.height else None
+            at = min(as_of, newest) if isinstance(newest, datetime) else as_of
+            stale = (
+                f" (as of the log's newest event, {at:%Y-%m-%d %H:%M} UTC)" if at < as_of else ""
+            )
             for sli in journey.slis:
-                status = slo_status(sli_outcomes(log, sli, as_of), journey, sli, as_of)
+                status = slo_status(sli_outcomes(log, sli, at), journey, sli, at)
                 compliance = "no cases" if status.compliance is None else f"{status.compliance:.2%}"
                 lines.append(
                     f"{journey.name}/{sli.name}: {compliance} (objective {sli.objective:g} %), "
-                    f"error budget left {status.error_budget_remaining:.0%}"
+                    f"error budget left {status.error_budget_remaining:.0%}{stale}"
                 )
         return lines
 

@@ -8,6 +8,7 @@ escalator digest run ROLE     # post ROLE's digest now (a DigestWorkflow run), p
 from __future__ import annotations
 
 import asyncio
+import sys
 import uuid
 from typing import Annotated
 
@@ -17,6 +18,7 @@ from detectors.raising import with_pydantic
 from policies.errors import PolicyError
 from policies.policy_set import PolicySet
 from workers.cli_errors import fail as _fail
+from workers.cli_errors import leave
 from workers.digest_schedules import digest_request, install_digests
 from workers.policy_source import load_configured_policies
 from workers.settings import Settings
@@ -60,6 +62,7 @@ def install() -> None:
             print('no role sets a digest; add `digest: {at: "09:00", calendar: ...}` to a role')
 
     asyncio.run(go())
+    leave(0)
 
 
 @digest_app.command("run")
@@ -88,4 +91,6 @@ def run(role: Annotated[str, typer.Argument(help="The owner role, e.g. inventory
     result = asyncio.run(go())
     print(result.text)
     if not result.ok:
-        _fail(f"not delivered to {result.target}: {result.error}")
+        print(f"error: not delivered to {result.target}: {result.error}", file=sys.stderr)
+        leave(2)
+    leave(0)

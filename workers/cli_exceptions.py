@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import sys
 from collections.abc import Coroutine
 from datetime import UTC, datetime
@@ -25,6 +24,7 @@ from detectors.raising import exception_handle, raise_exception
 from policies.errors import PolicyError
 from policies.loader import load_policies
 from policies.snapshot import snapshot
+from workers.cli_errors import leave
 from workers.settings import Settings
 from workflows import search_attributes as sa
 from workflows.contracts import (
@@ -62,9 +62,7 @@ def _exit(code: int = 0) -> NoReturn:
     finished command's exit status into a crash. Output is flushed first."""
     if not _sdk_used:
         raise typer.Exit(code)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
+    leave(code)
 
 
 def _fail(message: str, code: int = 2) -> NoReturn:

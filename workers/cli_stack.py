@@ -9,13 +9,12 @@ exit status the command decided on with 134.
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 from pathlib import Path
-from typing import NoReturn
 
 import typer
 
+from workers.cli_errors import leave
 from workers.settings import get_settings
 from workers.stack import StackError, StackOptions, run_foreground, stop_on_sigterm
 from workers.temporal_admin import (
@@ -41,10 +40,7 @@ def complain(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def finish(code: int) -> NoReturn:
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
+finish = leave  # the stack commands run the SDK (the demo, the search-attribute probe)
 
 
 def stack_options(port: int | None, ui_port: int | None, state_dir: Path | None) -> StackOptions:

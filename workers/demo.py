@@ -10,13 +10,14 @@ other step that did not work.
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 import urllib.request
 
 from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 
 from workers.demo_context import DemoContext, Echo, Outcome, Step
-from workers.demo_loop import LOOP_STEPS
+from workers.demo_loop import LOOP_STEPS, routing_env
 from workers.stack import (
     StackError,
     StackOptions,
@@ -109,6 +110,10 @@ def policy_explain(ctx: DemoContext) -> tuple[Outcome, str]:
 
 
 def stack_up(ctx: DemoContext) -> tuple[Outcome, str]:
+    # The worker inherits this environment: it routes the demo's exceptions by error budget.
+    routing = routing_env()
+    os.environ.update(routing)
+    ctx.echo("Routing: " + " ".join(f"{k}={v}" for k, v in routing.items()))
     try:
         ctx.stack = start_stack(ctx.options, ctx.echo)
     except StackError as error:

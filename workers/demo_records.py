@@ -7,6 +7,7 @@ demo itself believes it did.
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +24,8 @@ class RecordsView:
     grouped: set[str] = field(default_factory=set)  # exceptions that joined a storm
     storm_messages: int = 0  # grouped messages sent or updated
     notifications: int = 0
+    # One routing decision per exception (the first ROUTED step): decision, headline, held?
+    routed: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def where(self, **match: Any) -> list[dict[str, Any]]:
         return [r for r in self.exceptions.values() if all(r.get(k) == v for k, v in match.items())]
@@ -30,6 +33,14 @@ class RecordsView:
     @property
     def escalated(self) -> list[str]:
         return [i for i, r in self.exceptions.items() if (r["highest_level"] or 0) > 1]
+
+    @property
+    def held_for_support_hours(self) -> list[str]:
+        """Exceptions whose routing dropped a tier and waited for support hours to start."""
+        return [i for i, d in self.routed.items() if d.get("deliver_at")]
+
+    def routed_as(self, action: str) -> list[str]:
+        return [i for i, d in self.routed.items() if d.get("decision") == action]
 
     @property
     def auto_resolved(self) -> list[str]:
@@ -66,6 +77,15 @@ def read_records(url: str) -> RecordsView:
                     sa.text("SELECT count(*) FROM notifications WHERE exception_id LIKE 'storm:%'")
                 ).scalar_one()
             )
+            steps = conn.execute(
+                sa.text(
+                    "SELECT exception_id, detail FROM timeline_steps WHERE kind = 'routed'"
+                    " ORDER BY at"
+                )
+            )
+            for exception_id, detail in steps:
+                d = json.loads(detail) if isinstance(detail, str) else (detail or {})
+                view.routed.setdefault(exception_id, d)
             view.notifications = int(
                 conn.execute(sa.text("SELECT count(*) FROM notifications")).scalar_one()
             )

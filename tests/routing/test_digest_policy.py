@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -18,7 +19,9 @@ def _with_digest(tmp_path: Path, digest: str) -> Path:
     starter = tmp_path / "starter"
     shutil.copytree(SHIPPED_POLICY_DIR, starter)
     roles = starter / "roles.yaml"
-    roles.write_text(roles.read_text().replace(ANCHOR, f"{ANCHOR}\n    digest: {digest}"))
+    # The shipped roles have digests of their own: replace them, one role at a time.
+    shipped = re.sub(r"^    digest: .*\n", "", roles.read_text(), flags=re.M)
+    roles.write_text(shipped.replace(ANCHOR, f"{ANCHOR}\n    digest: {digest}"))
     return starter
 
 
@@ -27,6 +30,13 @@ def test_a_digest_loads(tmp_path: Path) -> None:
     digest = policies.role("inventory").digest
     assert digest is not None and digest.hour_minute == (9, 0)
     assert policies.role("billing").digest is None  # optional, default None
+
+
+def test_the_starter_roles_have_morning_digests_on_their_calendars() -> None:
+    policies = load_policies([SHIPPED_POLICY_DIR])
+    digests = {r.name: r.digest for r in policies.roles if r.digest is not None}
+    assert set(digests) == {"inventory", "billing", "it-ops", "support"}
+    assert all(d.hour_minute == (9, 0) and d.calendar for d in digests.values())
 
 
 @pytest.mark.parametrize(

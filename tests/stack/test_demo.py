@@ -52,6 +52,8 @@ async def test_demo_without_exit_stays_up_until_interrupted(tmp_path: Path) -> N
     demo = _demo(tmp_path)
     try:
         await asyncio.to_thread(demo.wait_for, r"The stack stays up; Ctrl-C stops it", 120)
+        # Interrupt only once supervision has begun (it prints this), not in the gap before.
+        await asyncio.to_thread(demo.wait_for, r"Running\. Press Ctrl-C", 30)
         assert processes_mentioning(str(tmp_path)), "the dev server should be running"
         demo.signal(signal.SIGINT)
         await asyncio.to_thread(demo.finish)

@@ -15,6 +15,7 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "routing"))
+from digest_helpers import policy_dir, without_digests
 from routing_scenario import START, Period, simulate
 
 from activities.channels import CapturingSender
@@ -59,7 +60,7 @@ async def test_digest_workflow_posts_tickets_and_slo_status(client: Client, tmp_
         senders={"slack": slack},
         digest_source=StoreDigestSource(store.engine, {"orderToShip": lambda: LOG.frame}),
     )
-    policies = load_policies([SHIPPED_POLICY_DIR])
+    policies = load_policies([policy_dir(tmp_path, {})])  # the shipped roles, no digests
     req = digest_request(policies.role("billing"), policies).model_copy(update={"as_of": AS_OF})
     task_queue = f"tq-{uuid.uuid4()}"
     client = with_pydantic(client)
@@ -89,7 +90,7 @@ async def test_digest_workflow_posts_tickets_and_slo_status(client: Client, tmp_
 async def test_digest_schedules_install_idempotently(
     dev_server: WorkflowEnvironment, tmp_path: Path
 ) -> None:
-    shipped = (SHIPPED_POLICY_DIR / "roles.yaml").read_text()
+    shipped = without_digests((SHIPPED_POLICY_DIR / "roles.yaml").read_text())
     policy_dir = tmp_path / "policies"
     policy_dir.mkdir()
     for f in SHIPPED_POLICY_DIR.glob("*.yaml"):
@@ -136,3 +137,18 @@ async def test_digest_schedules_install_idempotently(
     assert [s.notification.target for s in slack.sent] == ["#ops-inventory"]
     assert "Digest for inventory" in slack.sent[0].notification.status.payload["summary"]
     await handle.delete()
+
+
+def test_a_log_that_stopped_reports_its_slo_as_of_its_newest_event(tmp_path: Path) -> None:
+    """A digest a month after the log's last event says so, with the figures of that end,
+    instead of "no cases" over windows the log never reached."""
+    store = Store.open(f"sqlite:///{tmp_path / 'r.db'}")
+    source = StoreDigestSource(store.engine, {"orderToShip": lambda: LOG.frame})
+    journeys = [load_policies([SHIPPED_POLICY_DIR]).journey("orderToShip")]
+    newest = LOG.frame["timestamp"].max()
+    current = asyncio.run(source.slo_lines(journeys, newest))
+    later = asyncio.run(source.slo_lines(journeys, newest + 30 * D))
+    stamp = f" (as of the log's newest event, {newest:%Y-%m-%d %H:%M} UTC)"
+    assert later == [line + stamp for line in current]
+    assert "orderToShip/orders_shipped: 99.80%" in later[0]
+    store.close()
