@@ -48,6 +48,17 @@ class HolidaySource(PolicyModel):
     subdivision: str | None = None
 
 
+def known_zone(v: str) -> str:
+    """``v`` if it names an IANA time zone; else an error saying what to write."""
+    try:
+        ZoneInfo(v)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"unknown IANA time zone {v!r}; use a name such as 'Europe/Amsterdam'"
+        ) from None
+    return v
+
+
 class Calendar(PolicyModel):
     name: Name
     timezone: str
@@ -58,13 +69,7 @@ class Calendar(PolicyModel):
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, v: str) -> str:
-        try:
-            ZoneInfo(v)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(
-                f"unknown IANA time zone {v!r}; use a name such as 'Europe/Amsterdam'"
-            ) from None
-        return v
+        return known_zone(v)
 
     @field_validator("hours", mode="before")
     @classmethod

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 from pydantic import Field, field_validator, model_validator
 
 from policies.base import Name, PolicyModel
+from policies.calendars import known_zone
 from policies.duration import Duration
 from policies.storm import StormControl
 
@@ -33,11 +35,17 @@ class Member(PolicyModel):
 
 
 class Rotation(PolicyModel):
-    """Weekly rotation: ``order[i]`` is on call in week i after ``start``."""
+    """Weekly rotation: ``order[i]`` is on call in week i after ``start``.
+
+    With a ``timezone`` and a hand-off period of whole days, hand-offs happen at the
+    start's wall-clock time in that zone (09:00 stays 09:00 across daylight-saving
+    changes); without one, every ``handoff_every`` of elapsed time from ``start``.
+    """
 
     start: datetime
     order: list[Name] = Field(min_length=1)
     handoff_every: Duration = timedelta(days=7)
+    timezone: str | None = None
 
     @field_validator("start")
     @classmethod
@@ -45,6 +53,21 @@ class Rotation(PolicyModel):
         if v.tzinfo is None:
             raise ValueError("rotation start needs a UTC offset, e.g. 2026-01-05T09:00:00+01:00")
         return v
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, v: str | None) -> str | None:
+        return None if v is None else known_zone(v)
+
+    def periods_at(self, at: datetime) -> int:
+        """Hand-offs between ``start`` and ``at``."""
+        if self.timezone and self.handoff_every % timedelta(days=1) == timedelta(0):
+            zone = ZoneInfo(self.timezone)
+            # Wall-clock time in the zone, offsets dropped: a day is a calendar day here.
+            local = at.astimezone(zone).replace(tzinfo=None)
+            first = self.start.astimezone(zone).replace(tzinfo=None)
+            return int((local - first) / self.handoff_every)
+        return int((at - self.start) / self.handoff_every)
 
 
 class Digest(PolicyModel):
@@ -84,8 +107,8 @@ class OwnerRole(PolicyModel):
         """The member on call at ``at`` (the first member when there is no rotation)."""
         if not self.rotation or at < self.rotation.start:
             return self.members[0]
-        weeks = int((at - self.rotation.start) / self.rotation.handoff_every)
-        name = self.rotation.order[weeks % len(self.rotation.order)]
+        periods = self.rotation.periods_at(at)
+        name = self.rotation.order[periods % len(self.rotation.order)]
         return next(m for m in self.members if m.name == name)
 
 

@@ -7,10 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from policies.errors import PolicyError
 from policies.journeys import LatencySLI
 from policies.loader import load, load_policies
 from policies.rules import LatencyRule, VolumeRule
 from workers.policy_source import load_configured_policies
+from workers.settings import SHIPPED_POLICY_DIR
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "policies" / "examples"
@@ -107,3 +109,38 @@ def test_default_policies_follow_the_setting(
     shutil.copytree(EXAMPLES, only)
     monkeypatch.setenv("ESCALATOR_POLICY_DIR", str(only))
     assert load_configured_policies().version == load_policies([EXAMPLES]).version
+
+
+def test_rotation_hands_off_at_the_same_wall_clock_time_across_dst() -> None:
+    """The shipped inventory rotation hands off Mondays at 09:00 Amsterdam time, CET or CEST;
+    without a time zone it would hand off at 10:00 in summer (every 7 x 24 h from 08:00 UTC)."""
+    from datetime import datetime
+
+    inventory = load_policies([SHIPPED_POLICY_DIR]).role("inventory")
+    assert inventory.rotation is not None and inventory.rotation.timezone == "Europe/Amsterdam"
+    # Monday 6 April 2026 is week 13 (summer time since 29 March): 13 % 3 = 1, bram's week.
+    before = datetime.fromisoformat("2026-04-06T08:59:00+02:00")
+    after = datetime.fromisoformat("2026-04-06T09:01:00+02:00")
+    assert (inventory.on_call(before).name, inventory.on_call(after).name) == ("anna", "bram")
+    fixed = inventory.model_copy(
+        update={"rotation": inventory.rotation.model_copy(update={"timezone": None})}
+    )
+    assert fixed.on_call(after).name == "anna"  # elapsed time: the hand-off comes at 10:00
+    assert fixed.on_call(datetime.fromisoformat("2026-04-06T10:01:00+02:00")).name == "bram"
+    # Back in winter time, 26 October 2026 09:01 CET is week 42: 42 % 3 = 0, anna again.
+    october = datetime.fromisoformat("2026-10-26T09:01:00+01:00")
+    assert inventory.on_call(october).name == "anna"
+
+
+def test_an_unknown_rotation_time_zone_is_refused(tmp_path: Path) -> None:
+    roles = (SHIPPED_POLICY_DIR / "roles.yaml").read_text()
+    broken = tmp_path / "policies"
+    broken.mkdir()
+    for f in SHIPPED_POLICY_DIR.glob("*.yaml"):
+        (broken / f.name).write_text(f.read_text())
+    (broken / "roles.yaml").write_text(roles.replace("Europe/Amsterdam", "Europe/Amsterdm", 1))
+    with pytest.raises(PolicyError) as err:
+        load_policies([broken])
+    [problem] = err.value.problems
+    assert problem.path == "roles[0].rotation.timezone"
+    assert "unknown IANA time zone 'Europe/Amsterdm'" in problem.message
