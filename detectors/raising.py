@@ -87,13 +87,15 @@ async def raise_exception(
     policies: PolicySet | None = None,
     policy: ExceptionPolicy | None = None,
     task_queue: str,
+    history_limit: int | None = None,
 ) -> Raised:
     """Start or update the exception for ``detection``; idempotent on its dedupe key.
 
     Give the loaded ``policies`` (the rule's snapshot is taken now) or an
     already resolved ``policy``. Without ``detected_at`` the workflow stamps the
     detection with its own clock; sending the very same detection twice (a
-    retried call) counts once.
+    retried call) counts once. ``history_limit``: history events after which a
+    new exception's open run continues as new (default: the workflow's).
     """
     if policy is None:
         if policies is None:
@@ -105,7 +107,8 @@ async def raise_exception(
             f"the detection for {detection.journey}/{detection.rule}"
         )
     client = with_pydantic(client)
-    inp = EscalationInput(detection=detection, policy=policy)
+    limit = {} if history_limit is None else {"history_limit": history_limit}
+    inp = EscalationInput(detection=detection, policy=policy, **limit)
     for attempt in range(1, ATTEMPTS + 1):
         start: WithStartWorkflowOperation[Any, ExceptionStatus] = WithStartWorkflowOperation(
             ESCALATION_WORKFLOW,

@@ -22,6 +22,7 @@ __all__ = [
     "AcknowledgeInput",
     "AddNoteInput",
     "ApplyPolicyInput",
+    "CarriedState",
     "ConditionCleared",
     "Detection",
     "EscalateNowInput",
@@ -72,6 +73,53 @@ class EscalationInput(Contract):
     reopened_from: str | None = None  # run id of the resolved run this one reopens
     rework_count: int = 0
     previous_resolved_at: datetime | None = None  # when the run it reopens was resolved
+    # An open exception continues as new after this many history events (or earlier, when
+    # the server suggests it): far below Temporal's 50k-event termination, and small enough
+    # that replaying a run after a worker restart stays cheap.
+    history_limit: int = Field(default=2000, ge=50)
+    carried: CarriedState | None = None  # set only when an open exception continued as new
+
+
+class CarriedState(Contract):
+    """Everything an open exception needs to go on in a new run (continue-as-new).
+
+    ``run_id`` is the records run: the run that detected the exception. Steps and
+    idempotency keys keep using it, and ``seq`` goes on from ``seq``, so the
+    records and the analytics see one exception, however many runs it took.
+    """
+
+    run_id: str
+    detected_at: datetime
+    seq: int  # the last step's seq; the next run's first step is seq + 1
+    state: ExceptionState
+    level: int
+    round: int
+    level_started_at: datetime | None = None
+    role_override: str | None = None
+    notified_roles: list[str] = Field(default_factory=list)
+    occurrences: int = 1
+    last_detection: Detection | None = None
+    payload: dict[str, Any] = Field(default_factory=dict)
+    routing: str | None = None
+    routing_reason: str | None = None
+    acknowledged_by: str | None = None
+    acknowledged_at: datetime | None = None
+    last_progress_at: datetime | None = None
+    ack_due: datetime | None = None
+    restore_due: datetime | None = None
+    snoozed_until: datetime | None = None
+    snoozed_by: str | None = None
+    snoozed_from: ExceptionState | None = None
+    exhausted: bool = False
+    messages: dict[str, str] = Field(default_factory=dict)  # so updates stay in place
+    notify_count: int = 0  # so idempotency keys never repeat
+    timeline: list[TimelineStep] = Field(default_factory=list)  # the first and the latest
+    unrecorded: list[TimelineStep] = Field(default_factory=list)  # all of them
+    inbox: list[tuple[str, str | None]] = Field(default_factory=list)  # work not done yet
+    routing_v2: bool = True
+    headline: str = ""
+    storm_id: str | None = None
+    runs: int = 1  # how many runs this exception has continued through
 
 
 class ExceptionState(StrEnum):
@@ -212,3 +260,8 @@ class ExceptionStatus(Contract):
     exhausted: bool = False
     payload: dict[str, Any] = Field(default_factory=dict)
     timeline: list[TimelineStep] = Field(default_factory=list)
+
+
+# EscalationInput names CarriedState (and it TimelineStep) before they are defined.
+CarriedState.model_rebuild()
+EscalationInput.model_rebuild()

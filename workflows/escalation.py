@@ -7,6 +7,11 @@ by level → when exhausted, do what the policy says. After an acknowledgement:
 the time-to-restore and ack-timeout timers. After resolution the run stays
 for the rule's reopen window, so a new detection reopens it (continue-as-new,
 linked, counted as rework) and a late responder hears "already resolved".
+
+An exception that stays open long enough to fill its history (Temporal's
+suggestion, or ``history_limit`` events) continues as new while open (patch
+``continue-as-new-open``), carrying its whole live state
+(`workflows/escalation_carry.py`); the new run goes straight back to waiting.
 """
 
 from __future__ import annotations
@@ -33,14 +38,17 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.contracts import (
         ESCALATION_WORKFLOW,
+        CarriedState,
         EscalationInput,
         ExceptionState,
         ExceptionStatus,
         StepKind,
     )
+    from workflows.escalation_carry import carry, resume
     from workflows.escalation_handlers import EscalationHandlers
     from workflows.escalation_routing import ROUTING_V2, EscalationRouting
     from workflows.escalation_state import Deadline, EscalationState
+    from workflows.presentation import continued_details
     from workflows.search_attributes import ALL_KEYS
     from workflows.storm_gate import StormGate
     from workflows.targets import member_targets
@@ -48,22 +56,46 @@ with workflow.unsafe.imports_passed_through():
 __all__ = ["EscalationWorkflow"]
 
 QUICK_RETRY = RetryPolicy(maximum_attempts=3)
+# workflow.patched id: an open exception continues as new before its history is full.
+CONTINUE_AS_NEW_OPEN = "continue-as-new-open"
 OPEN, ACKED = ExceptionState.OPEN, ExceptionState.ACKNOWLEDGED
 
 
 @workflow.defn(name=ESCALATION_WORKFLOW)
 class EscalationWorkflow(EscalationRouting, StormGate, EscalationHandlers):
+    _continued: str = ""  # static summary and details, for runs that continued as new
+
     @workflow.init
     def __init__(self, inp: EscalationInput) -> None:
         info = workflow.info()
-        self._s = EscalationState.start(inp, info.workflow_id, info.run_id, workflow.now())
         self._inbox = []
         self._reopen = None
+        self._history_limit = inp.history_limit
+        # Search attributes were copied from the last run by continue-as-new: start from them.
         self._published = {k.name: info.typed_search_attributes.get(k) for k in ALL_KEYS}
+        if inp.carried is not None:
+            self._resume(inp, inp.carried)
+            return
+        self._s = EscalationState.start(inp, info.workflow_id, info.run_id, workflow.now())
+
+    def _resume(self, inp: EscalationInput, carried: CarriedState) -> None:
+        """A run that continued as new: the same exception, exactly where the last run was."""
+        self._s = resume(inp, workflow.info().workflow_id)
+        self._inbox = list(carried.inbox)
+        self._routing_v2 = carried.routing_v2
+        self._headline = carried.headline
+        self._storm_id = carried.storm_id
+        # Continue-as-new cannot set a static summary or details (temporalio 1.35), so
+        # the current details carry them in every run after the first (see _publish).
+        self._continued = continued_details(inp, carried.runs)
 
     @workflow.run
     async def run(self, inp: EscalationInput) -> ExceptionStatus:
         s = self._s
+        if inp.carried is not None:  # detected, routed and paged in an earlier run
+            await self._respond_until_resolved()
+            await self._after_resolution()
+            return s.status()
         rule = inp.policy.rule
         s.record(
             StepKind.DETECTED,
@@ -194,11 +226,51 @@ class EscalationWorkflow(EscalationRouting, StormGate, EscalationHandlers):
     async def _respond_until_resolved(self) -> None:
         s = self._s
         while not s.resolved:
+            if self._history_full() and workflow.patched(CONTINUE_AS_NEW_OPEN):
+                await self._continue_open()
             await self._wait(s.next_deadline())
             await self._drain_inbox()
             deadline = s.next_deadline()
             if not s.resolved and deadline and workflow.now() >= deadline.due:
                 await self._on_deadline(deadline)
+
+    def _history_full(self) -> bool:
+        """Time to continue as new: the server suggests it, or the run reached its limit."""
+        info = workflow.info()
+        return (
+            info.is_continue_as_new_suggested()
+            or info.get_current_history_length() >= self._history_limit
+        )
+
+    async def _continue_open(self) -> None:
+        """Record what is pending, let running handlers finish, continue as new while open.
+
+        Nothing awaits between taking the state and continuing, so no response can fall
+        between the two runs: what the handlers left in the inbox or unrecorded is carried
+        and handled first thing in the next run.
+        """
+        s = self._s
+        self._publish()
+        await self._flush()
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        if s.resolved:  # resolved meanwhile: this run tells everyone and keeps the reopen window
+            return
+        workflow.continue_as_new(
+            carry(
+                s,
+                inbox=self._inbox,
+                routing_v2=self._routing_v2,
+                headline=self._headline,
+                storm_id=self._storm_id,
+                history_limit=self._history_limit,
+            )
+        )
+
+    def _publish(self) -> None:
+        super()._publish()
+        if self._continued:
+            details = workflow.get_current_details()
+            workflow.set_current_details(f"{details}\n\n---\n{self._continued}")
 
     async def _drain_inbox(self) -> None:
         while self._inbox and not self._s.resolved:

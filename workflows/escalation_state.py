@@ -73,6 +73,10 @@ class EscalationState:
     unrecorded: list[TimelineStep] = field(default_factory=list)
     messages: dict[str, str] = field(default_factory=dict)  # role|channel|target -> message id
     notify_count: int = 0  # numbers notification steps: part of every idempotency key
+    # The last step's seq. A counter, not len(timeline): a run that continued as new
+    # carries only part of the timeline, and seq must go on where the last run stopped.
+    seq: int = 0
+    runs: int = 1  # runs this exception has gone through while open (continue-as-new)
 
     @classmethod
     def start(
@@ -106,7 +110,7 @@ class EscalationState:
         step = TimelineStep(
             exception_id=self.exception_id,
             run_id=self.run_id,
-            seq=len(self.timeline) + 1,
+            seq=self.seq + 1,
             kind=kind,
             at=at,
             actor=actor,
@@ -114,6 +118,7 @@ class EscalationState:
             role=role,
             detail=detail,
         )
+        self.seq = step.seq
         self.timeline.append(step)
         self.unrecorded.append(step)
         return step

@@ -13,7 +13,7 @@ from policies.duration import format_duration
 from policies.snapshot import ExceptionPolicy
 from workflows.contracts import EscalationInput, ExceptionState
 
-__all__ = ["clock", "current_details", "static_details", "static_summary"]
+__all__ = ["clock", "continued_details", "current_details", "static_details", "static_summary"]
 
 
 def clock(at: datetime, policy: ExceptionPolicy | None = None) -> str:
@@ -55,6 +55,15 @@ def static_details(inp: EscalationInput) -> str:
         lines += ["", "| attribute | value |", "|---|---|"]
         lines += [f"| {k} | {v} |" for k, v in sorted(d.attributes.items())]
     return "\n".join(lines)
+
+
+def continued_details(inp: EscalationInput, runs: int) -> str:
+    """For a run that continued as new, which has no static summary or details of its own
+    (continue-as-new cannot set them): both, under the current details."""
+    return (
+        f"**{static_summary(inp)}** · run {runs} of this exception (continued as new while "
+        f"open; the records hold every step)\n\n{static_details(inp)}"
+    )
 
 
 def current_details(

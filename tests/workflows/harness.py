@@ -52,9 +52,15 @@ class Harness:
 
     started: set[str] = field(default_factory=set)
 
-    async def raise_(self, detection: Detection, policy: ExceptionPolicy) -> Raised:
+    async def raise_(
+        self, detection: Detection, policy: ExceptionPolicy, history_limit: int | None = None
+    ) -> Raised:
         raised = await raise_exception(
-            self.client, detection, policy=policy, task_queue=self.task_queue
+            self.client,
+            detection,
+            policy=policy,
+            task_queue=self.task_queue,
+            history_limit=history_limit,
         )
         self.started.add(raised.exception_id)
         return raised

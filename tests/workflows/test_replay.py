@@ -16,7 +16,7 @@ import pytest
 from temporalio import workflow
 from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.worker import Replayer
+from temporalio.worker import Replayer, UnsandboxedWorkflowRunner
 
 from workflows.contracts import ESCALATION_WORKFLOW, EscalationInput, ExceptionStatus
 from workflows.escalation import EscalationWorkflow
@@ -33,6 +33,8 @@ MAIN_SCENARIOS = {
     "condition_cleared",
     "playbook_auto_resolve",
     "outside_business_hours",
+    "continue_as_new_open_first",  # an open run that continued as new (patched)
+    "continue_as_new_open_last",  # the run it led to: resumed, acknowledged, resolved
 }
 
 
@@ -59,6 +61,34 @@ class _SleepsFirst(EscalationWorkflow):
     async def run(self, inp: EscalationInput) -> ExceptionStatus:
         await workflow.sleep(timedelta(seconds=1))
         return await super().run(inp)
+
+
+@workflow.defn(name=ESCALATION_WORKFLOW)
+class _NeverContinues(EscalationWorkflow):
+    """The feature taken out: an open run never continues as new."""
+
+    @workflow.run
+    async def run(self, inp: EscalationInput) -> ExceptionStatus:
+        return await super().run(inp)
+
+    def _history_full(self) -> bool:
+        return False
+
+
+async def test_continue_as_new_open_is_in_the_recorded_history() -> None:
+    """The recorded first run really continued as new while open: without it, replay fails."""
+    path = next(p for p in HISTORIES if p.stem == "continue_as_new_open_first")
+    history = _history(path)
+    assert history.events[-1].HasField("workflow_execution_continued_as_new_event_attributes")
+    # Unsandboxed: a workflow class defined in a test module meets the sandbox's own copies
+    # of the contract models halfway through, and fails on that rather than on replay.
+    replayer = Replayer(
+        workflows=[_NeverContinues],
+        data_converter=pydantic_data_converter,
+        workflow_runner=UnsandboxedWorkflowRunner(),
+    )
+    with pytest.raises(Exception, match=r"[Nn]ondeterminism"):
+        await replayer.replay_workflow(history)
 
 
 async def test_incompatible_change_fails_replay() -> None:

@@ -1,0 +1,228 @@
+"""An exception nobody resolves continues as new while open, and stays the same exception.
+
+Each scenario sets a small ``history_limit`` so a run fills up within a few
+pages; the checks are what a responder, the records and the UI would notice
+if anything were lost or repeated between runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+import pytest
+from harness import HISTORIES, RECORD, Harness, has, steps, subject
+from policy_factory import detection, make_policy
+from temporalio.api.sdk.v1 import WorkflowMetadata
+from temporalio.client import WorkflowHistory
+
+from workflows import search_attributes as sa
+from workflows.contracts import (
+    AcknowledgeInput,
+    AddNoteInput,
+    EscalationInput,
+    ExceptionState,
+    ResolveInput,
+    SnoozeInput,
+    StepKind,
+    TimelineStep,
+)
+from workflows.presentation import static_summary
+
+pytestmark = pytest.mark.temporal
+
+LIMIT = 60  # history events per run: a few pages
+# The limit is checked each time the run wakes: the wake that crosses it (a page is about
+# 18 events: timer, notify, record, workflow tasks) and the continue-as-new itself (patch
+# marker, search attributes, a last record) may pass it by this much.
+MARGIN = 40
+
+
+async def _runs(h: Harness, eid: str) -> list[WorkflowHistory]:
+    """Every run of the exception, first to latest, following the continue-as-new links."""
+    found: list[WorkflowHistory] = []
+    run_id: str | None = None
+    while True:
+        history = await h.client.get_workflow_handle(eid, run_id=run_id).fetch_history()
+        found.append(history)
+        started = history.events[0].workflow_execution_started_event_attributes
+        if not started.continued_execution_run_id:
+            return found[::-1]
+        run_id = started.continued_execution_run_id
+
+
+def _first_run_id(history: WorkflowHistory) -> str:
+    return history.events[0].workflow_execution_started_event_attributes.first_execution_run_id
+
+
+async def _recorded(h: Harness, eid: str, count: int) -> list[TimelineStep]:
+    for _ in range(200):
+        found = h.recorder.timeline(eid)
+        if len(found) >= count:
+            return found
+        await asyncio.sleep(0.05)
+    return h.recorder.timeline(eid)
+
+
+async def _until_continued(
+    h: Harness, eid: str, runs: int, act: Callable[[int], Awaitable[None]], tries: int = 40
+) -> list[WorkflowHistory]:
+    """Do ``act`` (a page, a note) until the exception has gone through ``runs`` runs."""
+    for n in range(1, tries + 1):
+        found = await _runs(h, eid)
+        if len(found) >= runs:
+            return found
+        await act(n)
+    raise AssertionError(f"still {len(await _runs(h, eid))} run(s) after {tries} tries")
+
+
+async def test_repeat_forever_continues_as_new_and_is_answered_by_its_id(
+    harness: Harness,
+) -> None:
+    h = harness
+    policy = make_policy(
+        h.unit, response=(2, 2), on_exhausted="repeat", time_to_restore=6, ack_timeout=None
+    )
+    d = detection(subject())
+    eid = (await h.raise_(d, policy, history_limit=LIMIT)).exception_id
+    await h.until(eid, has(StepKind.NOTIFIED))
+
+    async def one_more_page(n: int) -> None:
+        await h.advance(2)
+        await h.until(eid, has(StepKind.ESCALATED, n), within=30)
+
+    runs = await _until_continued(h, eid, 3, one_more_page)
+    before_ack = await h.until(eid, lambda s: s.state is ExceptionState.OPEN)
+    level = before_ack.level
+    escalations = len(steps(before_ack, StepKind.ESCALATED))
+
+    # A responder with only the workflow id reaches the latest run.
+    result = await h.update(eid, "acknowledge", AcknowledgeInput(actor="alice", via="slack"))
+    assert "acknowledged by alice" in result.message
+    acked = await h.until(eid, lambda s: s.state is ExceptionState.ACKNOWLEDGED)
+    assert acked.acknowledged_by == "alice" and acked.level == level
+    await h.update(eid, "resolve", ResolveInput(actor="alice", note="restocked"))
+    final = await h.until(
+        eid,
+        lambda s: (
+            s.state is ExceptionState.RESOLVED
+            and steps(s, StepKind.NOTIFIED)[-1].detail["reason"] == "resolved"
+        ),
+    )
+    runs = await _runs(h, eid)
+    assert len(runs) >= 3
+
+    # The records hold every step exactly once, under one records run, numbered 1..n.
+    recorded = await _recorded(h, eid, len(final.timeline))
+    first_run = _first_run_id(runs[0])
+    assert {st.run_id for st in recorded} == {first_run}
+    assert [st.seq for st in recorded] == list(range(1, len(recorded) + 1))
+    assert [(st.seq, st.kind) for st in recorded] == [(st.seq, st.kind) for st in final.timeline]
+    kinds = [st.kind for st in recorded]
+    assert kinds.count(StepKind.DETECTED) == 1 and kinds.count(StepKind.ROUTED) == 1
+    assert kinds.count(StepKind.ACKNOWLEDGED) == 1 and kinds.count(StepKind.RESOLVED) == 1
+    assert kinds.count(StepKind.ESCALATED) == escalations
+
+    # Time to acknowledge is measured from the original detection, runs ago.
+    detected = next(st for st in recorded if st.kind is StepKind.DETECTED)
+    ack = next(st for st in recorded if st.kind is StepKind.ACKNOWLEDGED)
+    assert ack.detail["time_to_acknowledge_s"] == pytest.approx(
+        (ack.at - detected.at).total_seconds(), abs=1e-3
+    )
+    assert ack.at - detected.at >= h.unit * 2 * escalations
+    assert final.acknowledged_by == "alice" and final.level == level
+    assert final.detected_at == detected.at
+
+    # Nothing was sent twice, nothing re-paged: one first page, one message per notify step,
+    # and the role channels' messages were updated in place to the end.
+    sent = h.channel.for_exception(eid)
+    keys = [n.idempotency_key for n in sent]
+    assert len(keys) == len(set(keys))
+    notified = [st for st in recorded if st.kind is StepKind.NOTIFIED]
+    assert len(sent) == sum(len(st.detail["sent"]) for st in notified)
+    assert [n.reason for n in sent].count("first") == 2  # slack and sms, once
+    assert len({k.split("/")[1] for k in keys}) == 1  # every key in the records run
+    first_messages = {n.target for n in sent if n.reason == "first" and n.channel == "slack"}
+    resolved = [n for n in sent if n.reason == "resolved"]
+    assert {n.target for n in resolved} >= first_messages
+    assert all(n.replaces for n in resolved)
+
+    # Each run's history stayed bounded, and each later run continued the one before.
+    lengths = [len(r.events) for r in runs]
+    assert all(n <= LIMIT + MARGIN for n in lengths[:-1]), lengths
+    for history in runs[:-1]:
+        assert history.events[-1].HasField("workflow_execution_continued_as_new_event_attributes")
+    print(f"history events per run: {lengths}")
+
+    # The UI of the latest run: search attributes follow, the summary is in the details.
+    handle = h.handle(eid)
+    attrs = (await handle.describe()).typed_search_attributes
+    assert attrs.get(sa.JOURNEY) == "orderToShip" and attrs.get(sa.LEVEL) == level
+    meta = await handle.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)
+    summary = static_summary(EscalationInput(detection=d, policy=policy))
+    assert summary in meta.current_details
+    assert f"run {len(runs)} of this exception" in meta.current_details
+    if RECORD:  # the first run continues as new while open; the last one resumes and ends
+        (HISTORIES / "continue_as_new_open_first.json").write_text(runs[0].to_json())
+        (HISTORIES / "continue_as_new_open_last.json").write_text(runs[-1].to_json())
+
+
+async def _note(h: Harness, eid: str, actor: str, n: int) -> None:
+    await h.update(eid, "add_note", AddNoteInput(actor=actor, note=f"still looking ({n})"))
+
+
+async def test_a_snooze_survives_continue_as_new(harness: Harness) -> None:
+    h = harness
+    policy = make_policy(h.unit, response=(3, 3), max_snooze=10)
+    eid = (await h.raise_(detection(subject()), policy, history_limit=LIMIT)).exception_id
+    opened = await h.until(eid, has(StepKind.NOTIFIED))
+    assert opened.ack_due is not None
+    until = opened.detected_at + h.unit * 8
+    await h.update(eid, "snooze", SnoozeInput(actor="alice", until=until))
+    snoozed = await h.until(eid, lambda s: s.state is ExceptionState.SNOOZED)
+    assert snoozed.snoozed_until == until
+
+    async def note(n: int) -> None:
+        await _note(h, eid, "alice", n)
+
+    await _until_continued(h, eid, 2, note)
+    carried = await h.until(eid, lambda s: s.state is ExceptionState.SNOOZED)
+    assert carried.snoozed_until == until
+    pages_before = len(h.pages(eid))
+
+    await h.advance(3)  # well before the snooze ends (time also passed on the dev server)
+    assert len(h.pages(eid)) == pages_before
+    await h.advance(6)
+    woken = await h.until(eid, lambda s: s.state is ExceptionState.OPEN and bool(s.ack_due))
+    ended = [st for st in steps(woken, StepKind.NOTE) if st.detail.get("note") == "snooze ended"]
+    assert len(ended) == 1
+    assert until <= ended[0].at <= until + h.slack
+    reminders = [n for n in h.pages(eid) if n.reason == "reminder"]
+    assert {n.role for n in reminders} == {"inventory"}
+
+
+async def test_a_restore_deadline_survives_continue_as_new(harness: Harness) -> None:
+    h = harness
+    policy = make_policy(h.unit, time_to_restore=8, ack_timeout=None)
+    eid = (await h.raise_(detection(subject()), policy, history_limit=LIMIT)).exception_id
+    await h.until(eid, has(StepKind.NOTIFIED))
+    await h.update(eid, "acknowledge", AcknowledgeInput(actor="alice"))
+    acked = await h.until(eid, lambda s: s.state is ExceptionState.ACKNOWLEDGED)
+    assert acked.restore_due is not None and acked.acknowledged_at is not None
+    restore_due = acked.restore_due
+
+    async def note(n: int) -> None:
+        await _note(h, eid, "alice", n)
+
+    await _until_continued(h, eid, 2, note)
+    carried = await h.until(eid, lambda s: s.state is ExceptionState.ACKNOWLEDGED)
+    assert carried.restore_due == restore_due and carried.acknowledged_by == "alice"
+    assert carried.acknowledged_at == acked.acknowledged_at
+
+    await h.advance(8)
+    breached = await h.until(eid, has(StepKind.RESTORE_BREACHED), within=30)
+    step = steps(breached, StepKind.RESTORE_BREACHED)[0]
+    assert step.actor == "alice"
+    assert restore_due <= step.at <= restore_due + h.slack
+    await h.until(eid, lambda s: s.level == 2)
+    assert {n.member for n in h.channel.for_exception(eid) if n.reason == "reminder"} == {"alice"}
