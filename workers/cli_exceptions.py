@@ -147,7 +147,9 @@ def list_command(
     """List exceptions (needs visibility: the dev server or a full Temporal server)."""
     if state is not None and state not in STATES:
         _fail(f"--state must be one of {', '.join(STATES)}, got {state!r}")
-    query = f"WorkflowType = '{ESCALATION_WORKFLOW}'"
+    # A run that continued as new (while open, or to reopen) is the same exception as its
+    # latest run: list each exception once.
+    query = f"WorkflowType = '{ESCALATION_WORKFLOW}' AND ExecutionStatus != 'ContinuedAsNew'"
     if state:
         query += f" AND {sa.STATE.name} = '{state}'"
     if journey:

@@ -115,7 +115,8 @@ class CarriedState(Contract):
     notify_count: int = 0  # so idempotency keys never repeat
     timeline: list[TimelineStep] = Field(default_factory=list)  # the first and the latest
     unrecorded: list[TimelineStep] = Field(default_factory=list)  # all of them
-    inbox: list[tuple[str, str | None]] = Field(default_factory=list)  # work not done yet
+    # Responses not handled yet: normally none, the run handles them before it continues.
+    inbox: list[tuple[str, str | None]] = Field(default_factory=list)
     routing_v2: bool = True
     headline: str = ""
     storm_id: str | None = None

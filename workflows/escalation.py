@@ -246,15 +246,16 @@ class EscalationWorkflow(EscalationRouting, StormGate, EscalationHandlers):
         """Record what is pending, let running handlers finish, continue as new while open.
 
         Nothing awaits between taking the state and continuing, so no response can fall
-        between the two runs: what the handlers left in the inbox or unrecorded is carried
-        and handled first thing in the next run.
+        between the two runs. A response that arrived meanwhile is handled in this run
+        first (the loop comes back here): completing an update in the same workflow task
+        as the continue-as-new has been seen to deliver it to the new run a second time.
         """
         s = self._s
         self._publish()
         await self._flush()
         await workflow.wait_condition(workflow.all_handlers_finished)
-        if s.resolved:  # resolved meanwhile: this run tells everyone and keeps the reopen window
-            return
+        if s.resolved or self._inbox:
+            return  # resolved: this run tells everyone and keeps the reopen window
         workflow.continue_as_new(
             carry(
                 s,

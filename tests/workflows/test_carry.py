@@ -1,0 +1,121 @@
+"""What an open exception carries into its next run, without a server."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from policy_factory import detection, make_policy
+
+from workflows import responses as r
+from workflows.contracts import (
+    AcknowledgeInput,
+    EscalationInput,
+    ExceptionState,
+    SnoozeInput,
+    StepKind,
+)
+from workflows.escalation_carry import KEEP_STEPS, carry, resume, trimmed
+from workflows.escalation_state import EscalationState
+
+MIN = timedelta(minutes=1)
+T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+EID = "exc:orderToShip:awaiting_inventory:o-1"
+
+
+def _busy_state() -> EscalationState:
+    """An exception two runs deep: escalated, repeated, snoozed, messages sent."""
+    inp = EscalationInput(
+        detection=detection("o-1"),
+        policy=make_policy(MIN, on_exhausted="repeat", max_snooze=30),
+        reopened_from="run-0",
+        rework_count=2,
+        previous_resolved_at=T0 - MIN,
+    )
+    s = EscalationState.start(inp, EID, "run-1", T0)
+    s.record(StepKind.DETECTED, T0)
+    s.routing, s.routing_reason = "page", "paged: burning 16x"
+    s.start_level(2, T0 + MIN)
+    s.round, s.exhausted, s.role_override = 3, True, "it-ops"
+    s.add_notified("inventory")
+    s.add_notified("billing-leads")
+    s.messages = {"inventory|slack|#inventory": "msg-1"}
+    s.notify_count = 7
+    s.occurrences, s.payload = 4, {"waiting_for": "sku-9"}
+    s.last_detection = detection("o-1", waiting_for="sku-9")
+    r.apply_acknowledge(s, AcknowledgeInput(actor="alice"), T0 + 2 * MIN)
+    r.apply_snooze(s, SnoozeInput(actor="alice", until=T0 + 20 * MIN), T0 + 3 * MIN)
+    s.runs = 2
+    s.take_unrecorded()
+    s.record(StepKind.NOTE, T0 + 4 * MIN, note="not written yet")  # records were down
+    return s
+
+
+def test_every_field_of_an_open_exception_survives_continue_as_new() -> None:
+    s = _busy_state()
+    assert s.state is ExceptionState.SNOOZED and s.snoozed_from is ExceptionState.ACKNOWLEDGED
+    nxt = carry(
+        s,
+        inbox=[("snoozed", "alice")],
+        routing_v2=True,
+        headline="h",
+        storm_id="storm:x",
+        history_limit=500,
+    )
+    # Through the data converter and back, as Temporal will hand it to the next run.
+    nxt = EscalationInput.model_validate_json(nxt.model_dump_json())
+    back = resume(nxt, EID)
+    for f in dataclasses.fields(EscalationState):
+        if f.name == "runs":
+            assert back.runs == s.runs + 1
+        else:
+            assert getattr(back, f.name) == getattr(s, f.name), f.name
+    assert nxt.history_limit == 500 and nxt.carried is not None
+    assert nxt.carried.inbox == [("snoozed", "alice")] and nxt.carried.storm_id == "storm:x"
+
+
+def test_the_busy_state_sets_every_field_so_the_round_trip_checks_it() -> None:
+    """A field added to EscalationState without a value here would pass the round trip
+    unchecked (its default on both sides): set it in _busy_state, and carry it."""
+    never_open = {"resolved_by", "resolved_at", "resolution_note"}  # only resolved runs
+    s = _busy_state()
+    for f in dataclasses.fields(EscalationState):
+        if f.name in never_open:
+            continue
+        if f.default is not dataclasses.MISSING:
+            default = f.default
+        elif f.default_factory is not dataclasses.MISSING:
+            default = f.default_factory()
+        else:
+            default = None
+        assert getattr(s, f.name) != default, f"{f.name} keeps its default in _busy_state"
+
+
+def test_the_next_run_goes_on_numbering_steps_in_the_records_run() -> None:
+    s = _busy_state()
+    back = resume(
+        carry(s, inbox=[], routing_v2=True, headline="", storm_id=None, history_limit=500),
+        EID,
+    )
+    step = back.record(StepKind.NOTE, T0 + 5 * MIN, note="next")
+    assert (step.run_id, step.seq) == ("run-1", s.seq + 1)
+
+
+def test_a_resolved_exception_is_never_carried() -> None:
+    s = _busy_state()
+    r.resolve(s, "alice", "done", None, "cli", T0 + 6 * MIN)
+    with pytest.raises(ValueError, match="only an open exception"):
+        carry(s, inbox=[], routing_v2=True, headline="", storm_id=None, history_limit=500)
+
+
+def test_a_long_timeline_keeps_its_opening_and_its_latest_steps() -> None:
+    s = _busy_state()
+    s.record(StepKind.ROUTED, T0, decision="page")
+    for n in range(3 * KEEP_STEPS):
+        s.record(StepKind.ESCALATED, T0 + n * MIN, level=1)
+    kept = trimmed(s.timeline)
+    assert len(kept) == KEEP_STEPS + 2  # detected and routed, then the latest
+    assert [st.kind for st in kept[:2]] == [StepKind.DETECTED, StepKind.ROUTED]
+    assert kept[-1] == s.timeline[-1] and kept[2].seq == s.seq - KEEP_STEPS + 1
+    assert trimmed(s.timeline[:5]) == s.timeline[:5]
