@@ -22,6 +22,7 @@ from datetime import timedelta
 from pydantic import BaseModel
 from temporalio.client import (
     Client,
+    WorkflowExecutionStatus,
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
@@ -118,9 +119,8 @@ class StormResponder:
                 "(is a worker running?); check before repeating",
             )
         except RPCError as err:
-            if err.status == RPCStatusCode.NOT_FOUND:
-                return StormOutcome(False, f"no storm {storm_id}")
-            if "completed" not in err.message.lower():
+            # An update to a storm that has ended is refused like one to no storm at all.
+            if err.status != RPCStatusCode.NOT_FOUND and "completed" not in err.message.lower():
                 return StormOutcome(False, f"{storm_id}: {err.message}")
         return await self._after_the_storm(storm_id)
 
@@ -129,11 +129,22 @@ class StormResponder:
         answer, and each member's validator decides who may."""
         handle = self.client.get_workflow_handle(storm_id, result_type=StormState)
         try:
+            described = await handle.describe()
+        except RPCError as err:
+            if err.status == RPCStatusCode.NOT_FOUND:
+                return StormOutcome(False, f"no storm {storm_id}")
+            return StormOutcome(False, f"{storm_id}: {err.message}")
+        # RUNNING: it refused us while closing and completes in a moment.
+        if described.status not in (
+            WorkflowExecutionStatus.COMPLETED,
+            WorkflowExecutionStatus.RUNNING,
+        ):
+            status = described.status.name if described.status else "unknown"
+            return StormOutcome(False, f"storm {storm_id} ended without a result ({status})")
+        try:
             state = await asyncio.wait_for(handle.result(), self.answer_within.total_seconds())
         except (TimeoutError, RPCError) as err:
-            return StormOutcome(
-                False, f"storm {storm_id} is over and its result is unreadable: {err}"
-            )
+            return StormOutcome(False, f"storm {storm_id} is over; its result is unreadable: {err}")
         done = set(state.resolved)
         members = [m.exception_id for m in state.members if m.exception_id not in done]
         return StormAnswer(message=f"storm {storm_id} is over", open_members=members)

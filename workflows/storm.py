@@ -8,6 +8,11 @@ awaiting_inventory, first at …, newest …") at most every ``update_every``.
 Once the rule has been quiet for ``window`` the storm sends a last update and
 ends; the next exception of the rule starts counting afresh.
 
+Since the ``storm-escalation`` patch the loop lives in `StormEscalation`
+(workflows/storm_escalation.py): the grouped message is the storm's page and
+escalates level by level until someone acknowledges the storm; the loop below
+is kept for storms recorded before it.
+
 Deterministic: registrations arrive as updates (the storm-gate activity does
 update-with-start), resolutions of grouped exceptions as signals.
 """
