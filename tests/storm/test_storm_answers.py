@@ -49,6 +49,7 @@ async def cli(h: StormHarness, *args: str) -> tuple[int, str, str]:
 
 
 @pytest.mark.temporal
+@pytest.mark.time_skipping_only  # minutes of policy time pass in env.sleep
 async def test_storm_ack_and_resolve_from_the_cli(storm_harness) -> None:  # type: ignore[no-untyped-def]
     h: StormHarness = await storm_harness()
     policy = storm_policy(threshold=1)
