@@ -207,3 +207,33 @@ async def test_resolving_every_member_ends_the_escalation(storm_harness) -> None
     assert storm_pages(h) == [("inventory", "slack", "#inventory")]
     result = await h.client.get_workflow_handle(SID).describe()
     assert result.status is not None and result.status.name == "COMPLETED"
+
+
+@pytest.mark.parametrize("on_exhausted", ["repeat", "flag"])
+async def test_when_every_level_is_exhausted_the_policy_decides(
+    storm_harness, on_exhausted
+) -> None:  # type: ignore[no-untyped-def]
+    h: StormHarness = await storm_harness()
+    base = escalating_policy()
+    policy = base.model_copy(
+        update={"escalation": base.escalation.model_copy(update={"on_exhausted": on_exhausted})}
+    )
+    await storm_of_three(h, policy)
+    await h.env.sleep(timedelta(minutes=61))
+    await h.eventually(lambda: len(h.sends("storm")) == 3)  # level 2: post + SMS
+    await h.env.sleep(timedelta(minutes=61))
+    member_steps = lambda: [s.kind for s in h.recorder.timeline(eid("e-3"))]  # noqa: E731
+    await h.eventually(lambda: StepKind.EXHAUSTED in member_steps())
+    state = await storm_state(h)
+    if on_exhausted == "repeat":  # level 1 is paged again, with a new message
+        await h.eventually(lambda: len(h.sends("storm")) == 4)
+        assert storm_pages(h)[3] == ("inventory", "slack", "#inventory")
+        assert (state.level, state.round, state.exhausted) == (1, 1, False)
+        assert state.ack_due is not None  # and it keeps escalating
+        await h.eventually(lambda: member_steps()[-1] is StepKind.ESCALATED)
+        assert (await member(h, "e-3")).level == 1
+    else:  # flag: nobody new is paged; the storm stays answerable
+        await asyncio.sleep(0.3)
+        assert len(h.sends("storm")) == 3
+        assert state.exhausted and state.ack_due is None
+        assert (await member(h, "e-3")).exhausted
