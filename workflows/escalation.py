@@ -58,12 +58,15 @@ __all__ = ["EscalationWorkflow"]
 QUICK_RETRY = RetryPolicy(maximum_attempts=3)
 # workflow.patched id: an open exception continues as new before its history is full.
 CONTINUE_AS_NEW_OPEN = "continue-as-new-open"
+MIN_RUN_EVENTS = 50  # the smallest history_limit, too
+POSTPONE_CONTINUE = 3  # times a busy run handles responses first (see _continue_open)
 OPEN, ACKED = ExceptionState.OPEN, ExceptionState.ACKNOWLEDGED
 
 
 @workflow.defn(name=ESCALATION_WORKFLOW)
 class EscalationWorkflow(EscalationRouting, StormGate, EscalationHandlers):
     _continued: str = ""  # static summary and details, for runs that continued as new
+    _postponed = 0  # continue-as-new put off because responses were arriving
 
     @workflow.init
     def __init__(self, inp: EscalationInput) -> None:
@@ -235,12 +238,16 @@ class EscalationWorkflow(EscalationRouting, StormGate, EscalationHandlers):
                 await self._on_deadline(deadline)
 
     def _history_full(self) -> bool:
-        """Time to continue as new: the server suggests it, or the run reached its limit."""
+        """Time to continue as new: the run reached its limit, or the server suggests it.
+
+        The suggestion counts only after a few pages: a run told to continue as soon as it
+        starts (its carried input alone near the size threshold) would do so forever.
+        """
         info = workflow.info()
-        return (
-            info.is_continue_as_new_suggested()
-            or info.get_current_history_length() >= self._history_limit
-        )
+        length = info.get_current_history_length()
+        if length >= self._history_limit:
+            return True
+        return length >= MIN_RUN_EVENTS and info.is_continue_as_new_suggested()
 
     async def _continue_open(self) -> None:
         """Record what is pending, let running handlers finish, continue as new while open.
@@ -249,13 +256,18 @@ class EscalationWorkflow(EscalationRouting, StormGate, EscalationHandlers):
         between the two runs. A response that arrived meanwhile is handled in this run
         first (the loop comes back here): completing an update in the same workflow task
         as the continue-as-new has been seen to deliver it to the new run a second time.
+        Only a few times, though: responses arriving faster than a record is written must
+        not hold the run open until its history is full; then the inbox is carried.
         """
         s = self._s
         self._publish()
         await self._flush()
         await workflow.wait_condition(workflow.all_handlers_finished)
-        if s.resolved or self._inbox:
-            return  # resolved: this run tells everyone and keeps the reopen window
+        if s.resolved:  # this run tells everyone and keeps the reopen window
+            return
+        if self._inbox and self._postponed < POSTPONE_CONTINUE:
+            self._postponed += 1
+            return
         workflow.continue_as_new(
             carry(
                 s,

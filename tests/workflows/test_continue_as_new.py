@@ -140,7 +140,14 @@ async def test_repeat_forever_continues_as_new_and_is_answered_by_its_id(
     assert len(keys) == len(set(keys))
     notified = [st for st in recorded if st.kind is StepKind.NOTIFIED]
     assert len(sent) == sum(len(st.detail["sent"]) for st in notified)
-    assert [n.reason for n in sent].count("first") == 2  # slack and sms, once
+    reasons = [n.reason for n in sent]
+    assert reasons.count("first") == 2  # slack and sms, once
+    # Every round paged once: level 2 by Slack, level 1 again by Slack and SMS.
+    rounds = kinds.count(StepKind.EXHAUSTED)
+    assert rounds >= 2
+    assert reasons.count("repeat") == 2 * rounds
+    to_level_2 = [st for st in recorded if st.kind is StepKind.ESCALATED and st.level == 2]
+    assert reasons.count("escalated") == len(to_level_2)
     assert len({k.split("/")[1] for k in keys}) == 1  # every key in the records run
     first_messages = {n.target for n in sent if n.reason == "first" and n.channel == "slack"}
     resolved = [n for n in sent if n.reason == "resolved"]
@@ -171,6 +178,17 @@ async def _note(h: Harness, eid: str, actor: str, n: int) -> None:
     await h.update(eid, "add_note", AddNoteInput(actor=actor, note=f"still looking ({n})"))
 
 
+def _each_note_once(h: Harness, eid: str) -> None:
+    """Notes sent back to back, across the switch: each one recorded, none twice."""
+    notes = [
+        st.detail["note"]
+        for st in h.recorder.timeline(eid)
+        if st.kind is StepKind.NOTE and st.detail.get("note", "").startswith("still looking")
+    ]
+    assert notes == [f"still looking ({n})" for n in range(1, len(notes) + 1)]
+    assert notes
+
+
 async def test_a_snooze_survives_continue_as_new(harness: Harness) -> None:
     h = harness
     policy = make_policy(h.unit, response=(3, 3), max_snooze=10)
@@ -199,6 +217,7 @@ async def test_a_snooze_survives_continue_as_new(harness: Harness) -> None:
     assert until <= ended[0].at <= until + h.slack
     reminders = [n for n in h.pages(eid) if n.reason == "reminder"]
     assert {n.role for n in reminders} == {"inventory"}
+    _each_note_once(h, eid)
 
 
 async def test_a_restore_deadline_survives_continue_as_new(harness: Harness) -> None:
@@ -226,3 +245,4 @@ async def test_a_restore_deadline_survives_continue_as_new(harness: Harness) -> 
     assert restore_due <= step.at <= restore_due + h.slack
     await h.until(eid, lambda s: s.level == 2)
     assert {n.member for n in h.channel.for_exception(eid) if n.reason == "reminder"} == {"alice"}
+    _each_note_once(h, eid)
