@@ -186,7 +186,18 @@ class StormEscalation:
         if fresh and self._open_members():
             # Joined after every member was resolved: the current level gets a new window.
             st.ack_due = ack_due(self._inp.policy, st.level, workflow.now())
-        await self._send([])
+        await self._send(self._unreached())
+
+    def _unreached(self) -> list[Target]:
+        """Targets of the current level whose page did not get through (the notify activity
+        failed, or one channel refused): paged again with the next update, while the storm
+        is still waiting for an acknowledgement."""
+        st, policy = self._st, self._inp.policy
+        if self._due() is None:
+            return []
+        level = policy.escalation.levels[st.level - 1]
+        targets, _ = role_targets(policy, level.role, level.channels, workflow.now())
+        return [t for t in targets if t.key not in st.messages]
 
     async def _page(self, summary: str) -> None:
         """The grouped message to the current level's role on the level's channels."""

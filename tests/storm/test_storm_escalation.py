@@ -237,3 +237,24 @@ async def test_when_every_level_is_exhausted_the_policy_decides(
         assert len(h.sends("storm")) == 3
         assert state.exhausted and state.ack_due is None
         assert (await member(h, "e-3")).exhausted
+
+
+async def test_a_page_that_did_not_get_through_goes_out_with_the_next_update(storm_harness) -> None:  # type: ignore[no-untyped-def]
+    h: StormHarness = await storm_harness()
+    h.channel.fail_targets["#inventory"] = False  # Slack refuses the channel post
+    h.workflow_ids.update([SID, *map(eid, SUBJECTS)])
+    for i, s in enumerate(SUBJECTS):
+        await raise_exception(
+            h.client, detection(s, i), policy=escalating_policy(), task_queue=h.task_queue
+        )
+    for _ in range(200):  # until the storm tried its page
+        state = await storm_state(h)
+        if state.sent and state.notified_roles:
+            break
+        await asyncio.sleep(0.05)
+    assert state.messages == {} and h.sends("storm") == []
+    del h.channel.fail_targets["#inventory"]
+    await h.client.get_workflow_handle(eid("e-4")).execute_update(
+        "resolve", ResolveInput(actor="alice", note="moved"), result_type=UpdateResult
+    )
+    await h.eventually(lambda: storm_pages(h) == [("inventory", "slack", "#inventory")])
