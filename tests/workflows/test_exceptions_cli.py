@@ -14,16 +14,18 @@ import sys
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from policy_factory import detection, make_policy
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from activities.channels import CapturingSender
-from detectors.raising import exception_handle, with_pydantic
+from detectors.raising import exception_handle, raise_exception, with_pydantic
 from workers.worker import Wiring, build_worker
-from workflows.contracts import EscalateNowInput, UpdateResult
+from workflows.contracts import AddNoteInput, EscalateNowInput, UpdateResult
 
 pytestmark = pytest.mark.temporal
 ESCALATOR = str(Path(sys.executable).parent / "escalator")
@@ -139,3 +141,30 @@ async def test_bad_input_is_explained(cli: Cli) -> None:
     assert code == 2 and "--attr expects key=value" in err
     code, _, err = await cli("list", "--state", "sleeping")
     assert code == 2 and "--state must be one of" in err
+
+
+async def test_list_shows_an_exception_that_continued_as_new_once(cli: Cli) -> None:
+    client = with_pydantic(cli.client)
+    task_queue = cli.env["TEMPORAL_TASK_QUEUE"]
+    policy = make_policy(timedelta(minutes=1))  # nothing comes due during the test
+    d = detection(f"order-{uuid.uuid4().hex[:8]}")
+    raised = await raise_exception(
+        client, d, policy=policy, task_queue=task_queue, history_limit=50
+    )
+    eid = raised.exception_id
+    handle = exception_handle(client, eid)
+    first_run = (await handle.describe()).run_id
+    for n in range(60):  # notes fill the history until the run continues as new
+        if (await handle.describe()).run_id != first_run:
+            break
+        await handle.execute_update(
+            "add_note", AddNoteInput(actor="alice", note=f"n{n}"), result_type=UpdateResult
+        )
+    assert (await handle.describe()).run_id != first_run
+    rows = await eventually(
+        cli,
+        ("list", "--journey", "orderToShip", "--json"),
+        lambda rows: eid in {r["exception_id"] for r in rows},
+    )
+    assert [r["exception_id"] for r in rows].count(eid) == 1  # type: ignore[attr-defined]
+    await handle.terminate("test finished")
