@@ -2,14 +2,16 @@
 
 The owner role gets exactly ``threshold`` individual first pages and ONE grouped
 message (updated in place until it counts every grouped exception); all 500
-exceptions are recorded, each its own workflow, and nothing crashes.
+exceptions are recorded, each its own workflow, and nothing crashes. Then nobody
+acknowledges the storm: it escalates to level 2 with ONE message, and all 490 grouped
+exceptions record the escalation (so reports count them).
 
 The worker runs the workflows outside the sandbox: the sandbox's per-activation cost
 made ~60 % of this test's time (5,000 detections are ~13,000 workflow activations on
 one Python process), and it checks determinism per code path, which every other storm
 test checks on the same code with the production (sandboxed) worker. What only this
-test has, the storm's 490 serial registrations and a grouped member's duplicates at
-scale, is replayed through the sandboxed Replayer at the end.
+test has (the storm's 490 serial registrations and 490 escalation signals, a grouped
+member's duplicates and escalation) is replayed through the sandboxed Replayer at the end.
 """
 
 from __future__ import annotations
@@ -104,6 +106,19 @@ async def test_5000_detections_give_one_grouped_message(storm_harness) -> None: 
     assert others == []
     state = await h.client.get_workflow_handle(sid).query("state", result_type=StormState)
     assert len(state.members) == grouped and len(state.paged) == THRESHOLD
+    # Nobody acknowledges: the storm escalates to level 2 with ONE message, and each of
+    # the 490 members records the escalation itself (signalled in one workflow task).
+    escalated_at = time.monotonic()
+    await h.env.sleep(timedelta(minutes=61))
+    await h.eventually(
+        lambda: len(h.recorded(StepKind.ESCALATED) & h.recorded(StepKind.GROUPED)) == grouped,
+        within=90,
+    )
+    escalate_seconds = time.monotonic() - escalated_at
+    level2 = [s for s in h.sends("storm") if s.notification.role == "billing-leads"]
+    assert [(s.notification.channel, s.notification.target) for s in level2] == [
+        ("slack", "#billing-leads")
+    ]
     # The sandbox's verdict on what ran unsandboxed: the storm, one paged exception and
     # one grouped exception (each detected ten times) replay without a determinism error.
     paged = firsts[0].notification.exception_id
@@ -120,5 +135,6 @@ async def test_5000_detections_give_one_grouped_message(storm_harness) -> None: 
     print(
         f"\nstorm: {SUBJECTS * ROUNDS} detections raised in {raise_seconds:.1f} s "
         f"({SUBJECTS * ROUNDS / raise_seconds:.0f}/s); {len(h.storm_messages())} storm messages "
-        f"(1 sent, {len(updates)} in-place updates)"
+        f"({len(h.sends('storm'))} sent, {len(h.storm_messages()) - len(h.sends('storm'))} "
+        f"in-place updates); {grouped} members escalated in {escalate_seconds:.1f} s"
     )
