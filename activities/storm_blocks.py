@@ -83,9 +83,8 @@ def storm_message(status: ExceptionStatus) -> list[Block]:
     return blocks
 
 
-def storm_resolve_modal(value: StormButtonValue, open_count: int | None = None) -> Block:
+def storm_resolve_modal(value: StormButtonValue) -> Block:
     """Asks for the note every open member is resolved with."""
-    what = f"{open_count} open exceptions" if open_count is not None else "every open exception"
     return {
         "type": "modal",
         "callback_id": STORM_RESOLVE_CALLBACK,
@@ -96,7 +95,10 @@ def storm_resolve_modal(value: StormButtonValue, open_count: int | None = None) 
         "blocks": [
             {
                 "type": "section",
-                "text": {"type": "mrkdwn", "text": f"Resolves {what} of `{value.storm_id}`"},
+                "text": {
+                    "type": "mrkdwn",
+                    "text": f"Resolves every open exception of `{value.storm_id}`",
+                },
             },
             {
                 "type": "input",
