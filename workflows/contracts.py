@@ -120,6 +120,11 @@ class CarriedState(Contract):
     routing_v2: bool = True
     headline: str = ""
     storm_id: str | None = None
+    # Still held by a silence before its first page: the routing decision holding it (a
+    # RoutingDecision, as JSON: that contract lives with the activities) and the silence
+    # already recorded. The next run goes on holding, then pages as the first run would.
+    held: dict[str, Any] | None = None
+    holding: str | None = None
     runs: int = 1  # how many runs this exception has continued through
 
 

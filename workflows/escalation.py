@@ -9,9 +9,10 @@ for the rule's reopen window, so a new detection reopens it (continue-as-new,
 linked, counted as rework) and a late responder hears "already resolved".
 
 An exception that stays open long enough to fill its history (Temporal's
-suggestion, or ``history_limit`` events) continues as new while open (patch
-``continue-as-new-open``), carrying its whole live state
-(`workflows/escalation_carry.py`); the new run goes straight back to waiting.
+suggestion, or ``history_limit`` events) continues as new while open
+(`workflows/escalation_continue.py`), carrying its whole live state
+(`workflows/escalation_carry.py`); the new run goes straight back to waiting,
+or to holding under a silence.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ with workflow.unsafe.imports_passed_through():
         ExceptionStatus,
         StepKind,
     )
-    from workflows.escalation_carry import carry, resume
+    from workflows.escalation_carry import resume
     from workflows.escalation_handlers import EscalationHandlers
     from workflows.escalation_routing import ROUTING_V2, EscalationRouting
     from workflows.escalation_state import Deadline, EscalationState
@@ -56,17 +57,12 @@ with workflow.unsafe.imports_passed_through():
 __all__ = ["EscalationWorkflow"]
 
 QUICK_RETRY = RetryPolicy(maximum_attempts=3)
-# workflow.patched id: an open exception continues as new before its history is full.
-CONTINUE_AS_NEW_OPEN = "continue-as-new-open"
-MIN_RUN_EVENTS = 50  # the smallest history_limit, too
-POSTPONE_CONTINUE = 3  # times a busy run handles responses first (see _continue_open)
 OPEN, ACKED = ExceptionState.OPEN, ExceptionState.ACKNOWLEDGED
 
 
 @workflow.defn(name=ESCALATION_WORKFLOW)
 class EscalationWorkflow(EscalationRouting, StormGate, EscalationHandlers):
     _continued: str = ""  # static summary and details, for runs that continued as new
-    _postponed = 0  # continue-as-new put off because responses were arriving
 
     @workflow.init
     def __init__(self, inp: EscalationInput) -> None:
@@ -80,6 +76,8 @@ class EscalationWorkflow(EscalationRouting, StormGate, EscalationHandlers):
             self._resume(inp, inp.carried)
             return
         self._s = EscalationState.start(inp, info.workflow_id, info.run_id, workflow.now())
+        if info.continued_run_id is not None:  # reopened by continue-as-new: no static summary
+            self._continued = continued_details(inp, None)
 
     def _resume(self, inp: EscalationInput, carried: CarriedState) -> None:
         """A run that continued as new: the same exception, exactly where the last run was."""
@@ -95,10 +93,33 @@ class EscalationWorkflow(EscalationRouting, StormGate, EscalationHandlers):
     @workflow.run
     async def run(self, inp: EscalationInput) -> ExceptionStatus:
         s = self._s
-        if inp.carried is not None:  # detected, routed and paged in an earlier run
+        carried = inp.carried
+        if carried is None:
+            await self._detect_and_route(inp)
+        elif carried.held is None:  # detected, routed and paged in an earlier run
             await self._respond_until_resolved()
             await self._after_resolution()
             return s.status()
+        else:  # detected in an earlier run, held by a silence since: go on holding
+            await self._route_v2(RoutingDecision.model_validate(carried.held), carried.holding)
+        await self._playbook()
+        if not s.resolved and self._routing_v2:
+            await self._await_delivery()  # outside support hours: until they start
+        if not s.resolved:
+            s.start_level(1, workflow.now())
+            if s.routing == "page":
+                await self._first_page()  # storm control may group it instead
+            elif self._routing_v2:  # notify: Slack only, slower; ticket: the digest
+                await self._deliver_routed()
+            else:  # a ticket or a notification: tell the owner once, no response timers
+                s.ack_due = None
+                await self._page("ticket" if s.routing == "ticket" else "notify")
+            await self._respond_until_resolved()
+        await self._after_resolution()
+        return s.status()
+
+    async def _detect_and_route(self, inp: EscalationInput) -> None:
+        s = self._s
         rule = inp.policy.rule
         s.record(
             StepKind.DETECTED,
@@ -132,21 +153,6 @@ class EscalationWorkflow(EscalationRouting, StormGate, EscalationHandlers):
             await self._route_v2()
         else:
             await self._route()
-        await self._playbook()
-        if not s.resolved and self._routing_v2:
-            await self._await_delivery()  # outside support hours: until they start
-        if not s.resolved:
-            s.start_level(1, workflow.now())
-            if s.routing == "page":
-                await self._first_page()  # storm control may group it instead
-            elif self._routing_v2:  # notify: Slack only, slower; ticket: the digest
-                await self._deliver_routed()
-            else:  # a ticket or a notification: tell the owner once, no response timers
-                s.ack_due = None
-                await self._page("ticket" if s.routing == "ticket" else "notify")
-            await self._respond_until_resolved()
-        await self._after_resolution()
-        return s.status()
 
     async def _route(self) -> None:
         s = self._s
@@ -229,55 +235,13 @@ class EscalationWorkflow(EscalationRouting, StormGate, EscalationHandlers):
     async def _respond_until_resolved(self) -> None:
         s = self._s
         while not s.resolved:
-            if self._history_full() and workflow.patched(CONTINUE_AS_NEW_OPEN):
+            if self._history_full():
                 await self._continue_open()
             await self._wait(s.next_deadline())
             await self._drain_inbox()
             deadline = s.next_deadline()
             if not s.resolved and deadline and workflow.now() >= deadline.due:
                 await self._on_deadline(deadline)
-
-    def _history_full(self) -> bool:
-        """Time to continue as new: the run reached its limit, or the server suggests it.
-
-        The suggestion counts only after a few pages: a run told to continue as soon as it
-        starts (its carried input alone near the size threshold) would do so forever.
-        """
-        info = workflow.info()
-        length = info.get_current_history_length()
-        if length >= self._history_limit:
-            return True
-        return length >= MIN_RUN_EVENTS and info.is_continue_as_new_suggested()
-
-    async def _continue_open(self) -> None:
-        """Record what is pending, let running handlers finish, continue as new while open.
-
-        Nothing awaits between taking the state and continuing, so no response can fall
-        between the two runs. A response that arrived meanwhile is handled in this run
-        first (the loop comes back here): completing an update in the same workflow task
-        as the continue-as-new has been seen to deliver it to the new run a second time.
-        Only a few times, though: responses arriving faster than a record is written must
-        not hold the run open until its history is full; then the inbox is carried.
-        """
-        s = self._s
-        self._publish()
-        await self._flush()
-        await workflow.wait_condition(workflow.all_handlers_finished)
-        if s.resolved:  # this run tells everyone and keeps the reopen window
-            return
-        if self._inbox and self._postponed < POSTPONE_CONTINUE:
-            self._postponed += 1
-            return
-        workflow.continue_as_new(
-            carry(
-                s,
-                inbox=self._inbox,
-                routing_v2=self._routing_v2,
-                headline=self._headline,
-                storm_id=self._storm_id,
-                history_limit=self._history_limit,
-            )
-        )
 
     def _publish(self) -> None:
         super()._publish()

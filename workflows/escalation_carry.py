@@ -17,6 +17,8 @@ id is not part of any record.
 
 from __future__ import annotations
 
+from typing import Any
+
 from workflows.contracts import (
     CarriedState,
     EscalationInput,
@@ -53,6 +55,8 @@ def carry(
     headline: str,
     storm_id: str | None,
     history_limit: int,
+    held: dict[str, Any] | None = None,
+    holding: str | None = None,
 ) -> EscalationInput:
     """The next run's input: the same exception, its live state in ``carried``."""
     if s.state is ExceptionState.RESOLVED:  # a resolved run ends, or reopens: never carried
@@ -89,6 +93,8 @@ def carry(
         routing_v2=routing_v2,
         headline=headline,
         storm_id=storm_id,
+        held=held,
+        holding=holding,
         runs=s.runs + 1,
     )
     return EscalationInput(

@@ -30,7 +30,7 @@ with workflow.unsafe.imports_passed_through():
     from policies.roles import Channel
     from workflows.activity_contracts import ACTIVITY_ROUTE, RoutingDecision, RoutingInput
     from workflows.contracts import StepKind
-    from workflows.escalation_steps import EscalationSteps
+    from workflows.escalation_continue import EscalationContinue
 
 __all__ = ["NOTIFY_FACTOR", "ROUTING_V2", "EscalationRouting"]
 
@@ -39,7 +39,7 @@ NOTIFY_FACTOR = 4  # a notification expects an answer four times slower than a p
 QUIET_CHANNELS: frozenset[str] = frozenset({"slack", "slack_dm", "console"})
 
 
-class EscalationRouting(EscalationSteps):
+class EscalationRouting(EscalationContinue):
     _routing_v2: bool = False
     _headline: str = ""
     _decision: RoutingDecision | None = None
@@ -81,17 +81,25 @@ class EscalationRouting(EscalationSteps):
             inputs=d.inputs,
         )
 
-    async def _route_v2(self) -> None:
-        """Decide; while a silence holds the exception, wait and ask again."""
+    async def _route_v2(
+        self, held: RoutingDecision | None = None, holding: str | None = None
+    ) -> None:
+        """Decide; while a silence holds the exception, wait and ask again.
+
+        A silence can hold it for weeks (or until another exception resolves), re-checked
+        every few minutes: the run continues as new meanwhile, and the next one comes back
+        here with the decision that ``held`` it and the silence already recorded.
+        """
         s = self._s
-        decision = await self._decide()
-        holding: str | None = None
+        decision = held or await self._decide()
         while decision.action == "suppress" and not s.resolved:
             if decision.silence_id != holding:  # re-checks under the same silence add no step
                 holding = decision.silence_id
                 self._record_decision(decision)
                 self._publish()
                 await self._flush()
+            if self._history_full():
+                await self._continue_open(decision.model_dump(mode="json"), holding)
             recheck = decision.recheck_at or workflow.now() + timedelta(minutes=5)
             wait = max(recheck - workflow.now(), timedelta(seconds=1))
             try:

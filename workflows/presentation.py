@@ -57,13 +57,17 @@ def static_details(inp: EscalationInput) -> str:
     return "\n".join(lines)
 
 
-def continued_details(inp: EscalationInput, runs: int) -> str:
-    """For a run that continued as new, which has no static summary or details of its own
-    (continue-as-new cannot set them): both, under the current details."""
-    return (
-        f"**{static_summary(inp)}** · run {runs} of this exception (continued as new while "
-        f"open; the records hold every step)\n\n{static_details(inp)}"
+def continued_details(inp: EscalationInput, runs: int | None) -> str:
+    """For a run started by continue-as-new, which has no static summary or details of its
+    own (continue-as-new cannot set them): both, under the current details. ``runs``: the
+    run number of an exception still open; None for a reopened one."""
+    how = (
+        "reopened in a new run"
+        if runs is None
+        else f"run {runs} of this exception (continued as new while open; the records "
+        "hold every step)"
     )
+    return f"**{static_summary(inp)}** · {how}\n\n{static_details(inp)}"
 
 
 def current_details(

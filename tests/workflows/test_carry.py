@@ -9,6 +9,7 @@ import pytest
 from policy_factory import detection, make_policy
 
 from workflows import responses as r
+from workflows.activity_contracts import RoutingDecision
 from workflows.contracts import (
     AcknowledgeInput,
     EscalationInput,
@@ -72,7 +73,28 @@ def test_every_field_of_an_open_exception_survives_continue_as_new() -> None:
         else:
             assert getattr(back, f.name) == getattr(s, f.name), f.name
     assert nxt.history_limit == 500 and nxt.carried is not None
+    assert nxt.carried.held is None and nxt.carried.holding is None
     assert nxt.carried.inbox == [("snoozed", "alice")] and nxt.carried.storm_id == "storm:x"
+
+
+def test_a_held_exception_carries_the_decision_that_holds_it() -> None:
+    s = _busy_state()
+    decision = RoutingDecision(
+        action="suppress", reason="stock count", silence_id="sil-1", recheck_at=T0 + MIN
+    )
+    nxt = carry(
+        s,
+        inbox=[],
+        routing_v2=True,
+        headline="",
+        storm_id=None,
+        history_limit=500,
+        held=decision.model_dump(mode="json"),
+        holding="sil-1",
+    )
+    nxt = EscalationInput.model_validate_json(nxt.model_dump_json())
+    assert nxt.carried is not None and nxt.carried.holding == "sil-1"
+    assert RoutingDecision.model_validate(nxt.carried.held) == decision
 
 
 def test_the_busy_state_sets_every_field_so_the_round_trip_checks_it() -> None:

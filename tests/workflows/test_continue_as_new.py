@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 
 import pytest
 from harness import HISTORIES, RECORD, Harness, has, steps, subject
 from policy_factory import detection, make_policy
 from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.client import WorkflowHistory
+from temporalio.service import RPCError
 
 from workflows import search_attributes as sa
+from workflows.activity_contracts import RoutingDecision, RoutingInput
 from workflows.contracts import (
     AcknowledgeInput,
     AddNoteInput,
@@ -174,6 +177,18 @@ async def test_repeat_forever_continues_as_new_and_is_answered_by_its_id(
         (HISTORIES / "continue_as_new_open_last.json").write_text(runs[-1].to_json())
 
 
+async def _answering(h: Harness, eid: str) -> None:
+    """Wait until the latest run answers queries: on the time-skipping server, a query that
+    reaches a run just started by continue-as-new (a reopen) can wait out its whole timeout."""
+    for _ in range(50):
+        try:
+            await h.handle(eid).query("status", rpc_timeout=timedelta(seconds=2))
+            return
+        except RPCError:
+            await asyncio.sleep(0.1)
+    raise AssertionError(f"{eid} does not answer queries")
+
+
 async def _note(h: Harness, eid: str, actor: str, n: int) -> None:
     await h.update(eid, "add_note", AddNoteInput(actor=actor, note=f"still looking ({n})"))
 
@@ -246,3 +261,87 @@ async def test_a_restore_deadline_survives_continue_as_new(harness: Harness) -> 
     await h.until(eid, lambda s: s.level == 2)
     assert {n.member for n in h.channel.for_exception(eid) if n.reason == "reminder"} == {"alice"}
     _each_note_once(h, eid)
+
+
+async def test_a_silence_holds_across_continue_as_new_then_pages_once(
+    harness_factory: Callable[..., Awaitable[Harness]], unit: timedelta
+) -> None:
+    """A silence re-checked every unit holds the exception through several runs; when it
+    ends, the exception is routed and paged once, as if it had been one run."""
+    silenced = {"on": True}
+
+    async def decide(inp: RoutingInput) -> RoutingDecision:
+        if silenced["on"]:
+            return RoutingDecision(
+                action="suppress",
+                reason="silenced by anna: stock count",
+                silence_id="sil-1",
+                recheck_at=inp.at + unit if inp.at else None,
+            )
+        return RoutingDecision(action="page", reason="burning fast")
+
+    h = await harness_factory(decide=decide)
+    policy = make_policy(h.unit)
+    eid = (await h.raise_(detection(subject()), policy, history_limit=LIMIT)).exception_id
+    await h.until(eid, has(StepKind.ROUTED))
+
+    async def recheck(n: int) -> None:
+        await h.advance(1)
+
+    runs = await _until_continued(h, eid, 3, recheck)
+    held = await h.until(eid, lambda s: s.routing == "suppress")
+    assert held.level == 0 and h.channel.for_exception(eid) == []
+    assert [st.detail["silence"] for st in steps(held, StepKind.ROUTED)] == ["sil-1"]
+
+    silenced["on"] = False
+    await h.advance(1)
+    paged = await h.until(eid, has(StepKind.NOTIFIED))
+    assert paged.level == 1 and paged.routing == "page"
+    routed = [st.detail["decision"] for st in steps(paged, StepKind.ROUTED)]
+    assert routed == ["suppress", "page"]
+    firsts = [n for n in h.pages(eid) if n.reason == "first"]
+    assert {(n.channel, n.target) for n in firsts} == {
+        ("slack", "#inventory"),
+        ("sms", "+31600000001"),
+    }
+    assert len(firsts) == 2
+
+    recorded = await _recorded(h, eid, len(paged.timeline))
+    assert [st.seq for st in recorded] == list(range(1, len(recorded) + 1))
+    assert {st.run_id for st in recorded} == {_first_run_id(runs[0])}
+    assert [st.kind for st in recorded].count(StepKind.DETECTED) == 1
+    runs = await _runs(h, eid)
+    lengths = [len(r.events) for r in runs]
+    assert all(n <= LIMIT + MARGIN for n in lengths[:-1]), lengths
+    if RECORD:  # held by the silence, continued as new; and the run that paged at last
+        (HISTORIES / "continue_as_new_held_first.json").write_text(runs[0].to_json())
+        (HISTORIES / "continue_as_new_held_last.json").write_text(runs[-1].to_json())
+
+
+async def test_a_continued_exception_reopens_linked_to_its_records_run(harness: Harness) -> None:
+    h = harness
+    policy = make_policy(h.unit, reopen_window=6)
+    d = detection(subject())
+    eid = (await h.raise_(d, policy, history_limit=LIMIT)).exception_id
+    await h.until(eid, has(StepKind.NOTIFIED))
+
+    async def note(n: int) -> None:
+        await _note(h, eid, "alice", n)
+
+    runs = await _until_continued(h, eid, 2, note)
+    records_run = _first_run_id(runs[0])
+    await h.update(eid, "resolve", ResolveInput(actor="alice", note="restocked"))
+    resolved = await h.until(eid, lambda s: s.state is ExceptionState.RESOLVED)
+    assert resolved.resolved_at is not None
+    again = await h.raise_(detection(d.subject, waiting_for="sku-43"), policy)
+    assert again.outcome == "reopened"
+    await _answering(h, eid)
+    status = await h.until(eid, has(StepKind.REOPENED))
+    assert steps(status, StepKind.REOPENED)[0].detail["reopened_from"] == records_run
+    # Rework is a new exception in the records: its own records run, its own detection.
+    assert status.detected_at >= resolved.resolved_at
+    assert {st.run_id for st in status.timeline} != {records_run}
+    # The reopened run started by continue-as-new: its summary is in the current details.
+    meta = await h.handle(eid).query("__temporal_workflow_metadata", result_type=WorkflowMetadata)
+    assert "reopened in a new run" in meta.current_details
+    assert static_summary(EscalationInput(detection=d, policy=policy)) in meta.current_details

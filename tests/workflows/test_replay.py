@@ -35,6 +35,8 @@ MAIN_SCENARIOS = {
     "outside_business_hours",
     "continue_as_new_open_first",  # an open run that continued as new (patched)
     "continue_as_new_open_last",  # the run it led to: resumed, acknowledged, resolved
+    "continue_as_new_held_first",  # held by a silence, continued as new while held
+    "continue_as_new_held_last",  # still held, then released: routed and paged
 }
 
 
