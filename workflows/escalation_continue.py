@@ -27,7 +27,7 @@ POSTPONE_CONTINUE = 3  # times a busy run handles responses first (see _continue
 class EscalationContinue(EscalationSteps):
     _history_limit: int
     _postponed = 0  # continue-as-new put off because responses were arriving
-    # Kept by the routing step and storm control (later in the MRO): carried too.
+    # Kept by the routing step (a subclass) and storm control (a sibling base): carried too.
     _routing_v2: bool
     _headline: str
     _storm_id: str | None

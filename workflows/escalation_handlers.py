@@ -49,12 +49,16 @@ class EscalationHandlers(EscalationSteps):
         s = self._s
         assert s.resolved_at is not None
         within = workflow.now() - s.resolved_at <= s.policy.rule.reopen_window
+        limit = start.history_limit  # as the detector asked, like the policy
         if not within:
-            return EscalationInput(detection=start.detection, policy=start.policy)
+            return EscalationInput(
+                detection=start.detection, policy=start.policy, history_limit=limit
+            )
         return EscalationInput(
             detection=start.detection,
             policy=start.policy,
-            reopened_from=s.run_id,
+            history_limit=limit,
+            reopened_from=s.run_id,  # the records run, also after continue-as-new
             rework_count=s.rework_count + 1,
             previous_resolved_at=s.resolved_at,
         )
