@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from harness import HISTORIES, RECORD, Harness, has, steps, subject
@@ -18,6 +19,7 @@ from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.client import WorkflowHistory
 from temporalio.service import RPCError
 
+from records.store import Store
 from workflows import search_attributes as sa
 from workflows.activity_contracts import RoutingDecision, RoutingInput
 from workflows.contracts import (
@@ -80,7 +82,7 @@ async def _until_continued(
 
 
 async def test_repeat_forever_continues_as_new_and_is_answered_by_its_id(
-    harness: Harness,
+    harness: Harness, tmp_path: Path
 ) -> None:
     h = harness
     policy = make_policy(
@@ -135,6 +137,19 @@ async def test_repeat_forever_continues_as_new_and_is_answered_by_its_id(
     assert ack.at - detected.at >= h.unit * 2 * escalations
     assert final.acknowledged_by == "alice" and final.level == level
     assert final.detected_at == detected.at
+
+    # The records store makes one exception of it (written twice: still once).
+    store = Store.open(f"sqlite:///{tmp_path / 'records.db'}")
+    try:
+        assert store.record_steps_sync(recorded) == len(recorded)
+        assert store.record_steps_sync(recorded) == 0
+        assert store.count("exceptions") == 1 and store.count("timeline_steps") == len(recorded)
+        row = store.get_exception(eid)
+        assert row is not None and row.run_id == first_run and row.state == "resolved"
+        assert (row.acknowledged_by, row.highest_level, row.exhausted) == ("alice", 2, True)
+        assert row.detected_at == detected.at and row.acknowledged_at == ack.at
+    finally:
+        store.close()
 
     # Nothing was sent twice, nothing re-paged: one first page, one message per notify step,
     # and the role channels' messages were updated in place to the end.
