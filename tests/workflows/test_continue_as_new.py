@@ -360,3 +360,26 @@ async def test_a_continued_exception_reopens_linked_to_its_records_run(harness: 
     meta = await h.handle(eid).query("__temporal_workflow_metadata", result_type=WorkflowMetadata)
     assert "reopened in a new run" in meta.current_details
     assert static_summary(EscalationInput(detection=d, policy=policy)) in meta.current_details
+
+
+async def test_an_ack_timeout_counts_from_the_last_progress_across_runs(harness: Harness) -> None:
+    h = harness
+    policy = make_policy(h.unit, ack_timeout=5, time_to_restore=None)
+    eid = (await h.raise_(detection(subject()), policy, history_limit=LIMIT)).exception_id
+    await h.until(eid, has(StepKind.NOTIFIED))
+    await h.update(eid, "acknowledge", AcknowledgeInput(actor="bob"))
+    await h.until(eid, lambda s: s.state is ExceptionState.ACKNOWLEDGED)
+    await h.advance(3)  # so the last progress is well after the acknowledgement
+
+    async def note(n: int) -> None:  # each note is progress: it holds off the ack timeout
+        await _note(h, eid, "bob", n)
+
+    await _until_continued(h, eid, 2, note)
+    carried = await h.until(eid, lambda s: s.state is ExceptionState.ACKNOWLEDGED)
+    last_progress = steps(carried, StepKind.NOTE)[-1].at
+    await h.advance(5)
+    reverted = await h.until(eid, has(StepKind.ACK_REVERTED), within=30)
+    step = steps(reverted, StepKind.ACK_REVERTED)[0]
+    assert step.actor == "bob"
+    assert last_progress + h.unit * 5 <= step.at <= last_progress + h.unit * 5 + h.slack
+    await h.until(eid, lambda s: any(n.reason == "reverted" for n in h.pages(eid)))
