@@ -55,6 +55,9 @@ class Harness:
     async def raise_(
         self, detection: Detection, policy: ExceptionPolicy, history_limit: int | None = None
     ) -> Raised:
+        before: str | None = None
+        with contextlib.suppress(RPCError):  # no run yet: a new exception
+            before = (await self.handle(detection.workflow_id).describe()).run_id
         raised = await raise_exception(
             self.client,
             detection,
@@ -63,7 +66,22 @@ class Harness:
             history_limit=history_limit,
         )
         self.started.add(raised.exception_id)
+        if raised.outcome == "reopened" and before is not None:
+            await self.new_run_ready(raised.exception_id, before)
         return raised
+
+    async def new_run_ready(self, exception_id: str, old_run: str) -> None:
+        """Wait, without querying, until the run after ``old_run`` has finished its first
+        workflow task: on the time-skipping server a query that reaches a run started by
+        continue-as-new (a reopen) before that can hang, and hold the clock for later tests."""
+        handle = self.handle(exception_id)
+        for _ in range(400):
+            if (await handle.describe()).run_id != old_run:
+                events = (await handle.fetch_history()).events
+                if any(e.HasField("workflow_task_completed_event_attributes") for e in events):
+                    return
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"{exception_id}: no new run after {old_run}")
 
     async def close(self) -> None:
         """End this test's exceptions once their activities are done. On the time-skipping
