@@ -110,7 +110,9 @@ class EscalationWorkflow(EscalationRouting, StormGate, EscalationHandlers):
             if s.routing == "page":
                 await self._first_page()  # storm control may group it instead
             elif self._routing_v2:  # notify: Slack only, slower; ticket: the digest
-                await self._deliver_routed()
+                # A notification floods Slack in a storm as pages would: the same gate.
+                if not (s.routing == "notify" and await self._notify_gated()):
+                    await self._deliver_routed()
             else:  # a ticket or a notification: tell the owner once, no response timers
                 s.ack_due = None
                 await self._page("ticket" if s.routing == "ticket" else "notify")

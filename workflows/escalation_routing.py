@@ -32,11 +32,18 @@ with workflow.unsafe.imports_passed_through():
     from workflows.contracts import StepKind
     from workflows.escalation_continue import EscalationContinue
 
-__all__ = ["NOTIFY_FACTOR", "ROUTING_V2", "EscalationRouting"]
+__all__ = ["NOTIFY_FACTOR", "QUIET_CHANNELS", "ROUTING_V2", "EscalationRouting", "quiet_channels"]
 
 ROUTING_V2 = "routing-v2"
 NOTIFY_FACTOR = 4  # a notification expects an answer four times slower than a page
 QUIET_CHANNELS: frozenset[str] = frozenset({"slack", "slack_dm", "console"})
+
+
+def quiet_channels(channels: list[Channel]) -> list[Channel]:
+    """A level's channels for a notification (a notify-routed exception, or a storm of
+    them): SMS and voice dropped; a level with neither Slack nor console posts to Slack."""
+    quiet = [c for c in channels if c in QUIET_CHANNELS]
+    return quiet or ["slack"]
 
 
 class EscalationRouting(EscalationContinue):
@@ -147,8 +154,7 @@ class EscalationRouting(EscalationContinue):
 
     def _channels(self, channels: list[Channel]) -> list[Channel]:
         if self._routing_v2 and self._s.routing == "notify":
-            quiet = [c for c in channels if c in QUIET_CHANNELS]
-            return quiet or ["slack"]
+            return quiet_channels(channels)
         return channels
 
     def _publish(self) -> None:

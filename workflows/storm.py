@@ -46,7 +46,7 @@ with workflow.unsafe.imports_passed_through():
         storm_id,
     )
     from workflows.storm_escalation import StormEscalation
-    from workflows.storm_levels import LISTED, storm_summary
+    from workflows.storm_levels import LISTED, ack_due, route, storm_summary
     from workflows.targets import role_targets
 
 __all__ = ["StormWorkflow", "storm_summary"]
@@ -60,6 +60,9 @@ class StormWorkflow(StormEscalation):
     def __init__(self, inp: StormInput) -> None:
         self._inp = inp
         self._st = inp.state.model_copy(deep=True)
+        if self._st.routing is None and (self._st.paged or self._st.members):
+            # Carried from a run before routing was kept: everything in it was paged.
+            self._st.routing = "page"
         self._dirty = False
         self._closing = False  # the storm is over: a late exception starts the next one
 
@@ -70,6 +73,10 @@ class StormWorkflow(StormEscalation):
         known = st.verdicts.get(req.member.exception_id)
         if known is not None:  # a retried activity asks again: same answer
             return known
+        if route(st, req.member.routing) and st.ack_due is not None:
+            # A page-routed exception joined a storm of notifications: the current level is
+            # paged loudly with the next update (`_unreached`) and must answer as for a page.
+            st.ack_due = min(st.ack_due, ack_due(self._inp.policy, st.level, now, st))
         sid = storm_id(self._inp.journey, self._inp.rule, self._inp.role)
         st.paged = [t for t in st.paged if now - t < control.window]
         if not st.members and len(st.paged) < control.threshold:

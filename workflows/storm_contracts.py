@@ -20,7 +20,9 @@ from workflows.contracts import Contract
 __all__ = [
     "ACTIVITY_STORM_GATE",
     "STORM_ESCALATION",
+    "STORM_NOTIFY",
     "STORM_WORKFLOW",
+    "MemberRouting",
     "StormAckInput",
     "StormAnswer",
     "StormEscalated",
@@ -40,10 +42,18 @@ ACTIVITY_STORM_GATE = "escalator.storm_gate"
 # workflow.patched id: storms (and their members) escalate level by level and answer
 # "acknowledge all" / "resolve all"; storms recorded before it keep the old loop on replay.
 STORM_ESCALATION = "storm-escalation"
+# workflow.patched id: notify-routed exceptions ask the storm too (they flood Slack just as
+# pages would); exceptions recorded before it notify alone on replay.
+STORM_NOTIFY = "storm-notify"
 
 
 def storm_id(journey: str, rule: str, role: str) -> str:
     return f"storm:{journey}:{rule}:{role}"
+
+
+# How a member was routed (workflows/escalation_routing.py): a notify-routed one asks the
+# storm too (patch ``storm-notify``); ticket-routed ones interrupt nobody and never ask.
+MemberRouting = Literal["page", "notify"]
 
 
 class StormMember(Contract):
@@ -51,6 +61,8 @@ class StormMember(Contract):
     subject: str
     onset: datetime
     detected_at: datetime
+    # Registrations recorded before the storm-notify patch have no routing: they all paged.
+    routing: MemberRouting = "page"
 
 
 class StormRegistration(Contract):
@@ -134,6 +146,10 @@ class StormState(Contract):
     acknowledged_at: datetime | None = None
     exhausted: bool = False
     escalations: list[StormEscalated] = Field(default_factory=list)  # shown in the UI details
+    # "notify" while every exception that asked this storm was routed notify: its message
+    # stays on quiet channels and its response times are NOTIFY_FACTOR times longer. The
+    # first page-routed one makes it "page" for good. None: nobody asked yet.
+    routing: MemberRouting | None = None
 
 
 class StormInput(Contract):

@@ -34,6 +34,7 @@ with workflow.unsafe.imports_passed_through():
         NotifyResult,
     )
     from workflows.contracts import ExceptionState, ExceptionStatus
+    from workflows.escalation_routing import NOTIFY_FACTOR
     from workflows.storm_contracts import (
         StormAckInput,
         StormAnswer,
@@ -46,7 +47,9 @@ with workflow.unsafe.imports_passed_through():
     from workflows.storm_levels import (
         LISTED,
         ack_due,
+        level_channels,
         next_step,
+        quiet,
         refuse_storm_actor,
         storm_summary,
         window_text,
@@ -56,6 +59,10 @@ with workflow.unsafe.imports_passed_through():
 __all__ = ["StormEscalation", "storm_status_line"]
 
 NOTIFY_RETRY = RetryPolicy(maximum_attempts=5, maximum_interval=timedelta(seconds=30))
+QUIET_REASON = (
+    f"notified: every exception of this storm was routed notify (Slack only, response "
+    f"times x{NOTIFY_FACTOR}); one routed page makes it page"
+)
 # Channels whose message can be edited in place; an SMS cannot, so it is sent on a page only.
 EDITABLE = {"slack", "slack_dm", "console"}
 
@@ -149,7 +156,7 @@ class StormEscalation:
                 ]
                 if due is not None:
                     level = self._inp.policy.escalation.levels[st.level - 1]
-                    waits.append((due - now, window_text(level)))
+                    waits.append((due - now, window_text(level, st)))
                 waits = [w for w in waits if w[0] > timedelta(0)]
                 if waits:
                     timeout, summary = min(waits)
@@ -185,7 +192,7 @@ class StormEscalation:
         fresh = st.ack_due is None and not (st.acknowledged_by or st.exhausted)
         if fresh and self._open_members():
             # Joined after every member was resolved: the current level gets a new window.
-            st.ack_due = ack_due(self._inp.policy, st.level, workflow.now())
+            st.ack_due = ack_due(self._inp.policy, st.level, workflow.now(), st)
         await self._send(self._unreached())
 
     def _unreached(self) -> list[Target]:
@@ -196,17 +203,19 @@ class StormEscalation:
         if self._due() is None:
             return []
         level = policy.escalation.levels[st.level - 1]
-        targets, _ = role_targets(policy, level.role, level.channels, workflow.now())
+        channels = level_channels(st, level.channels)
+        targets, _ = role_targets(policy, level.role, channels, workflow.now())
+        # A notifying storm turned paging lands here too: its SMS/voice targets go out now.
         return [t for t in targets if t.key not in st.messages]
 
     async def _page(self, summary: str) -> None:
         """The grouped message to the current level's role on the level's channels."""
         st, policy, now = self._st, self._inp.policy, workflow.now()
         level = policy.escalation.levels[st.level - 1]
-        targets, _ = role_targets(policy, level.role, level.channels, now)
+        targets, _ = role_targets(policy, level.role, level_channels(st, level.channels), now)
         if level.role not in st.notified_roles:
             st.notified_roles.append(level.role)
-        st.ack_due = ack_due(policy, st.level, now)
+        st.ack_due = ack_due(policy, st.level, now, st)
         await self._send(targets, summary=summary)
 
     async def _escalate(self) -> None:
@@ -264,7 +273,8 @@ class StormEscalation:
         await self._tell_members(event)
         targets: list[Target] = []
         if lead:  # the incident leads hear of it on the last level's channels
-            targets, _ = role_targets(self._inp.policy, lead, esc.levels[-1].channels, now)
+            channels = level_channels(st, esc.levels[-1].channels)
+            targets, _ = role_targets(self._inp.policy, lead, channels, now)
             if lead not in st.notified_roles:
                 st.notified_roles.append(lead)
         # "flag": nobody new is paged; the message says every level was paged, members are
@@ -318,6 +328,9 @@ class StormEscalation:
             ack_due=self._due(),
             policy_version=policy.version,
             exhausted=st.exhausted,
+            routing=st.routing,
+            # Why a storm of notifications reached Slack only (rendered with the message).
+            routing_reason=QUIET_REASON if quiet(st) else None,
             payload={
                 "storm": True,
                 "over": over,

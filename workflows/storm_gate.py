@@ -12,6 +12,11 @@ only when the escalation policy sets ``storm``, behind
   message, it sets no response timer of its own and sends no individual
   updates; it stays its own workflow, acknowledgeable and resolvable, and
   tells the storm when it is resolved.
+
+Notify-routed exceptions pass the same gate before their one Slack message
+(``workflow.patched("storm-notify")``) and tell the storm how they were routed,
+so a storm of notifications stays on quiet channels (workflows/storm_escalation.py).
+Ticket-routed ones interrupt nobody and never ask.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.escalation_steps import Batch, EscalationSteps
     from workflows.storm_contracts import (
         ACTIVITY_STORM_GATE,
+        STORM_NOTIFY,
         StormEscalated,
         StormGateInput,
         StormInput,
@@ -52,29 +58,47 @@ class StormGate(EscalationSteps):
 
     async def _first_page(self) -> None:
         """Page level 1, unless storm control says hold down or group."""
-        s = self._s
-        storm = s.policy.escalation.storm
+        storm = self._s.policy.escalation.storm
         if storm is None or not workflow.patched("storm-gate"):
             await self._page("first")
             return
+        if not await self._gated(storm):
+            await self._page("first")
+
+    async def _notify_gated(self) -> bool:
+        """A notify-routed exception, before its one Slack message: True when storm control
+        held it down or grouped it (it sends nothing now).
+
+        500 notifications are as much a flood as 500 pages, and a storm usually starts
+        before the error budget burns, so its exceptions are routed notify. Only policies
+        with storm control ask, so histories without it never meet the patch marker.
+        """
+        storm = self._s.policy.escalation.storm
+        if storm is None or not workflow.patched(STORM_NOTIFY):
+            return False
+        return await self._gated(storm)
+
+    async def _gated(self, storm: StormControl) -> bool:
+        """True when this exception sends no individual first message now."""
+        s = self._s
         if await self._held_down(storm):
-            return
+            return True
         verdict = await self._ask_storm()
-        if verdict.action == "grouped":
-            self._storm_id = verdict.storm_id
-            s.ack_due = None  # the storm's message is the page; no timer per subject
-            s.add_notified(s.owner_role)  # so the role's members may respond
-            s.record(
-                StepKind.GROUPED,
-                workflow.now(),
-                level=s.level,
-                role=s.owner_role,
-                storm_id=verdict.storm_id,
-                grouped=verdict.grouped,
-                reason=verdict.reason,
-            )
-            return
-        await self._page("first")
+        if verdict.action != "grouped":
+            return False
+        self._storm_id = verdict.storm_id
+        s.ack_due = None  # the storm's message is the page; no timer per subject
+        s.add_notified(s.owner_role)  # so the role's members may respond
+        s.record(
+            StepKind.GROUPED,
+            workflow.now(),
+            level=s.level,
+            role=s.owner_role,
+            storm_id=verdict.storm_id,
+            grouped=verdict.grouped,
+            reason=verdict.reason,
+        )
+        return True
 
     async def _held_down(self, storm: StormControl) -> bool:
         """True when the exception needs no page now (resolved, or answered, meanwhile)."""
@@ -116,6 +140,8 @@ class StormGate(EscalationSteps):
             subject=s.detection.subject,
             onset=s.detection.onset,
             detected_at=s.detected_at,
+            # The storm pages no louder than its members were routed.
+            routing="notify" if s.routing == "notify" else "page",
         )
         storm = StormInput(
             journey=s.detection.journey, rule=s.detection.rule, role=role, policy=s.policy

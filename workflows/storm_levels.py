@@ -14,17 +14,21 @@ from typing import Literal
 
 from policies.business_hours import add_business_time
 from policies.duration import format_duration
-from policies.roles import EscalationLevel
+from policies.roles import Channel, EscalationLevel
 from policies.snapshot import ExceptionPolicy
-from workflows.storm_contracts import StormInput, StormState
+from workflows.escalation_routing import NOTIFY_FACTOR, quiet_channels
+from workflows.storm_contracts import MemberRouting, StormInput, StormState
 
 __all__ = [
     "LISTED",
     "NextStep",
     "ack_due",
     "allowed_roles",
+    "level_channels",
     "next_step",
+    "quiet",
     "refuse_storm_actor",
+    "route",
     "storm_summary",
     "window_text",
 ]
@@ -39,18 +43,47 @@ class NextStep:
     round: int
 
 
-def ack_due(policy: ExceptionPolicy, level: int, start: datetime) -> datetime:
+def quiet(state: StormState) -> bool:
+    """A storm of notify-routed exceptions only: it notifies, it does not page."""
+    return state.routing == "notify"
+
+
+def route(state: StormState, routing: MemberRouting) -> bool:
+    """Take one registration's routing into the storm's mode; True when it turned the storm
+    from notifying into paging (the current level is then paged loudly, and sooner).
+
+    Paging is sticky: once an exception of the rule was routed page, the error budget or its
+    severity says someone must be interrupted, and the grouped message stands for it too; a
+    later notify-routed member does not make the storm quieter than what it already said.
+    """
+    was = state.routing
+    state.routing = "notify" if routing == "notify" and was in (None, "notify") else "page"
+    return was == "notify" and state.routing == "page"
+
+
+def level_channels(state: StormState, channels: list[Channel]) -> list[Channel]:
+    """A level's channels for the storm's message: the quiet ones for a notifying storm, as
+    for a notify-routed exception (`EscalationRouting._channels`)."""
+    return quiet_channels(channels) if quiet(state) else list(channels)
+
+
+def ack_due(
+    policy: ExceptionPolicy, level: int, start: datetime, state: StormState | None = None
+) -> datetime:
     """When the storm escalates past ``level`` if nobody acknowledges it; business hours
-    count in the policy's calendar when the level says so, as for a single exception."""
+    count in the policy's calendar when the level says so, as for a single exception.
+    A notifying storm waits ``NOTIFY_FACTOR`` times longer, as a notification does."""
     lvl = policy.escalation.levels[level - 1]
+    wait = lvl.response_time * (NOTIFY_FACTOR if state is not None and quiet(state) else 1)
     if lvl.business_hours and policy.calendar is not None:
-        return add_business_time(start, lvl.response_time, policy.calendar).astimezone(UTC)
-    return start + lvl.response_time
+        return add_business_time(start, wait, policy.calendar).astimezone(UTC)
+    return start + wait
 
 
-def window_text(lvl: EscalationLevel) -> str:
+def window_text(lvl: EscalationLevel, state: StormState | None = None) -> str:
     hours = " (business hours)" if lvl.business_hours else ""
-    return f"storm ack window: {lvl.role}, {format_duration(lvl.response_time)}{hours}"
+    wait = lvl.response_time * (NOTIFY_FACTOR if state is not None and quiet(state) else 1)
+    return f"storm ack window: {lvl.role}, {format_duration(wait)}{hours}"
 
 
 def next_step(policy: ExceptionPolicy, level: int, round_: int) -> NextStep:

@@ -27,6 +27,7 @@ from policy_factory import make_policy
 
 from activities.channels import CapturingSender
 from activities.records import InMemoryRecorder
+from activities.routing import Decide, always_page
 from detectors.raising import with_pydantic
 from policies.snapshot import ExceptionPolicy
 from policies.storm import StormControl
@@ -100,13 +101,15 @@ async def storm_harness_fixture(
 ) -> AsyncIterator[Callable[..., Awaitable[StormHarness]]]:
     started: list[tuple[Any, asyncio.Task[None], StormHarness]] = []
 
-    async def make(**worker_options: Any) -> StormHarness:
+    async def make(decide: Decide = always_page, **worker_options: Any) -> StormHarness:
+        """``decide``: the routing decision (a fixed one, or a Router); paging by default."""
         task_queue = f"tq-{uuid.uuid4()}"
         channel, recorder = CapturingSender(), InMemoryRecorder()
         wiring = Wiring(
             recorder=recorder,
             senders={c: channel for c in ("slack", "slack_dm", "sms", "voice", "console")},
             fallback=channel,
+            decide=decide,
         )
         worker = build_worker(client, task_queue, wiring, **worker_options)
         task = asyncio.create_task(worker.run())
