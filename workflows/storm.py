@@ -23,17 +23,10 @@ import contextlib
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from policies.duration import format_duration
-    from workflows.activity_contracts import (
-        ACTIVITY_NOTIFY,
-        Notification,
-        NotifyRequest,
-        NotifyResult,
-    )
     from workflows.contracts import ExceptionState, ExceptionStatus
     from workflows.storm_contracts import (
         STORM_ESCALATION,
@@ -50,8 +43,6 @@ with workflow.unsafe.imports_passed_through():
     from workflows.targets import role_targets
 
 __all__ = ["StormWorkflow", "storm_summary"]
-
-NOTIFY_RETRY = RetryPolicy(maximum_attempts=5, maximum_interval=timedelta(seconds=30))
 
 
 @workflow.defn(name=STORM_WORKFLOW)
@@ -187,33 +178,12 @@ class StormWorkflow(StormEscalation):
                 "exception_ids": [m.exception_id for m in members[:LISTED]],
             },
         )
-        st.sent += 1
-        run_id = workflow.info().run_id
-        notifications = [
-            Notification(
-                exception_id=status.exception_id,
-                idempotency_key=f"{status.exception_id}/{run_id}/n{st.sent}/{t.channel}/{t.target}",
-                level=1,
-                role=t.role,
-                channel=t.channel,
-                target=t.target,
-                member=t.member,
-                reason="storm",
-                status=status,
-                replaces=st.messages.get(t.key),
-            )
-            for t in targets
-        ]
-        try:
-            result = await workflow.execute_activity(
-                ACTIVITY_NOTIFY,
-                NotifyRequest(notifications=notifications),
-                result_type=NotifyResult,
-                start_to_close_timeout=timedelta(seconds=60),
-                retry_policy=NOTIFY_RETRY,
-                summary=f"storm: {len(members)} exceptions of {inp.rule} to {inp.role}",
-            )
-        except ActivityError:
+        result = await self._deliver(
+            status,
+            [(t, st.messages.get(t.key)) for t in targets],
+            f"storm: {len(members)} exceptions of {inp.rule} to {inp.role}",
+        )
+        if result is None:
             return  # the next update tries again; members are kept
         for t, d in zip(targets, result.deliveries, strict=True):
             if d.ok and d.provider_message_id and t.key not in st.messages:

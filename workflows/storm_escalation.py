@@ -360,39 +360,51 @@ class StormEscalation:
         batch = [(t, False) for t in pages] + [(t, True) for t in kept]
         if not batch:
             return
+        result = await self._deliver(
+            status,
+            [(t, st.messages.get(t.key) if in_place else None) for t, in_place in batch],
+            summary or f"storm: update the message ({len(st.members)} exceptions)",
+        )
+        if result is not None:
+            for (t, in_place), d in zip(batch, result.deliveries, strict=True):
+                if d.ok and d.provider_message_id and not in_place:
+                    st.messages[t.key] = d.provider_message_id  # a page: later updates edit it
+        self._details(status)
+
+    async def _deliver(
+        self, status: ExceptionStatus, batch: list[tuple[Target, str | None]], summary: str
+    ) -> NotifyResult | None:
+        """One notify activity for the grouped message: ``(target, message it replaces)``
+        each. None when it failed: the next update tries again; members are kept."""
+        st = self._st
         st.sent += 1
         run_id = workflow.info().run_id
         notifications = [
             Notification(
                 exception_id=status.exception_id,
                 idempotency_key=f"{status.exception_id}/{run_id}/n{st.sent}/{t.channel}/{t.target}",
-                level=st.level,
+                level=status.level,
                 role=t.role,
                 channel=t.channel,
                 target=t.target,
                 member=t.member,
                 reason="storm",
                 status=status,
-                replaces=st.messages.get(t.key) if in_place else None,
+                replaces=replaces,
             )
-            for t, in_place in batch
+            for t, replaces in batch
         ]
         try:
-            result = await workflow.execute_activity(
+            return await workflow.execute_activity(
                 ACTIVITY_NOTIFY,
                 NotifyRequest(notifications=notifications),
                 result_type=NotifyResult,
                 start_to_close_timeout=timedelta(seconds=60),
                 retry_policy=NOTIFY_RETRY,
-                summary=summary or f"storm: update the message ({len(st.members)} exceptions)",
+                summary=summary,
             )
         except ActivityError:
-            self._details(status)
-            return  # the next update tries again; members are kept
-        for (t, in_place), d in zip(batch, result.deliveries, strict=True):
-            if d.ok and d.provider_message_id and not in_place:
-                st.messages[t.key] = d.provider_message_id  # a page: later updates edit it
-        self._details(status)
+            return None
 
     def _details(self, status: ExceptionStatus) -> None:
         st = self._st
