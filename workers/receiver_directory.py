@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from policies.policy_set import PolicySet
 
-__all__ = ["MemberDirectory"]
+__all__ = ["MemberDirectory", "stranger"]
 
 
 class MemberDirectory:
@@ -32,3 +32,11 @@ class MemberDirectory:
 
     def roles_of(self, member: str) -> list[str]:
         return list(self._roles.get(member, []))
+
+
+def stranger(user: str) -> str:
+    """What a Slack user who is no member of any role is told."""
+    return (
+        f"Your Slack user {user} is not a member of any escalator role; "
+        "ask an admin to add your slack_user_id to the policy."
+    )

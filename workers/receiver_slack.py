@@ -24,8 +24,9 @@ from temporalio.service import RPCError
 
 from activities.button_values import SNOOZE_CHOICES, ButtonAction, ButtonValue, ButtonValueError
 from activities.slack_blocks import ACTION_PREFIX, RESOLVE_CALLBACK, RUNBOOK_ACTION, resolve_modal
-from workers.receiver_directory import MemberDirectory
+from workers.receiver_directory import MemberDirectory, stranger
 from workers.receiver_listing import OpenException
+from workers.receiver_modal import field, modal_submission
 from workers.receiver_responses import Outcome, ResponseApplier
 from workers.receiver_silence_button import SilenceFromMessage, register_silence_menu
 from workers.receiver_storm import register_storm_actions
@@ -41,13 +42,6 @@ USAGE = (
     "Usage: `/escalator list` · `/escalator ack ID` · `/escalator resolve ID NOTE` · "
     "`/escalator silence ...`"
 )
-
-
-def _stranger(user: str) -> str:
-    return (
-        f"Your Slack user {user} is not a member of any escalator role; "
-        "ask an admin to add your slack_user_id to the policy."
-    )
 
 
 def slack_app(
@@ -111,7 +105,7 @@ def slack_app(
         actor = directory.by_slack_user(user)
         if actor is None:
             log.warning("refused Slack action from unknown user %s", user)
-            await respond(text=_stranger(user), response_type="ephemeral", replace_original=False)
+            await respond(text=stranger(user), response_type="ephemeral", replace_original=False)
             return
         outcome = await apply(value, actor)
         if not outcome.ok:
@@ -135,25 +129,17 @@ def slack_app(
             )
             return
         if directory.by_slack_user(user) is None:
-            await respond(text=_stranger(user), response_type="ephemeral", replace_original=False)
+            await respond(text=stranger(user), response_type="ephemeral", replace_original=False)
             return
         await client.views_open(trigger_id=body.get("trigger_id", ""), view=resolve_modal(value))
 
     @app.view(RESOLVE_CALLBACK)
     async def on_resolve_submit(ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
-        user = (body.get("user") or {}).get("id", "")
-        try:
-            value = ButtonValue.decode(view.get("private_metadata"))
-        except ButtonValueError as err:
-            await ack(response_action="errors", errors={"note": f"Refused: {err}"})
+        submitted = await modal_submission(ack, body, view, ButtonValue.decode, directory)
+        if submitted is None:
             return
-        actor = directory.by_slack_user(user)
-        if actor is None:
-            await ack(response_action="errors", errors={"note": _stranger(user)})
-            return
-        state = (view.get("state") or {}).get("values") or {}
-        note = ((state.get("note") or {}).get("note") or {}).get("value") or ""
-        cause = ((state.get("cause") or {}).get("cause") or {}).get("value")
+        value, actor, state = submitted
+        note, cause = field(state, "note") or "", field(state, "cause")
         pending = asyncio.ensure_future(
             responses.resolve(value.exception_id, actor, note, cause, "slack")
         )
@@ -175,7 +161,7 @@ def slack_app(
         verb = words[0].lower() if words else ""
         actor = directory.by_slack_user(user)
         if actor is None:
-            await respond(text=_stranger(user), response_type="ephemeral")
+            await respond(text=stranger(user), response_type="ephemeral")
             return
         if verb == "list":
             roles = directory.roles_of(actor)
@@ -203,7 +189,7 @@ def slack_app(
         await respond(text=text, response_type="ephemeral")
 
     if silence_menu is not None:  # before the catch-all below: bolt runs the first match
-        register_silence_menu(app, directory, silence_menu, _stranger)
+        register_silence_menu(app, directory, silence_menu, stranger)
     # Acknowledge all / Resolve all on a storm's grouped message; also before the catch-all.
     register_storm_actions(app, directory, StormResponder(responses.client))
 

@@ -26,20 +26,14 @@ from activities.storm_blocks import (
     StormButtonValue,
     storm_resolve_modal,
 )
-from workers.receiver_directory import MemberDirectory
+from workers.receiver_directory import MemberDirectory, stranger
+from workers.receiver_modal import field, modal_submission
 from workers.storm_responses import StormOutcome, StormResponder
 
 __all__ = ["register_storm_actions"]
 
 log = logging.getLogger(__name__)
 MODAL_ANSWER_S = 2.5  # Slack wants a view_submission answer within 3 s
-
-
-def _stranger(user: str) -> str:
-    return (
-        f"Your Slack user {user} is not a member of any escalator role; "
-        "ask an admin to add your slack_user_id to the policy."
-    )
 
 
 def _text(outcome: StormOutcome) -> str:
@@ -68,7 +62,7 @@ def register_storm_actions(
             return
         actor = directory.by_slack_user(user)
         if actor is None:
-            await refuse(respond, _stranger(user))
+            await refuse(respond, stranger(user))
             return
         outcome = await responder.acknowledge_all(value.storm_id, actor, "slack")
         await refuse(respond, _text(outcome))
@@ -85,7 +79,7 @@ def register_storm_actions(
             await refuse(respond, f"Refused: {err}.")
             return
         if directory.by_slack_user(user) is None:
-            await refuse(respond, _stranger(user))
+            await refuse(respond, stranger(user))
             return
         channel = (body.get("channel") or {}).get("id")
         modal = storm_resolve_modal(value.model_copy(update={"channel": channel}))
@@ -95,18 +89,12 @@ def register_storm_actions(
     async def on_resolve_all_submit(
         ack: Any, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
     ) -> None:
+        submitted = await modal_submission(ack, body, view, StormButtonValue.decode, directory)
+        if submitted is None:
+            return
+        value, actor, state = submitted
         user = (body.get("user") or {}).get("id", "")
-        try:
-            value = StormButtonValue.decode(view.get("private_metadata"))
-        except ValueError as err:
-            await ack(response_action="errors", errors={"note": f"Refused: {err}"})
-            return
-        actor = directory.by_slack_user(user)
-        if actor is None:
-            await ack(response_action="errors", errors={"note": _stranger(user)})
-            return
-        state = (view.get("state") or {}).get("values") or {}
-        note = ((state.get("note") or {}).get("note") or {}).get("value") or ""
+        note = field(state, "note") or ""
         try:
             asked = await asyncio.wait_for(
                 responder.ask_resolve(value.storm_id, actor, note, "slack"), MODAL_ANSWER_S
