@@ -8,6 +8,7 @@ from workers import (
     cli_detect,
     cli_digest,
     cli_exceptions,
+    cli_mine,
     cli_policy,
     cli_receiver,
     cli_records,
@@ -36,6 +37,7 @@ for module in (
     cli_silence,
     cli_digest,
     cli_storm,
+    cli_mine,
 ):
     module.register(app)
 

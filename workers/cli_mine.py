@@ -1,0 +1,58 @@
+"""`escalator mine`: variants, directly-follows graph, rework, correlations, bottlenecks.
+
+Reads the log through the same helper as `detect` (same options, same quarantine).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from workers.cli_detect import _backtest, _fail, _policies, _quarantine_path
+from workers.settings import Settings
+
+__all__ = ["register"]
+
+
+def mine_command(
+    log: Path = typer.Option(..., "--log", help="Event log: .csv .jsonl .parquet .xes .xes.gz"),
+    policy: Path | None = typer.Option(None, "--policy", help="Policy file or directory"),
+    journey: str | None = typer.Option(None, "--journey", help="Journey (if several)"),
+    assume_timezone: str | None = typer.Option(None, "--assume-timezone"),
+    quarantine: Path | None = typer.Option(None, "--quarantine", help="Quarantine JSONL file"),
+    outcome_rule: str | None = typer.Option(
+        None, "--outcome-rule", help="Judge by this rule's predicts"
+    ),
+    html: Path | None = typer.Option(None, "--html", help="Write the HTML page here"),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output"),
+) -> None:
+    """Mine the log: real paths, rework, what correlates with the bad outcome."""
+    from mining.frame import bad_outcome
+    from mining.mine import mine
+    from mining.render_html import render_html
+
+    settings = Settings()
+    policies = _policies(policy, settings)
+    qpath = _quarantine_path(log, quarantine, settings)
+    result = _backtest(log, policies, journey, assume_timezone, qpath)
+    try:
+        outcome = bad_outcome(policies, result.journey, outcome_rule)
+    except KeyError as exc:
+        raise _fail(str(exc).strip("'\"")) from None
+    cal = policies.calendar(result.journey.calendar) if result.journey.calendar else None
+    mined = mine(result.events, result.journey.name, outcome, cal)
+    if html is not None:
+        html.write_text(render_html(mined), encoding="utf-8")
+    if as_json:
+        typer.echo(json.dumps(mined.data, default=str))
+        return
+    d = mined.data
+    typer.echo(f"{d['events']} events, {d['cases']} cases, {d['variant_count']} variants")
+    for v in d["variants"][:10]:
+        typer.echo(f"{v['count']:>7} {100 * v['share']:5.1f}%  {' -> '.join(v['activities'])}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("mine")(mine_command)
