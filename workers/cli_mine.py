@@ -29,9 +29,9 @@ def mine_command(
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output"),
 ) -> None:
     """Mine the log: real paths, rework, what correlates with the bad outcome."""
-    from mining.frame import bad_outcome
-    from mining.mine import mine
-    from mining.render_html import render_html
+    from analytics.mining.frame import bad_outcome
+    from analytics.mining.mine import mine
+    from analytics.mining.render_html import render_html
 
     settings = Settings()
     policies = _policies(policy, settings)

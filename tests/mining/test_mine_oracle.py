@@ -12,8 +12,8 @@ import itertools
 
 from detector_helpers import events
 
-from mining.mine import mine
-from mining.render_html import render_html
+from analytics.mining.mine import mine
+from analytics.mining.render_html import render_html
 from policies.rules import Outcome
 
 ROWS = [

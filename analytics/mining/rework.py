@@ -11,8 +11,8 @@ from typing import Any
 
 import polars as pl
 
+from analytics.mining.frame import NEXT_EVENT, CaseLog
 from detectors.events import CASE, EVENT, TS
-from mining.frame import NEXT_EVENT, CaseLog
 
 __all__ = ["rework"]
 

@@ -11,9 +11,9 @@ from typing import Any
 
 import polars as pl
 
+from analytics.mining.frame import NEXT_EVENT, NEXT_TS, WAIT_S, CaseLog
 from detectors.business_time import BusinessClock
 from detectors.events import EVENT, TS
-from mining.frame import NEXT_EVENT, NEXT_TS, WAIT_S, CaseLog
 from policies.calendars import Calendar
 
 __all__ = ["bottlenecks"]

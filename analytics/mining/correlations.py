@@ -17,9 +17,9 @@ from typing import Any
 
 import polars as pl
 
+from analytics.mining.frame import NEXT_EVENT, NEXT_TS, CaseLog
+from analytics.mining.stats import wilson
 from detectors.events import CASE, CORE_COLUMNS, EVENT, TS
-from mining.frame import NEXT_EVENT, NEXT_TS, CaseLog
-from mining.stats import wilson
 
 __all__ = ["correlations"]
 

@@ -12,8 +12,8 @@ import json
 import math
 from html import escape
 
-from mining.layout import layout
-from mining.mine import MineResult
+from analytics.mining.layout import layout
+from analytics.mining.mine import MineResult
 
 __all__ = ["render_html"]
 

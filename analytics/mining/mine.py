@@ -7,11 +7,11 @@ from typing import Any
 
 import polars as pl
 
-from mining.bottlenecks import bottlenecks
-from mining.correlations import correlations
-from mining.frame import CaseLog, case_log
-from mining.paths import directly_follows, edge_coverage, variants
-from mining.rework import rework
+from analytics.mining.bottlenecks import bottlenecks
+from analytics.mining.correlations import correlations
+from analytics.mining.frame import CaseLog, case_log
+from analytics.mining.paths import directly_follows, edge_coverage, variants
+from analytics.mining.rework import rework
 from policies.calendars import Calendar
 from policies.rules import Outcome
 

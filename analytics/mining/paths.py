@@ -12,8 +12,8 @@ from typing import Any
 
 import polars as pl
 
+from analytics.mining.frame import NEXT_EVENT, WAIT_S, CaseLog
 from detectors.events import CASE, EVENT
-from mining.frame import NEXT_EVENT, WAIT_S, CaseLog
 
 __all__ = ["directly_follows", "edge_coverage", "variants"]
 
