@@ -9,6 +9,7 @@ from workers import (
     cli_digest,
     cli_exceptions,
     cli_policy,
+    cli_predict,
     cli_receiver,
     cli_records,
     cli_silence,
@@ -36,6 +37,7 @@ for module in (
     cli_silence,
     cli_digest,
     cli_storm,
+    cli_predict,
 ):
     module.register(app)
 

@@ -61,6 +61,26 @@ def _backtest(
     return result
 
 
+def read_journey_log(
+    log: Path,
+    policies: PolicySet,
+    journey: str | None,
+    assume_timezone: str | None,
+    quarantine: Path,
+) -> tuple[Journey, Any]:
+    """The chosen journey and its log read the way `detect` reads it (quarantine written)."""
+    from detectors.backtest import choose_journey
+    from detectors.readers import read_log
+
+    try:
+        chosen = choose_journey(policies, journey)
+        read = read_log(log, chosen, assume_timezone=assume_timezone)
+    except (LogFormatError, KeyError, ValueError, FileNotFoundError) as exc:
+        raise _fail(str(exc).strip("'\"")) from None
+    read.quarantine.write(quarantine)
+    return chosen, read
+
+
 def detect(
     log: Path | None = typer.Option(
         None, "--log", help="Event log: .csv .jsonl .parquet .xes .xes.gz"
