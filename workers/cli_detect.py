@@ -154,6 +154,7 @@ def detect(
         state_file=settings.state_dir / "watch" / f"{chosen.name}.{table}.json",
         quarantine_file=quarantine or settings.state_dir / "quarantine" / f"{table}.jsonl",
         assume_timezone=assume_timezone,
+        model_dir=settings.state_dir / "models",  # where `escalator predict train` saves
     )
     asyncio.run(run_watch(config, policies, chosen, settings=settings, once=once))
 

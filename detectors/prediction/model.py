@@ -19,6 +19,7 @@ import lightgbm as lgb
 import numpy as np
 import polars as pl
 
+from detectors.events import TS
 from detectors.prediction.calibration import Isotonic, fit_isotonic
 from detectors.prediction.prefixes import (
     DAY_S,
@@ -218,7 +219,8 @@ def fit_predictor(
         if not isinstance(sli, LatencySLI):
             continue
         col = breach_column(sli)
-        tr, va = train.filter(pl.col(col).is_not_null()), valid.filter(pl.col(col).is_not_null())
+        flying = in_flight(sli, train.columns)
+        tr, va = train.filter(flying), valid.filter(flying)
         y_tr, y_va = tr[col].to_numpy(), va[col].to_numpy()
         if tr.height == 0 or y_tr.min() == y_tr.max():
             continue  # nothing to learn: every case breaches, or none does
@@ -253,6 +255,18 @@ def fit_predictor(
     digest = hashlib.sha256(json.dumps(predictor.to_json(), sort_keys=True).encode())
     meta["model_version"] = digest.hexdigest()[:12]
     return predictor
+
+
+def in_flight(sli: LatencySLI, columns: list[str]) -> pl.Expr:
+    """Prefixes a breach prediction is for: SLI started, end not reached, deadline ahead.
+
+    Prefixes after the deadline or the end event already know the answer; learning
+    from them would teach the model to recognise breaches, not to foresee them.
+    """
+    deadline = f"deadline:{sli.name}"
+    keep = pl.col(breach_column(sli)).is_not_null() & (pl.col(TS) < pl.col(deadline))
+    end = f"count:{sli.end_event}"
+    return keep & (pl.col(end) == 0) if end in columns else keep
 
 
 def expected_features(journey: Journey, vocab: Vocabulary, *, business_hours: bool) -> list[str]:

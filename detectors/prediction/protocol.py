@@ -20,7 +20,7 @@ import polars as pl
 
 from detectors.events import CASE, EVENT, TS
 from detectors.prediction.calibration import auc, brier, reliability
-from detectors.prediction.model import SEED, Predictor, fit_predictor
+from detectors.prediction.model import SEED, Predictor, fit_predictor, in_flight
 from detectors.prediction.prefixes import (
     DAY_S,
     PREFIX_LEN,
@@ -28,7 +28,13 @@ from detectors.prediction.prefixes import (
     fit_vocabulary,
     to_matrix,
 )
-from detectors.prediction.targets import REMAINING, breach_column, case_outcomes, with_targets
+from detectors.prediction.targets import (
+    REMAINING,
+    breach_column,
+    case_outcomes,
+    latency_slis,
+    with_targets,
+)
 from policies.calendars import Calendar
 from policies.journeys import Journey
 from policies.policy_set import PolicySet
@@ -89,10 +95,19 @@ def train_predictor(
     Features of every prefix still see the other cases in flight at that moment; only
     the cases the model learns from are restricted to completed ones.
     """
+    cases_from = None
     if until is not None:
         events = events.filter(pl.col(TS) <= until)
+        # Cases that started just before the cutoff and completed by it are the fast
+        # ones: learning from them would teach the model that cases are never late.
+        # Only cases started two SLI thresholds before the cutoff are learnt from.
+        limits = [s.threshold for s in latency_slis(journey)]
+        if limits:
+            cases_from = until - 2 * max(limits)
     cases = completed_cases(events, journey)
     outcomes = case_outcomes(cases, journey).filter(pl.col("n_events") >= 2)
+    if cases_from is not None:
+        outcomes = outcomes.filter(pl.col("case_start") <= cases_from)
     if outcomes.height < 10:
         raise ValueError(
             f"journey {journey.name}: only {outcomes.height} completed cases to learn from "
@@ -173,12 +188,13 @@ def evaluate_protocol(
         "breach": {},
     }
     for sli_name, model in predictor.breach.items():
-        col = breach_column(next(s for s in journey.slis if s.name == sli_name))  # type: ignore[arg-type]
-        labelled = test.filter(pl.col(col).is_not_null())
+        sli = next(s for s in latency_slis(journey) if s.name == sli_name)
+        col = breach_column(sli)
+        labelled = test.filter(in_flight(sli, test.columns))
         prob = model.risk(to_matrix(labelled, predictor.features))
         label = labelled[col].to_numpy()
         result["breach"][sli_name] = {
-            "prefixes": labelled.height,
+            "prefixes": labelled.height,  # in flight: SLI started, not ended, deadline ahead
             "base_rate": round(float(label.mean()), 4) if label.size else None,
             "brier": _r(brier(prob, label)),
             "auc": _r(auc(prob, label)),
