@@ -22,7 +22,7 @@ from workers.temporal_binaries import test_server_path
 from workflows.search_attributes import ALL_KEYS
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
-STRICT_MARKERS = ("temporal", "postgres", "browser")
+STRICT_MARKERS = ("temporal", "postgres", "browser", "faults")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -7,7 +7,6 @@ escalator digest run ROLE     # post ROLE's digest now (a DigestWorkflow run), p
 
 from __future__ import annotations
 
-import asyncio
 import sys
 import uuid
 from typing import Annotated
@@ -19,6 +18,7 @@ from policies.errors import PolicyError
 from policies.policy_set import PolicySet
 from workers.cli_errors import fail as _fail
 from workers.cli_errors import leave
+from workers.cli_exceptions import _run
 from workers.digest_schedules import digest_request, install_digests
 from workers.policy_source import load_configured_policies
 from workers.settings import Settings
@@ -61,7 +61,7 @@ def install() -> None:
         if not any(not d.deleted for d in done):
             print('no role sets a digest; add `digest: {at: "09:00", calendar: ...}` to a role')
 
-    asyncio.run(go())
+    _run(go())
     leave(0)
 
 
@@ -88,7 +88,7 @@ def run(role: Annotated[str, typer.Argument(help="The owner role, e.g. inventory
             result_type=DigestResult,
         )
 
-    result = asyncio.run(go())
+    result = _run(go())
     print(result.text)
     if not result.ok:
         print(f"error: not delivered to {result.target}: {result.error}", file=sys.stderr)

@@ -24,8 +24,10 @@ from detectors.raising import exception_handle, raise_exception
 from policies.errors import PolicyError
 from policies.loader import load_policies
 from policies.snapshot import snapshot
-from workers.cli_errors import leave
+from workers.cli_errors import ExitCode, leave
+from workers.cli_temporal import unreachable_line
 from workers.settings import Settings
+from workers.temporal_outage import unreachable_reason
 from workflows import search_attributes as sa
 from workflows.contracts import (
     ESCALATION_WORKFLOW,
@@ -75,8 +77,13 @@ def _run(coro: Coroutine[Any, Any, T]) -> T:
     _sdk_used = True
     try:
         return asyncio.run(coro)
-    except RPCError as err:
-        _fail(f"Temporal at {Settings().temporal_address}: {err}", 1)
+    except (RPCError, RuntimeError) as err:
+        reason = unreachable_reason(err)
+        if reason is not None:
+            _fail(unreachable_line(Settings(), reason), ExitCode.TEMPORAL_UNREACHABLE)
+        if isinstance(err, RPCError):
+            _fail(f"Temporal at {Settings().temporal_address}: {err}", ExitCode.REFUSED)
+        raise
 
 
 async def _client(settings: Settings) -> Client:

@@ -16,6 +16,8 @@ from typing import Any
 
 from aiohttp import web
 
+from .fault_modes import FaultModes
+
 __all__ = ["Call", "FakeServer", "Fault"]
 
 
@@ -48,6 +50,7 @@ class FakeServer:
         self._thread: threading.Thread | None = None
         self._runner: web.AppRunner | None = None
         self.port = 0
+        self.faults = FaultModes()  # time-based outages, resets, stalls (fault_modes.py)
 
     # --- test API ---
 
@@ -101,7 +104,7 @@ class FakeServer:
         return self
 
     async def _serve(self) -> None:
-        app = web.Application()
+        app = web.Application(middlewares=[self.faults.middleware])
         app.add_routes(self.routes())
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()

@@ -1,0 +1,54 @@
+"""With Temporal unreachable (a closed loopback port), every command that connects prints
+one line naming the address and what to check, exit code 3, and never a traceback."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from workers.cli_errors import EXIT_CODES_HELP, ExitCode
+
+ESCALATOR = str(Path(sys.executable).parent / "escalator")
+COMMANDS = [
+    ("list",),
+    ("status", "exc:x"),
+    ("ack", "exc:x", "--as", "anna"),
+    ("resolve", "exc:x", "--as", "anna", "--note", "done"),
+    ("raise", "--journey", "orderToShip", "--rule", "payment_pending", "--subject", "o-1"),
+    ("storm", "ack", "storm:x", "--as", "anna"),
+    ("storm", "resolve", "storm:x", "--as", "anna", "--note", "done"),
+    ("digest", "run", "billing"),
+    ("digest", "install"),
+]
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])  # closed again when the block ends
+
+
+@pytest.mark.parametrize("args", COMMANDS, ids=lambda a: " ".join(a[:2]))
+def test_unreachable_temporal_is_one_line_and_exit_3(args: tuple[str, ...], tmp_path: Path) -> None:
+    address = f"127.0.0.1:{closed_port()}"
+    env = {**os.environ, "TEMPORAL_ADDRESS": address, "ESCALATOR_STATE_DIR": str(tmp_path)}
+    env.pop("ESCALATOR_POLICY_DIR", None)
+    done = subprocess.run(
+        [ESCALATOR, *args], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == ExitCode.TEMPORAL_UNREACHABLE, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    assert f"cannot reach Temporal at {address}" in lines[0]
+    assert "connection refused" in lines[0] and "TEMPORAL_ADDRESS" in lines[0]
+
+
+def test_exit_codes_are_documented() -> None:
+    assert "3 Temporal unreachable" in EXIT_CODES_HELP
+    assert [int(c) for c in ExitCode] == [0, 1, 2, 3, 4]
