@@ -23,6 +23,7 @@ class ModelFile:
         self.path, self.journey, self.business_hours = path, journey, business_hours
         self._stamp: tuple[int, int] | None = None
         self._model: Predictor | None = None
+        self._seen = False  # the first call always tries, even for a missing file
         self.loads = 0  # how many times a new version was read (tests, /metrics)
         self.problem: str | None = None
 
@@ -32,9 +33,9 @@ class ModelFile:
             stamp = (st.st_mtime_ns, st.st_size)
         except FileNotFoundError:
             stamp = None
-        if stamp == self._stamp and (self._model is not None or stamp is None):
+        if self._seen and stamp == self._stamp:
             return self._model
-        self._stamp = stamp
+        self._seen, self._stamp = True, stamp
         try:
             self._model = load_predictor(
                 self.path, self.journey, business_hours=self.business_hours
