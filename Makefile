@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint types pytest venv clean bench
+.PHONY: demo test lint types pytest venv clean bench policy-reference
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,3 +40,6 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .escalator .pytest_cache .mypy_cache .ruff_cache
+
+policy-reference: $(STAMP)
+	$(BIN)/python -m policies.reference

@@ -17,4 +17,7 @@ Name = Annotated[
 
 
 class PolicyModel(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+    # Field docstrings are the meanings in docs/policy-reference.md and the JSON Schema.
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", str_strip_whitespace=True, use_attribute_docstrings=True
+    )

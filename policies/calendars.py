@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 from datetime import date, time
-from typing import Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator
+from pydantic import Field, WithJsonSchema, field_validator
 
 from policies.base import Name, PolicyModel
 
@@ -15,14 +15,17 @@ __all__ = ["WEEKDAYS", "Calendar", "HolidaySource", "TimeRange", "Weekday"]
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_RANGE = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
+_RANGE_PATTERN = r"^\s*(\d{2}):(\d{2})-(\d{2}):(\d{2})\s*$"
+_RANGE = re.compile(_RANGE_PATTERN.replace("\\s*", ""))
 
 
 class TimeRange(PolicyModel):
     """``09:00-17:00`` in the calendar's zone; ``24:00`` closes at midnight."""
 
     start: time
+    """Opening time."""
     end: time | None  # None: until midnight
+    """Closing time; `24:00` (none) is midnight."""
 
     @classmethod
     def parse(cls, text: str) -> TimeRange:
@@ -45,7 +48,9 @@ class HolidaySource(PolicyModel):
     """Public holidays from the `holidays` package, e.g. ``country: NL``."""
 
     country: str = Field(min_length=2, max_length=3)
+    """ISO country code for public holidays, e.g. `NL`."""
     subdivision: str | None = None
+    """Region within the country, e.g. a state code."""
 
 
 def known_zone(v: str) -> str:
@@ -61,10 +66,30 @@ def known_zone(v: str) -> str:
 
 class Calendar(PolicyModel):
     name: Name
+    """The calendar's name, referenced by journeys, rules, policies and digests."""
     timezone: str
-    hours: dict[Weekday, list[TimeRange]]
+    """IANA time zone, e.g. `Europe/Amsterdam`."""
+    hours: Annotated[
+        dict[Weekday, list[TimeRange]],
+        # As written in YAML: a range or a list of ranges per weekday.
+        WithJsonSchema(
+            {
+                "type": "object",
+                "propertyNames": {"enum": list(WEEKDAYS)},
+                "additionalProperties": {
+                    "anyOf": [
+                        {"type": "string", "pattern": _RANGE_PATTERN},
+                        {"type": "array", "items": {"type": "string", "pattern": _RANGE_PATTERN}},
+                    ]
+                },
+            }
+        ),
+    ]
+    """Support hours per weekday (`mon` … `sun`): `'09:00-17:00'` or a list of ranges; a missing day is closed."""
     holidays: HolidaySource | None = None
+    """Public holidays (closed all day)."""
     closed_dates: list[date] = Field(default_factory=list)
+    """Further closed dates (`2026-12-24`)."""
 
     @field_validator("timezone")
     @classmethod

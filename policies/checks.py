@@ -30,13 +30,19 @@ reference. What is checked:
   policy or its journey.
 - **events outside the journey's vocabulary**: when a journey declares
   ``events``, every event a rule, SLI or outcome names must be one of them.
+
+Items that failed validation are checked too, as partial models
+(:mod:`policies.salvage`), so one run reports the schema problems and the
+cross-check problems together. A check that needs a field the partial model
+lacks (``AttributeError``) is skipped for that item only.
 """
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import timedelta
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 from policies.duration import format_duration
@@ -53,7 +59,7 @@ from policies.rules import (
 )
 
 if TYPE_CHECKING:
-    from policies.loader import LoadedPolicies, SourceRef
+    from policies.loader import SourceRef
     from policies.rules import ExceptionRule
 
 __all__ = ["channel_reaches", "run_checks"]
@@ -68,9 +74,19 @@ _KIND_WORD = {
 }
 
 
-def run_checks(loaded: LoadedPolicies, broken: dict[str, set[str]]) -> list[Problem]:
-    """Every cross-check finding, in no particular order (the loader sorts)."""
-    checker = _Checker(loaded, broken)
+def run_checks(
+    items: dict[str, list[Any]],
+    sources: dict[str, list[SourceRef]],
+    broken: dict[str, set[str]],
+    *,
+    partial: bool = False,
+) -> list[Problem]:
+    """Every cross-check finding, in no particular order (the loader sorts).
+
+    ``items[key][i]`` came from ``sources[key][i]``; ``partial`` says some items
+    are partial models of broken ones, whose unknown fields skip a check.
+    """
+    checker = _Checker(items, sources, broken, partial)
     return [
         *checker.duplicates(),
         *checker.references(),
@@ -95,22 +111,54 @@ def channel_reaches(channel: Channel, role: OwnerRole) -> bool:
     return any(m.phone for m in role.members)  # sms, voice
 
 
+def _named(items: Iterable[Any]) -> dict[str, Any]:
+    """Items by name, first wins; a partial item without a valid name is left out."""
+    out: dict[str, Any] = {}
+    for item in items:
+        name = getattr(item, "name", None)
+        if isinstance(name, str):
+            out.setdefault(name, item)
+    return out
+
+
+_Body = Callable[[Any, "SourceRef"], Iterator[Problem]]
+
+
 class _Checker:
-    def __init__(self, loaded: LoadedPolicies, broken: dict[str, set[str]]) -> None:
-        self.p = loaded.policies
-        self.src = loaded.sources
+    def __init__(
+        self,
+        items: dict[str, list[Any]],
+        sources: dict[str, list[SourceRef]],
+        broken: dict[str, set[str]],
+        partial: bool,
+    ) -> None:
+        self.p = SimpleNamespace(**items)
+        self.src = sources
         self.broken = broken
-        self.names = {key: {i.name for i in getattr(self.p, key)} for key in self.src}
+        self.partial = partial
+        self.names = {key: set(_named(getattr(self.p, key))) for key in self.src}
 
     def _items(self, key: str) -> Iterator[tuple[Any, SourceRef]]:
         yield from zip(getattr(self.p, key), self.src[key], strict=True)
+
+    def _each(self, key: str, body: _Body) -> Iterator[Problem]:
+        """``body`` per item; for a partial item, stop at its first unknown field."""
+        for item, ref in self._items(key):
+            try:
+                yield from body(item, ref)
+            except AttributeError:
+                if not self.partial:
+                    raise  # a bug in a check, not a broken item
 
     # --- names and references -------------------------------------------
 
     def duplicates(self) -> Iterator[Problem]:
         for key, word in _KIND_WORD.items():
             first: dict[str, SourceRef] = {}
-            for item, ref in self._items(key):
+
+            def body(
+                item: Any, ref: SourceRef, word: str = word, first: Any = first
+            ) -> Iterator[Problem]:
                 if item.name in first:
                     other = first[item.name]
                     yield ref.problem(
@@ -120,6 +168,8 @@ class _Checker:
                     )
                 else:
                     first[item.name] = ref
+
+            yield from self._each(key, body)
 
     def _ref(
         self, ref: SourceRef, key: str, name: str | None, *path: str | int
@@ -133,32 +183,57 @@ class _Checker:
         listing = ", ".join(known) if known else f"none; define it under '{key}:'"
         yield ref.problem(f"unknown {word} {name!r}{hint}; expected one of: {listing}", *path)
 
+    def _field_ref(
+        self, item: Any, ref: SourceRef, key: str, field: str, *path: str | int
+    ) -> Iterator[Problem]:
+        """A reference in ``item.field``; an unknown (broken) field skips only this one."""
+        try:
+            name = getattr(item, field)
+        except AttributeError:
+            if not self.partial:
+                raise
+            return
+        yield from self._ref(ref, key, name, *(path or (field,)))
+
     def references(self) -> Iterator[Problem]:
-        for rule, ref in self._items("rules"):
-            yield from self._ref(ref, "journeys", rule.journey, "journey")
-            yield from self._ref(ref, "roles", rule.owner, "owner")
-            yield from self._ref(ref, "escalation_policies", rule.escalation, "escalation")
-            yield from self._ref(ref, "playbooks", rule.playbook, "playbook")
+        def rule(rule: Any, ref: SourceRef) -> Iterator[Problem]:
+            yield from self._field_ref(rule, ref, "journeys", "journey")
+            yield from self._field_ref(rule, ref, "roles", "owner")
+            yield from self._field_ref(rule, ref, "escalation_policies", "escalation")
+            yield from self._field_ref(rule, ref, "playbooks", "playbook")
             if isinstance(rule, LatencyRule):
-                yield from self._ref(ref, "calendars", rule.calendar, "calendar")
-        for policy, ref in self._items("escalation_policies"):
+                yield from self._field_ref(rule, ref, "calendars", "calendar")
+
+        def policy(policy: Any, ref: SourceRef) -> Iterator[Problem]:
+            yield from self._field_ref(policy, ref, "roles", "incident_lead_role")
+            yield from self._field_ref(policy, ref, "calendars", "calendar")
             for i, level in enumerate(policy.levels):
-                yield from self._ref(ref, "roles", level.role, "levels", i, "role")
-            yield from self._ref(ref, "roles", policy.incident_lead_role, "incident_lead_role")
-            yield from self._ref(ref, "calendars", policy.calendar, "calendar")
-        for journey, ref in self._items("journeys"):
-            yield from self._ref(ref, "calendars", journey.calendar, "calendar")
-        for role, ref in self._items("roles"):
+                yield from self._field_ref(level, ref, "roles", "role", "levels", i, "role")
+
+        def journey(journey: Any, ref: SourceRef) -> Iterator[Problem]:
+            yield from self._field_ref(journey, ref, "calendars", "calendar")
+
+        def role(role: Any, ref: SourceRef) -> Iterator[Problem]:
             if role.digest is not None:
-                yield from self._ref(ref, "calendars", role.digest.calendar, "digest", "calendar")
+                yield from self._field_ref(
+                    role.digest, ref, "calendars", "calendar", "digest", "calendar"
+                )
+
+        yield from self._each("rules", rule)
+        yield from self._each("escalation_policies", policy)
+        yield from self._each("journeys", journey)
+        yield from self._each("roles", role)
 
     def inner_duplicates(self) -> Iterator[Problem]:
-        for journey, ref in self._items("journeys"):
-            yield from _dupes(ref, "SLI", [s.name for s in journey.slis], "slis")
-        for playbook, ref in self._items("playbooks"):
-            yield from _dupes(ref, "step", [s.name for s in playbook.steps], "steps")
-        for role, ref in self._items("roles"):
-            yield from _dupes(ref, "member", [m.name for m in role.members], "members")
+        yield from self._each(
+            "journeys", lambda j, ref: _dupes(ref, "SLI", [s.name for s in j.slis], "slis")
+        )
+        yield from self._each(
+            "playbooks", lambda p, ref: _dupes(ref, "step", [s.name for s in p.steps], "steps")
+        )
+        yield from self._each(
+            "roles", lambda r, ref: _dupes(ref, "member", [m.name for m in r.members], "members")
+        )
 
     def predicted_slis(self) -> Iterator[Problem]:
         journeys = {j.name: j for j in self.p.journeys}
@@ -178,95 +253,127 @@ class _Checker:
     # --- escalation policies --------------------------------------------
 
     def escalation_policies(self) -> Iterator[Problem]:
-        roles = {r.name: r for r in self.p.roles}
-        for policy, ref in self._items("escalation_policies"):
+        roles = _named(self.p.roles)
+
+        def body(policy: Any, ref: SourceRef) -> Iterator[Problem]:
             if not policy.levels:
                 yield ref.problem(
                     "an escalation policy with no levels never notifies anyone; "
                     "add at least one level (role, channels, response_time)",
                     "levels",
                 )
-                continue
+                return
             for i, level in enumerate(policy.levels):
-                earlier = [
-                    j
-                    for j, prev in enumerate(policy.levels[:i])
-                    if prev.role == level.role and set(level.channels) <= set(prev.channels)
-                ]
-                if earlier:
-                    yield ref.problem(
-                        f"level {i + 1} is unreachable: level {earlier[0] + 1} already notified "
-                        f"role {level.role!r} on {', '.join(level.channels)}, so escalating "
-                        "reaches nobody new; use another role or a new channel "
-                        "(or 'repeat' to go round again)",
-                        "levels",
-                        i,
-                    )
-                role = roles.get(level.role)
-                if role is None:
-                    continue
-                for c, channel in enumerate(level.channels):
-                    if not channel_reaches(channel, role):
-                        yield ref.problem(
-                            f"channel {channel!r} reaches nobody in role {role.name!r}: "
-                            f"{_missing_address(channel)}",
-                            "levels",
-                            i,
-                            "channels",
-                            c,
-                        )
+                yield from self._level(policy, ref, i, level, roles)
+
+        yield from self._each("escalation_policies", body)
+
+    def _level(
+        self, policy: Any, ref: SourceRef, i: int, level: Any, roles: dict[str, Any]
+    ) -> Iterator[Problem]:
+        try:
+            earlier = [
+                j
+                for j, prev in enumerate(policy.levels[:i])
+                if prev.role == level.role and set(level.channels) <= set(prev.channels)
+            ]
+        except AttributeError:
+            if not self.partial:
+                raise
+            return  # an earlier or this level is broken: reachability is unknown
+        if earlier:
+            yield ref.problem(
+                f"level {i + 1} is unreachable: level {earlier[0] + 1} already notified "
+                f"role {level.role!r} on {', '.join(level.channels)}, so escalating "
+                "reaches nobody new; use another role or a new channel "
+                "(or 'repeat' to go round again)",
+                "levels",
+                i,
+            )
+        role = roles.get(level.role)
+        if role is None:
+            return
+        for c, channel in enumerate(level.channels):
+            if not channel_reaches(channel, role):
+                yield ref.problem(
+                    f"channel {channel!r} reaches nobody in role {role.name!r}: "
+                    f"{_missing_address(channel)}",
+                    "levels",
+                    i,
+                    "channels",
+                    c,
+                )
 
     # --- SLO maths ------------------------------------------------------
 
     def burn_rate_tiers(self) -> Iterator[Problem]:
-        for journey, ref in self._items("journeys"):
+        def body(journey: Any, ref: SourceRef) -> Iterator[Problem]:
             explicit = "routing" in ref.node
             for t, tier in enumerate(journey.routing):
                 threshold = tier.threshold(journey.window)
                 for sli in journey.slis:
-                    ceiling = 1 / (1 - sli.objective / 100)
-                    if threshold > ceiling + 1e-9:
-                        field = "burn_rate" if tier.burn_rate is not None else "budget_fraction"
-                        where = ("routing", t, field) if explicit else ("routing",)
-                        which = f"tier {t + 1}" if explicit else f"default tier {t + 1}"
-                        yield ref.problem(
-                            f"{which} ({tier.action}, burn rate {threshold:.4g} over "
-                            f"{format_duration(tier.long_window)}) can never fire for SLI "
-                            f"{sli.name!r}: at objective {sli.objective:g} % the highest "
-                            f"possible burn rate is {ceiling:.4g}; lower the burn rate "
-                            "(or budget_fraction) or the objective",
-                            *where,
-                        )
+                    yield from self._tier(ref, explicit, t, tier, threshold, sli)
+
+        yield from self._each("journeys", body)
+
+    def _tier(
+        self, ref: SourceRef, explicit: bool, t: int, tier: Any, threshold: float, sli: Any
+    ) -> Iterator[Problem]:
+        try:
+            ceiling = 1 / (1 - sli.objective / 100)
+        except AttributeError:
+            if not self.partial:
+                raise
+            return  # this SLI is broken; the others are still checked
+        if threshold > ceiling + 1e-9:
+            field = "burn_rate" if tier.burn_rate is not None else "budget_fraction"
+            where = ("routing", t, field) if explicit else ("routing",)
+            which = f"tier {t + 1}" if explicit else f"default tier {t + 1}"
+            yield ref.problem(
+                f"{which} ({tier.action}, burn rate {threshold:.4g} over "
+                f"{format_duration(tier.long_window)}) can never fire for SLI "
+                f"{sli.name!r}: at objective {sli.objective:g} % the highest "
+                f"possible burn rate is {ceiling:.4g}; lower the burn rate "
+                "(or budget_fraction) or the objective",
+                *where,
+            )
 
     def _windows_by_policy(self) -> dict[str, tuple[timedelta, str]]:
         """The shortest SLO window of the journeys whose rules use each escalation policy."""
-        journeys = {j.name: j for j in self.p.journeys}
+        journeys = _named(self.p.journeys)
         out: dict[str, tuple[timedelta, str]] = {}
         for rule in self.p.rules:
-            journey = journeys.get(rule.journey)
-            if journey is None:
-                continue
-            best = out.get(rule.escalation)
-            if best is None or journey.window < best[0]:
-                out[rule.escalation] = (journey.window, journey.name)
+            try:
+                journey = journeys.get(rule.journey)
+                if journey is None:
+                    continue
+                best = out.get(rule.escalation)
+                if best is None or journey.window < best[0]:
+                    out[rule.escalation] = (journey.window, journey.name)
+            except AttributeError:
+                if not self.partial:
+                    raise
         return out
 
     def windows(self) -> Iterator[Problem]:
         windows = self._windows_by_policy()
-        for policy, ref in self._items("escalation_policies"):
+
+        def body(policy: Any, ref: SourceRef) -> Iterator[Problem]:
             if policy.name not in windows:
-                continue
+                return
             window, journey = windows[policy.name]
-            checked: list[tuple[str, timedelta | None, _Path]] = [
-                ("response time", level.response_time, ("levels", i, "response_time"))
-                for i, level in enumerate(policy.levels)
+            checked: list[tuple[str, str, _Path]] = [
+                ("response time", "response_time", ("levels", i, "response_time"))
+                for i in range(len(policy.levels))
             ]
             checked += [
-                ("time_to_restore", policy.time_to_restore, ("time_to_restore",)),
-                ("max_snooze", policy.max_snooze, ("max_snooze",)),
-                ("ack_timeout", policy.ack_timeout, ("ack_timeout",)),
+                ("time_to_restore", "time_to_restore", ("time_to_restore",)),
+                ("max_snooze", "max_snooze", ("max_snooze",)),
+                ("ack_timeout", "ack_timeout", ("ack_timeout",)),
             ]
-            for what, value, path in checked:
+            for what, field, path in checked:
+                owner = policy.levels[path[1]] if path[0] == "levels" else policy
+                value = getattr(owner, field, None) if self.partial else getattr(owner, field)
                 if value is not None and value > window:
                     yield ref.problem(
                         f"{what} {format_duration(value)} is longer than the "
@@ -275,21 +382,24 @@ class _Checker:
                         *path,
                     )
 
+        yield from self._each("escalation_policies", body)
+
     # --- calendars ------------------------------------------------------
 
     def calendars_needed(self) -> Iterator[Problem]:
-        journeys = {j.name: j for j in self.p.journeys}
-        policies = {e.name: e for e in self.p.escalation_policies}
-        for rule, ref in self._items("rules"):
+        journeys = _named(self.p.journeys)
+        policies = _named(self.p.escalation_policies)
+
+        def body(rule: Any, ref: SourceRef) -> Iterator[Problem]:
             journey = journeys.get(rule.journey)
             policy = policies.get(rule.escalation)
             if journey is None or policy is None:
-                continue  # reported as an unknown reference
+                return  # reported as an unknown reference
             has_calendar = bool(
                 getattr(rule, "calendar", None) or policy.calendar or journey.calendar
             )
             if has_calendar:
-                continue
+                return
             if isinstance(rule, LatencyRule) and rule.business_hours:
                 yield ref.problem(
                     "business_hours is true but no calendar applies; set 'calendar' on the "
@@ -305,25 +415,32 @@ class _Checker:
                         "escalation",
                     )
 
+        yield from self._each("rules", body)
+
     # --- event vocabulary -----------------------------------------------
 
     def event_vocabulary(self) -> Iterator[Problem]:
-        journeys = {j.name: j for j in self.p.journeys}
-        for journey, ref in self._items("journeys"):
+        journeys = _named(self.p.journeys)
+
+        def journey_body(journey: Any, ref: SourceRef) -> Iterator[Problem]:
             if journey.events is None:
-                continue
+                return
             declared = set(journey.events)
             for path, name in _journey_events(journey):
                 if name not in declared:
                     yield ref.problem(_not_declared(name, journey), *path)
-        for rule, ref in self._items("rules"):
+
+        def rule_body(rule: Any, ref: SourceRef) -> Iterator[Problem]:
             journey = journeys.get(rule.journey)
             if journey is None or journey.events is None:
-                continue
+                return
             declared = set(journey.events)
             for path, name in _rule_events(rule):
                 if name not in declared:
                     yield ref.problem(_not_declared(name, journey), *path)
+
+        yield from self._each("journeys", journey_body)
+        yield from self._each("rules", rule_body)
 
 
 def _not_declared(name: str, journey: Journey) -> str:

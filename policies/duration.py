@@ -6,7 +6,7 @@ import re
 from datetime import timedelta
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, PlainSerializer
+from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
 
 __all__ = ["Duration", "format_duration", "parse_duration"]
 
@@ -66,4 +66,12 @@ Duration = Annotated[
     timedelta,
     BeforeValidator(parse_duration),
     PlainSerializer(format_duration, return_type=str, when_used="json"),
+    # Editors validate what people type (`2h`), not pydantic's ISO 8601 form.
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^\s*(\d+(\.\d+)?\s*[wdhms]\s*)+$",
+            "examples": ["15m", "2h", "1h30m", "28d", "1w"],
+        }
+    ),
 ]

@@ -10,7 +10,8 @@ directories (``.name``) inside a directory are skipped.
 
 Items are validated one by one, so a broken rule does not hide the problems of
 its neighbours, and the cross-checks of :mod:`policies.checks` still run over
-everything that did validate. Nothing here raises anything but
+everything that did validate and over what can be salvaged of what did not
+(:mod:`policies.salvage`), so one run reports every problem. Nothing here raises anything but
 :class:`PolicyError`: unreadable files, invalid YAML, empty files and wrong
 types are all :class:`Problem` s.
 """
@@ -32,6 +33,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from policies.errors import PolicyError, Problem
 from policies.locate import describe_error, locate
 from policies.policy_set import DOCUMENT_KEYS, PolicyDocument, PolicySet
+from policies.salvage import Unknown, salvage
 
 __all__ = [
     "LoadedPolicies",
@@ -118,16 +120,32 @@ def load(paths: Sequence[Path | str]) -> LoadedPolicies:
     items: dict[str, list[Any]] = {k: [] for k in DOCUMENT_KEYS}
     sources: dict[str, list[SourceRef]] = {k: [] for k in DOCUMENT_KEYS}
     broken: dict[str, set[str]] = {k: set() for k in DOCUMENT_KEYS}
+    checked = _Checked()
     for file in files:
-        _load_file(file, items, sources, broken, problems)
+        _load_file(file, items, sources, broken, problems, checked)
     policies = PolicySet.model_validate(items)
     loaded = LoadedPolicies(policies=policies, sources=sources, files=[str(f) for f in files])
-    problems.extend(run_checks(loaded, broken))
+    problems.extend(run_checks(checked.items, checked.sources, broken, partial=checked.partial))
     if problems:
         order = {str(f): i for i, f in enumerate(files)}
         problems.sort(key=lambda p: (order.get(p.file, -1), p.line))
         raise PolicyError(_dedupe(problems))
     return loaded
+
+
+@dataclass
+class _Checked:
+    """What the cross-checks see: the valid items and partial models of the broken ones."""
+
+    items: dict[str, list[Any]] = field(default_factory=lambda: {k: [] for k in DOCUMENT_KEYS})
+    sources: dict[str, list[SourceRef]] = field(
+        default_factory=lambda: {k: [] for k in DOCUMENT_KEYS}
+    )
+    partial: bool = False
+
+    def add(self, item: Any, ref: SourceRef) -> None:
+        self.items[ref.key].append(item)
+        self.sources[ref.key].append(ref)
 
 
 def _dedupe(problems: list[Problem]) -> list[Problem]:
@@ -178,6 +196,7 @@ def _load_file(
     sources: dict[str, list[SourceRef]],
     broken: dict[str, set[str]],
     problems: list[Problem],
+    checked: _Checked,
 ) -> None:
     name = str(file)
     try:
@@ -207,13 +226,15 @@ def _load_file(
     starts = _document_lines(text, len(documents))
     for doc, start in zip(documents, starts, strict=True):
         if doc is not None:
-            _load_document(name, start, doc, items, sources, broken, problems)
+            _load_document(name, start, doc, items, sources, broken, problems, checked)
 
 
 _KEYS_HINT = "one or more of the keys " + ", ".join(DOCUMENT_KEYS)
+_ITEM_TYPES: dict[str, Any] = {
+    key: get_args(PolicyDocument.model_fields[key].annotation)[0] for key in DOCUMENT_KEYS
+}
 _ITEM_ADAPTERS: dict[str, TypeAdapter[Any]] = {
-    key: TypeAdapter(get_args(PolicyDocument.model_fields[key].annotation)[0])
-    for key in DOCUMENT_KEYS
+    key: TypeAdapter(item_type) for key, item_type in _ITEM_TYPES.items()
 }
 
 
@@ -234,6 +255,7 @@ def _load_document(
     sources: dict[str, list[SourceRef]],
     broken: dict[str, set[str]],
     problems: list[Problem],
+    checked: _Checked,
 ) -> None:
     if not isinstance(doc, CommentedMap):
         line = _node_line(doc) or start
@@ -265,9 +287,15 @@ def _load_document(
             )
             continue
         for index, node in enumerate(value):
+            ref = SourceRef(file=file, key=key, index=index, node=node)
+            plain = _plain(node)
             try:
-                item = _ITEM_ADAPTERS[key].validate_python(_plain(node))
+                item = _ITEM_ADAPTERS[key].validate_python(plain)
             except ValidationError as exc:
+                partial = salvage(_ITEM_TYPES[key], plain)
+                if not isinstance(partial, Unknown):
+                    checked.add(partial, ref)
+                    checked.partial = True
                 if isinstance(node, CommentedMap) and isinstance(node.get("name"), str):
                     broken[key].add(str(node["name"]))
                 for err in exc.errors(include_url=False):
@@ -279,7 +307,8 @@ def _load_document(
                     problems.append(Problem(file, line_no, path, describe_error(err, loc)))
                 continue
             items[key].append(item)
-            sources[key].append(SourceRef(file=file, key=key, index=index, node=node))
+            sources[key].append(ref)
+            checked.add(item, ref)
 
 
 def _plain(node: Any) -> Any:

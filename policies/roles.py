@@ -30,8 +30,11 @@ OnExhausted = Literal["broadcast", "repeat", "flag"]
 
 class Member(PolicyModel):
     name: Name
+    """The member's name, unique in the role."""
     slack_user_id: str | None = Field(default=None, pattern=r"^[UW][A-Z0-9]{2,}$")
+    """Slack user id (`U…`/`W…`), for `slack_dm` and mentions."""
     phone: str | None = Field(default=None, pattern=r"^\+[1-9]\d{6,14}$")  # E.164
+    """Phone number in E.164 (`+31612345678`), quoted in YAML, for `sms` and `voice`."""
 
 
 class Rotation(PolicyModel):
@@ -43,9 +46,13 @@ class Rotation(PolicyModel):
     """
 
     start: datetime
+    """When `order[0]` goes on call; needs a UTC offset."""
     order: list[Name] = Field(min_length=1)
+    """Member names in on-call order."""
     handoff_every: Duration = timedelta(days=7)
+    """How often the next member takes over."""
     timezone: str | None = None
+    """IANA zone for wall-clock hand-offs (09:00 stays 09:00 across daylight saving)."""
 
     @field_validator("start")
     @classmethod
@@ -76,7 +83,9 @@ class Digest(PolicyModel):
     hours that is not a holiday or closed date; UTC, every day, without a calendar)."""
 
     at: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")  # "09:00"
+    """Local time `HH:MM` the digest is posted."""
     calendar: Name | None = None
+    """Calendar whose zone and business days the digest follows; none: UTC, every day."""
 
     @property
     def hour_minute(self) -> tuple[int, int]:
@@ -86,11 +95,17 @@ class Digest(PolicyModel):
 
 class OwnerRole(PolicyModel):
     name: Name
+    """The role's name, referenced by rules and escalation levels."""
     description: str = ""
+    """Plain words for people."""
     members: list[Member] = Field(min_length=1)
+    """Who is in the role, at least one."""
     slack_channel: str | None = Field(default=None, pattern=r"^[#]?[a-z0-9_-]+$|^[CG][A-Z0-9]+$")
+    """The role's Slack channel (`#name` or a channel id), for `slack`."""
     rotation: Rotation | None = None
+    """Who of the members is on call when."""
     digest: Digest | None = None
+    """A daily digest of ticket-level exceptions and SLO status."""
 
     @model_validator(mode="after")
     def _rotation_members(self) -> OwnerRole:
@@ -118,19 +133,33 @@ def _slack_only() -> list[Channel]:
 
 class EscalationLevel(PolicyModel):
     role: Name
+    """The owner role notified at this level."""
     channels: list[Channel] = Field(default_factory=_slack_only, min_length=1)
+    """`slack`, `slack_dm`, `sms`, `voice` or `console`."""
     response_time: Duration
+    """Escalate to the next level when nobody acknowledged within this."""
     business_hours: bool = False  # count the response time in the policy's calendar only
+    """Count `response_time` in the policy's calendar's support hours only."""
 
 
 class EscalationPolicy(PolicyModel):
     name: Name
+    """The policy's name, referenced by rules."""
     levels: list[EscalationLevel]
+    """Levels notified one after another, at least one."""
     repeat: int = Field(default=0, ge=0, le=10)
+    """How many times to go round all levels again (0-10)."""
     on_exhausted: OnExhausted = "flag"
+    """After the last level: `flag`, `broadcast` or `repeat`."""
     incident_lead_role: Name | None = None
+    """The role told when the policy is exhausted or an incident is declared."""
     calendar: Name | None = None
+    """Calendar for business hours and support-hours routing."""
     time_to_restore: Duration | None = None  # after acknowledgement
+    """After acknowledgement, the exception should be resolved within this."""
     ack_timeout: Duration | None = None  # ack without progress reverts after this
+    """An acknowledgement without progress reverts after this."""
     max_snooze: Duration = timedelta(hours=4)
+    """The longest snooze an owner may ask for."""
     storm: StormControl | None = None  # off unless set: see policies/storm.py
+    """Storm control: one grouped message instead of a page per subject; off when unset."""

@@ -43,9 +43,13 @@ class Outcome(PolicyModel):
     """
 
     description: str
+    """The predicted outcome in plain words."""
     events: list[str] = Field(default_factory=list)
+    """A case is a bad outcome when it has one of these events."""
     not_reached: str | None = None
+    """... or when it does not reach this event within `within` of the case's first event."""
     within: Duration | None = None
+    """With `not_reached`: how long after the case's FIRST event (not the firing) it may take."""
 
     @model_validator(mode="after")
     def _testable(self) -> Outcome:
@@ -58,72 +62,109 @@ class Outcome(PolicyModel):
 
 class _RuleBase(PolicyModel):
     name: Name
+    """The rule's name, unique across all files."""
     journey: Name
+    """The journey whose events the rule reads."""
     owner: Name  # owner role
+    """The owner role (never a person) that owns its exceptions."""
     escalation: Name  # escalation policy
+    """The escalation policy its exceptions follow."""
     severity: Severity = "medium"
+    """`critical`, `high`, `medium` or `low`."""
     hypothesis: str = ""  # the rule in plain words, shown to owners
+    """The rule in plain words, shown to owners."""
     predicts: Outcome
+    """The outcome the rule claims to predict, scored by `escalator scorecard`."""
     runbook: str
+    """Link or path of the one-page runbook."""
     playbook: Name | None = None
+    """A playbook run before anyone is paged."""
     reopen_window: Duration = timedelta(hours=24)
+    """A firing within this of the exception's resolution reopens it (rework) instead of starting a new one."""
     labels: dict[str, str] = Field(default_factory=dict)
+    """Free labels, matched by silences and shown with the exception."""
 
 
 class LatencyRule(_RuleBase):
     """A case has been in ``state`` longer than ``threshold``."""
 
     kind: Literal["latency"]
+    """`latency`."""
     state: str
+    """The state's name; by default entered at the event of the same name."""
     enter_events: list[str] = Field(default_factory=list)  # default: the event named `state`
+    """Events that enter the state; empty: the event named `state`."""
     leave_events: list[str] = Field(default_factory=list)  # default: any later event
+    """Events that leave the state; empty: any event that does not enter it."""
     threshold: Duration
+    """Fire when a case has been in the state longer than this."""
     business_hours: bool = False
+    """Count `threshold` in the calendar's support hours only."""
     calendar: Name | None = None  # default: the journey's calendar
+    """Calendar for `business_hours`; default: the journey's."""
 
 
 class QualityRule(_RuleBase):
     """Defect events / valid events over a sliding window above a threshold."""
 
     kind: Literal["quality"]
+    """`quality`."""
     defect_events: list[str] = Field(min_length=1)
+    """Events that count as defects (the numerator)."""
     valid_events: list[str] = Field(default_factory=list)  # empty: every event
+    """Events that count as the volume (the denominator); empty: every event of the journey."""
     window: Duration
+    """The sliding window the ratio is taken over."""
     threshold: float = Field(gt=0, lt=1)
+    """Fire when defects / valid over the window is above this fraction (0 < threshold < 1; e.g. `0.05` for 5 %)."""
     min_volume: int = Field(default=20, ge=1)
+    """Judge a window only when it holds at least this many valid events."""
 
 
 class CompletenessRule(_RuleBase):
     """Required attributes missing when a case passes a gate event."""
 
     kind: Literal["completeness"]
+    """`completeness`."""
     gate_event: str
+    """When a case passes this event, the attributes must be present."""
     required_attributes: list[str] = Field(min_length=1)
+    """Attributes (event columns) that must have a non-blank value on the gate event or any earlier event of the case."""
 
 
 class Precedence(PolicyModel):
     """``event`` may only happen after ``requires`` happened in the same case."""
 
     event: str
+    """This event ..."""
     requires: str
+    """... may only happen after this one happened in the same case."""
 
 
 class Response(PolicyModel):
     """After ``event``, ``then`` must follow (within ``within``, if given)."""
 
     event: str
+    """After this event ..."""
     then: str
+    """... this one must follow in the same case."""
     within: Duration | None = None
+    """... within this; without it, before the case completes (`completing_events`)."""
 
 
 class ConformanceRule(_RuleBase):
     """The case deviates from the reference model."""
 
     kind: Literal["conformance"]
+    """`conformance`."""
     start_events: list[str] = Field(default_factory=list)
+    """Events a case may start with; empty: any."""
     allowed_transitions: dict[str, list[str]] = Field(default_factory=dict)
+    """Event → the events allowed directly after it; a pair not listed is a deviation."""
     precedence: list[Precedence] = Field(default_factory=list)
+    """Precedence constraints (`event` requires an earlier `requires`)."""
     response: list[Response] = Field(default_factory=list)
+    """Response constraints (`event` must be followed by `then`)."""
 
     @model_validator(mode="after")
     def _something_to_check(self) -> ConformanceRule:
@@ -138,13 +179,21 @@ class VolumeRule(_RuleBase):
     """Events per window against the baseline of comparable past windows."""
 
     kind: Literal["volume"]
+    """`volume`."""
     events: list[str] = Field(default_factory=list)  # empty: every event of the journey
+    """Events counted; empty: every event of the journey."""
     window: Duration
+    """The window length; windows are aligned to the Unix epoch."""
     factor: float = Field(gt=1)
+    """Spike: count > baseline x factor; drop: count < baseline / factor."""
     direction: Literal["spike", "drop", "both"] = "spike"
+    """`spike`, `drop` or `both`."""
     baseline: Literal["same_hour_of_week", "previous_windows"] = "previous_windows"
+    """`previous_windows` (the N windows before) or `same_hour_of_week` (the same window in the N weeks before)."""
     baseline_periods: int = Field(default=4, ge=1)
+    """N: how many past windows (or weeks) the baseline averages."""
     min_count: int = Field(default=10, ge=0)
+    """Spike: the count must also reach this; drop: the baseline must reach this."""
 
 
 class PredictedBreachRule(_RuleBase):

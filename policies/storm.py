@@ -23,7 +23,11 @@ __all__ = ["StormControl"]
 
 class StormControl(PolicyModel):
     threshold: int = Field(default=10, ge=1)  # individual first pages per window, per rule+role
+    """Individual first pages per `window`, per rule and role, before a storm starts."""
     window: Duration = timedelta(minutes=5)
+    """The window of that count; a storm ends after the rule has been quiet this long."""
     hold_down: Duration | None = timedelta(minutes=10)  # None: a reopen pages at once
+    """A reopen within this of its resolution pages nobody unless still open when it ends; none: pages at once."""
     # How long the storm collects joiners before it refreshes its one message.
     update_every: Duration = timedelta(seconds=30)
+    """How often the storm's one message is refreshed with its joiners."""

@@ -175,6 +175,9 @@ class Store:
                 "provider_message_id": sa.func.coalesce(
                     stmt.excluded.provider_message_id, NOTES.c.provider_message_id
                 ),
+                # The sender's ledger creates the row first, without run or level.
+                "run_id": sa.func.coalesce(stmt.excluded.run_id, NOTES.c.run_id),
+                "level": sa.func.coalesce(stmt.excluded.level, NOTES.c.level),
             },
             # A delivered message stays delivered: a late failed retry must not hide it.
             where=sa.or_(NOTES.c.status != "sent", stmt.excluded.status == "sent"),

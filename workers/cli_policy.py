@@ -464,3 +464,14 @@ def _render_explain(r: ExplainResult) -> None:
             console.print(f"  - {line}", markup=False)
     else:
         console.print("never reached: nothing; every level reaches someone", markup=False)
+
+
+# --- schema ------------------------------------------------------------------
+
+
+@policy_app.command("schema")
+def schema_cmd() -> None:
+    """Print the JSON Schema of a policy YAML document (committed as policies/policy.schema.json)."""
+    from policies.reference import schema_text
+
+    sys.stdout.write(schema_text())

@@ -53,3 +53,18 @@ def test_holder_of_code(store: Store) -> None:
     assert holder is not None and holder.idempotency_key == "new"
     assert ledger.holder_of_code("8", since) is None
     assert ledger.holder_of_code("7", datetime.now(UTC) + timedelta(minutes=1)) is None
+
+
+def test_the_result_fills_run_and_level_on_the_row_the_ledger_created(store: Store) -> None:
+    SqlDeliveryLedger(store).record(_rec("exc:a/run1/n1/sms/+15550001", state="sent"))
+    row = store.record_notification_sync(
+        idempotency_key="exc:a/run1/n1/sms/+15550001",
+        exception_id="exc:a",
+        channel="sms",
+        target="+15550001",
+        status="sent",
+        run_id="run1",
+        level=2,
+        provider_message_id="SM1",
+    )
+    assert (row.run_id, row.level, row.provider_message_id) == ("run1", 2, "SM1")
