@@ -22,6 +22,7 @@ from activities.button_values import (
 from activities.slack_silence_menu import silence_menu
 from activities.storm_blocks import storm_message
 from workflows.contracts import ExceptionState, ExceptionStatus, StepKind, TimelineStep
+from workflows.presentation import prediction_lines
 
 __all__ = [
     "ACTION_PREFIX",
@@ -127,6 +128,9 @@ def render_message(status: ExceptionStatus, ctx: MessageContext, now: datetime) 
         blocks.append(
             {"type": "section", "text": {"type": "mrkdwn", "text": f"_{ctx.hypothesis}_"}}
         )
+    predicted = prediction_lines(status.payload)
+    if predicted:  # predicted_breach: what the model sees, while the case can be saved
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _slack_md(predicted)}})
     if status.routing_reason:  # why this reached you (or did not page): the routing decision
         blocks.append(
             {
@@ -155,6 +159,10 @@ def render_message(status: ExceptionStatus, ctx: MessageContext, now: datetime) 
         }
     )
     return blocks
+
+
+def _slack_md(lines: list[str]) -> str:
+    return "\n".join(lines).replace("**", "*")  # Slack mrkdwn bolds with one star
 
 
 def _button(text: str, value: ButtonValue, style: str | None = None) -> Block:

@@ -14,13 +14,25 @@ from typing import Any
 
 import polars as pl
 
-from detectors.evaluate import RuleFirings, evaluate
+from detectors.evaluate import ModelUse, RuleFirings, evaluate
 from detectors.events import TS, Quarantine
 from detectors.readers import read_log
 from policies.journeys import Journey
 from policies.policy_set import PolicySet
+from policies.rules import PredictedBreachRule
 
-__all__ = ["BacktestResult", "choose_journey", "run_backtest"]
+__all__ = [
+    "BACKTEST_TRAIN_SHARE",
+    "BacktestResult",
+    "backtest_models",
+    "choose_journey",
+    "run_backtest",
+]
+
+# predicted_breach in a backtest: one cutoff. The model learns from the cases completed
+# before the first event of the case at this share of the log (cases in order of
+# their first event), and only onsets after the cutoff are judged.
+BACKTEST_TRAIN_SHARE = 0.5
 
 
 @dataclass
@@ -70,7 +82,34 @@ def run_backtest(
 ) -> BacktestResult:
     chosen = choose_journey(policies, journey)
     read = read_log(log, chosen, assume_timezone=assume_timezone)
-    results = evaluate(read.events, policies, chosen, as_of=as_of)
+    models = backtest_models(read.events, policies, chosen)
+    results = evaluate(read.events, policies, chosen, as_of=as_of, models=models)
     last = read.events[TS].max() if read.events.height else None
     effective = as_of or (last if isinstance(last, datetime) else None)
     return BacktestResult(log, chosen, read.events, read.quarantine, effective, results)
+
+
+def backtest_cutoff(events: pl.DataFrame) -> datetime | None:
+    starts = events.group_by("case_id").agg(pl.col(TS).min()).sort(TS)[TS]
+    if starts.len() < 2:
+        return None
+    moment = starts[int(starts.len() * BACKTEST_TRAIN_SHARE)]
+    return moment if isinstance(moment, datetime) else None
+
+
+def backtest_models(
+    events: pl.DataFrame, policies: PolicySet, journey: Journey
+) -> dict[str, ModelUse]:
+    """A model per predicted_breach rule, trained only on cases completed before the cutoff."""
+    rules = [
+        r
+        for r in policies.rules
+        if r.journey == journey.name and isinstance(r, PredictedBreachRule)
+    ]
+    cutoff = backtest_cutoff(events) if rules else None
+    if cutoff is None:
+        return {}
+    from detectors.prediction.protocol import train_predictor
+
+    predictor = train_predictor(events, policies, journey, until=cutoff)
+    return {r.name: ModelUse(predictor, judged_from=cutoff) for r in rules}

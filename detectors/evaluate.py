@@ -10,16 +10,18 @@ import os
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import polars as pl
 
 from detectors.business_time import BusinessClock
-from detectors.events import CASE, EVENT, LINE, TS
-from detectors.firing import Firing, to_firings
+from detectors.events import CASE, EVENT, LINE, OFFSET, TS
+from detectors.firing import Firing, empty_firings, to_firings
 from detectors.rules.common import by_case
 from detectors.rules.completeness import completeness_firings, present
 from detectors.rules.conformance import conformance_firings
 from detectors.rules.latency import latency_firings
+from detectors.rules.predicted_breach import predicted_breach_firings
 from detectors.rules.quality import quality_firings
 from detectors.rules.volume import volume_firings
 from policies.journeys import Journey
@@ -29,11 +31,27 @@ from policies.rules import (
     ConformanceRule,
     ExceptionRule,
     LatencyRule,
+    PredictedBreachRule,
     QualityRule,
     VolumeRule,
 )
 
-__all__ = ["RuleFirings", "evaluate", "journey_rules"]
+if TYPE_CHECKING:
+    from detectors.prediction.model import Predictor
+
+__all__ = ["ModelUse", "RuleFirings", "evaluate", "journey_rules"]
+
+
+@dataclass(frozen=True)
+class ModelUse:
+    """The model a predicted_breach rule scores with, and from when its firings count.
+
+    ``judged_from``: in a backtest, the moment the model's training data ends; onsets
+    at or before it are not judged (the model saw those cases' outcomes).
+    """
+
+    predictor: Predictor
+    judged_from: datetime | None = None
 
 
 @dataclass
@@ -62,10 +80,13 @@ def evaluate(
     *,
     as_of: datetime | None = None,
     rules: list[ExceptionRule] | None = None,
+    models: dict[str, ModelUse] | None = None,
 ) -> list[RuleFirings]:
     """Every rule of ``journey`` over ``events`` with timestamp <= ``as_of``.
 
     ``as_of`` defaults to the last event's time (a backtest over the whole log).
+    ``models``: per predicted_breach rule name, the model it scores with; a rule
+    without one fires nothing.
     """
     chosen = rules if rules is not None else journey_rules(policies, journey)
     if as_of is None:
@@ -95,7 +116,24 @@ def evaluate(
         if isinstance(rule, LatencyRule) and rule.business_hours:
             _clock(clocks, policies, rule, journey, cut, as_of)
     time_rules = [r for r in chosen if isinstance(r, QualityRule | VolumeRule)]
-    case_rules = [r for r in chosen if not isinstance(r, QualityRule | VolumeRule)]
+    predicted = [r for r in chosen if isinstance(r, PredictedBreachRule)]
+    case_rules = [
+        r for r in chosen if not isinstance(r, QualityRule | VolumeRule | PredictedBreachRule)
+    ]
+
+    def on_prediction(rule: PredictedBreachRule) -> pl.DataFrame:
+        use = (models or {}).get(rule.name)
+        if use is None:
+            return empty_firings()
+        wanted = {CASE, EVENT, TS, LINE, OFFSET, *journey.columns.attributes}
+        own = events.select([c for c in events.columns if c in wanted])
+        if own.height and own[TS].max() > as_of:  # type: ignore[operator]
+            own = own.filter(pl.col(TS) <= as_of)
+        calendar = policies.calendar(journey.calendar) if journey.calendar else None
+        return predicted_breach_firings(
+            own, rule, journey, use.predictor, as_of=as_of, calendar=calendar,
+            judged_from=use.judged_from,
+        )  # fmt: skip
 
     def on_time(rule: ExceptionRule) -> pl.DataFrame:
         if isinstance(rule, QualityRule):
@@ -124,6 +162,8 @@ def evaluate(
     with ThreadPoolExecutor(max_workers=max(os.cpu_count() or 1, 2)) as pool:
         for rule in time_rules:
             frames[id(rule)] = pool.submit(on_time, rule)
+        for prule in predicted:
+            frames[id(prule)] = pool.submit(on_prediction, prule)
         if case_rules:
             cased = by_case(by_time, time_sorted=True)
             for rule in case_rules:

@@ -43,7 +43,7 @@ import polars as pl
 from detectors.evaluate import RuleFirings
 from detectors.events import CASE, EVENT, TS
 from policies.journeys import AvailabilitySLI, Journey
-from policies.rules import Outcome, QualityRule, VolumeRule
+from policies.rules import Outcome, PredictedBreachRule, QualityRule, VolumeRule
 
 __all__ = ["RuleScore", "case_outcomes", "score_rules"]
 
@@ -67,6 +67,8 @@ class RuleScore:
     median_lead_time_s: float | None
     attention_cost: float | None
     false_alarm_cost: float | None
+    # predicted_breach only: how much earlier than the plain latency rule on its SLI.
+    gain_over_latency: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -160,9 +162,18 @@ def score_rules(
                 median_lead_time_s=counts["lead"],
                 attention_cost=per_window / budget if budget > 0 else None,
                 false_alarm_cost=false_alarms / budget if budget > 0 else None,
+                gain_over_latency=_gain(events, journey, result),
             )
         )
     return scores
+
+
+def _gain(events: pl.DataFrame, journey: Journey, result: RuleFirings) -> dict[str, Any] | None:
+    if not isinstance(result.rule, PredictedBreachRule):
+        return None
+    from detectors.prediction.lead_gain import lead_time_gain
+
+    return lead_time_gain(events, journey, result.rule, result.frame)
 
 
 def _score_cases(frame: pl.DataFrame, outcomes: pl.DataFrame) -> dict[str, Any]:

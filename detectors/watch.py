@@ -28,13 +28,15 @@ from typing import TYPE_CHECKING, Protocol
 
 import polars as pl
 
-from detectors.evaluate import evaluate
+from detectors.evaluate import ModelUse, evaluate
 from detectors.events import LINE, Quarantine, canonicalize, empty_events
 from detectors.firing import Firing
+from detectors.prediction.model_file import ModelFile
 from detectors.sql_source import SqlSource
 from detectors.watch_state import WatchState
 from policies.journeys import Journey
 from policies.policy_set import PolicySet
+from policies.rules import PredictedBreachRule
 
 if TYPE_CHECKING:
     from temporalio.client import Client
@@ -84,6 +86,7 @@ class WatchConfig:
     poll: timedelta = timedelta(seconds=1)
     assume_timezone: str | None = None
     batch: int = 50_000
+    model_dir: Path | None = None  # predicted_breach models: <model_dir>/<journey>.json
 
 
 @dataclass
@@ -121,6 +124,7 @@ class Watcher:
         )
         self.events = empty_events()
         self._loaded_history = False
+        self.model_files = _model_files(config, policies, journey)
 
     def _read(self) -> tuple[pl.DataFrame, Quarantine]:
         """New rows as canonical events; on the first poll, the whole table (history)."""
@@ -156,7 +160,9 @@ class Watcher:
         now = self.clock()
         firings = [
             f
-            for r in evaluate(self.events, self.policies, self.journey, as_of=now)
+            for r in evaluate(
+                self.events, self.policies, self.journey, as_of=now, models=self._models()
+            )
             for f in r.firings()
         ]
         holding = {f.dedupe_key: f for f in firings if f.cleared_at is None}
@@ -195,6 +201,15 @@ class Watcher:
         self.state.save(self.config.state_file)
         return report
 
+    def _models(self) -> dict[str, ModelUse]:
+        """The saved models, re-read when their file changed since the last poll."""
+        uses = {}
+        for name, model_file in self.model_files.items():
+            predictor = model_file.current()
+            if predictor is not None:
+                uses[name] = ModelUse(predictor)
+        return uses
+
     async def _raise(self, f: Firing, now: datetime, report: PollReport) -> bool:
         occurrence = _occurrence(f)
         if occurrence in self.state.raised:
@@ -228,3 +243,24 @@ class Watcher:
 
     def close(self) -> None:
         self.source.close()
+
+
+def _model_files(
+    config: WatchConfig, policies: PolicySet, journey: Journey
+) -> dict[str, ModelFile]:
+    """One reloading model file per predicted_breach rule of the journey (shared by path)."""
+    files: dict[Path, ModelFile] = {}
+    out: dict[str, ModelFile] = {}
+    for rule in policies.rules:
+        if rule.journey != journey.name or not isinstance(rule, PredictedBreachRule):
+            continue
+        if rule.model:
+            path = Path(rule.model)
+        elif config.model_dir is not None:
+            path = config.model_dir / f"{journey.name}.json"
+        else:
+            continue
+        if path not in files:
+            files[path] = ModelFile(path, journey, business_hours=journey.calendar is not None)
+        out[rule.name] = files[path]
+    return out

@@ -53,6 +53,7 @@ from policies.rules import (
     CompletenessRule,
     ConformanceRule,
     LatencyRule,
+    PredictedBreachRule,
     QualityRule,
     VolumeRule,
 )
@@ -95,6 +96,7 @@ def run_checks(
         *checker.calendars_needed(),
         *checker.event_vocabulary(),
         *checker.inner_duplicates(),
+        *checker.predicted_slis(),
     ]
 
 
@@ -232,6 +234,21 @@ class _Checker:
         yield from self._each(
             "roles", lambda r, ref: _dupes(ref, "member", [m.name for m in r.members], "members")
         )
+
+    def predicted_slis(self) -> Iterator[Problem]:
+        journeys = {j.name: j for j in self.p.journeys}
+        for rule, ref in self._items("rules"):
+            journey = journeys.get(rule.journey)
+            if not isinstance(rule, PredictedBreachRule) or journey is None:
+                continue
+            latency = [s.name for s in journey.slis if isinstance(s, LatencySLI)]
+            if rule.sli not in latency:
+                yield ref.problem(
+                    f"sli {rule.sli!r} is not a latency SLI of journey {journey.name!r} "
+                    f"(latency SLIs: {', '.join(latency) or 'none'}); a predicted_breach rule "
+                    "protects one of them",
+                    "sli",
+                )
 
     # --- escalation policies --------------------------------------------
 

@@ -21,6 +21,7 @@ __all__ = [
     "LatencyRule",
     "Outcome",
     "Precedence",
+    "PredictedBreachRule",
     "QualityRule",
     "Response",
     "RuleKind",
@@ -28,7 +29,9 @@ __all__ = [
     "VolumeRule",
 ]
 
-RuleKind = Literal["latency", "quality", "completeness", "conformance", "volume"]
+RuleKind = Literal[
+    "latency", "quality", "completeness", "conformance", "volume", "predicted_breach"
+]
 Severity = Literal["critical", "high", "medium", "low"]
 
 
@@ -193,7 +196,55 @@ class VolumeRule(_RuleBase):
     """Spike: the count must also reach this; drop: the baseline must reach this."""
 
 
+class PredictedBreachRule(_RuleBase):
+    """A case in flight that the journey's model says will breach latency SLI ``sli``.
+
+    Fires once per case, at the first event (from prefix length ``min_prefix``) where
+    every given condition holds: breach risk >= ``risk_threshold``; predicted
+    completion later than the SLI deadline minus ``completion_margin``. Clears when
+    the risk drops below ``clear_below`` (a hysteresis band under the threshold), or
+    when the case reaches the SLI's end event or completes.
+    """
+
+    kind: Literal["predicted_breach"]
+    sli: Name  # a latency SLI of the journey
+    risk_threshold: float | None = Field(default=0.7, gt=0, lt=1)
+    clear_below: float | None = Field(default=None, gt=0, lt=1)  # default: threshold - 0.2
+    completion_margin: Duration | None = None
+    min_prefix: int = Field(default=2, ge=1)
+    model: str | None = None  # model file for --watch; default <state dir>/models/<journey>.json
+
+    @model_validator(mode="after")
+    def _a_condition(self) -> PredictedBreachRule:
+        if self.risk_threshold is None and self.completion_margin is None:
+            raise ValueError(
+                "a predicted_breach rule needs 'risk_threshold' or 'completion_margin'"
+            )
+        if (
+            self.clear_below is not None
+            and self.risk_threshold is not None
+            and self.clear_below >= self.risk_threshold
+        ):
+            raise ValueError(
+                "'clear_below' must be lower than 'risk_threshold' (a hysteresis band)"
+            )
+        return self
+
+    @property
+    def clear_level(self) -> float | None:
+        if self.risk_threshold is None:
+            return None
+        if self.clear_below is not None:
+            return self.clear_below
+        return max(self.risk_threshold - 0.2, 0.0)
+
+
 ExceptionRule = Annotated[
-    LatencyRule | QualityRule | CompletenessRule | ConformanceRule | VolumeRule,
+    LatencyRule
+    | QualityRule
+    | CompletenessRule
+    | ConformanceRule
+    | VolumeRule
+    | PredictedBreachRule,
     Field(discriminator="kind"),
 ]

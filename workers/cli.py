@@ -10,6 +10,7 @@ from workers import (
     cli_exceptions,
     cli_mine,
     cli_policy,
+    cli_predict,
     cli_receiver,
     cli_records,
     cli_silence,
@@ -38,6 +39,7 @@ for module in (
     cli_digest,
     cli_storm,
     cli_mine,
+    cli_predict,
 ):
     module.register(app)
 

@@ -61,6 +61,26 @@ def _backtest(
     return result
 
 
+def read_journey_log(
+    log: Path,
+    policies: PolicySet,
+    journey: str | None,
+    assume_timezone: str | None,
+    quarantine: Path,
+) -> tuple[Journey, Any]:
+    """The chosen journey and its log read the way `detect` reads it (quarantine written)."""
+    from detectors.backtest import choose_journey
+    from detectors.readers import read_log
+
+    try:
+        chosen = choose_journey(policies, journey)
+        read = read_log(log, chosen, assume_timezone=assume_timezone)
+    except (LogFormatError, KeyError, ValueError, FileNotFoundError) as exc:
+        raise _fail(str(exc).strip("'\"")) from None
+    read.quarantine.write(quarantine)
+    return chosen, read
+
+
 def detect(
     log: Path | None = typer.Option(
         None, "--log", help="Event log: .csv .jsonl .parquet .xes .xes.gz"
@@ -134,6 +154,7 @@ def detect(
         state_file=settings.state_dir / "watch" / f"{chosen.name}.{table}.json",
         quarantine_file=quarantine or settings.state_dir / "quarantine" / f"{table}.jsonl",
         assume_timezone=assume_timezone,
+        model_dir=settings.state_dir / "models",  # where `escalator predict train` saves
     )
     asyncio.run(run_watch(config, policies, chosen, settings=settings, once=once))
 

@@ -7,13 +7,21 @@ details) and by the client that starts it (static summary and details).
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from policies.duration import format_duration
 from policies.snapshot import ExceptionPolicy
 from workflows.contracts import EscalationInput, ExceptionState
 
-__all__ = ["clock", "continued_details", "current_details", "static_details", "static_summary"]
+__all__ = [
+    "clock",
+    "continued_details",
+    "current_details",
+    "prediction_lines",
+    "static_details",
+    "static_summary",
+]
 
 
 def clock(at: datetime, policy: ExceptionPolicy | None = None) -> str:
@@ -49,12 +57,32 @@ def static_details(inp: EscalationInput) -> str:
         )
         + f"; then {p.escalation.on_exhausted}",
     ]
+    predicted = prediction_lines(d.payload)
+    if predicted:
+        lines += ["", *predicted]
     if inp.reopened_from:
         lines.append(f"**Reopened** from run `{inp.reopened_from}` (rework #{inp.rework_count})")
     if d.attributes:
         lines += ["", "| attribute | value |", "|---|---|"]
         lines += [f"| {k} | {v} |" for k, v in sorted(d.attributes.items())]
     return "\n".join(lines)
+
+
+def prediction_lines(payload: dict[str, Any]) -> list[str]:
+    """A predicted_breach payload in Markdown: risk, predicted completion, why, model."""
+    pred = payload.get("prediction")
+    if not isinstance(pred, dict):
+        return []
+    risk = pred.get("risk")
+    risk_text = f"{100 * float(risk):.0f} %" if isinstance(risk, int | float) else "-"
+    return [
+        f"**Breach risk ({payload.get('sli', 'SLI')}):** {risk_text} · "
+        f"**predicted completion** {pred.get('predicted_completion', '-')} · "
+        f"**deadline** {pred.get('deadline', '-')}",
+        f"**Why:** {pred.get('top_features') or '-'}",
+        f"**Model:** {pred.get('model_version', '-')} (prefix of {pred.get('prefix_length', '?')} "
+        f"events, last {pred.get('last_event', '-')})",
+    ]
 
 
 def continued_details(inp: EscalationInput, runs: int | None) -> str:

@@ -1,0 +1,1 @@
+"""Predictive monitoring: prefix encodings, remaining-time and breach-risk models."""

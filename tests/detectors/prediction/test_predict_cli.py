@@ -1,0 +1,61 @@
+"""`escalator predict train|evaluate` end to end on a synthetic log."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from tests.detectors.prediction.synthetic import order_rows, write_log, write_policy
+from workers.cli import app
+
+runner = CliRunner()
+
+
+def test_train_then_evaluate_json_and_html(tmp_path: Path) -> None:
+    policy = write_policy(tmp_path / "policy.yaml")
+    log = write_log(tmp_path / "orders.csv", order_rows(300))
+    out = tmp_path / "model.json"
+    q = tmp_path / "q.jsonl"
+    res = runner.invoke(
+        app,
+        ["predict", "train", "--log", str(log), "--policy", str(policy), "--out", str(out),
+         "--quarantine", str(q), "--json"],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    summary = json.loads(res.stdout)
+    assert summary["journey"] == "orders" and out.exists() and summary["bytes"] < 20_000_000
+    html = tmp_path / "eval.html"
+    res = runner.invoke(
+        app,
+        ["predict", "evaluate", "--log", str(log), "--policy", str(policy), "--json",
+         "--quarantine", str(q), "--html", str(html)],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    result = json.loads(res.stdout)
+    assert result["mae_days"] > 0 and "shipped_within_24h" in result["breach"]
+    page = html.read_text()
+    assert 'id="mae-by-prefix"' in page and 'class="calibration"' in page
+
+
+def test_bad_input_is_one_clear_line(tmp_path: Path) -> None:
+    policy = write_policy(tmp_path / "policy.yaml")
+    res = runner.invoke(
+        app, ["predict", "train", "--log", str(tmp_path / "none.csv"), "--policy", str(policy)]
+    )
+    assert res.exit_code == 2 and "no such file" in res.output
+    log = write_log(tmp_path / "few.csv", order_rows(3))
+    res = runner.invoke(
+        app,
+        ["predict", "train", "--log", str(log), "--policy", str(policy),
+         "--quarantine", str(tmp_path / "q.jsonl"), "--until", "2026-01-05"],
+    )  # fmt: skip
+    assert res.exit_code == 2 and "--until" in res.output
+    res = runner.invoke(
+        app,
+        ["predict", "train", "--log", str(log), "--policy", str(policy),
+         "--quarantine", str(tmp_path / "q.jsonl")],
+    )  # fmt: skip
+    assert res.exit_code == 2 and "completed cases to learn from" in res.output
+    assert "Traceback" not in res.output
