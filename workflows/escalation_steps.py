@@ -60,6 +60,7 @@ class EscalationSteps:
     _outbox_: Outbox | None = None
     _recording: asyncio.Task[None] | None = None
     _records_stuck = False  # the records activity failed for good: stop waiting on it
+    _records_paused = False  # continuing as new: no new batch may take steps now
 
     def _per_target(self) -> bool:
         if self._delivery_v2 is None:
@@ -257,6 +258,7 @@ class EscalationSteps:
         status = s.status(with_timeline=False)
         level, role, count = s.level, s.owner_role, s.notify_count
         results: dict[int, dict[str, Any]] = {}
+        first_ok: list[str] = []  # when the first target got it: time to notify counts there
 
         def make(t: Target, why: NotificationReason) -> Notification:
             return Notification(
@@ -276,6 +278,8 @@ class EscalationSteps:
         def done(i: int, t: Target, why: NotificationReason, n: Notification, d: Delivery) -> None:
             if d.ok and d.provider_message_id and t.key not in s.messages:
                 s.messages[t.key] = d.provider_message_id
+            if d.ok and not first_ok:
+                first_ok.append(workflow.now().isoformat())
             results[i] = {
                 "role": t.role,
                 "channel": t.channel,
@@ -300,6 +304,7 @@ class EscalationSteps:
                 status="sent" if any(e["ok"] for e in sent) else "failed",
                 sent=sent,
                 skipped=list(skipped),
+                first_delivered_at=first_ok[0] if first_ok else None,
             )
             self._record_soon()
 
@@ -337,35 +342,48 @@ class EscalationSteps:
 
     def _record_soon(self) -> None:
         idle = self._recording is None or self._recording.done()
-        if self._s.unrecorded and not self._records_stuck and idle:
+        quiet = self._records_stuck or self._records_paused
+        if self._s.unrecorded and idle and not quiet:
             self._recording = asyncio.create_task(self._record_in_background())
 
     async def _record_in_background(self) -> None:
-        while self._s.unrecorded:
-            steps = self._s.take_unrecorded()
-            kinds = ", ".join(dict.fromkeys(step.kind.value for step in steps))
-            try:
-                await workflow.execute_activity(
-                    ACTIVITY_RECORD_STEPS,
-                    RecordStepsInput(steps=steps),
-                    start_to_close_timeout=timedelta(seconds=30),
-                    retry_policy=RECORD_FOREVER,
-                    summary=f"record {kinds}",
-                )
-            except ActivityError:  # not retryable (a bug): keep the steps, stop waiting
-                self._s.unrecorded = steps + self._s.unrecorded
-                self._records_stuck = True
-                return
+        """One batch of steps to the records activity, then the next batch in a new task
+        (so settling before continue-as-new waits for the batch in flight only)."""
+        steps = self._s.take_unrecorded()
+        kinds = ", ".join(dict.fromkeys(step.kind.value for step in steps))
+        try:
+            await workflow.execute_activity(
+                ACTIVITY_RECORD_STEPS,
+                RecordStepsInput(steps=steps),
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=RECORD_FOREVER,
+                summary=f"record {kinds}",
+            )
+        except ActivityError:  # not retryable (a bug): keep the steps, stop waiting
+            self._s.unrecorded = steps + self._s.unrecorded
+            self._records_stuck = True
+            self._recording = None
+            return
+        self._recording = None
+        self._record_soon()
 
-    async def _settle(self) -> None:
-        """Before the run ends or continues as new: every delivery answered, every step
-        handed to the records."""
+    async def _settle(self, *, final: bool = True) -> None:
+        """Before the run ends (``final``) or continues as new: every delivery answered,
+        and every step handed to the records -- or, when continuing, the steps in flight
+        written and the rest carried (``unrecorded`` goes with the carried state), so
+        responses arriving meanwhile cannot hold the run open."""
         if not self._per_target():
             await self._flush()
             return
         await workflow.wait_condition(self._outbox.idle)
         self._record_soon()
-        while self._recording is not None and not self._recording.done():
+        if not final:  # the batch in flight is written; what is left is carried
+            self._records_paused = True
+            if self._recording is not None:
+                await self._recording
+            self._records_paused = False
+            return
+        while self._recording is not None:
             await self._recording
             self._record_soon()
 
