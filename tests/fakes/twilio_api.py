@@ -12,7 +12,9 @@ from __future__ import annotations
 import base64
 import itertools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import format_datetime
 from typing import Any
 
 from aiohttp import web
@@ -36,6 +38,7 @@ class Sent:
     from_: str
     body: str | None = None  # SMS
     twiml: str | None = None  # voice call
+    created: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
 class FakeTwilio(FakeServer):
@@ -54,7 +57,42 @@ class FakeTwilio(FakeServer):
         return [
             web.post("/2010-04-01/Accounts/{sid}/Messages.json", self._messages),
             web.post("/2010-04-01/Accounts/{sid}/Calls.json", self._calls),
+            web.get("/2010-04-01/Accounts/{sid}/Messages.json", self._list_messages),
         ]
+
+    async def _list_messages(self, request: web.Request) -> web.Response:
+        """GET Messages.json filtered by To and From, newest first, as Twilio pages it
+        (DateSent filters are day-granular there; the sender filters by time itself)."""
+        params = dict(request.query)
+        self.record("Messages.list", params, request)
+        fault = await self.take_fault("Messages.list")
+        if fault and fault.status:
+            return _error(20500, fault.status, "fault")
+        if not self._authorized(request):
+            return _error(20003, 401, "Authenticate")
+        with self._lock:
+            found = [
+                m
+                for m in self.messages
+                if m.to == params.get("To", m.to) and m.from_ == params.get("From", m.from_)
+            ]
+        found.sort(key=lambda m: m.created, reverse=True)
+        items = [
+            {
+                "sid": m.sid,
+                "account_sid": self.account_sid,
+                "to": m.to,
+                "from": m.from_,
+                "body": m.body,
+                "status": "sent",
+                "date_created": format_datetime(m.created),
+                "date_sent": format_datetime(m.created),
+            }
+            for m in found
+        ]
+        return web.json_response(
+            {"messages": items, "next_page_uri": None, "page": 0, "page_size": len(items)}
+        )
 
     async def _messages(self, request: web.Request) -> web.Response:
         return await self._create(request, "Messages", "SM")
