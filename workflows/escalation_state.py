@@ -155,11 +155,18 @@ class EscalationState:
             return add_business_time(start, duration, self.policy.calendar).astimezone(UTC)
         return start + duration
 
-    def start_level(self, level: int, now: datetime) -> None:
+    def start_level(self, level: int, now: datetime, *, keep_override: bool = False) -> None:
+        """Start paging ``level``; a reassignment lasts until the next escalation, except one
+        made before the first page (``keep_override``), which decides who that page goes to."""
         self.level = level
         self.level_started_at = now
-        self.role_override = None
+        if not keep_override:
+            self.role_override = None
         self.restart_ack_window(now)
+
+    def answered_before_page(self) -> bool:
+        """Someone (an incident lead) reassigned or acknowledged it before level 1 was paged."""
+        return self.role_override is not None or self.state is ExceptionState.ACKNOWLEDGED
 
     def restart_ack_window(self, now: datetime) -> None:
         lvl = self.current_level
