@@ -146,9 +146,9 @@ class EscalationWorkflow(EscalationRouting, StormGate, EscalationHandlers):
             detected_at=s.detected_at.isoformat(),
             reopened_from=inp.reopened_from,
             rework_count=inp.rework_count,
-            occurrences=1,
+            occurrences=s.occurrences,  # a reopened run: every detection since the resolution
             attributes=dict(inp.detection.attributes),
-            payload=dict(inp.detection.payload),
+            payload=dict(s.payload),  # the latest detection's (a reopen may count several)
         )
         if inp.reopened_from:
             s.record(

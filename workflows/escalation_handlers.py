@@ -42,7 +42,17 @@ def _refuse(reason: str | None) -> None:
         raise ApplicationError(reason, type="Refused", non_retryable=True)
 
 
+# workflow.patched ids. reopen-counts-all: detections arriving after the resolution, before
+# the run ends, all count in the reopened run (the first keeps its onset); the last one no
+# longer replaces the others. reopen-signal-carries: the occurred_again signal reopens
+# with the policy and history limit it carries, else the run's own (not the defaults).
+REOPEN_COUNTS_ALL = "reopen-counts-all"
+REOPEN_SIGNAL_CARRIES = "reopen-signal-carries"
+
+
 class EscalationHandlers(EscalationSteps):
+    _history_limit: int
+
     # --- detections of the same exception ---
 
     def _next_run(self, start: EscalationInput) -> EscalationInput:
@@ -61,6 +71,25 @@ class EscalationHandlers(EscalationSteps):
             reopened_from=s.run_id,  # the records run, also after continue-as-new
             rework_count=s.rework_count + 1,
             previous_resolved_at=s.resolved_at,
+        )
+
+    def _reopen_with(self, start: EscalationInput) -> None:
+        """A detection of the resolved exception: it reopens (or starts anew) when this run
+        ends. Several can arrive before it does; the next run counts each of them, keeps the
+        first one's onset, shows the latest one's payload and runs on the latest policy."""
+        pending = self._reopen
+        if pending is None or not workflow.patched(REOPEN_COUNTS_ALL):
+            self._reopen = self._next_run(start)
+            return
+        if start.detection in (pending.detection, pending.last_detection):
+            return  # a retried call, not a new occurrence
+        self._reopen = pending.model_copy(
+            update={
+                "policy": start.policy,
+                "history_limit": start.history_limit,
+                "occurrences": pending.occurrences + 1,
+                "last_detection": start.detection,
+            }
         )
 
     def _occurred(self, detection: Detection) -> None:
@@ -87,7 +116,8 @@ class EscalationHandlers(EscalationSteps):
         if detection == s.detection:  # the detection that started this run (or a retry of it)
             outcome = "reopened" if s.reopened_from else "new"
         elif s.resolved:
-            self._reopen = self._next_run(inp.start)
+            self._reopen_with(inp.start)
+            assert self._reopen is not None
             outcome = "reopened" if self._reopen.reopened_from else "new"
         else:
             self._occurred(detection)
@@ -99,10 +129,18 @@ class EscalationHandlers(EscalationSteps):
     @workflow.signal
     def occurred_again(self, inp: OccurredAgain) -> None:
         s = self._s
-        if s.resolved:
-            self._reopen = self._next_run(EscalationInput(detection=inp.detection, policy=s.policy))
-        else:
+        if not s.resolved:
             self._occurred(inp.detection)
+        elif workflow.patched(REOPEN_SIGNAL_CARRIES):
+            self._reopen_with(
+                EscalationInput(
+                    detection=inp.detection,
+                    policy=inp.policy or s.policy,  # s.policy: as applied last, not as started
+                    history_limit=inp.history_limit or self._history_limit,
+                )
+            )
+        else:
+            self._reopen = self._next_run(EscalationInput(detection=inp.detection, policy=s.policy))
 
     @workflow.signal
     def condition_cleared(self, inp: ConditionCleared) -> None:

@@ -91,7 +91,9 @@ class EscalationState:
             reopened_from=inp.reopened_from,
             rework_count=inp.rework_count,
             previous_resolved_at=inp.previous_resolved_at,
-            payload=dict(inp.detection.payload),
+            occurrences=inp.occurrences,
+            last_detection=inp.last_detection,
+            payload=dict((inp.last_detection or inp.detection).payload),
         )
 
     # --- the timeline ---

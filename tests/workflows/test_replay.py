@@ -39,6 +39,8 @@ MAIN_SCENARIOS = {
     "continue_as_new_held_last",  # still held, then released: routed and paged
     "early_reassign",  # reassigned before the first page: it goes to the new role (patched)
     "early_acknowledge",  # acknowledged before the first page: nobody paged (patched)
+    "reopen_counts_all",  # two detections after the resolution: both reopen it (patched)
+    "reopen_signal_carries",  # reopened by signal, with the run's policy and limit (patched)
 }
 
 
