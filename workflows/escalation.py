@@ -79,6 +79,9 @@ class EscalationWorkflow(EscalationRouting, StormGate, EscalationHandlers):
             self._resume(inp, inp.carried)
             return
         self._s = EscalationState.start(inp, info.workflow_id, info.run_id, workflow.now())
+        # Recorded here, not in run: detections sent with update-with-start can reach the
+        # handlers in this very first task, before run starts, and must come after it.
+        self._record_detection(inp)
         if info.continued_run_id is not None:  # reopened by continue-as-new: no static summary
             self._continued = continued_details(inp, None)
 
@@ -128,7 +131,7 @@ class EscalationWorkflow(EscalationRouting, StormGate, EscalationHandlers):
         await self._after_resolution()
         return s.status()
 
-    async def _detect_and_route(self, inp: EscalationInput) -> None:
+    def _record_detection(self, inp: EscalationInput) -> None:
         s = self._s
         rule = inp.policy.rule
         s.record(
@@ -157,6 +160,8 @@ class EscalationWorkflow(EscalationRouting, StormGate, EscalationHandlers):
                 reopened_from=inp.reopened_from,
                 rework_count=inp.rework_count,
             )
+
+    async def _detect_and_route(self, inp: EscalationInput) -> None:
         self._publish()
         self._routing_v2 = workflow.patched(ROUTING_V2)
         if self._routing_v2:

@@ -48,6 +48,8 @@ def _refuse(reason: str | None) -> None:
 # with the policy and history limit it carries, else the run's own (not the defaults).
 REOPEN_COUNTS_ALL = "reopen-counts-all"
 REOPEN_SIGNAL_CARRIES = "reopen-signal-carries"
+# occurrence-once: a detection counts once, also when its retried call is not the latest.
+OCCURRENCE_ONCE = "occurrence-once"
 
 
 class EscalationHandlers(EscalationSteps):
@@ -96,6 +98,9 @@ class EscalationHandlers(EscalationSteps):
         s = self._s
         if detection == s.last_detection:  # a retried call, not a new occurrence
             return
+        if s.seen_before(detection) and workflow.patched(OCCURRENCE_ONCE):
+            return  # retried after others came in between: counted already
+        s.remember(detection)
         s.last_detection = detection
         s.occurrences += 1
         s.payload = dict(detection.payload)
