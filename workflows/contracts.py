@@ -103,6 +103,7 @@ class CarriedState(Contract):
     notified_roles: list[str] = Field(default_factory=list)
     occurrences: int = 1
     last_detection: Detection | None = None
+    seen: list[str] = Field(default_factory=list)  # detection fingerprints (occurrence-once)
     payload: dict[str, Any] = Field(default_factory=dict)
     routing: str | None = None
     routing_reason: str | None = None

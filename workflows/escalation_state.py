@@ -62,7 +62,7 @@ class EscalationState:
     last_detection: Detection | None = None  # the latest one counted, to ignore retries
     # Fingerprints of the detections counted lately (patch ``occurrence-once``): a call
     # retried after a burst of others (Temporal aborts updates beyond 10 in flight) is
-    # not the latest any more, and must not count twice. Bounded; not carried.
+    # not the latest any more, and must not count twice. Bounded; carried.
     seen: list[str] = field(default_factory=list)
     payload: dict[str, Any] = field(default_factory=dict)
     routing: str | None = None
