@@ -13,6 +13,8 @@ Client code only: no worker, no workflow code is imported here.
 
 from __future__ import annotations
 
+import asyncio
+import random
 from datetime import UTC, datetime
 from typing import Any
 
@@ -45,6 +47,9 @@ from workflows.presentation import static_details, static_summary
 __all__ = ["Raised", "clear_condition", "raise_exception", "with_pydantic"]
 
 ATTEMPTS = 3  # a detection racing the end of a resolved run is retried against the new state
+# Temporal admits 10 updates in flight per workflow: a burst of detections of one subject
+# beyond that is answered "resource exhausted" (or "update aborted"); wait and try again.
+BUSY_RETRIES = 100
 
 
 class Raised(BaseModel):
@@ -109,7 +114,9 @@ async def raise_exception(
     client = with_pydantic(client)
     limit = {} if history_limit is None else {"history_limit": history_limit}
     inp = EscalationInput(detection=detection, policy=policy, **limit)
-    for attempt in range(1, ATTEMPTS + 1):
+    attempt = busy = 0
+    while attempt < ATTEMPTS:
+        attempt += 1
         start: WithStartWorkflowOperation[Any, ExceptionStatus] = WithStartWorkflowOperation(
             ESCALATION_WORKFLOW,
             inp,
@@ -129,6 +136,10 @@ async def raise_exception(
                 result_type=DetectionOutcome,
             )
         except (WorkflowUpdateFailedError, RPCError) as err:
+            if _busy(err) and busy < BUSY_RETRIES:
+                busy, attempt = busy + 1, attempt - 1
+                await asyncio.sleep(min(1.0, 0.02 * 2 ** min(busy, 6)) * (0.5 + random.random()))
+                continue
             if attempt == ATTEMPTS or not _run_was_closing(err):
                 raise
             continue
@@ -139,6 +150,15 @@ async def raise_exception(
             occurrences=outcome.occurrences,
         )
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _busy(err: Exception) -> bool:
+    """The workflow has as many updates in flight as Temporal admits: not an error yet."""
+    # Not UNAVAILABLE as such: an unreachable server must fail fast, not be waited for.
+    if isinstance(err, RPCError) and err.status == RPCStatusCode.RESOURCE_EXHAUSTED:
+        return True
+    text = f"{err} {getattr(err, 'cause', '')}".lower()
+    return "in-flight updates" in text or "update was aborted" in text
 
 
 def _run_was_closing(err: Exception) -> bool:

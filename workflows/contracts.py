@@ -78,6 +78,10 @@ class EscalationInput(Contract):
     # that replaying a run after a worker restart stays cheap.
     history_limit: int = Field(default=2000, ge=50)
     carried: CarriedState | None = None  # set only when an open exception continued as new
+    # A reopened run: the detections that arrived within the reopen window (patch
+    # ``reopen-counts-all``); ``detection`` is the first of them, ``last_detection`` the latest.
+    occurrences: int = Field(default=1, ge=1)
+    last_detection: Detection | None = None
 
 
 class CarriedState(Contract):
@@ -99,6 +103,7 @@ class CarriedState(Contract):
     notified_roles: list[str] = Field(default_factory=list)
     occurrences: int = 1
     last_detection: Detection | None = None
+    seen: list[str] = Field(default_factory=list)  # detection fingerprints (occurrence-once)
     payload: dict[str, Any] = Field(default_factory=dict)
     routing: str | None = None
     routing_reason: str | None = None
@@ -233,6 +238,10 @@ class ConditionCleared(Contract):
 
 class OccurredAgain(Contract):
     detection: Detection
+    # Should it reopen a resolved exception: the policy and history limit to reopen with.
+    # Without them the run's own (its latest applied policy, its history limit) are used.
+    policy: ExceptionPolicy | None = None
+    history_limit: int | None = Field(default=None, ge=50)
 
 
 # --- query ---

@@ -52,11 +52,14 @@ with workflow.unsafe.imports_passed_through():
     from workflows.presentation import continued_details
     from workflows.search_attributes import ALL_KEYS
     from workflows.storm_gate import StormGate
-    from workflows.targets import member_targets
+    from workflows.targets import member_targets, update_targets
 
 __all__ = ["EscalationWorkflow"]
 
 QUICK_RETRY = RetryPolicy(maximum_attempts=3)
+# workflow.patched id: a reassign or an acknowledgement before the first page is honoured
+# by it (the reassigned role gets the first page; an acknowledged exception pages nobody).
+EARLY_ANSWER = "early-answer"
 OPEN, ACKED = ExceptionState.OPEN, ExceptionState.ACKNOWLEDGED
 
 
@@ -76,6 +79,9 @@ class EscalationWorkflow(EscalationRouting, StormGate, EscalationHandlers):
             self._resume(inp, inp.carried)
             return
         self._s = EscalationState.start(inp, info.workflow_id, info.run_id, workflow.now())
+        # Recorded here, not in run: detections sent with update-with-start can reach the
+        # handlers in this very first task, before run starts, and must come after it.
+        self._record_detection(inp)
         if info.continued_run_id is not None:  # reopened by continue-as-new: no static summary
             self._continued = continued_details(inp, None)
 
@@ -106,8 +112,13 @@ class EscalationWorkflow(EscalationRouting, StormGate, EscalationHandlers):
         if not s.resolved and self._routing_v2:
             await self._await_delivery()  # outside support hours: until they start
         if not s.resolved:
-            s.start_level(1, workflow.now())
-            if s.routing == "page":
+            early = s.answered_before_page() and workflow.patched(EARLY_ANSWER)
+            s.start_level(1, workflow.now(), keep_override=early)
+            if early:
+                self._take_early_answers()
+            if early and s.state is ACKED:  # somebody has it: nobody is paged, the owner told
+                await self._tell_owner_acknowledged()
+            elif s.routing == "page":
                 await self._first_page()  # storm control may group it instead
             elif self._routing_v2:  # notify: Slack only, slower; ticket: the digest
                 # A notification floods Slack in a storm as pages would: the same gate.
@@ -120,7 +131,7 @@ class EscalationWorkflow(EscalationRouting, StormGate, EscalationHandlers):
         await self._after_resolution()
         return s.status()
 
-    async def _detect_and_route(self, inp: EscalationInput) -> None:
+    def _record_detection(self, inp: EscalationInput) -> None:
         s = self._s
         rule = inp.policy.rule
         s.record(
@@ -138,9 +149,9 @@ class EscalationWorkflow(EscalationRouting, StormGate, EscalationHandlers):
             detected_at=s.detected_at.isoformat(),
             reopened_from=inp.reopened_from,
             rework_count=inp.rework_count,
-            occurrences=1,
+            occurrences=s.occurrences,  # a reopened run: every detection since the resolution
             attributes=dict(inp.detection.attributes),
-            payload=dict(inp.detection.payload),
+            payload=dict(s.payload),  # the latest detection's (a reopen may count several)
         )
         if inp.reopened_from:
             s.record(
@@ -149,6 +160,8 @@ class EscalationWorkflow(EscalationRouting, StormGate, EscalationHandlers):
                 reopened_from=inp.reopened_from,
                 rework_count=inp.rework_count,
             )
+
+    async def _detect_and_route(self, inp: EscalationInput) -> None:
         self._publish()
         self._routing_v2 = workflow.patched(ROUTING_V2)
         if self._routing_v2:
@@ -233,6 +246,26 @@ class EscalationWorkflow(EscalationRouting, StormGate, EscalationHandlers):
         s.record(StepKind.CONDITION_CLEARED, now, actor=actor, detail=check.detail)
         r.resolve(s, actor, f"condition cleared after {step}", "auto_resolved", "playbook", now)
         return True
+
+    def _take_early_answers(self) -> None:
+        """A reassign or acknowledgement that came before level 1 was paged decides who the
+        first message goes to and what it says: it is not paged again from the inbox."""
+        self._inbox = [e for e in self._inbox if e[0] not in ("reassigned", "acknowledged")]
+
+    async def _tell_owner_acknowledged(self) -> None:
+        """Acknowledged before any page (by an incident lead): paging would wake someone for
+        an exception already taken. The owning role hears it once, on its update channel;
+        the time-to-restore and ack-timeout timers run as after any acknowledgement."""
+        s = self._s
+        if s.routing == "ticket":  # the role's digest lists it; nobody is interrupted
+            return
+        role = s.owner_role
+        s.add_notified(role)
+        await self._notify(
+            [(t, "informed") for t in update_targets(s.policy, [role])],
+            [],
+            f"tell {role}: acknowledged by {s.acknowledged_by} before any page",
+        )
 
     async def _respond_until_resolved(self) -> None:
         s = self._s

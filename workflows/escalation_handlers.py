@@ -42,7 +42,19 @@ def _refuse(reason: str | None) -> None:
         raise ApplicationError(reason, type="Refused", non_retryable=True)
 
 
+# workflow.patched ids. reopen-counts-all: detections arriving after the resolution, before
+# the run ends, all count in the reopened run (the first keeps its onset); the last one no
+# longer replaces the others. reopen-signal-carries: the occurred_again signal reopens
+# with the policy and history limit it carries, else the run's own (not the defaults).
+REOPEN_COUNTS_ALL = "reopen-counts-all"
+REOPEN_SIGNAL_CARRIES = "reopen-signal-carries"
+# occurrence-once: a detection counts once, also when its retried call is not the latest.
+OCCURRENCE_ONCE = "occurrence-once"
+
+
 class EscalationHandlers(EscalationSteps):
+    _history_limit: int
+
     # --- detections of the same exception ---
 
     def _next_run(self, start: EscalationInput) -> EscalationInput:
@@ -63,10 +75,32 @@ class EscalationHandlers(EscalationSteps):
             previous_resolved_at=s.resolved_at,
         )
 
+    def _reopen_with(self, start: EscalationInput) -> None:
+        """A detection of the resolved exception: it reopens (or starts anew) when this run
+        ends. Several can arrive before it does; the next run counts each of them, keeps the
+        first one's onset, shows the latest one's payload and runs on the latest policy."""
+        pending = self._reopen
+        if pending is None or not workflow.patched(REOPEN_COUNTS_ALL):
+            self._reopen = self._next_run(start)
+            return
+        if start.detection in (pending.detection, pending.last_detection):
+            return  # a retried call, not a new occurrence
+        self._reopen = pending.model_copy(
+            update={
+                "policy": start.policy,
+                "history_limit": start.history_limit,
+                "occurrences": pending.occurrences + 1,
+                "last_detection": start.detection,
+            }
+        )
+
     def _occurred(self, detection: Detection) -> None:
         s = self._s
         if detection == s.last_detection:  # a retried call, not a new occurrence
             return
+        if s.seen_before(detection) and workflow.patched(OCCURRENCE_ONCE):
+            return  # retried after others came in between: counted already
+        s.remember(detection)
         s.last_detection = detection
         s.occurrences += 1
         s.payload = dict(detection.payload)
@@ -87,7 +121,8 @@ class EscalationHandlers(EscalationSteps):
         if detection == s.detection:  # the detection that started this run (or a retry of it)
             outcome = "reopened" if s.reopened_from else "new"
         elif s.resolved:
-            self._reopen = self._next_run(inp.start)
+            self._reopen_with(inp.start)
+            assert self._reopen is not None
             outcome = "reopened" if self._reopen.reopened_from else "new"
         else:
             self._occurred(detection)
@@ -99,10 +134,18 @@ class EscalationHandlers(EscalationSteps):
     @workflow.signal
     def occurred_again(self, inp: OccurredAgain) -> None:
         s = self._s
-        if s.resolved:
-            self._reopen = self._next_run(EscalationInput(detection=inp.detection, policy=s.policy))
-        else:
+        if not s.resolved:
             self._occurred(inp.detection)
+        elif workflow.patched(REOPEN_SIGNAL_CARRIES):
+            self._reopen_with(
+                EscalationInput(
+                    detection=inp.detection,
+                    policy=inp.policy or s.policy,  # s.policy: as applied last, not as started
+                    history_limit=inp.history_limit or self._history_limit,
+                )
+            )
+        else:
+            self._reopen = self._next_run(EscalationInput(detection=inp.detection, policy=s.policy))
 
     @workflow.signal
     def condition_cleared(self, inp: ConditionCleared) -> None:

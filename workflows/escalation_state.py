@@ -7,6 +7,7 @@ deterministic and testable without a server. The workflow class
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -27,6 +28,11 @@ from workflows.contracts import (
 __all__ = ["Deadline", "EscalationState"]
 
 DeadlineKind = Literal["ack", "restore", "ack_timeout", "snooze"]
+SEEN = 1000  # detection fingerprints kept to recognise a retried call
+
+
+def fingerprint(detection: Detection) -> str:
+    return hashlib.sha256(detection.model_dump_json().encode()).hexdigest()[:20]
 
 
 @dataclass(frozen=True)
@@ -54,6 +60,10 @@ class EscalationState:
     notified_roles: list[str] = field(default_factory=list)
     occurrences: int = 1
     last_detection: Detection | None = None  # the latest one counted, to ignore retries
+    # Fingerprints of the detections counted lately (patch ``occurrence-once``): a call
+    # retried after a burst of others (Temporal aborts updates beyond 10 in flight) is
+    # not the latest any more, and must not count twice. Bounded; carried.
+    seen: list[str] = field(default_factory=list)
     payload: dict[str, Any] = field(default_factory=dict)
     routing: str | None = None
     routing_reason: str | None = None  # the routing headline, for messages and the UI
@@ -91,8 +101,17 @@ class EscalationState:
             reopened_from=inp.reopened_from,
             rework_count=inp.rework_count,
             previous_resolved_at=inp.previous_resolved_at,
-            payload=dict(inp.detection.payload),
+            occurrences=inp.occurrences,
+            last_detection=inp.last_detection,
+            payload=dict((inp.last_detection or inp.detection).payload),
+            seen=[fingerprint(d) for d in (inp.detection, inp.last_detection) if d is not None],
         )
+
+    def seen_before(self, detection: Detection) -> bool:
+        return fingerprint(detection) in self.seen
+
+    def remember(self, detection: Detection) -> None:
+        self.seen = [*self.seen[-(SEEN - 1) :], fingerprint(detection)]
 
     # --- the timeline ---
 
@@ -155,11 +174,18 @@ class EscalationState:
             return add_business_time(start, duration, self.policy.calendar).astimezone(UTC)
         return start + duration
 
-    def start_level(self, level: int, now: datetime) -> None:
+    def start_level(self, level: int, now: datetime, *, keep_override: bool = False) -> None:
+        """Start paging ``level``; a reassignment lasts until the next escalation, except one
+        made before the first page (``keep_override``), which decides who that page goes to."""
         self.level = level
         self.level_started_at = now
-        self.role_override = None
+        if not keep_override:
+            self.role_override = None
         self.restart_ack_window(now)
+
+    def answered_before_page(self) -> bool:
+        """Someone (an incident lead) reassigned or acknowledged it before level 1 was paged."""
+        return self.role_override is not None or self.state is ExceptionState.ACKNOWLEDGED
 
     def restart_ack_window(self, now: datetime) -> None:
         lvl = self.current_level

@@ -30,6 +30,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.contracts import ExceptionState, ExceptionStatus
     from workflows.storm_contracts import (
         STORM_ESCALATION,
+        STORM_RUNS,
         STORM_WORKFLOW,
         StormInput,
         StormMemberClosed,
@@ -54,16 +55,20 @@ class StormWorkflow(StormEscalation):
         if self._st.routing is None and (self._st.paged or self._st.members):
             # Carried from a run before routing was kept: everything in it was paged.
             self._st.routing = "page"
-        self._dirty = False
+        self._dirty = self._st.pending  # joined just before the last run continued as new
         self._closing = False  # the storm is over: a late exception starts the next one
+        self._registered = 0  # registrations in this run (Temporal: 2,000 updates per run)
+        # Position of each member: answers a retried registration without a verdict each.
+        self._index = {m.exception_id: i for i, m in enumerate(self._st.members)}
 
     @workflow.update
     def register(self, req: StormRegistration) -> StormVerdict:
         st, control, now = self._st, self._control, workflow.now()
         st.last_seen = now
-        known = st.verdicts.get(req.member.exception_id)
+        known = st.verdicts.get(req.member.exception_id) or self._grouped_before(req)
         if known is not None:  # a retried activity asks again: same answer
             return known
+        self._registered += 1
         if route(st, req.member.routing) and st.ack_due is not None:
             # A page-routed exception joined a storm of notifications: the current level is
             # paged loudly with the next update (`_unreached`) and must answer as for a page.
@@ -80,23 +85,37 @@ class StormWorkflow(StormEscalation):
                 paged_in_window=len(st.paged),
             )
         else:
+            self._index[req.member.exception_id] = len(st.members)
             st.members.append(req.member)
             self._dirty = True
-            verdict = StormVerdict(
-                action="grouped",
-                storm_id=sid,
-                reason=f"storm: more than {control.threshold} first pages of {self._inp.rule} "
-                f"for {self._inp.role} within {format_duration(control.window)}; "
-                f"grouped as number {len(st.members)}",
-                grouped=len(st.members),
-                paged_in_window=len(st.paged),
-            )
+            verdict = self._grouped(len(st.members))
+            if workflow.patched(STORM_RUNS):
+                return verdict  # the member list remembers it (see _grouped_before)
         st.verdicts[req.member.exception_id] = verdict
         return verdict
 
+    def _grouped(self, number: int) -> StormVerdict:
+        control = self._control
+        return StormVerdict(
+            action="grouped",
+            storm_id=storm_id(self._inp.journey, self._inp.rule, self._inp.role),
+            reason=f"storm: more than {control.threshold} first pages of {self._inp.rule} "
+            f"for {self._inp.role} within {format_duration(control.window)}; "
+            f"grouped as number {number}",
+            grouped=number,
+            paged_in_window=len(self._st.paged),
+        )
+
+    def _grouped_before(self, req: StormRegistration) -> StormVerdict | None:
+        at = self._index.get(req.member.exception_id)
+        return None if at is None else self._grouped(at + 1)
+
     @register.validator
     def _still_open(self, req: StormRegistration) -> None:
-        if self._closing and req.member.exception_id not in self._st.verdicts:
+        known = (
+            req.member.exception_id in self._st.verdicts or req.member.exception_id in self._index
+        )
+        if self._closing and not known:
             # Refused before it reaches history; the gate activity retries and then
             # starts the next storm, instead of joining one that tells nobody any more.
             raise ApplicationError("this storm is over; ask again", type="StormOver")
@@ -136,9 +155,8 @@ class StormWorkflow(StormEscalation):
                 self._closing = True
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 break  # the last message below counts whoever joined until now
-            if workflow.info().is_continue_as_new_suggested():
-                await workflow.wait_condition(workflow.all_handlers_finished)
-                workflow.continue_as_new(inp.model_copy(update={"state": st}))
+            if self._run_full():
+                await self._continue_as_new()
         if st.members:
             await self._tell(over=True)
         return st

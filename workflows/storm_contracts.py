@@ -19,8 +19,12 @@ from workflows.contracts import Contract
 
 __all__ = [
     "ACTIVITY_STORM_GATE",
+    "MIN_RUN_EVENTS",
+    "REGISTRATIONS_PER_RUN",
+    "SIGNAL_BATCH",
     "STORM_ESCALATION",
     "STORM_NOTIFY",
+    "STORM_RUNS",
     "STORM_WORKFLOW",
     "MemberRouting",
     "StormAckInput",
@@ -45,6 +49,17 @@ STORM_ESCALATION = "storm-escalation"
 # workflow.patched id: notify-routed exceptions ask the storm too (they flood Slack just as
 # pages would); exceptions recorded before it notify alone on replay.
 STORM_NOTIFY = "storm-notify"
+# workflow.patched id: a storm stays inside Temporal's per-run limits with thousands of
+# members. It continues as new after REGISTRATIONS_PER_RUN registrations (Temporal takes
+# at most 2,000 updates per run), or on the server's suggestion once the run has
+# MIN_RUN_EVENTS events; it keeps no verdict per grouped member (the member list answers a
+# retried registration; 5,000 verdicts would pass the 2 MB payload limit when carried); it
+# signals its open members SIGNAL_BATCH at a time, each batch in its own workflow tasks
+# (Temporal refuses more than 2,000 pending signals from one run).
+STORM_RUNS = "storm-runs"
+REGISTRATIONS_PER_RUN = 1500
+MIN_RUN_EVENTS = 50
+SIGNAL_BATCH = 500
 
 
 def storm_id(journey: str, rule: str, role: str) -> str:
@@ -150,6 +165,8 @@ class StormState(Contract):
     # stays on quiet channels and its response times are NOTIFY_FACTOR times longer. The
     # first page-routed one makes it "page" for good. None: nobody asked yet.
     routing: MemberRouting | None = None
+    # Members joined since the message was last refreshed, when the run continued as new.
+    pending: bool = False
 
 
 class StormInput(Contract):

@@ -36,6 +36,10 @@ with workflow.unsafe.imports_passed_through():
     from workflows.contracts import ExceptionState, ExceptionStatus
     from workflows.escalation_routing import NOTIFY_FACTOR
     from workflows.storm_contracts import (
+        MIN_RUN_EVENTS,
+        REGISTRATIONS_PER_RUN,
+        SIGNAL_BATCH,
+        STORM_RUNS,
         StormAckInput,
         StormAnswer,
         StormEscalated,
@@ -88,6 +92,7 @@ class StormEscalation:
     _st: StormState
     _dirty: bool
     _closing: bool
+    _registered: int  # registrations in this run
 
     @property
     def _control(self) -> StormControl:
@@ -165,8 +170,14 @@ class StormEscalation:
                             lambda: self._dirty, timeout=timeout, timeout_summary=summary
                         )
             if self._dirty:
-                # Let joiners gather, so 500 of them cost a handful of message updates.
-                await workflow.sleep(control.update_every, summary="collect storm members")
+                # Let joiners gather, so 500 of them cost a handful of message updates; a run
+                # that took all the registrations it may stops gathering and moves on.
+                with contextlib.suppress(TimeoutError):
+                    await workflow.wait_condition(
+                        lambda: self._registered >= REGISTRATIONS_PER_RUN,
+                        timeout=control.update_every,
+                        timeout_summary="collect storm members",
+                    )
                 self._dirty = False
                 await self._refresh()
             now, due = workflow.now(), self._due()
@@ -176,11 +187,29 @@ class StormEscalation:
                 self._closing = True
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 break  # the last message counts whoever joined or answered until now
-            if workflow.info().is_continue_as_new_suggested():
-                await workflow.wait_condition(workflow.all_handlers_finished)
-                workflow.continue_as_new(self._inp.model_copy(update={"state": st}))
+            if self._run_full():
+                await self._continue_as_new()
         if st.members:
             await self._send([], over=True)
+
+    def _run_full(self) -> bool:
+        """Time to continue as new: the run took REGISTRATIONS_PER_RUN registrations, or the
+        server suggests it and the run has MIN_RUN_EVENTS events (a run whose carried state
+        alone is near the size threshold would otherwise continue as new forever)."""
+        info = workflow.info()
+        if self._registered >= REGISTRATIONS_PER_RUN and workflow.patched(STORM_RUNS):
+            return True
+        if not info.is_continue_as_new_suggested():
+            return False
+        # Only asked when it matters: storms recorded before the patch continued at once.
+        return info.get_current_history_length() >= MIN_RUN_EVENTS or not workflow.patched(
+            STORM_RUNS
+        )
+
+    async def _continue_as_new(self) -> None:
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        self._st.pending = self._dirty  # joined since the last refresh: the next run sends it
+        workflow.continue_as_new(self._inp.model_copy(update={"state": self._st}))
 
     async def _refresh(self) -> None:
         st = self._st
@@ -282,14 +311,22 @@ class StormEscalation:
         await self._send(targets, summary=f"storm: all levels exhausted ({esc.on_exhausted})")
 
     async def _tell_members(self, event: StormEscalated) -> None:
-        """One signal per still-open member, all in one workflow task."""
-        results = await asyncio.gather(
-            *(
-                workflow.get_external_workflow_handle(xid).signal("storm_escalated", event)
-                for xid in self._open_members()
-            ),
-            return_exceptions=True,
-        )
+        """One signal per still-open member, SIGNAL_BATCH at a time: Temporal refuses more
+        than 2,000 pending signals from one run, so each batch is sent and confirmed before
+        the next (storms recorded before the patch sent them all in one workflow task)."""
+        ids = self._open_members()
+        batches = [ids]
+        if len(ids) > SIGNAL_BATCH and workflow.patched(STORM_RUNS):
+            batches = [ids[i : i + SIGNAL_BATCH] for i in range(0, len(ids), SIGNAL_BATCH)]
+        results: list[object] = []
+        for batch in batches:
+            results += await asyncio.gather(
+                *(
+                    workflow.get_external_workflow_handle(xid).signal("storm_escalated", event)
+                    for xid in batch
+                ),
+                return_exceptions=True,
+            )
         gone = sum(1 for r in results if isinstance(r, BaseException))
         if gone:  # closed meanwhile (resolved and past its reopen window): nothing to escalate
             workflow.logger.info("storm escalation: %d members no longer running", gone)

@@ -38,6 +38,10 @@ MAIN_SCENARIOS = {
     "continue_as_new_held_first",  # held by a silence, continued as new while held
     "continue_as_new_held_last",  # still held, then released: routed and paged
     "delivery_per_target_sms_outage",  # per-target delivery: SMS retried through an outage
+    "early_reassign",  # reassigned before the first page: it goes to the new role (patched)
+    "early_acknowledge",  # acknowledged before the first page: nobody paged (patched)
+    "reopen_counts_all",  # two detections after the resolution: both reopen it (patched)
+    "reopen_signal_carries",  # reopened by signal, with the run's policy and limit (patched)
 }
 
 
@@ -92,6 +96,31 @@ async def test_continue_as_new_open_is_in_the_recorded_history() -> None:
     )
     with pytest.raises(Exception, match=r"[Nn]ondeterminism"):
         await replayer.replay_workflow(history)
+
+
+@workflow.defn(name=ESCALATION_WORKFLOW)
+class _AnswersEarlyTwice(EscalationWorkflow):
+    """The early-answer fix taken out halfway: the inbox still answers them after the page."""
+
+    @workflow.run
+    async def run(self, inp: EscalationInput) -> ExceptionStatus:
+        return await super().run(inp)
+
+    def _take_early_answers(self) -> None:
+        pass
+
+
+async def test_early_answer_is_in_the_recorded_history() -> None:
+    """The recorded run was acknowledged before its first page: replaying it with the
+    acknowledgement answered again from the inbox (one more message) fails."""
+    path = next(p for p in HISTORIES if p.stem == "early_acknowledge")
+    replayer = Replayer(
+        workflows=[_AnswersEarlyTwice],
+        data_converter=pydantic_data_converter,
+        workflow_runner=UnsandboxedWorkflowRunner(),
+    )
+    with pytest.raises(Exception, match=r"[Nn]ondeterminism"):
+        await replayer.replay_workflow(_history(path))
 
 
 async def test_incompatible_change_fails_replay() -> None:
