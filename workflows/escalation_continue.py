@@ -65,7 +65,8 @@ class EscalationContinue(EscalationSteps):
         """
         s = self._s
         self._publish()
-        await self._settle(final=False)
+        if not await self._settle(final=False):
+            return  # a message is still on its way: continue at a later wake, never wait here
         await workflow.wait_condition(workflow.all_handlers_finished)
         if s.resolved:  # this run tells everyone and keeps the reopen window
             return

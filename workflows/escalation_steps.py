@@ -7,7 +7,6 @@ workflow: Temporal calls only, times from ``workflow.now()``.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import Sequence
 from datetime import timedelta
@@ -34,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.delivery import DELIVERY_PER_TARGET, Outbox
     from workflows.escalation_state import Deadline, EscalationState
     from workflows.presentation import current_details
+    from workflows.step_writer import StepWriter
     from workflows.targets import Target, role_targets, update_targets
 
 __all__ = ["EscalationSteps"]
@@ -42,10 +42,9 @@ NOTIFY_RETRY = RetryPolicy(maximum_attempts=5, maximum_interval=timedelta(second
 # Records must not be lost, but a records outage must not stop the escalation either:
 # steps that could not be written stay queued for the next flush.
 RECORD_RETRY = RetryPolicy(maximum_attempts=10, maximum_interval=timedelta(seconds=30))
-# With per-target delivery, records are written in the background and never given up on:
-# a records outage of any length delays no timer and loses no step.
-RECORD_FOREVER = RetryPolicy(maximum_attempts=0, maximum_interval=timedelta(seconds=30))
 IN_PLACE: set[str] = {"informed", "update", "resolved"}
+# How long a continue-as-new waits for messages on their way before trying at a later wake.
+SETTLE_WAIT = timedelta(seconds=30)
 Batch = list[tuple[Target, NotificationReason]]
 
 
@@ -58,9 +57,7 @@ class EscalationSteps:
     # decided at the first notification, flush or settle of the run.
     _delivery_v2: bool | None = None
     _outbox_: Outbox | None = None
-    _recording: asyncio.Task[None] | None = None
-    _records_stuck = False  # the records activity failed for good: stop waiting on it
-    _records_paused = False  # continuing as new: no new batch may take steps now
+    _writer_: StepWriter | None = None
 
     def _per_target(self) -> bool:
         if self._delivery_v2 is None:
@@ -72,6 +69,12 @@ class EscalationSteps:
         if self._outbox_ is None:
             self._outbox_ = Outbox()
         return self._outbox_
+
+    @property
+    def _writer(self) -> StepWriter:
+        if self._writer_ is None:
+            self._writer_ = StepWriter(self._s)
+        return self._writer_
 
     # --- waiting ---
 
@@ -306,7 +309,7 @@ class EscalationSteps:
                 skipped=list(skipped),
                 first_delivered_at=first_ok[0] if first_ok else None,
             )
-            self._record_soon()
+            self._writer.soon()
 
         for i, (t, why) in enumerate(batch):
             self._outbox.start(
@@ -323,7 +326,7 @@ class EscalationSteps:
         never waits on the records database. Older runs wait, as they did.
         """
         if self._per_target():
-            self._record_soon()
+            self._writer.soon()
             return
         steps = self._s.take_unrecorded()
         if not steps:
@@ -340,52 +343,34 @@ class EscalationSteps:
         except ActivityError:
             self._s.unrecorded = steps + self._s.unrecorded
 
-    def _record_soon(self) -> None:
-        idle = self._recording is None or self._recording.done()
-        quiet = self._records_stuck or self._records_paused
-        if self._s.unrecorded and idle and not quiet:
-            self._recording = asyncio.create_task(self._record_in_background())
-
-    async def _record_in_background(self) -> None:
-        """One batch of steps to the records activity, then the next batch in a new task
-        (so settling before continue-as-new waits for the batch in flight only)."""
-        steps = self._s.take_unrecorded()
-        kinds = ", ".join(dict.fromkeys(step.kind.value for step in steps))
-        try:
-            await workflow.execute_activity(
-                ACTIVITY_RECORD_STEPS,
-                RecordStepsInput(steps=steps),
-                start_to_close_timeout=timedelta(seconds=30),
-                retry_policy=RECORD_FOREVER,
-                summary=f"record {kinds}",
-            )
-        except ActivityError:  # not retryable (a bug): keep the steps, stop waiting
-            self._s.unrecorded = steps + self._s.unrecorded
-            self._records_stuck = True
-            self._recording = None
-            return
-        self._recording = None
-        self._record_soon()
-
-    async def _settle(self, *, final: bool = True) -> None:
-        """Before the run ends (``final``) or continues as new: every delivery answered,
-        and every step handed to the records -- or, when continuing, the steps in flight
-        written and the rest carried (``unrecorded`` goes with the carried state), so
-        responses arriving meanwhile cannot hold the run open."""
+    async def _settle(self, *, final: bool = True) -> bool:
+        """Before the run ends (``final``): every delivery answered and every step handed to
+        the records. Before a continue-as-new: False while a delivery is still being retried
+        (the escalation must not wait on a provider outage: the caller tries again at a
+        later wake); else the batch of steps in flight written, the rest carried."""
         if not self._per_target():
             await self._flush()
-            return
-        await workflow.wait_condition(self._outbox.idle)
-        self._record_soon()
-        if not final:  # the batch in flight is written; what is left is carried
-            self._records_paused = True
-            if self._recording is not None:
-                await self._recording
-            self._records_paused = False
-            return
-        while self._recording is not None:
-            await self._recording
-            self._record_soon()
+            return True
+        if final:
+            await workflow.wait_condition(self._outbox.idle)
+            await self._writer.drain()
+            return True
+        if not self._outbox.idle():
+            # Messages just handed over usually answer within seconds; one stuck in a
+            # provider outage must not hold the next deadline.
+            wait = SETTLE_WAIT
+            deadline = self._s.next_deadline()
+            if deadline is not None:
+                wait = min(wait, max(deadline.due - workflow.now(), timedelta(0)))
+            if wait > timedelta(0):
+                with contextlib.suppress(TimeoutError):
+                    await workflow.wait_condition(
+                        self._outbox.idle, timeout=wait, timeout_summary="messages on their way"
+                    )
+            if not self._outbox.idle():
+                return False
+        await self._writer.pause()
+        return True
 
     # --- what incident leads see ---
 

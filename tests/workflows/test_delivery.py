@@ -179,3 +179,34 @@ async def _eventually(check: Callable[[], bool], within: float = 30) -> None:
         if datetime.now(UTC).timestamp() > deadline:
             raise AssertionError("condition not reached")
         await asyncio.sleep(0.05)
+
+
+async def test_a_message_stuck_in_an_outage_holds_no_continue_as_new_deadline(
+    make_harness: Callable[..., Harness],
+) -> None:
+    """The history fills while level 1's text is retried through an outage: the run does
+    not wait for it to continue as new -- every level is still paged on time -- and
+    continues as new once the message got through (in-flight activities are not carried)."""
+    sms = FlakySms()
+    h = make_harness(sms=sms)
+    policy = make_policy(h.unit, response=(2, 2), on_exhausted="repeat", ack_timeout=None)
+    eid = (await h.raise_(detection(subject()), policy, history_limit=50)).exception_id
+    first_run = (await h.handle(eid).describe()).run_id
+    detected = None
+    for n in range(1, 7):
+        await h.advance(2.1)
+        status = await h.until(eid, has(StepKind.ESCALATED, n), within=30)
+        detected = detected or steps(status, StepKind.DETECTED)[0].at
+        latest = steps(status, StepKind.ESCALATED)[-1]
+        assert latest.at - detected <= h.unit * (2 * n) + h.slack * (2 * n)
+    assert sms.sent == []  # still in the outage: nothing given up, nothing waited for
+    sms.down = False
+    await _eventually(lambda: len(sms.sent) >= 1, within=90)
+    await h.advance(2.1)  # the next wake finds the outbox empty: now it continues as new
+    for _ in range(100):
+        if (await h.handle(eid).describe()).run_id != first_run:
+            break
+        await asyncio.sleep(0.1)
+    assert (await h.handle(eid).describe()).run_id != first_run
+    keys = [s.notification.idempotency_key for s in sms.sent]
+    assert len(keys) == len(set(keys))  # each text once
