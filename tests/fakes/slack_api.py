@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +32,7 @@ class Message:
     thread_ts: str | None = None
     metadata: dict[str, Any] | None = None
     edits: int = 0
+    at: float = field(default_factory=time.time)  # when Slack accepted it (wall clock)
 
 
 class FakeSlack(FakeServer):
@@ -208,9 +210,17 @@ class FakeSlack(FakeServer):
             self.views.append(params)
         return web.json_response({"ok": True, "view": {"id": "V0VIEW"}})
 
+    def _m_conversations_open(self, params: dict[str, Any]) -> web.Response:
+        """The DM with a user (``users=U...``): its conversation id, as Slack answers it."""
+        users = str(params.get("users", ""))
+        if not users.startswith(("U", "W")) or "," in users:
+            return _error("user_not_found")
+        return web.json_response({"ok": True, "channel": {"id": "D" + users}})
+
     def _m_conversations_history(self, params: dict[str, Any]) -> web.Response:
         channel = str(params.get("channel"))
-        if channel not in self.channels.values():  # history takes ids only, as in Slack
+        known = channel in self.channels.values() or channel.startswith("D")
+        if not known:  # history takes ids only, as in Slack
             return _error("channel_not_found")
         with self._lock:
             found = [m for m in self.messages.values() if m.channel == channel and not m.thread_ts]
