@@ -9,6 +9,7 @@ is never handed out again to the reader.
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
@@ -18,7 +19,10 @@ from sqlalchemy.pool import NullPool
 
 __all__ = ["PG_SERVER", "RecordsDb", "pg_problem"]
 
-PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+# The server and the database the run's own database is created from (trust auth here).
+PG_SERVER = os.environ.get(
+    "ESCALATOR_FAULTS_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
 
 
 def pg_problem() -> str | None:
@@ -29,7 +33,8 @@ def pg_problem() -> str | None:
         engine.dispose()
         return None
     except Exception as exc:  # any failure means: not reachable, say why
-        return f"PostgreSQL at 127.0.0.1:5432 unreachable: {exc.__class__.__name__}: {exc}"
+        where = PG_SERVER.rpartition("@")[2]
+        return f"PostgreSQL at {where} unreachable: {exc.__class__.__name__}: {exc}"
 
 
 @dataclass
