@@ -1,16 +1,29 @@
-"""The notify activity: dispatches each notification to the sender of its channel.
+"""The delivery activities: one notification to one target (``deliver``), and the older
+batch ``notify`` that histories recorded before per-target delivery still call.
+
+``deliver`` is what an escalation level starts once per target, in the
+background (``workflows/delivery.py``):
+- it heartbeats every second while the provider works, so a crashed worker's
+  delivery is retried within the heartbeat timeout instead of a whole
+  start-to-close timeout;
+- a retryable failure (timeout, 429, 5xx, dropped connection) raises, and
+  Temporal retries it -- the one retry layer -- after the provider's
+  Retry-After when it sent one; a permanent refusal returns ``ok=False``;
+- every attempt is recorded in ``notifications`` (sent / retrying / failed,
+  attempts, first and last attempt). A records outage does not stop the
+  delivery: the row is written by the workflow's records later.
 
 Channels without a configured sender (no Slack token, no Twilio account) fall
-back to the console sender, so a page is never silently dropped. Every
-delivery is recorded. When a delivery failed but may succeed later (rate
-limit, 5xx), the activity raises after trying everything else, so Temporal
-retries it; senders are idempotent on the key, so delivered messages are not
-sent twice.
+back to the console sender, so a page is never silently dropped.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Mapping
+from datetime import timedelta
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -18,6 +31,7 @@ from temporalio.exceptions import ApplicationError
 from activities.channels import ChannelSender, ConsoleSender
 from activities.records import Recorder
 from workflows.activity_contracts import (
+    ACTIVITY_DELIVER,
     ACTIVITY_NOTIFY,
     Delivery,
     Notification,
@@ -25,7 +39,29 @@ from workflows.activity_contracts import (
     NotifyResult,
 )
 
-__all__ = ["NotifyActivities"]
+__all__ = ["HEARTBEAT_EVERY", "NotifyActivities"]
+
+log = logging.getLogger(__name__)
+HEARTBEAT_EVERY = 1.0  # seconds; the workflow's heartbeat timeout is a few times this
+LEGACY_ATTEMPTS = 5  # the batch notify's retry policy (histories before per-target)
+
+
+@contextlib.asynccontextmanager
+async def heartbeating() -> AsyncIterator[None]:
+    """Heartbeat in the background while the body waits on a provider."""
+
+    async def beat() -> None:
+        while True:
+            activity.heartbeat()
+            await asyncio.sleep(HEARTBEAT_EVERY)
+
+    task = asyncio.create_task(beat())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 class NotifyActivities:
@@ -49,6 +85,7 @@ class NotifyActivities:
                 return await sender.update(message, message.replaces)
             return await sender.send(message)
         except Exception as err:  # a sender bug must not hide the other targets' pages
+            log.exception("sender %s failed on %s", message.channel, message.idempotency_key)
             return Delivery(
                 ok=False,
                 channel=message.channel,
@@ -57,16 +94,46 @@ class NotifyActivities:
                 retryable=True,
             )
 
+    async def _record(self, message: Notification, delivery: Delivery, attempt: int) -> None:
+        status = "sent" if delivery.ok else "retrying" if delivery.retryable else "failed"
+        try:
+            await self.recorder.record_notification(message, delivery, status, attempt)
+        except Exception as err:  # the workflow's records write it later
+            log.warning("notification %s not recorded: %s", message.idempotency_key, err)
+
+    @activity.defn(name=ACTIVITY_DELIVER)
+    async def deliver(self, message: Notification) -> Delivery:
+        info = activity.info()
+        message = message.model_copy(
+            update={"attempt": info.attempt, "scheduled_at": info.scheduled_time}
+        )
+        async with heartbeating():
+            delivery = await self._deliver(message)
+            delivery = delivery.model_copy(update={"attempts": info.attempt})
+            await self._record(message, delivery, info.attempt)
+        if not delivery.ok and delivery.retryable:
+            wait = delivery.retry_after
+            raise ApplicationError(
+                f"{message.channel}:{message.target}: {delivery.error}",
+                type="DeliveryRetry",
+                next_retry_delay=timedelta(seconds=wait) if wait else None,
+            )
+        return delivery
+
     @activity.defn(name=ACTIVITY_NOTIFY)
     async def notify(self, inp: NotifyRequest) -> NotifyResult:
+        """A level's targets one after another (kept for histories before per-target)."""
+        info = activity.info()
         deliveries = []
         for message in inp.notifications:
+            message = message.model_copy(
+                update={"attempt": info.attempt, "scheduled_at": info.scheduled_time}
+            )
             delivery = await self._deliver(message)
-            await self.recorder.record_notification(message, delivery)
+            await self._record(message, delivery, info.attempt)
             deliveries.append(delivery)
         retry = [d for d in deliveries if not d.ok and d.retryable]
-        info = activity.info()
-        if retry and info.attempt < 5:  # leave the last attempt's result to the workflow
+        if retry and info.attempt < LEGACY_ATTEMPTS:  # the last attempt's result: the workflow's
             raise ApplicationError(
                 "; ".join(f"{d.channel}:{d.target}: {d.error}" for d in retry),
                 type="DeliveryFailed",

@@ -33,8 +33,11 @@ class Recorder(Protocol):
         """Store one timeline step; a second call with the same key changes nothing."""
         ...
 
-    async def record_notification(self, notification: Notification, delivery: Delivery) -> None:
-        """Store one delivery attempt, keyed on ``notification.idempotency_key``."""
+    async def record_notification(
+        self, notification: Notification, delivery: Delivery, status: str, attempt: int
+    ) -> None:
+        """Store one delivery attempt's result (``sent`` / ``retrying`` / ``failed``),
+        keyed on ``notification.idempotency_key``."""
         ...
 
 
@@ -46,7 +49,9 @@ class InMemoryRecorder:
     async def record_step(self, step: TimelineStep) -> None:
         self.steps.setdefault((step.exception_id, step.run_id, step.seq), step)
 
-    async def record_notification(self, notification: Notification, delivery: Delivery) -> None:
+    async def record_notification(
+        self, notification: Notification, delivery: Delivery, status: str, attempt: int
+    ) -> None:
         # A retry after a failed delivery overwrites it; a delivered one stays delivered.
         known = self.notifications.get(notification.idempotency_key)
         if known is None or not known[1].ok:

@@ -1,4 +1,4 @@
-"""The Twilio client escalator uses: async, a base-URL override, retries on 429 and 5xx.
+"""The Twilio client escalator uses: async, a base-URL override, optional retries on 429 and 5xx.
 
 twilio's client has no base-URL setting, so the http client rewrites the
 scheme and host of every request when ``TWILIO_API_URL`` is set (tests point
@@ -6,13 +6,17 @@ it at a local fake). Retries: a 429 waits for Retry-After (capped), a 5xx
 backs off exponentially; a refused connection is retried too, because the
 request never left. A timeout is not retried here: Twilio may have accepted
 the message, and the ledger decides what a retried activity does.
+
+The SMS sender runs inside the deliver activity with ``retries=0``: Temporal
+is its one retry layer, so a 429 or 5xx is raised at once as
+``TwilioUnavailable`` with the Retry-After it carried (twilio's own exception
+has no headers).
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import logging
 from urllib.parse import urlsplit, urlunsplit
 
@@ -21,10 +25,27 @@ from twilio.http import AsyncHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
 
-__all__ = ["RetryingTwilioHttpClient", "twilio_client"]
+__all__ = ["RetryingTwilioHttpClient", "TwilioUnavailable", "twilio_client"]
 
 log = logging.getLogger(__name__)
 MAX_RETRY_AFTER = 30.0
+
+
+class TwilioUnavailable(Exception):
+    """Twilio answered 429 or 5xx after this client's own retries (none for the sender)."""
+
+    def __init__(self, status: int, wait: float | None) -> None:
+        super().__init__(f"HTTP {status}" + (f", retry after {wait:g} s" if wait else ""))
+        self.status = status
+        self.wait = wait
+
+
+def _retry_after(response: Response) -> float | None:
+    value = (response.headers or {}).get("Retry-After")
+    try:
+        return min(float(value), MAX_RETRY_AFTER) if value is not None else None
+    except ValueError:  # an HTTP date: no hint
+        return None
 
 
 class RetryingTwilioHttpClient(AsyncHttpClient):
@@ -75,13 +96,14 @@ class RetryingTwilioHttpClient(AsyncHttpClient):
                 attempt += 1
                 continue
             status = response.status_code
-            if attempt >= self.retries or not (status == 429 or status >= 500):
+            if not (status == 429 or status >= 500):
                 return response
+            if attempt >= self.retries:
+                raise TwilioUnavailable(status, _retry_after(response))
             wait = self.backoff * 2**attempt
-            retry_after = (response.headers or {}).get("Retry-After")
-            if status == 429 and retry_after is not None:
-                with contextlib.suppress(ValueError):  # an HTTP date: keep the backoff
-                    wait = min(float(retry_after), MAX_RETRY_AFTER)
+            hinted = _retry_after(response)
+            if status == 429 and hinted is not None:
+                wait = hinted
             log.info("Twilio answered %s; retry %d in %.1f s", status, attempt + 1, wait)
             await asyncio.sleep(wait)
             attempt += 1

@@ -14,7 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = ["DeliveryRecord", "DeliveryState"]
 
-DeliveryState = Literal["pending", "sent", "failed"]
+# pending: written before the provider is called (it may hold the message after a crash);
+# sent: the provider accepted, with its id. A refusal is a result, not a guard state.
+DeliveryState = Literal["pending", "sent"]
 
 
 def _now() -> datetime:

@@ -1,6 +1,10 @@
 """The delivery ledger (``activities.delivery_ledger.DeliveryLedger``) over the
-notifications table, so the Slack and SMS senders share one durable guard
-against duplicate messages across workers and restarts."""
+``delivery_guards`` table, so the Slack and SMS senders share one durable guard
+against duplicate messages across workers and restarts.
+
+The guard is not the result: what the provider answered lives in
+``notifications`` (``Store.record_notification_sync``). Keeping them apart is
+what lets a retry after a 5xx call the provider again (issue 11)."""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ import sqlalchemy as sa
 
 from records.deliveries import DeliveryRecord
 from records.projection import as_utc
-from records.store import NOTES, Store
+from records.store import GUARDS, Store
 
 __all__ = ["SqlDeliveryLedger"]
 
@@ -24,7 +28,7 @@ class SqlDeliveryLedger:
         self.store = store
 
     def find(self, idempotency_key: str) -> DeliveryRecord | None:
-        query = sa.select(NOTES).where(NOTES.c.idempotency_key == idempotency_key)
+        query = sa.select(GUARDS).where(GUARDS.c.idempotency_key == idempotency_key)
         with self.store.engine.connect() as conn:
             row = conn.execute(query).mappings().first()
         return _record(row) if row else None
@@ -36,8 +40,8 @@ class SqlDeliveryLedger:
             "idempotency_key": record.idempotency_key,
             "exception_id": record.exception_id,
             "channel": record.channel,
-            "target": record.destination,
-            "status": record.state,
+            "destination": record.destination,
+            "state": record.state,
             "provider_message_id": record.provider_message_id,
             "provider_channel": record.provider_channel,
             "reply_code": record.reply_code,
@@ -46,7 +50,7 @@ class SqlDeliveryLedger:
             "created_at": now,
             "updated_at": now,
         }
-        stmt = self.store._insert()(NOTES).values(**values)
+        stmt = self.store._insert()(GUARDS).values(**values)
         replace = {
             k: stmt.excluded[k] for k in values if k not in ("idempotency_key", "created_at")
         }
@@ -55,20 +59,19 @@ class SqlDeliveryLedger:
             conn.execute(stmt)
 
     def for_exception(self, exception_id: str) -> list[DeliveryRecord]:
-        query = sa.select(NOTES).where(NOTES.c.exception_id == exception_id).order_by(NOTES.c.id)
+        query = sa.select(GUARDS).where(GUARDS.c.exception_id == exception_id).order_by(GUARDS.c.id)
         with self.store.engine.connect() as conn:
             return [_record(r) for r in conn.execute(query).mappings().all()]
 
     def holder_of_code(self, code: str, since: datetime) -> DeliveryRecord | None:
-        """The latest non-failed delivery since ``since`` that handed out reply ``code``."""
+        """The latest delivery since ``since`` that handed out reply ``code``."""
         query = (
-            sa.select(NOTES)
+            sa.select(GUARDS)
             .where(
-                NOTES.c.reply_code == code,
-                NOTES.c.updated_at >= as_utc(since),
-                NOTES.c.status != "failed",
+                GUARDS.c.reply_code == code,
+                GUARDS.c.updated_at >= as_utc(since),
             )
-            .order_by(NOTES.c.updated_at.desc(), NOTES.c.id.desc())
+            .order_by(GUARDS.c.updated_at.desc(), GUARDS.c.id.desc())
             .limit(1)
         )
         with self.store.engine.connect() as conn:
@@ -87,8 +90,8 @@ def _record(row: Any) -> DeliveryRecord:
         idempotency_key=row["idempotency_key"],
         exception_id=row["exception_id"],
         channel=row["channel"],
-        destination=row["target"],
-        state=row["status"] if row["status"] in ("pending", "sent", "failed") else "sent",
+        destination=row["destination"],
+        state="sent" if row["state"] == "sent" else "pending",
         provider_message_id=row["provider_message_id"],
         provider_channel=row["provider_channel"],
         reply_code=row["reply_code"],

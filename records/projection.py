@@ -86,7 +86,11 @@ def _values(step: TimelineStep, detail: dict[str, Any], at: datetime) -> dict[st
     if kind is StepKind.NOTIFIED:
         if str(detail.get("status", "sent")).lower() in FAILED_STATUSES:
             return {}
-        values = {"first_notified_at": _least(c.first_notified_at, at)}
+        # Per-target delivery records the step when every target has answered; the
+        # page reached someone when the first of them got it.
+        first = detail.get("first_delivered_at")
+        reached = as_utc(datetime.fromisoformat(first)) if isinstance(first, str) else at
+        values = {"first_notified_at": _least(c.first_notified_at, reached)}
         if step.level is not None:
             values["highest_level"] = _greatest(c.highest_level, step.level)
         return values

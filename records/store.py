@@ -17,14 +17,20 @@ import sqlalchemy as sa
 
 from records.engine import make_engine, upgrade
 from records.projection import apply_step, as_utc, dialect_insert
-from records.tables import ExceptionRecord, NotificationRecord, TimelineRecord
+from records.tables import (
+    DeliveryGuardRecord,
+    ExceptionRecord,
+    NotificationRecord,
+    TimelineRecord,
+)
 from workflows.contracts import StepKind, TimelineStep
 
-__all__ = ["Store"]
+__all__ = ["GUARDS", "NOTES", "Store"]
 
 EXC = ExceptionRecord.__table__  # type: ignore[attr-defined]
 STEPS = TimelineRecord.__table__  # type: ignore[attr-defined]
 NOTES = NotificationRecord.__table__  # type: ignore[attr-defined]
+GUARDS = DeliveryGuardRecord.__table__  # type: ignore[attr-defined]
 
 
 class Store:
@@ -77,7 +83,51 @@ class Store:
                 apply_step(conn, step, data["detail"])
                 if step.kind is StepKind.NOTIFIED and data["detail"].get("idempotency_key"):
                     self._note_from_step(conn, step, data["detail"])
+                for sent in (
+                    data["detail"].get("sent") or [] if step.kind is StepKind.NOTIFIED else []
+                ):
+                    if isinstance(sent, dict) and sent.get("idempotency_key"):
+                        self._result_from_step(conn, step, sent)
         return inserted
+
+    def _result_from_step(self, conn: sa.Connection, step: TimelineStep, d: dict[str, Any]) -> None:
+        """A per-target delivery's final answer, as the workflow recorded it: it lands in
+        notifications even when the deliver activity could not write there (a records
+        outage), and moves a ``retrying`` row to its end (``sent``, or ``failed`` when
+        the delivery deadline passed). A ``sent`` row stays as it is."""
+        at = as_utc(step.at)
+        status = "sent" if d.get("ok") else "failed"
+        values = {
+            "idempotency_key": d["idempotency_key"],
+            "exception_id": step.exception_id,
+            "run_id": step.run_id,
+            "level": step.level,
+            "channel": str(d.get("channel") or "unknown"),
+            "target": str(d.get("target") or ""),
+            "provider_message_id": d.get("provider_message_id"),
+            "status": status,
+            "error": d.get("error"),
+            "attempts": int(d.get("attempts") or 0),
+            "first_attempt_at": at,
+            "last_attempt_at": at,
+            "created_at": at,
+            "updated_at": at,
+        }
+        stmt = self._insert()(NOTES).values(**values)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["idempotency_key"],
+            set_={
+                "status": stmt.excluded.status,
+                "error": stmt.excluded.error,
+                "provider_message_id": sa.func.coalesce(
+                    NOTES.c.provider_message_id, stmt.excluded.provider_message_id
+                ),
+                "run_id": sa.func.coalesce(NOTES.c.run_id, stmt.excluded.run_id),
+                "level": sa.func.coalesce(NOTES.c.level, stmt.excluded.level),
+            },
+            where=NOTES.c.status != "sent",
+        )
+        conn.execute(stmt)
 
     def _note_from_step(self, conn: sa.Connection, step: TimelineStep, d: dict[str, Any]) -> None:
         """A NOTIFIED step also lands in notifications, unless the sender recorded it already."""
@@ -123,7 +173,12 @@ class Store:
         return [TimelineRecord(**{**r, "at": as_utc(r["at"])}) for r in rows]
 
     def count(self, table: str) -> int:
-        tables = {"exceptions": EXC, "timeline_steps": STEPS, "notifications": NOTES}
+        tables = {
+            "exceptions": EXC,
+            "timeline_steps": STEPS,
+            "notifications": NOTES,
+            "delivery_guards": GUARDS,
+        }
         with self.engine.connect() as conn:
             return int(
                 conn.execute(sa.select(sa.func.count()).select_from(tables[table])).scalar_one()
@@ -143,13 +198,17 @@ class Store:
         level: int | None = None,
         provider_message_id: str | None = None,
         error: str | None = None,
+        attempts: int | None = None,
         at: datetime | None = None,
     ) -> NotificationRecord:
-        """Insert the notification, or move the existing one with this key to ``status``.
+        """Insert the result, or move the existing one with this key to ``status``.
 
-        Recording the same call twice leaves one row with the same values; a later
-        call without a provider message id keeps the one already known; a ``sent``
-        notification is never moved back to another status.
+        ``status`` is ``sent``, ``retrying`` or ``failed``; ``attempts`` is the
+        delivery attempt this result comes from (the highest one seen is kept),
+        ``at`` its time (the first attempt's time is kept). Recording the same
+        call twice leaves one row with the same values; a later call without a
+        provider message id keeps the one already known; a ``sent`` notification
+        is never moved back to another status.
         """
         now = as_utc(at) or datetime.now(UTC)
         values = {
@@ -162,6 +221,9 @@ class Store:
             "provider_message_id": provider_message_id,
             "status": status,
             "error": error,
+            "attempts": attempts or 0,
+            "first_attempt_at": now,
+            "last_attempt_at": now,
             "created_at": now,
             "updated_at": now,
         }
@@ -175,9 +237,16 @@ class Store:
                 "provider_message_id": sa.func.coalesce(
                     stmt.excluded.provider_message_id, NOTES.c.provider_message_id
                 ),
-                # The sender's ledger creates the row first, without run or level.
                 "run_id": sa.func.coalesce(stmt.excluded.run_id, NOTES.c.run_id),
                 "level": sa.func.coalesce(stmt.excluded.level, NOTES.c.level),
+                "attempts": sa.case(
+                    (stmt.excluded.attempts > NOTES.c.attempts, stmt.excluded.attempts),
+                    else_=NOTES.c.attempts,
+                ),
+                "first_attempt_at": sa.func.coalesce(
+                    NOTES.c.first_attempt_at, stmt.excluded.first_attempt_at
+                ),
+                "last_attempt_at": stmt.excluded.last_attempt_at,
             },
             # A delivered message stays delivered: a late failed retry must not hide it.
             where=sa.or_(NOTES.c.status != "sent", stmt.excluded.status == "sent"),
@@ -198,7 +267,7 @@ class Store:
         if found is None:
             return None
         row = dict(found)
-        for name in ("created_at", "updated_at"):
+        for name in ("created_at", "updated_at", "first_attempt_at", "last_attempt_at"):
             row[name] = as_utc(row[name])
         return NotificationRecord(**row)
 

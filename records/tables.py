@@ -15,7 +15,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-__all__ = ["ExceptionRecord", "NotificationRecord", "SilenceRecord", "TimelineRecord"]
+__all__ = [
+    "DeliveryGuardRecord",
+    "ExceptionRecord",
+    "NotificationRecord",
+    "SilenceRecord",
+    "TimelineRecord",
+]
 
 
 def _ts(nullable: bool = True) -> Any:
@@ -76,7 +82,14 @@ class TimelineRecord(SQLModel, table=True):
 
 
 class NotificationRecord(SQLModel, table=True):
-    """One message to one target; the idempotency key keeps retries from sending twice."""
+    """The result of one message to one target: what the provider did with it, and when.
+
+    Only results live here; the senders' guard against duplicates is
+    ``DeliveryGuardRecord`` (a retryable failure here must never read as "done").
+    ``status``: ``sent`` (the provider accepted), ``retrying`` (the last attempt
+    failed in a way a retry may fix), ``failed`` (permanently refused, or the
+    delivery deadline passed).
+    """
 
     __tablename__ = "notifications"
 
@@ -88,10 +101,31 @@ class NotificationRecord(SQLModel, table=True):
     channel: str = Field(max_length=16)
     target: str = Field(max_length=200)
     provider_message_id: str | None = Field(default=None, max_length=200)
+    status: str = Field(max_length=32)
+    error: str | None = None
+    attempts: int = 0
+    first_attempt_at: datetime | None = _ts()
+    last_attempt_at: datetime | None = _ts()
+    created_at: datetime | None = _ts()
+    updated_at: datetime | None = _ts()
+
+
+class DeliveryGuardRecord(SQLModel, table=True):
+    """The senders' guard: a key is written ``pending`` before the provider is called and
+    ``sent`` with the provider's id once it accepted (``activities.delivery_ledger``)."""
+
+    __tablename__ = "delivery_guards"
+
+    id: int | None = Field(default=None, primary_key=True)
+    idempotency_key: str = Field(max_length=512, unique=True)
+    exception_id: str = Field(max_length=512, index=True)
+    channel: str = Field(max_length=16)
+    destination: str = Field(max_length=200)
+    state: str = Field(max_length=16)  # pending | sent
+    provider_message_id: str | None = Field(default=None, max_length=200)
     provider_channel: str | None = Field(default=None, max_length=200)  # Slack conversation id
     reply_code: str | None = Field(default=None, max_length=32, index=True)  # SMS reply code
     thread_seq: int = 0  # Slack: last timeline step already posted in the thread
-    status: str = Field(max_length=32)
     error: str | None = None
     created_at: datetime | None = _ts()
     updated_at: datetime | None = _ts()

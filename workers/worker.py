@@ -74,6 +74,7 @@ class Wiring:
         digest = DigestActivities(self.digest_source or NoDigestData(), self.senders, self.fallback)
         return [
             records.record_steps,
+            notify.deliver,
             notify.notify,
             routing.decide_routing,
             playbook.run_playbook_action,
@@ -165,17 +166,20 @@ class StoreRecorder:
     async def record_step(self, step: Any) -> None:
         await self.store.record_step(step)
 
-    async def record_notification(self, notification: Notification, delivery: Delivery) -> None:
+    async def record_notification(
+        self, notification: Notification, delivery: Delivery, status: str, attempt: int
+    ) -> None:
         await self.store.record_notification(
             idempotency_key=notification.idempotency_key,
             exception_id=notification.exception_id,
-            run_id=notification.idempotency_key.split("/")[-4],
+            run_id=notification.run_id,
             level=notification.level,
             channel=notification.channel,
             target=notification.target,
-            status="sent" if delivery.ok else "failed",
+            status=status,
             provider_message_id=delivery.provider_message_id,
             error=delivery.error,
+            attempts=attempt,
         )
 
 
@@ -195,7 +199,9 @@ def production_wiring(settings: Settings) -> Wiring:
 
         slack = SlackSender(
             slack_client(
-                settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_url
+                settings.slack_bot_token.get_secret_value(),
+                base_url=settings.slack_api_url,
+                retries=False,  # Temporal retries the deliver activity
             ),
             ledger,
             default_context(settings.policy_dir),
@@ -210,6 +216,7 @@ def production_wiring(settings: Settings) -> Wiring:
             settings.twilio_account_sid.get_secret_value(),
             settings.twilio_auth_token.get_secret_value(),
             base_url=settings.twilio_api_url,
+            retries=0,  # Temporal retries the deliver activity
         )
         senders["sms"] = senders["voice"] = SmsSender(twilio, ledger, settings.twilio_from_number)
     from activities.digest import StoreDigestSource

@@ -25,6 +25,7 @@ from workflows.contracts import (
 )
 
 __all__ = [
+    "ACTIVITY_DELIVER",
     "ACTIVITY_NOTIFY",
     "ACTIVITY_PLAYBOOK_ACTION",
     "ACTIVITY_RECHECK",
@@ -48,7 +49,8 @@ __all__ = [
 
 ACTIVITY_RECORD_STEPS = "escalator.record_steps"
 ACTIVITY_ROUTE = "escalator.decide_routing"
-ACTIVITY_NOTIFY = "escalator.notify"
+ACTIVITY_NOTIFY = "escalator.notify"  # a level's targets in one call (histories before per-target)
+ACTIVITY_DELIVER = "escalator.deliver"  # one notification to one target, heartbeating
 ACTIVITY_PLAYBOOK_ACTION = "escalator.run_playbook_action"
 ACTIVITY_RECHECK = "escalator.recheck_condition"
 
@@ -87,6 +89,12 @@ class Notification(Contract):
     reason: NotificationReason
     status: ExceptionStatus  # what to render
     replaces: str | None = None  # provider message id to update in place, if any
+    run_id: str | None = None  # the run that sent it (None in histories before per-target)
+    # Set by the deliver activity, not by the workflow: the attempt the sender is making
+    # (a retry looks for the message at the provider before it posts again) and when the
+    # first attempt was scheduled (the provider's list is searched from there).
+    attempt: int = 1
+    scheduled_at: datetime | None = None
 
 
 class Delivery(Contract):
@@ -96,6 +104,9 @@ class Delivery(Contract):
     provider_message_id: str | None = None
     error: str | None = None
     retryable: bool = False
+    retry_after: float | None = None  # seconds the provider asked to wait (429 Retry-After)
+    attempts: int = 1  # the attempt that gave this answer
+    found_at_provider: bool = False  # a retry found the message already posted
 
 
 class NotifyRequest(Contract):

@@ -330,6 +330,6 @@ class EscalationWorkflow(EscalationRouting, StormGate, EscalationHandlers):
             except TimeoutError:
                 break
         await workflow.wait_condition(workflow.all_handlers_finished)
-        await self._flush()
+        await self._settle()
         if self._reopen is not None:
             workflow.continue_as_new(self._reopen)

@@ -65,7 +65,7 @@ class EscalationContinue(EscalationSteps):
         """
         s = self._s
         self._publish()
-        await self._flush()
+        await self._settle(final=False)
         await workflow.wait_condition(workflow.all_handlers_finished)
         if s.resolved:  # this run tells everyone and keeps the reopen window
             return

@@ -7,6 +7,7 @@ workflow: Temporal calls only, times from ``workflow.now()``.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import Sequence
 from datetime import timedelta
@@ -30,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
         RecordStepsInput,
     )
     from workflows.contracts import EscalationInput, ExceptionState, StepKind
+    from workflows.delivery import DELIVERY_PER_TARGET, Outbox
     from workflows.escalation_state import Deadline, EscalationState
     from workflows.presentation import current_details
     from workflows.targets import Target, role_targets, update_targets
@@ -40,6 +42,9 @@ NOTIFY_RETRY = RetryPolicy(maximum_attempts=5, maximum_interval=timedelta(second
 # Records must not be lost, but a records outage must not stop the escalation either:
 # steps that could not be written stay queued for the next flush.
 RECORD_RETRY = RetryPolicy(maximum_attempts=10, maximum_interval=timedelta(seconds=30))
+# With per-target delivery, records are written in the background and never given up on:
+# a records outage of any length delays no timer and loses no step.
+RECORD_FOREVER = RetryPolicy(maximum_attempts=0, maximum_interval=timedelta(seconds=30))
 IN_PLACE: set[str] = {"informed", "update", "resolved"}
 Batch = list[tuple[Target, NotificationReason]]
 
@@ -49,6 +54,24 @@ class EscalationSteps:
     _inbox: list[tuple[str, str | None]]
     _reopen: EscalationInput | None
     _published: dict[str, Any]
+    # Per-target background delivery and background records (patch delivery-per-target),
+    # decided at the first notification, flush or settle of the run.
+    _delivery_v2: bool | None = None
+    _outbox_: Outbox | None = None
+    _recording: asyncio.Task[None] | None = None
+    _records_stuck = False  # the records activity failed for good: stop waiting on it
+    _records_paused = False  # continuing as new: no new batch may take steps now
+
+    def _per_target(self) -> bool:
+        if self._delivery_v2 is None:
+            self._delivery_v2 = workflow.patched(DELIVERY_PER_TARGET)
+        return self._delivery_v2
+
+    @property
+    def _outbox(self) -> Outbox:
+        if self._outbox_ is None:
+            self._outbox_ = Outbox()
+        return self._outbox_
 
     # --- waiting ---
 
@@ -174,6 +197,9 @@ class EscalationSteps:
         if not batch:
             return
         s.notify_count += 1
+        if self._per_target():
+            self._dispatch(batch, skipped, summary)
+            return
         status = s.status(with_timeline=False)
         notifications = [
             Notification(
@@ -225,8 +251,80 @@ class EscalationSteps:
             skipped=list(skipped),
         )
 
+    def _dispatch(self, batch: Batch, skipped: Sequence[str], summary: str) -> None:
+        """Start one background delivery per target; record the NOTIFIED step when the
+        last of them has an answer (sent, refused for good, or out of time)."""
+        s = self._s
+        status = s.status(with_timeline=False)
+        level, role, count = s.level, s.owner_role, s.notify_count
+        results: dict[int, dict[str, Any]] = {}
+        first_ok: list[str] = []  # when the first target got it: time to notify counts there
+
+        def make(t: Target, why: NotificationReason) -> Notification:
+            return Notification(
+                exception_id=s.exception_id,
+                idempotency_key=f"{s.exception_id}/{s.run_id}/n{count}/{t.channel}/{t.target}",
+                level=level,
+                role=t.role,
+                channel=t.channel,
+                target=t.target,
+                member=t.member,
+                reason=why,
+                status=status,
+                replaces=s.messages.get(t.key) if why in IN_PLACE else None,
+                run_id=s.run_id,
+            )
+
+        def done(i: int, t: Target, why: NotificationReason, n: Notification, d: Delivery) -> None:
+            if d.ok and d.provider_message_id and t.key not in s.messages:
+                s.messages[t.key] = d.provider_message_id
+            if d.ok and not first_ok:
+                first_ok.append(workflow.now().isoformat())
+            results[i] = {
+                "role": t.role,
+                "channel": t.channel,
+                "target": t.target,
+                "member": t.member,
+                "reason": why,
+                "ok": d.ok,
+                "error": d.error,
+                "idempotency_key": n.idempotency_key,
+                "provider_message_id": d.provider_message_id,
+                "attempts": d.attempts,
+            }
+            if len(results) < len(batch):
+                return
+            sent = [results[k] for k in sorted(results)]
+            s.record(
+                StepKind.NOTIFIED,
+                workflow.now(),
+                level=level,
+                role=role,
+                reason=batch[0][1],
+                status="sent" if any(e["ok"] for e in sent) else "failed",
+                sent=sent,
+                skipped=list(skipped),
+                first_delivered_at=first_ok[0] if first_ok else None,
+            )
+            self._record_soon()
+
+        for i, (t, why) in enumerate(batch):
+            self._outbox.start(
+                t.key,
+                lambda t=t, why=why: make(t, why),  # type: ignore[misc]
+                f"{summary}: {t.channel} {t.target}",
+                lambda n, d, i=i, t=t, why=why: done(i, t, why, n, d),  # type: ignore[misc]
+            )
+
     async def _flush(self) -> None:
-        """Hand the steps recorded since the last flush to the records activity."""
+        """Hand the steps recorded since the last flush to the records activity.
+
+        Per-target runs write records in the background and return at once: a timer
+        never waits on the records database. Older runs wait, as they did.
+        """
+        if self._per_target():
+            self._record_soon()
+            return
         steps = self._s.take_unrecorded()
         if not steps:
             return
@@ -241,6 +339,53 @@ class EscalationSteps:
             )
         except ActivityError:
             self._s.unrecorded = steps + self._s.unrecorded
+
+    def _record_soon(self) -> None:
+        idle = self._recording is None or self._recording.done()
+        quiet = self._records_stuck or self._records_paused
+        if self._s.unrecorded and idle and not quiet:
+            self._recording = asyncio.create_task(self._record_in_background())
+
+    async def _record_in_background(self) -> None:
+        """One batch of steps to the records activity, then the next batch in a new task
+        (so settling before continue-as-new waits for the batch in flight only)."""
+        steps = self._s.take_unrecorded()
+        kinds = ", ".join(dict.fromkeys(step.kind.value for step in steps))
+        try:
+            await workflow.execute_activity(
+                ACTIVITY_RECORD_STEPS,
+                RecordStepsInput(steps=steps),
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=RECORD_FOREVER,
+                summary=f"record {kinds}",
+            )
+        except ActivityError:  # not retryable (a bug): keep the steps, stop waiting
+            self._s.unrecorded = steps + self._s.unrecorded
+            self._records_stuck = True
+            self._recording = None
+            return
+        self._recording = None
+        self._record_soon()
+
+    async def _settle(self, *, final: bool = True) -> None:
+        """Before the run ends (``final``) or continues as new: every delivery answered,
+        and every step handed to the records -- or, when continuing, the steps in flight
+        written and the rest carried (``unrecorded`` goes with the carried state), so
+        responses arriving meanwhile cannot hold the run open."""
+        if not self._per_target():
+            await self._flush()
+            return
+        await workflow.wait_condition(self._outbox.idle)
+        self._record_soon()
+        if not final:  # the batch in flight is written; what is left is carried
+            self._records_paused = True
+            if self._recording is not None:
+                await self._recording
+            self._records_paused = False
+            return
+        while self._recording is not None:
+            await self._recording
+            self._record_soon()
 
     # --- what incident leads see ---
 

@@ -33,8 +33,9 @@ ANNA = "+31612340001"
 def sender(
     fake: FakeTwilio, ledger: InMemoryLedger | None = None, *, token: str | None = None
 ) -> SmsSender:
+    """Wired as the worker wires it: no retries inside the client (Temporal retries)."""
     client = twilio_client(
-        fake.account_sid, token or fake.auth_token, base_url=fake.base_url, backoff=0.01
+        fake.account_sid, token or fake.auth_token, base_url=fake.base_url, retries=0
     )
     return SmsSender(client, ledger or InMemoryLedger(), FROM)
 
@@ -81,14 +82,68 @@ async def test_a_retried_send_does_not_text_twice(
     assert len(fake_twilio.calls_to("Messages")) == 1
 
 
-async def test_rate_limit_and_server_errors_are_retried(
+async def test_rate_limit_and_server_errors_are_retryable_with_retry_after(
     fake_twilio: FakeTwilio, notification: NotificationFactory
 ) -> None:
-    fake_twilio.inject("Messages", Fault(status=429, retry_after=0), Fault(status=503))
-    delivery = await sender(fake_twilio).send(sms(notification))
-    assert delivery.ok
-    assert len(fake_twilio.calls_to("Messages")) == 3
+    fake_twilio.inject("Messages", Fault(status=429, retry_after=9), Fault(status=503))
+    s = sender(fake_twilio)
+    limited = await s.send(sms(notification))
+    assert not limited.ok and limited.retryable and limited.retry_after == 9
+    down = await s.send(sms(notification, attempt=2))
+    assert not down.ok and down.retryable and down.retry_after is None
+    delivered = await s.send(sms(notification, attempt=3))
+    assert delivered.ok and not delivered.found_at_provider
     assert len(fake_twilio.messages) == 1
+
+
+async def test_a_lost_answer_is_found_in_twilios_list_not_texted_again(
+    fake_twilio: FakeTwilio, notification: NotificationFactory
+) -> None:
+    """Twilio accepted, the worker died before the guard said sent (a fresh ledger: the
+    records were down too). The retry finds the same body in the message list."""
+    scheduled = datetime.now(UTC) - timedelta(seconds=5)
+    first = await sender(fake_twilio).send(sms(notification, scheduled_at=scheduled))
+    assert first.ok
+    retried = await sender(fake_twilio, InMemoryLedger()).send(
+        sms(notification, attempt=2, scheduled_at=scheduled)
+    )
+    assert retried.ok and retried.found_at_provider
+    assert retried.provider_message_id == first.provider_message_id
+    assert len(fake_twilio.messages) == 1
+
+
+async def test_an_earlier_text_of_the_same_exception_is_not_taken_for_this_one(
+    fake_twilio: FakeTwilio, notification: NotificationFactory
+) -> None:
+    """Level 1 texted anna an hour ago; level 2's retry must not mistake it for its own."""
+    hour_ago = datetime.now(UTC) - timedelta(hours=1)
+    await sender(fake_twilio).send(sms(notification, idempotency_key="k-l1", scheduled_at=hour_ago))
+    fake_twilio.messages[0].created = hour_ago
+    retried = await sender(fake_twilio).send(
+        sms(notification, idempotency_key="k-l2", attempt=2, scheduled_at=datetime.now(UTC))
+    )
+    assert retried.ok and not retried.found_at_provider
+    assert len(fake_twilio.messages) == 2
+
+
+async def test_a_retry_that_cannot_list_does_not_text_blind(
+    fake_twilio: FakeTwilio, notification: NotificationFactory
+) -> None:
+    fake_twilio.inject("Messages.list", Fault(status=503))
+    delivery = await sender(fake_twilio).send(sms(notification, attempt=2))
+    assert not delivery.ok and delivery.retryable
+    assert fake_twilio.messages == []
+
+
+async def test_a_voice_call_has_no_lookup_and_is_placed_again(
+    fake_twilio: FakeTwilio, notification: NotificationFactory
+) -> None:
+    """Documented limit: a call whose answer was lost is placed again (docs/reliability.md)."""
+    call = sms(notification, channel="voice", idempotency_key="k-call")
+    await sender(fake_twilio).send(call)
+    await sender(fake_twilio, InMemoryLedger()).send(call.model_copy(update={"attempt": 2}))
+    assert len(fake_twilio.calls_made) == 2
+    assert fake_twilio.calls_to("Messages.list") == []
 
 
 async def test_persistent_server_errors_are_a_retryable_failure(
@@ -110,8 +165,7 @@ async def test_an_invalid_number_is_permanent_and_recorded(
     assert not delivery.ok and not delivery.retryable
     assert delivery.error and "21211" in delivery.error
     record = ledger.find(sms(notification).idempotency_key)
-    assert record is not None and record.state == "failed"
-    await s.send(sms(notification))  # the retried activity does not try again
+    assert record is not None and record.state == "pending"  # a refusal is a result
     assert len(fake_twilio.calls_to("Messages")) == 1
 
 
@@ -132,6 +186,12 @@ async def test_unreachable_twilio_is_retryable(notification: NotificationFactory
     assert not delivery.ok and delivery.retryable
     http = client.http_client
     assert isinstance(http, RetryingTwilioHttpClient) and http.attempts == 4
+    # As the worker wires it: one request, the retry is Temporal's.
+    once = twilio_client(fake.account_sid, fake.auth_token, base_url=url, retries=0)
+    delivery = await SmsSender(once, InMemoryLedger(), FROM).send(sms(notification))
+    assert not delivery.ok and delivery.retryable
+    assert isinstance(once.http_client, RetryingTwilioHttpClient)
+    assert once.http_client.attempts == 1
 
 
 async def test_voice_call_for_top_severity(

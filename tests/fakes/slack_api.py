@@ -211,16 +211,25 @@ class FakeSlack(FakeServer):
         return web.json_response({"ok": True, "view": {"id": "V0VIEW"}})
 
     def _m_conversations_open(self, params: dict[str, Any]) -> web.Response:
-        """The DM with a user (``users=U...``): its conversation id, as Slack answers it."""
-        users = str(params.get("users", ""))
-        if not users.startswith(("U", "W")) or "," in users:
+        user = str(params.get("users", ""))
+        if not user.startswith(("U", "W")):
             return _error("user_not_found")
-        return web.json_response({"ok": True, "channel": {"id": "D" + users}})
+        return web.json_response({"ok": True, "channel": {"id": "D" + user}})
+
+    def _m_conversations_list(self, params: dict[str, Any]) -> web.Response:
+        found = [
+            {"id": cid, "name": name.lstrip("#"), "is_channel": True}
+            for name, cid in self.channels.items()
+            if name.startswith("#")
+        ]
+        return web.json_response(
+            {"ok": True, "channels": found, "response_metadata": {"next_cursor": ""}}
+        )
 
     def _m_conversations_history(self, params: dict[str, Any]) -> web.Response:
         channel = str(params.get("channel"))
-        known = channel in self.channels.values() or channel.startswith("D")
-        if not known:  # history takes ids only, as in Slack
+        is_dm = channel.startswith("D") and channel[1:].startswith(("U", "W"))
+        if channel not in self.channels.values() and not is_dm:  # ids only, as in Slack
             return _error("channel_not_found")
         with self._lock:
             found = [m for m in self.messages.values() if m.channel == channel and not m.thread_ts]

@@ -2,8 +2,6 @@
 
 The real `twilio.rest.Client` reaches it through escalator's http client with
 a base-URL override. It checks HTTP basic auth (account sid + auth token),
-lists sent messages filtered by To / From / DateSent as Twilio does (what a
-sender reads to learn whether a lost answer hid an accepted message),
 refuses numbers that are not E.164 or listed in `invalid_numbers` with
 Twilio's error 21211, and plays queued faults (429 + Retry-After, 5xx,
 stalls, or an error code such as "21211" / "20003").
@@ -14,7 +12,6 @@ from __future__ import annotations
 import base64
 import itertools
 import re
-import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
@@ -41,20 +38,12 @@ class Sent:
     from_: str
     body: str | None = None  # SMS
     twiml: str | None = None  # voice call
-    at: float = field(default_factory=time.time)  # when Twilio accepted it (wall clock)
+    created: datetime = field(default_factory=lambda: datetime.now(UTC))
 
-    def resource(self, account_sid: str) -> dict[str, Any]:
-        sent = datetime.fromtimestamp(self.at, UTC)
-        return {
-            "sid": self.sid,
-            "account_sid": account_sid,
-            "to": self.to,
-            "from": self.from_,
-            "body": self.body,
-            "status": "queued",
-            "date_created": format_datetime(sent),
-            "date_sent": format_datetime(sent),
-        }
+    @property
+    def at(self) -> float:
+        """When Twilio accepted it, as wall-clock seconds (the fault suite's delay figures)."""
+        return self.created.timestamp()
 
 
 class FakeTwilio(FakeServer):
@@ -72,49 +61,46 @@ class FakeTwilio(FakeServer):
     def routes(self) -> list[web.RouteDef]:
         return [
             web.post("/2010-04-01/Accounts/{sid}/Messages.json", self._messages),
-            web.get("/2010-04-01/Accounts/{sid}/Messages.json", self._list_messages),
             web.post("/2010-04-01/Accounts/{sid}/Calls.json", self._calls),
+            web.get("/2010-04-01/Accounts/{sid}/Messages.json", self._list_messages),
         ]
+
+    async def _list_messages(self, request: web.Request) -> web.Response:
+        """GET Messages.json filtered by To and From, newest first, as Twilio pages it
+        (DateSent filters are day-granular there; the sender filters by time itself)."""
+        params = dict(request.query)
+        self.record("Messages.list", params, request)
+        fault = await self.take_fault("Messages.list")
+        if fault and fault.status:
+            return _error(20500, fault.status, "fault")
+        if not self._authorized(request):
+            return _error(20003, 401, "Authenticate")
+        with self._lock:
+            found = [
+                m
+                for m in self.messages
+                if m.to == params.get("To", m.to) and m.from_ == params.get("From", m.from_)
+            ]
+        found.sort(key=lambda m: m.created, reverse=True)
+        items = [
+            {
+                "sid": m.sid,
+                "account_sid": self.account_sid,
+                "to": m.to,
+                "from": m.from_,
+                "body": m.body,
+                "status": "sent",
+                "date_created": format_datetime(m.created),
+                "date_sent": format_datetime(m.created),
+            }
+            for m in found
+        ]
+        return web.json_response(
+            {"messages": items, "next_page_uri": None, "page": 0, "page_size": len(items)}
+        )
 
     async def _messages(self, request: web.Request) -> web.Response:
         return await self._create(request, "Messages", "SM")
-
-    async def _list_messages(self, request: web.Request) -> web.Response:
-        """GET Messages.json: one page, newest first, filtered like Twilio (DateSent by day)."""
-        query = dict(request.query)
-        self.record("ListMessages", query, request)
-        if not self._authorized(request) or request.match_info["sid"] != self.account_sid:
-            return _error(20003, 401, "Authenticate")
-        with self._lock:
-            found = list(reversed(self.messages))
-        day_filters = {
-            "DateSent": lambda d, v: d == v,
-            "DateSent>": lambda d, v: d >= v,
-            "DateSent<": lambda d, v: d <= v,
-        }
-        for name, keep in day_filters.items():
-            if name in query:
-                bound = query[name][:10]  # YYYY-MM-DD: Twilio filters by UTC day
-                found = [m for m in found if keep(_day(m.at), bound)]
-        if "To" in query:
-            found = [m for m in found if m.to == query["To"]]
-        if "From" in query:
-            found = [m for m in found if m.from_ == query["From"]]
-        size = int(query.get("PageSize", 50))
-        uri = request.path
-        return web.json_response(
-            {
-                "messages": [m.resource(self.account_sid) for m in found[:size]],
-                "uri": uri,
-                "first_page_uri": uri,
-                "next_page_uri": None,
-                "previous_page_uri": None,
-                "page": 0,
-                "page_size": size,
-                "start": 0,
-                "end": max(0, min(size, len(found)) - 1),
-            }
-        )
 
     async def _calls(self, request: web.Request) -> web.Response:
         return await self._create(request, "Calls", "CA")
@@ -149,7 +135,17 @@ class FakeTwilio(FakeServer):
             sent.twiml = str(params.get("Twiml"))
             with self._lock:
                 self.calls_made.append(sent)
-        return web.json_response(sent.resource(self.account_sid), status=201)
+        return web.json_response(
+            {
+                "sid": sid,
+                "account_sid": self.account_sid,
+                "to": to,
+                "from": sent.from_,
+                "body": sent.body,
+                "status": "queued",
+            },
+            status=201,
+        )
 
     def _authorized(self, request: web.Request) -> bool:
         header = request.headers.get("Authorization", "")
@@ -157,10 +153,6 @@ class FakeTwilio(FakeServer):
             return False
         user, _, password = base64.b64decode(header[6:]).decode().partition(":")
         return user == self.account_sid and password == self.auth_token
-
-
-def _day(at: float) -> str:
-    return datetime.fromtimestamp(at, UTC).date().isoformat()
 
 
 def _error(

@@ -31,7 +31,7 @@ def test_first_revision_database_is_upgraded_and_keeps_data(db_url: str) -> None
 
     store = Store.open(db_url)  # opening runs the second migration
     try:
-        assert current_revision(store.engine) == head_revision() == "0003"
+        assert current_revision(store.engine) == head_revision() == "0004"
         indexes = {ix["name"] for ix in sa.inspect(store.engine).get_indexes("exceptions")}
         assert {"ix_exceptions_detected_at", "ix_exceptions_state"} <= indexes
         row = store.get_exception("exc:j:r:s")
@@ -46,7 +46,13 @@ def test_tables_match_the_newest_migration(db_url: str) -> None:
     try:
         inspector = sa.inspect(store.engine)
         for table in SQLModel.metadata.sorted_tables:
-            if table.name not in ("exceptions", "timeline_steps", "notifications", "silences"):
+            if table.name not in (
+                "exceptions",
+                "timeline_steps",
+                "notifications",
+                "silences",
+                "delivery_guards",
+            ):
                 continue
             in_db = {c["name"]: c["nullable"] for c in inspector.get_columns(table.name)}
             in_model = {c.name: c.nullable for c in table.columns}
@@ -69,5 +75,52 @@ def test_downgrade_then_upgrade_again(db_url: str) -> None:
         assert current_revision(store.engine) == "0001"
         upgrade(store.engine)
         assert current_revision(store.engine) == head_revision()
+    finally:
+        store.close()
+
+
+def test_guards_move_out_of_notifications_and_keep_their_codes(db_url: str) -> None:
+    """0004: guard fields leave notifications for delivery_guards; pending rows (the
+    provider may hold the message) read as still retrying, never as delivered or lost."""
+    engine = make_engine(db_url)
+    upgrade(engine, "0003")
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    insert = sa.text(
+        "INSERT INTO notifications (idempotency_key, exception_id, channel, target, status, "
+        "provider_message_id, provider_channel, reply_code, thread_seq, created_at, updated_at) "
+        "VALUES (:k, 'exc:a', :ch, :t, :st, :pid, :pc, :code, 0, :at, :at)"
+    )
+    rows = [
+        {"k": "k-sent", "ch": "sms", "t": "+1555", "st": "sent", "pid": "SM1", "pc": None,
+         "code": "4821", "at": at},
+        {"k": "k-pending", "ch": "slack", "t": "#ops", "st": "pending", "pid": None, "pc": "C1",
+         "code": None, "at": at},
+        {"k": "k-failed", "ch": "sms", "t": "+1000", "st": "failed", "pid": None, "pc": None,
+         "code": None, "at": at},
+    ]  # fmt: skip
+    with engine.begin() as conn:
+        for row in rows:
+            conn.execute(insert, row)
+    engine.dispose()
+    store = Store.open(db_url)
+    try:
+        from records.ledger import SqlDeliveryLedger
+
+        ledger = SqlDeliveryLedger(store)
+        sent = ledger.find("k-sent")
+        assert sent is not None and (sent.state, sent.reply_code) == ("sent", "4821")
+        pending = ledger.find("k-pending")
+        assert pending is not None and (pending.state, pending.provider_channel) == (
+            "pending",
+            "C1",
+        )
+        assert ledger.find("k-failed") is None
+        holder = ledger.holder_of_code("4821", datetime(2025, 12, 31, tzinfo=UTC))
+        assert holder is not None and holder.idempotency_key == "k-sent"
+        statuses = {
+            k: store.find_notification_sync(k).status  # type: ignore[union-attr]
+            for k in ("k-sent", "k-pending", "k-failed")
+        }
+        assert statuses == {"k-sent": "sent", "k-pending": "retrying", "k-failed": "failed"}
     finally:
         store.close()

@@ -37,6 +37,7 @@ MAIN_SCENARIOS = {
     "continue_as_new_open_last",  # the run it led to: resumed, acknowledged, resolved
     "continue_as_new_held_first",  # held by a silence, continued as new while held
     "continue_as_new_held_last",  # still held, then released: routed and paged
+    "delivery_per_target_sms_outage",  # per-target delivery: SMS retried through an outage
 }
 
 
