@@ -13,6 +13,11 @@ import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+# Imported at collection on purpose. hypothesis's pytest plugin imports it lazily inside
+# its report hooks; in a run of this suite alone that first import happened deep inside a
+# failing test's report and CPython 3.11.7 raised "SystemError: AST constructor recursion
+# depth mismatch" (an INTERNALERROR that hid the failure and the figures).
+import hypothesis  # noqa: F401
 import pytest
 from fault_figures import FIGURES, write_figures
 from fault_records import pg_problem
