@@ -34,7 +34,7 @@ pytest: $(STAMP)
 	$(BIN)/python scripts/pytest_guard.py -m "not faults"
 	$(BIN)/python scripts/pytest_guard.py --workflow-environment local \
 		-m "temporal and not time_skipping_only" tests/workflows tests/test_temporal_fixtures.py
-	$(BIN)/python scripts/pytest_guard.py -m faults tests/faults
+	$(BIN)/python scripts/pytest_guard.py -m faults --tb=native tests/faults
 
 test: lint types pytest
 

@@ -9,23 +9,21 @@ the source of the table in docs/reliability.md.
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator
-from pathlib import Path
 
-# Imported at collection on purpose. hypothesis's pytest plugin imports it lazily inside
-# its report hooks; in a run of this suite alone that first import happened deep inside a
-# failing test's report and CPython 3.11.7 raised "SystemError: AST constructor recursion
-# depth mismatch" (an INTERNALERROR that hid the failure and the figures).
+# Imported at collection on purpose. In runs of this suite alone, CPython 3.11.7 raised
+# "SystemError: AST constructor recursion depth mismatch" whenever source was parsed late in
+# the session: hypothesis's plugin importing hypothesis lazily in its summary hook, and
+# pytest parsing SDK sources to format a failure (an INTERNALERROR that hid the verdict).
+# Importing it here, `--tb=native` in the Makefile and AssertionErrors raised `from None`
+# in the stack keep pytest from parsing source after the stack has run.
 import hypothesis  # noqa: F401
 import pytest
-from fault_figures import FIGURES, write_figures
+from fault_figures import FIGURES, figures_file, write_figures
 from fault_records import pg_problem
 from fault_stack import FaultStack
 
 from workers.temporal_binaries import dev_server_path
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="session")
@@ -58,8 +56,6 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     terminalreporter.section("fault-injection figures")
     for figures in FIGURES:
         terminalreporter.write_line(figures.line())
-    target = Path(
-        os.environ.get("ESCALATOR_FAULTS_FIGURES", ROOT / ".escalator" / "faults-figures.json")
-    )
+    target = figures_file()
     write_figures(target)
     terminalreporter.write_line(f"written to {target}")

@@ -20,6 +20,7 @@ of the table in docs/reliability.md.
 from __future__ import annotations
 
 import json
+import os
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -29,7 +30,7 @@ from fakes.slack_api import FakeSlack
 from fakes.twilio_api import FakeTwilio
 from fault_policy import DM_USER, PAGES
 
-__all__ = ["FIGURES", "Figures", "PageKey", "provider_pages", "write_figures"]
+__all__ = ["FIGURES", "Figures", "PageKey", "figures_file", "provider_pages", "write_figures"]
 
 PageKey = tuple[str, str, str]  # (subject, channel, target) as named in the policy
 FIGURES: list[Figures] = []
@@ -135,6 +136,12 @@ def judge(
         + [f"{k} (not in the policy)" for k in stray],
         missing=[str(k) for k in due if not received.get(k)],
     )
+
+
+def figures_file() -> Path:
+    """Where the run's figures go: ESCALATOR_FAULTS_FIGURES, or .escalator/ in the checkout."""
+    default = Path(__file__).resolve().parents[2] / ".escalator" / "faults-figures.json"
+    return Path(os.environ.get("ESCALATOR_FAULTS_FIGURES", default))
 
 
 def write_figures(path: Path) -> None:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from fakes.slack_api import FakeSlack
 from fakes.twilio_api import FakeTwilio
-from fault_figures import FIGURES, Figures, judge, provider_pages
+from fault_figures import FIGURES, Figures, figures_file, judge, provider_pages, write_figures
 from fault_policy import PAGES, detection, fault_policy
 from fault_processes import DevServer, WorkerProcess
 from fault_records import RecordsDb, Snapshot
@@ -174,6 +174,7 @@ class FaultStack:
             raise_errors=sum(self.raise_errors.get(s, 0) for s in subjects),
         )
         FIGURES.append(figures)
+        write_figures(figures_file())  # now, not only at the end: a run cut short keeps them
         return Outcome(figures, records, records.problems(expected))
 
     async def _quiet(self, subjects: set[str]) -> None:

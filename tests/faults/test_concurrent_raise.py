@@ -19,7 +19,8 @@ from fault_stack import FaultStack, exception_id
 from detectors.raising import exception_handle
 from workflows.contracts import ExceptionStatus
 
-pytestmark = pytest.mark.faults
+# The scenario, its settling deadline, the stack's start when this test runs first.
+pytestmark = [pytest.mark.faults, pytest.mark.timeout(240)]
 
 RAISES = 200
 SUBJECT = "concurrent-one"

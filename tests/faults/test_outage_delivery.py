@@ -15,13 +15,14 @@ import time
 import pytest
 from fault_stack import FaultStack
 
-pytestmark = pytest.mark.faults
-
 OUTAGE = float(os.environ.get("ESCALATOR_FAULTS_OUTAGE_SECONDS", "5"))
 EXCEPTIONS = 10
 # After the outage: Temporal's retry backoff (capped at 30 s between attempts) plus the
 # level-2 deadline and the run's own work.
 RECOVERY = 45.0
+
+# Scenario time: the outage, the recovery, the stack's start when this test runs first.
+pytestmark = [pytest.mark.faults, pytest.mark.timeout(OUTAGE + RECOVERY + 90)]
 
 OUTAGES = {
     "slack-500": ("slack", "chat.postMessage", 500, None),

@@ -15,7 +15,8 @@ import time
 import pytest
 from fault_stack import FaultStack
 
-pytestmark = pytest.mark.faults
+# The scenario, its settling deadline, the stack's start when this test runs first.
+pytestmark = [pytest.mark.faults, pytest.mark.timeout(240)]
 
 EXCEPTIONS = 30
 CUT_FOR = 10.0  # seconds: level 1 and the level-2 deadlines of the burst fall inside

@@ -16,7 +16,8 @@ from fault_policy import RESPONSE
 from fault_processes import wait_until
 from fault_stack import FaultStack
 
-pytestmark = pytest.mark.faults
+# The scenario, its settling deadline, the stack's start when this test runs first.
+pytestmark = [pytest.mark.faults, pytest.mark.timeout(240)]
 
 EXCEPTIONS = 20
 DOWN = RESPONSE + 3.0  # seconds the server stays dead: every level-2 deadline passes meanwhile

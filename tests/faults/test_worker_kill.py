@@ -26,7 +26,8 @@ from fault_policy import LEADS_CHANNEL
 from fault_processes import wait_until
 from fault_stack import FaultStack
 
-pytestmark = pytest.mark.faults
+# The scenario, its settling deadline, the stack's start when this test runs first.
+pytestmark = [pytest.mark.faults, pytest.mark.timeout(300)]
 
 BURST = 50
 STALL = 15.0  # seconds a stalled answer is held: far longer than the kill takes
