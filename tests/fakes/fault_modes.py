@@ -13,6 +13,8 @@ Modes (key = the last path segment without ``.json``: ``chat.postMessage``,
 - ``reset(key, seconds)``: abort the connection with a TCP RST before reading;
 - ``stall_after_accept(key, count, seconds)``: run the handler (the provider
   accepted and stored the message), then hold the answer for ``seconds``.
+  Only requests that create something (not GET: Twilio's message list shares
+  the ``Messages`` key with sending).
 
 Every request a mode touched is logged in ``events`` (wall-clock time, key,
 what was done), so the fault suite can count the faults it injected.
@@ -99,6 +101,8 @@ class FaultModes:
         response = await handler(request)
         with self._lock:
             count, seconds = self.stalls.get(key, (0, 0.0))
+            if request.method == "GET":
+                count = 0
             if count:
                 self.stalls[key] = (count - 1, seconds)
         if count:
