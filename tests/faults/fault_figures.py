@@ -49,6 +49,7 @@ class Figures:
     recorded_failed: int = 0  # notification rows the worker wrote as failed
     raise_errors: int = 0  # raise calls that failed and were retried, as a detector would
     worst_extra_delay_s: float | None = None
+    worst_page: str | None = None  # (subject, channel, target) of that delay
     duplicates: list[str] = field(default_factory=list)  # which pages, for the failure message
     missing: list[str] = field(default_factory=list)
 
@@ -117,7 +118,8 @@ def judge(
 ) -> Figures:
     due = expected_pages(raised_at)
     delivered = [k for k in due if received.get(k)]
-    extra = [received[k][0] - due[k] for k in delivered]
+    extra = {k: received[k][0] - due[k] for k in delivered}
+    worst = max(extra, key=lambda k: extra[k]) if extra else None
     duplicates = {k: len(received[k]) - 1 for k in delivered if len(received[k]) > 1}
     stray = [k for k in received if k not in due]  # a page to a target the policy never named
     return Figures(
@@ -131,7 +133,8 @@ def judge(
         lost=len(due) - len(delivered),
         recorded_failed=recorded_failed,
         raise_errors=raise_errors,
-        worst_extra_delay_s=round(max(extra), 2) if extra else None,
+        worst_extra_delay_s=round(extra[worst], 2) if worst else None,
+        worst_page=str(worst) if worst else None,
         duplicates=[f"{k} x{n + 1}" for k, n in sorted(duplicates.items())]
         + [f"{k} (not in the policy)" for k in stray],
         missing=[str(k) for k in due if not received.get(k)],

@@ -122,15 +122,20 @@ class Snapshot:
     def failed(self) -> int:
         return sum(s.count("failed") for s in self.notifications.values())
 
-    def problems(self, pages: dict[str, list[tuple[str, str]]]) -> list[str]:
-        """What is inconsistent, given each exception's expected (channel, target) pages."""
+    def problems(
+        self, pages: dict[str, list[tuple[str, str]]], steps: list[str] | None = None
+    ) -> list[str]:
+        """What is inconsistent, given each exception's expected (channel, target) pages
+        and, if given, the step kinds its timeline must start with."""
         out = []
         for exception_id, expected in pages.items():
             if exception_id not in self.exceptions:
                 out.append(f"{exception_id}: no exceptions row")
-            steps = self.timeline.get(exception_id, [])
-            if not steps or steps[0] != "detected":
-                out.append(f"{exception_id}: timeline starts {steps[:2]}, not with detected")
+            kinds = self.timeline.get(exception_id, [])
+            if not kinds or kinds[0] != "detected":
+                out.append(f"{exception_id}: timeline starts {kinds[:2]}, not with detected")
+            elif steps and kinds[: len(steps)] != steps:
+                out.append(f"{exception_id}: timeline {kinds}, expected to start {steps}")
             for channel, target in expected:
                 statuses = self.notifications.get((exception_id, channel, target), [])
                 if statuses != ["sent"]:

@@ -23,7 +23,7 @@ from fault_figures import FIGURES, Figures, figures_file, judge, provider_pages,
 from fault_policy import PAGES, detection, fault_policy
 from fault_processes import DevServer, WorkerProcess
 from fault_records import RecordsDb, Snapshot
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError
 
 from detectors.raising import Raised, raise_exception
@@ -45,6 +45,8 @@ class Outcome:
 
     def summary(self) -> str:
         lines = [self.figures.line()]
+        if self.figures.worst_page:
+            lines.append(f"  latest page: {self.figures.worst_page}")
         lines += [f"  duplicated: {d}" for d in self.figures.duplicates[:10]]
         lines += [f"  lost: {m}" for m in self.figures.missing[:10]]
         lines += [f"  records: {p}" for p in self.problems[:10]]
@@ -117,7 +119,9 @@ class FaultStack:
         while True:
             try:
                 return await self.raise_one(subject, **payload)
-            except RPCError as err:
+            except (RPCError, WorkflowUpdateRPCTimeoutOrCancelledError) as err:
+                # Update-with-start refused (in-flight update limit, workflow task failed) or
+                # its RPC timed out while no worker answered: the detector tries again.
                 self.raise_errors[subject] = self.raise_errors.get(subject, 0) + 1
                 if time.monotonic() > deadline:
                     raise AssertionError(
@@ -147,9 +151,11 @@ class FaultStack:
         raised_at: dict[str, float],
         *,
         within: float,
+        steps: list[str] | None = None,
     ) -> Outcome:
         """Wait until every page is at its provider and recorded sent (or ``within`` s pass),
-        then ``QUIET`` s more for late copies; judge, keep the figures, return them."""
+        then ``QUIET`` s more for late copies; judge, keep the figures, return them.
+        ``steps``: the step kinds every exception's recorded timeline must start with."""
         subjects = set(raised_at)
         expected = {exception_id(s): [(p.channel, p.target) for p in PAGES] for s in subjects}
         deadline = time.monotonic() + within
@@ -157,7 +163,7 @@ class FaultStack:
             received = self.received(subjects)
             all_there = all(received.get((s, p.channel, p.target)) for s in subjects for p in PAGES)
             records = self.records(subjects)
-            problems = records.problems(expected)
+            problems = records.problems(expected, steps)
             if (all_there and not problems) or time.monotonic() > deadline:
                 break
             await asyncio.sleep(0.5)
@@ -175,7 +181,7 @@ class FaultStack:
         )
         FIGURES.append(figures)
         write_figures(figures_file())  # now, not only at the end: a run cut short keeps them
-        return Outcome(figures, records, records.problems(expected))
+        return Outcome(figures, records, records.problems(expected, steps))
 
     async def _quiet(self, subjects: set[str]) -> None:
         """Until no new copy arrived for QUIET seconds (at most 4 QUIET spans)."""

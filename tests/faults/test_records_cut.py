@@ -44,24 +44,22 @@ async def test_records_connections_cut_during_burst(live: FaultStack) -> None:
         lambda: cut,
         raised_at,
         within=60,
+        steps=STEPS,
     )
     f = outcome.figures
-    incomplete = [
-        e for e, kinds in outcome.records.timeline.items() if kinds[: len(STEPS)] != STEPS
-    ]
     delay = f.worst_extra_delay_s
     found = {
         "connections cut": cut > 0,
         "lost, duplicated, recorded failed": (f.lost, f.duplicated, f.recorded_failed),
         "record problems": len(outcome.problems),
-        "exceptions with a whole timeline": len(outcome.records.timeline) - len(incomplete),
+        "exceptions recorded": len(outcome.records.exceptions),
         f"worst extra delay <= {WORST_DELAY:g} s": delay is not None and delay <= WORST_DELAY,
     }
     wanted = {
         "connections cut": True,
         "lost, duplicated, recorded failed": (0, 0, 0),
         "record problems": 0,
-        "exceptions with a whole timeline": EXCEPTIONS,
+        "exceptions recorded": EXCEPTIONS,
         f"worst extra delay <= {WORST_DELAY:g} s": True,
     }
     assert found == wanted, outcome.summary()
