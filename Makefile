@@ -26,11 +26,15 @@ types: $(STAMP)
 	$(BIN)/mypy
 
 # Everything on the time-skipping server, then the workflow suite again on the
-# dev server users run (same tests, second-scale policies there).
+# dev server users run (same tests, second-scale policies there), then the
+# fault-injection suite (tests/faults: it starts its own dev server on a file, the
+# real `escalator worker`, fake Slack/Twilio, a PostgreSQL database of its own;
+# figures in .escalator/faults-figures.json).
 pytest: $(STAMP)
-	$(BIN)/python scripts/pytest_guard.py
+	$(BIN)/python scripts/pytest_guard.py -m "not faults"
 	$(BIN)/python scripts/pytest_guard.py --workflow-environment local \
 		-m "temporal and not time_skipping_only" tests/workflows tests/test_temporal_fixtures.py
+	$(BIN)/python scripts/pytest_guard.py -m faults --tb=native tests/faults
 
 test: lint types pytest
 

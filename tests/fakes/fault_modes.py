@@ -13,6 +13,11 @@ Modes (key = the last path segment without ``.json``: ``chat.postMessage``,
 - ``reset(key, seconds)``: abort the connection with a TCP RST before reading;
 - ``stall_after_accept(key, count, seconds)``: run the handler (the provider
   accepted and stored the message), then hold the answer for ``seconds``.
+  Only requests that create something (not GET: Twilio's message list shares
+  the ``Messages`` key with sending).
+
+Every request a mode touched is logged in ``events`` (wall-clock time, key,
+what was done), so the fault suite can count the faults it injected.
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ class FaultModes:
     stalls: dict[str, tuple[int, float]] = field(default_factory=dict)
     refused: dict[str, int] = field(default_factory=dict)  # requests a mode turned away
     stalled: dict[str, int] = field(default_factory=dict)  # accepted requests held
+    events: list[tuple[float, str, str]] = field(default_factory=list)  # (time.time(), key, what)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def outage(self, key: str, status: int, seconds: float, retry_after: int | None = None) -> None:
@@ -57,9 +63,22 @@ class FaultModes:
         with self._lock:
             self.stalls[key] = (count, seconds)
 
-    def _count(self, table: dict[str, int], key: str) -> None:
+    def clear(self) -> None:
+        """End every mode now (the counters and the event log stay)."""
+        with self._lock:
+            self.outages.clear()
+            self.resets.clear()
+            self.stalls.clear()
+
+    def injected(self, since: float = 0.0) -> int:
+        """Requests a mode refused, reset or stalled since ``since`` (time.time())."""
+        with self._lock:
+            return sum(1 for at, _, _ in self.events if at >= since)
+
+    def _count(self, table: dict[str, int], key: str, what: str) -> None:
         with self._lock:
             table[key] = table.get(key, 0) + 1
+            self.events.append((time.time(), key, what))
 
     @web.middleware
     async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -68,12 +87,12 @@ class FaultModes:
             outage = self.outages.get(key)
             reset_until = self.resets.get(key, 0.0)
         if reset_until > now:
-            self._count(self.refused, key)
+            self._count(self.refused, key, "reset")
             _abort(request)
             raise ConnectionResetError(f"fault mode: reset {key}")
         if outage and outage[0] > now:
-            self._count(self.refused, key)
             _, status, retry_after = outage
+            self._count(self.refused, key, f"status {status}")
             headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
             error = "ratelimited" if status == 429 else "internal_error"
             # One body both clients understand: Slack reads `error`, Twilio `code`/`message`.
@@ -82,10 +101,12 @@ class FaultModes:
         response = await handler(request)
         with self._lock:
             count, seconds = self.stalls.get(key, (0, 0.0))
+            if request.method == "GET":
+                count = 0
             if count:
                 self.stalls[key] = (count - 1, seconds)
         if count:
-            self._count(self.stalled, key)
+            self._count(self.stalled, key, f"stalled {seconds:g}s after accepting")
             await asyncio.sleep(seconds)
         return response
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +32,7 @@ class Message:
     thread_ts: str | None = None
     metadata: dict[str, Any] | None = None
     edits: int = 0
+    at: float = field(default_factory=time.time)  # when Slack accepted it (wall clock)
 
 
 class FakeSlack(FakeServer):

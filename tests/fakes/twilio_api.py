@@ -40,6 +40,11 @@ class Sent:
     twiml: str | None = None  # voice call
     created: datetime = field(default_factory=lambda: datetime.now(UTC))
 
+    @property
+    def at(self) -> float:
+        """When Twilio accepted it, as wall-clock seconds (the fault suite's delay figures)."""
+        return self.created.timestamp()
+
 
 class FakeTwilio(FakeServer):
     def __init__(
