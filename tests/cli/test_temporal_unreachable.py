@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -24,6 +25,22 @@ COMMANDS = [
     ("storm", "resolve", "storm:x", "--as", "anna", "--note", "done"),
     ("digest", "run", "billing"),
     ("digest", "install"),
+    ("snooze", "exc:x", "--as", "anna", "--for", "1h"),
+    ("reassign", "exc:x", "--as", "anna", "--to", "billing"),
+    ("escalate", "exc:x", "--as", "anna"),
+    ("note", "exc:x", "--as", "anna", "--text", "looking"),
+    ("worker",),
+    (
+        "detect",
+        "--watch",
+        "--journey",
+        "orderToShip",
+        "--source",
+        "sqlite:///ev.db",
+        "--table",
+        "events",
+        "--once",
+    ),
 ]
 
 
@@ -38,6 +55,12 @@ def test_unreachable_temporal_is_one_line_and_exit_3(args: tuple[str, ...], tmp_
     address = f"127.0.0.1:{closed_port()}"
     env = {**os.environ, "TEMPORAL_ADDRESS": address, "ESCALATOR_STATE_DIR": str(tmp_path)}
     env.pop("ESCALATOR_POLICY_DIR", None)
+    if "--watch" in args:  # a real (empty) event table to watch
+        with sqlite3.connect(tmp_path / "ev.db") as db:
+            db.execute(
+                "CREATE TABLE events (id INTEGER PRIMARY KEY, case_id TEXT, "
+                "event_name TEXT, timestamp TEXT, actor TEXT)"
+            )
     done = subprocess.run(
         [ESCALATOR, *args], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60
     )
