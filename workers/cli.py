@@ -18,12 +18,13 @@ from workers import (
     cli_stack,
     cli_storm,
 )
+from workers.cli_errors import EXIT_CODES_HELP
 
 __all__ = ["app", "main"]
 
 app = typer.Typer(
     name="escalator",
-    help="Exception-driven operations automation on Temporal.",
+    help="Exception-driven operations automation on Temporal.\n\n" + EXIT_CODES_HELP,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,

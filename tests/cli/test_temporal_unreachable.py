@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from workers.cli_errors import EXIT_CODES_HELP, ExitCode
+from workers.cli_errors import EXIT_CODES_HELP, MEANING, ExitCode
 
 ESCALATOR = str(Path(sys.executable).parent / "escalator")
 COMMANDS = [
@@ -75,3 +75,11 @@ def test_unreachable_temporal_is_one_line_and_exit_3(args: tuple[str, ...], tmp_
 def test_exit_codes_are_documented() -> None:
     assert "3 Temporal unreachable" in EXIT_CODES_HELP
     assert [int(c) for c in ExitCode] == [0, 1, 2, 3, 4]
+    root = Path(__file__).resolve().parents[2]
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    for code, meaning in MEANING.items():  # the README's table says the same as --help
+        assert f"| {int(code)} | {meaning}" in readme or (
+            code == ExitCode.OK and "| 0 | done" in readme
+        ), meaning
+    reliability = (root / "docs" / "reliability.md").read_text(encoding="utf-8")
+    assert "3 Temporal unreachable; 4 no answer within `--timeout`" in reliability
