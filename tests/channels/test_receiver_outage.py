@@ -67,6 +67,30 @@ def click_body(response_url: str) -> str:
     return "payload=" + urllib.parse.quote(json.dumps(payload))
 
 
+def submission_body() -> str:
+    """The Resolve modal submitted (the note typed in it must survive the outage)."""
+    value = ButtonValue(exception_id=XID, action="resolve").encode()
+    payload: dict[str, Any] = {
+        "type": "view_submission",
+        "team": {"id": "T0TEAM"},
+        "user": {"id": ANNA},
+        "api_app_id": "A0APP",
+        "view": {
+            "id": "V0VIEW",
+            "type": "modal",
+            "callback_id": "escalator.resolve_modal",
+            "private_metadata": value,
+            "state": {
+                "values": {
+                    "note": {"note": {"type": "plain_text_input", "value": "restocked"}},
+                    "cause": {"cause": {"type": "plain_text_input", "value": None}},
+                }
+            },
+        },
+    }
+    return "payload=" + urllib.parse.quote(json.dumps(payload))
+
+
 def command_body(response_url: str) -> str:
     return urllib.parse.urlencode(
         {
@@ -155,6 +179,11 @@ async def test_receiver_starts_without_temporal_and_becomes_ready_when_it_comes(
             assert status == 200 and took < 3
             answer = json.loads(text)
             assert answer["response_type"] == "ephemeral" and OUTAGE in answer["text"]
+            # A modal submission: the sentence as the note field's error; the modal stays.
+            status, text, took = await post(submission_body())
+            assert status == 200 and took < 3
+            errors = json.loads(text)
+            assert errors["response_action"] == "errors" and OUTAGE in errors["errors"]["note"]
 
             # Temporal comes up on the address the receiver was given.
             path = dev_server_path()
