@@ -155,13 +155,13 @@ def detect(
         assume_timezone=assume_timezone,
         model_dir=settings.state_dir / "models",  # where `escalator predict train` saves
     )
-    from workers.cli_temporal import cli_exit, run
+    from workers.cli_temporal import run
 
     async def go(client: Any) -> None:  # connected by run: unreachable is one line, exit 3
         await run_watch(config, policies, chosen, settings=settings, once=once, client=client)
 
+    # Returns normally (no os._exit): tests drive the watch in-process with CliRunner.
     run(go, timeout=None, settings=settings)
-    cli_exit(0)
 
 
 async def run_watch(
