@@ -72,8 +72,11 @@ class Readiness:
         return self.temporal is None
 
     def outage(self) -> str | None:
-        """The sentence for a person while Temporal is unreachable; None when it answers."""
-        return None if self.temporal is None else outage_sentence(self.address, self.temporal)
+        """The sentence for a person while Temporal is unreachable; None when it answers, or
+        before the first probe (then the request goes on and fails, or not, by itself)."""
+        if self.temporal is None or not self.checked_at:
+            return None
+        return outage_sentence(self.address, self.temporal)
 
     async def probe(self) -> None:
         was = self.temporal

@@ -116,14 +116,14 @@ class ResponseApplier:
             log.warning("%s %s: no answer within %s", update, exception_id, self.answer_within)
             return Outcome(False, await self._no_answer(exception_id, update, update_id))
         except (RPCError, RuntimeError) as err:
+            if isinstance(err, RPCError) and err.status == RPCStatusCode.NOT_FOUND:
+                return Outcome(False, f"no open exception {exception_id}")
             down = unreachable_reason(err)
             if down is not None:  # Temporal itself is not there: nothing was kept
                 log.warning("%s %s: cannot reach Temporal: %s", update, exception_id, down)
                 return Outcome(False, outage_sentence(self._address(), down))
             if not isinstance(err, RPCError):
                 raise
-            if err.status == RPCStatusCode.NOT_FOUND:
-                return Outcome(False, f"no open exception {exception_id}")
             log.warning("%s %s: Temporal said %s", update, exception_id, err.message)
             return Outcome(False, f"{exception_id}: {err.message}")
         log.info("%s %s: %s", update, exception_id, result.message)

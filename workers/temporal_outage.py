@@ -66,7 +66,13 @@ def unreachable_reason(err: BaseException) -> str | None:
     if isinstance(err, RPCError):
         if err.status == RPCStatusCode.UNAVAILABLE:
             return _reason(err.message)
-        if err.status == RPCStatusCode.NOT_FOUND and "namespace" in err.message.lower():
+        low = err.message.lower()
+        # "Namespace x is not found"; a missing workflow's message names its namespace too.
+        if (
+            err.status == RPCStatusCode.NOT_FOUND
+            and "namespace" in low
+            and not any(w in low for w in ("workflow", "execution"))
+        ):
             return f"namespace not found ({err.message.rstrip('.')}; check TEMPORAL_NAMESPACE)"
         return None
     if isinstance(err, RuntimeError) and "client connect" in str(err).lower():
