@@ -21,6 +21,7 @@ Client code only: no worker, no workflow code is imported here.
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
@@ -65,6 +66,7 @@ OUTCOME_UPDATE = "detection_outcome"  # read-only
 # How long a caller waits for a worker to say what became of a detection of an exception
 # that was already running; the detection itself is safe before this wait begins.
 OUTCOME_WITHIN = timedelta(seconds=30)
+log = logging.getLogger(__name__)
 ATTEMPTS = 3  # an update that met the end of a run (a reopen) is asked again of the next
 
 
@@ -195,10 +197,11 @@ async def _outcome(
     this very detection started (and says "reopened")."""
     if within <= 0:
         return None
+    handle = client.get_workflow_handle(workflow_id)
+    ended = 0
     try:
         async with asyncio.timeout(within):
-            handle = client.get_workflow_handle(workflow_id)
-            for attempt in range(1, ATTEMPTS + 1):
+            while True:
                 try:
                     return await handle.execute_update(
                         OUTCOME_UPDATE,
@@ -207,15 +210,21 @@ async def _outcome(
                         rpc_timeout=timedelta(seconds=within),
                     )
                 except (RPCError, WorkflowUpdateFailedError) as err:
-                    if attempt == ATTEMPTS or not _run_ended(err):
-                        raise
+                    if _run_ended(err) and ended < ATTEMPTS:
+                        ended += 1
+                        continue
+                    if isinstance(err, RPCError) and err.status == RPCStatusCode.RESOURCE_EXHAUSTED:
+                        # Temporal admits ~10 updates per workflow at once: a burst of
+                        # detections of one subject queues here, within the same budget.
+                        await asyncio.sleep(0.2)
+                        continue
+                    raise
     except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
         return None
-    except RPCError as err:
-        if err.status in (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED):
-            return None
-        raise
-    return None  # pragma: no cover (the loop returns or raises)
+    except (RPCError, WorkflowUpdateFailedError) as err:
+        # The detection is already in the history; only its outcome is unknown.
+        log.warning("%s: the outcome of a detection is unknown: %s", workflow_id, err)
+        return None
 
 
 def _run_ended(err: Exception) -> bool:
