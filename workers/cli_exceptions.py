@@ -35,6 +35,7 @@ __all__ = ["register"]
 T = TypeVar("T")
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 STATES = ("open", "acknowledged", "snoozed", "resolved")
+RAISE_TIMEOUT = 5.0  # only the outcome waits: the detection is kept before
 
 
 def register(app: typer.Typer) -> None:
@@ -86,13 +87,14 @@ def raise_command(
         datetime | None, typer.Option(help="When the condition began (default: now).")
     ] = None,
     as_json: JsonOpt = False,
-    timeout: TimeoutOpt = DEFAULT_TIMEOUT,
+    timeout: TimeoutOpt = RAISE_TIMEOUT,
 ) -> None:
     """Raise an exception (idempotent: a second raise adds an occurrence); prints its id.
 
     Returns once Temporal keeps the detection. For an exception already running, a worker
-    says whether it was a duplicate or a reopen; without one within --timeout the outcome
-    is "pending" (said on stderr, exit 0: the worker applies it when it polls)."""
+    says whether it was a duplicate or a reopen (waiting at most --timeout, default 5 s, and
+    not at all when no worker polls the task queue); without that answer the outcome is
+    "pending" (said on stderr, exit 0: the worker applies it when it polls)."""
     settings = Settings()
     try:
         policies = load_policies([settings.policy_dir])
@@ -112,27 +114,27 @@ def raise_command(
     except (KeyError, ValueError) as err:
         _fail(str(err).strip("'\""))
 
-    async def go(client: Client) -> Raised:
-        return await raise_exception(
+    async def go(client: Client) -> tuple[Raised, str | None]:
+        # No worker polled lately: do not wait for an outcome nobody will give.
+        seen = await pollers(client, settings.temporal_task_queue)
+        polled = seen.active()
+        raised = await raise_exception(
             client,
             detection,
             policy=policy,
             task_queue=settings.temporal_task_queue,
-            outcome_within=timedelta(seconds=timeout),
+            outcome_within=timedelta(seconds=timeout if polled else 0),
         )
+        return raised, None if polled else seen.sentence()
 
     # The outcome wait is bounded by raise_exception itself: the +5 s covers the start.
-    raised = run(go, timeout=timeout + 5, settings=settings)
+    raised, idle = run(go, timeout=timeout + 5, settings=settings)
     print(raised.model_dump_json() if as_json else raised.exception_id, flush=True)
     if raised.pending:
-
-        async def who(client: Client) -> str:
-            return (await pollers(client, settings.temporal_task_queue)).sentence()
-
+        why = idle or f"no answer within {timeout:g} s"
         print(
             f"escalator: accepted, outcome pending: Temporal keeps the detection of "
-            f"{raised.exception_id} and a worker applies it when it polls; no answer within "
-            f"{timeout:g} s: {run(who, timeout=5, settings=settings)}",
+            f"{raised.exception_id} and a worker applies it when it polls; {why}",
             file=sys.stderr,
         )
     _exit(0)

@@ -95,6 +95,14 @@ class Pollers:
     last_poll: datetime | None  # the most recent poll of any worker the server remembers
     known: bool = True  # False: the server could not be asked
 
+    def active(self, now: datetime | None = None) -> bool:
+        """A worker polled lately, or the server could not be asked (then assume one)."""
+        if not self.known:
+            return True
+        if self.last_poll is None:
+            return False
+        return ((now or datetime.now(UTC)) - self.last_poll) <= RECENT
+
     def sentence(self, now: datetime | None = None) -> str:
         now = now or datetime.now(UTC)
         if not self.known:
