@@ -1,12 +1,19 @@
 """Raising exceptions: the one public client function for detectors and scripts.
 
-``raise_exception`` starts the exception's EscalationWorkflow, or reports the
-detection to the one already running (update-with-start, ``USE_EXISTING``,
-workflow id = the dedupe key), so a second detection of an open exception
-adds an occurrence instead of a second workflow or a second first page. The
-running workflow decides between duplicate (still open), reopen (resolved
-within the rule's reopen window: a new linked run that counts as rework) and
-new (after the window the old run has ended, and a fresh one starts).
+``raise_exception`` returns once Temporal has durably accepted the detection, never
+waiting for a worker: it signals-with-start the exception's EscalationWorkflow
+(``USE_EXISTING``, workflow id = the dedupe key), which Temporal writes to the history
+on its own. A second detection of an open exception thus adds an occurrence instead of
+a second workflow or a second first page. The running workflow decides between
+duplicate (still open), reopen (resolved within the rule's reopen window: a new linked
+run that counts as rework) and new (after the window the old run has ended, and a fresh
+one starts).
+
+What became of the detection: the worker is asked (a read-only update) for at most
+``outcome_within``. With no answer in time, the outcome is "new" when this call started
+the workflow (Temporal alone says so), else "pending": accepted, applied when a worker
+polls. (An update would wait for a worker before Temporal keeps it at all: with every
+worker down, the old update-with-start hung, and blocked a detector for the outage.)
 
 Client code only: no worker, no workflow code is imported here.
 """
@@ -14,16 +21,16 @@ Client code only: no worker, no workflow code is imported here.
 from __future__ import annotations
 
 import asyncio
-import random
-from datetime import UTC, datetime
-from typing import Any
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
 
 from pydantic import BaseModel
 from temporalio.client import (
     Client,
-    WithStartWorkflowOperation,
     WorkflowHandle,
     WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
 )
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -44,19 +51,35 @@ from workflows.contracts import (
 )
 from workflows.presentation import static_details, static_summary
 
-__all__ = ["Raised", "clear_condition", "raise_exception", "with_pydantic"]
+__all__ = [
+    "DETECTION_SIGNAL",
+    "OUTCOME_UPDATE",
+    "OUTCOME_WITHIN",
+    "Raised",
+    "clear_condition",
+    "raise_exception",
+    "with_pydantic",
+]
 
-ATTEMPTS = 3  # a detection racing the end of a resolved run is retried against the new state
-# Temporal admits 10 updates in flight per workflow: a burst of detections of one subject
-# beyond that is answered "resource exhausted" (or "update aborted"); wait and try again.
-BUSY_RETRIES = 100
+DETECTION_SIGNAL = "detection_reported"  # workflows/escalation_handlers.py
+OUTCOME_UPDATE = "detection_outcome"  # read-only
+# How long a caller waits for a worker to say what became of a detection of an exception
+# that was already running; the detection itself is safe before this wait begins.
+OUTCOME_WITHIN = timedelta(seconds=30)
+log = logging.getLogger(__name__)
+ATTEMPTS = 3  # an update that met the end of a run (a reopen) is asked again of the next
 
 
 class Raised(BaseModel):
     exception_id: str
-    outcome: str  # new | duplicate | reopened
-    state: ExceptionState
-    occurrences: int
+    # pending: Temporal keeps the detection, no worker answered within outcome_within
+    outcome: Literal["new", "duplicate", "reopened", "pending"]
+    state: ExceptionState | None  # None while pending
+    occurrences: int | None  # None while pending
+
+    @property
+    def pending(self) -> bool:
+        return self.outcome == "pending"
 
 
 def with_pydantic(client: Client) -> Client:
@@ -93,6 +116,7 @@ async def raise_exception(
     policy: ExceptionPolicy | None = None,
     task_queue: str,
     history_limit: int | None = None,
+    outcome_within: timedelta = OUTCOME_WITHIN,
 ) -> Raised:
     """Start or update the exception for ``detection``; idempotent on its dedupe key.
 
@@ -101,7 +125,11 @@ async def raise_exception(
     detection with its own clock; sending the very same detection twice (a
     retried call) counts once. ``history_limit``: history events after which a
     new exception's open run continues as new (default: the workflow's).
+    ``outcome_within``: how long to wait for a worker to report the outcome of a detection
+    of an exception that was already running (0: do not ask; the outcome is "pending").
+    Raises ``RPCError`` / ``RuntimeError`` when Temporal cannot be reached.
     """
+    within = outcome_within.total_seconds()
     if policy is None:
         if policies is None:
             raise ValueError("raise_exception needs policies= (a PolicySet) or policy=")
@@ -114,59 +142,97 @@ async def raise_exception(
     client = with_pydantic(client)
     limit = {} if history_limit is None else {"history_limit": history_limit}
     inp = EscalationInput(detection=detection, policy=policy, **limit)
-    attempt = busy = 0
-    while attempt < ATTEMPTS:
-        attempt += 1
-        start: WithStartWorkflowOperation[Any, ExceptionStatus] = WithStartWorkflowOperation(
-            ESCALATION_WORKFLOW,
-            inp,
-            id=detection.workflow_id,
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            task_queue=task_queue,
-            search_attributes=_search_attributes(inp),
-            static_summary=static_summary(inp),
-            static_details=static_details(inp),
-            result_type=ExceptionStatus,
-        )
-        try:
-            outcome = await client.execute_update_with_start_workflow(
-                "report_detection",
-                ReportDetection(start=inp),
-                start_workflow_operation=start,
-                result_type=DetectionOutcome,
-            )
-        except (WorkflowUpdateFailedError, RPCError) as err:
-            if _busy(err) and busy < BUSY_RETRIES:
-                busy, attempt = busy + 1, attempt - 1
-                await asyncio.sleep(min(1.0, 0.02 * 2 ** min(busy, 6)) * (0.5 + random.random()))
-                continue
-            if attempt == ATTEMPTS or not _run_was_closing(err):
-                raise
-            continue
+    report = ReportDetection(start=inp)
+    handle = await client.start_workflow(
+        ESCALATION_WORKFLOW,
+        inp,
+        id=detection.workflow_id,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        task_queue=task_queue,
+        search_attributes=_search_attributes(inp),
+        static_summary=static_summary(inp),
+        static_details=static_details(inp),
+        start_signal=DETECTION_SIGNAL,
+        start_signal_args=[report],
+        result_type=ExceptionStatus,
+    )
+    # From here on the detection is in the history: Temporal delivers it whenever a worker
+    # polls, even after a server restart.
+    # With a worker up, its answer (bounded by outcome_within) also means the exception has
+    # taken the detection in, as a caller that goes on to answer it expects.
+    outcome = await _outcome(client, detection.workflow_id, report, within)
+    if outcome is None and _started(handle):  # this call started it: new, worker or not
         return Raised(
-            exception_id=outcome.exception_id,
-            outcome=outcome.outcome,
-            state=outcome.state,
-            occurrences=outcome.occurrences,
+            exception_id=detection.workflow_id,
+            outcome="new",
+            state=ExceptionState.OPEN,
+            occurrences=1,
         )
-    raise AssertionError("unreachable")  # pragma: no cover
+    if outcome is None:
+        return Raised(
+            exception_id=detection.workflow_id, outcome="pending", state=None, occurrences=None
+        )
+    return Raised(
+        exception_id=outcome.exception_id,
+        outcome=outcome.outcome,
+        state=outcome.state,
+        occurrences=outcome.occurrences,
+    )
 
 
-def _busy(err: Exception) -> bool:
-    """The workflow has as many updates in flight as Temporal admits: not an error yet."""
-    # Not UNAVAILABLE as such: an unreachable server must fail fast, not be waited for.
-    if isinstance(err, RPCError) and err.status == RPCStatusCode.RESOURCE_EXHAUSTED:
-        return True
-    text = f"{err} {getattr(err, 'cause', '')}".lower()
-    return "in-flight updates" in text or "update was aborted" in text
+def _started(handle: WorkflowHandle[Any, Any]) -> bool:
+    """Whether the signal-with-start started the workflow (Temporal's ``started`` flag; the
+    SDK keeps the response on the handle but has no public accessor for it in 1.35)."""
+    response = getattr(handle, "_start_workflow_response", None)
+    return bool(getattr(response, "started", False))
 
 
-def _run_was_closing(err: Exception) -> bool:
-    """The run ended (or continued as new) between our start and our update: try again."""
-    text = f"{err} {getattr(err, 'cause', '')}".lower()
+async def _outcome(
+    client: Client, workflow_id: str, report: ReportDetection, within: float
+) -> DetectionOutcome | None:
+    """What the exception made of the detection, if a worker says so in time. The update
+    reaches the worker after the signal (history order), so the answer includes this
+    detection. Addressed to the workflow id, not the signalled run: a reopen ends that run
+    (continue-as-new), and Temporal hands an update still waiting to the new run, which
+    this very detection started (and says "reopened")."""
+    if within <= 0:
+        return None
+    handle = client.get_workflow_handle(workflow_id)
+    ended = 0
+    try:
+        async with asyncio.timeout(within):
+            while True:
+                try:
+                    return await handle.execute_update(
+                        OUTCOME_UPDATE,
+                        report,
+                        result_type=DetectionOutcome,
+                        rpc_timeout=timedelta(seconds=within),
+                    )
+                except (RPCError, WorkflowUpdateFailedError) as err:
+                    if _run_ended(err) and ended < ATTEMPTS:
+                        ended += 1
+                        continue
+                    if isinstance(err, RPCError) and err.status == RPCStatusCode.RESOURCE_EXHAUSTED:
+                        # Temporal admits ~10 updates per workflow at once: a burst of
+                        # detections of one subject queues here, within the same budget.
+                        await asyncio.sleep(0.2)
+                        continue
+                    raise
+    except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
+        return None
+    except (RPCError, WorkflowUpdateFailedError) as err:
+        # The detection is already in the history; only its outcome is unknown.
+        log.warning("%s: the outcome of a detection is unknown: %s", workflow_id, err)
+        return None
+
+
+def _run_ended(err: Exception) -> bool:
+    """The signalled run ended (continue-as-new to reopen) before it answered."""
     if isinstance(err, RPCError) and err.status == RPCStatusCode.NOT_FOUND:
         return True
-    return "completed" in text or "continued" in text or "not found" in text
+    text = f"{err} {getattr(err, 'cause', '')}".lower()
+    return any(w in text for w in ("completed", "continued", "not found", "aborted"))
 
 
 def exception_handle(client: Client, exception_id: str) -> WorkflowHandle[object, ExceptionStatus]:

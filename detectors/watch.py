@@ -53,7 +53,7 @@ class ExceptionSink(Protocol):
 
 
 class TemporalSink:
-    """Raise through the EscalationWorkflow (update-with-start on the dedupe key)."""
+    """Raise through the EscalationWorkflow (signal-with-start on the dedupe key)."""
 
     def __init__(self, client: Client, policies: PolicySet, task_queue: str) -> None:
         self.client, self.policies, self.task_queue = client, policies, task_queue
@@ -66,6 +66,8 @@ class TemporalSink:
             firing.to_detection(detected_at),
             policies=self.policies,
             task_queue=self.task_queue,
+            # Kept by Temporal is enough: never wait on a worker (it may be down for hours).
+            outcome_within=timedelta(0),
         )
 
     async def clear(self, journey: str, rule: str, subject: str, at: datetime) -> None:

@@ -13,16 +13,18 @@ from workers import (
     cli_predict,
     cli_receiver,
     cli_records,
+    cli_responses,
     cli_silence,
     cli_stack,
     cli_storm,
 )
+from workers.cli_errors import EXIT_CODES_HELP
 
 __all__ = ["app", "main"]
 
 app = typer.Typer(
     name="escalator",
-    help="Exception-driven operations automation on Temporal.",
+    help="Exception-driven operations automation on Temporal.\n\n" + EXIT_CODES_HELP,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
@@ -32,6 +34,7 @@ for module in (
     cli_policy,
     cli_stack,
     cli_exceptions,
+    cli_responses,
     cli_records,
     cli_detect,
     cli_receiver,

@@ -7,7 +7,6 @@ use are not errors: they go to the quarantine file and are counted.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -156,7 +155,13 @@ def detect(
         assume_timezone=assume_timezone,
         model_dir=settings.state_dir / "models",  # where `escalator predict train` saves
     )
-    asyncio.run(run_watch(config, policies, chosen, settings=settings, once=once))
+    from workers.cli_temporal import run
+
+    async def go(client: Any) -> None:  # connected by run: unreachable is one line, exit 3
+        await run_watch(config, policies, chosen, settings=settings, once=once, client=client)
+
+    # Returns normally (no os._exit): tests drive the watch in-process with CliRunner.
+    run(go, timeout=None, settings=settings)
 
 
 async def run_watch(
@@ -166,13 +171,17 @@ async def run_watch(
     *,
     settings: Settings,
     once: bool = False,
+    client: Any = None,
 ) -> None:
     """Connect to Temporal (wiring lives here, not in detectors/) and poll until stopped."""
     from temporalio.client import Client
 
     from detectors.watch import TemporalSink, Watcher
 
-    client = await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
+    if client is None:
+        client = await Client.connect(
+            settings.temporal_address, namespace=settings.temporal_namespace
+        )
     watcher = Watcher(
         config, policies, journey, TemporalSink(client, policies, settings.temporal_task_queue)
     )

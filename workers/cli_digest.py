@@ -12,6 +12,7 @@ import uuid
 from typing import Annotated
 
 import typer
+from temporalio.client import Client
 
 from detectors.raising import with_pydantic
 from policies.errors import PolicyError
@@ -19,9 +20,12 @@ from policies.policy_set import PolicySet
 from workers.cli_errors import fail as _fail
 from workers.cli_errors import leave
 from workers.cli_exceptions import _run
+from workers.cli_temporal import DEFAULT_TIMEOUT, TimeoutOpt
+from workers.cli_temporal import run as run_cli
 from workers.digest_schedules import digest_request, install_digests
 from workers.policy_source import load_configured_policies
 from workers.settings import Settings
+from workers.temporal_outage import pollers
 from workflows.digest_contracts import DIGEST_WORKFLOW, DigestResult
 
 __all__ = ["digest_app", "register"]
@@ -66,8 +70,11 @@ def install() -> None:
 
 
 @digest_app.command("run")
-def run(role: Annotated[str, typer.Argument(help="The owner role, e.g. inventory.")]) -> None:
-    """Post a role's digest now and print what was posted."""
+def run(
+    role: Annotated[str, typer.Argument(help="The owner role, e.g. inventory.")],
+    timeout: TimeoutOpt = DEFAULT_TIMEOUT,
+) -> None:
+    """Post a role's digest now and print what was posted (waits at most --timeout)."""
     settings = Settings()
     policies = _policies(settings)
     try:
@@ -75,20 +82,26 @@ def run(role: Annotated[str, typer.Argument(help="The owner role, e.g. inventory
     except (KeyError, ValueError) as err:
         _fail(str(err))
 
-    async def go() -> DigestResult:
-        from workers.worker import connect  # the worker wiring only when a command runs
+    workflow_id = f"digest:{role}:now-{uuid.uuid4().hex[:6]}"
 
-        client = with_pydantic(await connect(settings))
-        return await client.execute_workflow(
+    async def go(client: Client) -> DigestResult:
+        return await with_pydantic(client).execute_workflow(
             DIGEST_WORKFLOW,
             # By hand means now: post even on a holiday of the role's calendar.
             digest_request(owner, policies).model_copy(update={"skip_closed_days": False}),
-            id=f"digest:{role}:now-{uuid.uuid4().hex[:6]}",
+            id=workflow_id,
             task_queue=settings.temporal_task_queue,
             result_type=DigestResult,
         )
 
-    result = _run(go())
+    async def no_answer(client: Client) -> str:
+        seen = await pollers(client, settings.temporal_task_queue)
+        return (
+            f"{seen.sentence()}; the digest run {workflow_id} is started and posts when a "
+            "worker polls (do not repeat it)"
+        )
+
+    result = run_cli(go, timeout=timeout, no_answer=no_answer, settings=settings)
     print(result.text)
     if not result.ok:
         print(f"error: not delivered to {result.target}: {result.error}", file=sys.stderr)

@@ -1,48 +1,41 @@
-"""`escalator raise | list | status | ack | resolve | worker`: exceptions from a shell.
+"""`escalator raise | list | status | worker`: exceptions from a shell (the owner responses,
+`ack`, `resolve`, ..., are in `workers/cli_responses.py`).
 
 For scripts and operators. Every command connects to TEMPORAL_ADDRESS; `raise`
 resolves the rule's policy from ESCALATOR_POLICY_DIR and is idempotent on the
-dedupe key (it prints the workflow id). Refused responses print the reason the
-workflow gave and exit 1; unusable input exits 2.
+dedupe key (it prints the workflow id). `raise` returns as soon as Temporal keeps the
+detection, worker or not; `status` waits at most --timeout for a worker. Exit codes:
+`workers/cli_errors.py` (unusable input 2, Temporal unreachable 3, no answer in time 4).
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 from collections.abc import Coroutine
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
-from temporalio.client import Client, WorkflowUpdateFailedError
-from temporalio.exceptions import ApplicationError
-from temporalio.service import RPCError
+from temporalio.client import Client
 
-from detectors.raising import exception_handle, raise_exception
+from detectors.raising import Raised, exception_handle, raise_exception
 from policies.errors import PolicyError
 from policies.loader import load_policies
 from policies.snapshot import snapshot
-from workers.cli_errors import ExitCode, leave
-from workers.cli_temporal import unreachable_line
+from workers.cli_errors import ExitCode
+from workers.cli_temporal import DEFAULT_TIMEOUT, TimeoutOpt, cli_exit, connect_cli, run, say
 from workers.settings import Settings
-from workers.temporal_outage import unreachable_reason
+from workers.temporal_outage import pollers
 from workflows import search_attributes as sa
-from workflows.contracts import (
-    ESCALATION_WORKFLOW,
-    AcknowledgeInput,
-    Detection,
-    ExceptionStatus,
-    ResolveInput,
-    UpdateResult,
-)
+from workflows.contracts import ESCALATION_WORKFLOW, Detection, ExceptionStatus
 
 __all__ = ["register"]
 
 T = TypeVar("T")
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 STATES = ("open", "acknowledged", "snoozed", "resolved")
+RAISE_TIMEOUT = 5.0  # only the outcome waits: the detection is kept before
 
 
 def register(app: typer.Typer) -> None:
@@ -50,46 +43,29 @@ def register(app: typer.Typer) -> None:
     app.command("raise")(raise_command)
     app.command("list")(list_command)
     app.command("status")(status_command)
-    app.command("ack")(ack_command)
-    app.command("resolve")(resolve_command)
     app.command("worker")(worker_command)
 
 
-_sdk_used = False
-
-
 def _exit(code: int = 0) -> NoReturn:
-    """Leave without interpreter teardown once the Temporal SDK ran: its runtime can
-    abort the process at exit (temporalio/sdk-python#300), which would turn a
-    finished command's exit status into a crash. Output is flushed first."""
-    if not _sdk_used:
-        raise typer.Exit(code)
-    leave(code)
+    cli_exit(code)
 
 
-def _fail(message: str, code: int = 2) -> NoReturn:
-    print(f"escalator: {message}", file=sys.stderr)
-    _exit(code)
+def _fail(message: str, code: int = ExitCode.USAGE) -> NoReturn:
+    say(message, code)
 
 
 def _run(coro: Coroutine[Any, Any, T]) -> T:
-    global _sdk_used
-    _sdk_used = True
-    try:
-        return asyncio.run(coro)
-    except (RPCError, RuntimeError) as err:
-        reason = unreachable_reason(err)
-        if reason is not None:
-            _fail(unreachable_line(Settings(), reason), ExitCode.TEMPORAL_UNREACHABLE)
-        if isinstance(err, RPCError):
-            _fail(f"Temporal at {Settings().temporal_address}: {err}", ExitCode.REFUSED)
-        raise
+    """Run a coroutine that connects by itself; Temporal's failures end in one line
+    (kept for the commands that build their own client: digest, storm)."""
+
+    async def work(_: Client) -> T:
+        return await coro
+
+    return run(work, timeout=None)
 
 
 async def _client(settings: Settings) -> Client:
-    from workers.worker import connect  # the worker wiring only when a command needs it
-
-    return await connect(settings)
+    return await connect_cli(settings)
 
 
 def _attrs(pairs: list[str]) -> dict[str, str]:
@@ -111,8 +87,14 @@ def raise_command(
         datetime | None, typer.Option(help="When the condition began (default: now).")
     ] = None,
     as_json: JsonOpt = False,
+    timeout: TimeoutOpt = RAISE_TIMEOUT,
 ) -> None:
-    """Raise an exception (idempotent: a second raise adds an occurrence); prints its id."""
+    """Raise an exception (idempotent: a second raise adds an occurrence); prints its id.
+
+    Returns once Temporal keeps the detection. For an exception already running, a worker
+    says whether it was a duplicate or a reopen (waiting at most --timeout, default 5 s, and
+    not at all when no worker polls the task queue); without that answer the outcome is
+    "pending" (said on stderr, exit 0: the worker applies it when it polls)."""
     settings = Settings()
     try:
         policies = load_policies([settings.policy_dir])
@@ -132,14 +114,29 @@ def raise_command(
     except (KeyError, ValueError) as err:
         _fail(str(err).strip("'\""))
 
-    async def go() -> Any:
-        client = await _client(settings)
-        return await raise_exception(
-            client, detection, policy=policy, task_queue=settings.temporal_task_queue
+    async def go(client: Client) -> tuple[Raised, str | None]:
+        # No worker polled lately: do not wait for an outcome nobody will give.
+        seen = await pollers(client, settings.temporal_task_queue)
+        polled = seen.active()
+        raised = await raise_exception(
+            client,
+            detection,
+            policy=policy,
+            task_queue=settings.temporal_task_queue,
+            outcome_within=timedelta(seconds=timeout if polled else 0),
         )
+        return raised, None if polled else seen.sentence()
 
-    raised = _run(go())
-    print(raised.model_dump_json() if as_json else raised.exception_id)
+    # The outcome wait is bounded by raise_exception itself: the +5 s covers the start.
+    raised, idle = run(go, timeout=timeout + 5, settings=settings)
+    print(raised.model_dump_json() if as_json else raised.exception_id, flush=True)
+    if raised.pending:
+        why = idle or f"no answer within {timeout:g} s"
+        print(
+            f"escalator: accepted, outcome pending: Temporal keeps the detection of "
+            f"{raised.exception_id} and a worker applies it when it polls; {why}",
+            file=sys.stderr,
+        )
     _exit(0)
 
 
@@ -150,6 +147,7 @@ def list_command(
     journey: Annotated[str | None, typer.Option(help="Only this journey.")] = None,
     min_level: Annotated[int | None, typer.Option(help="Only at this level or higher.")] = None,
     as_json: JsonOpt = False,
+    timeout: TimeoutOpt = DEFAULT_TIMEOUT,
 ) -> None:
     """List exceptions (needs visibility: the dev server or a full Temporal server)."""
     if state is not None and state not in STATES:
@@ -164,8 +162,7 @@ def list_command(
     if min_level is not None:
         query += f" AND {sa.LEVEL.name} >= {int(min_level)}"
 
-    async def go() -> list[dict[str, Any]]:
-        client = await _client(Settings())
+    async def go(client: Client) -> list[dict[str, Any]]:
         rows = []
         async for wf in client.list_workflows(query):
             a = wf.typed_search_attributes
@@ -184,7 +181,7 @@ def list_command(
             )
         return rows
 
-    rows = _run(go())
+    rows = run(go, timeout=timeout)
     if as_json:
         print(json.dumps(rows))
         _exit(0)
@@ -194,19 +191,26 @@ def list_command(
     _exit(0)
 
 
-def _status_of(exception_id: str) -> ExceptionStatus:
-    async def go() -> ExceptionStatus:
-        client = await _client(Settings())
+def _status_of(exception_id: str, timeout: float) -> ExceptionStatus:
+    settings = Settings()
+
+    async def go(client: Client) -> ExceptionStatus:
         return await exception_handle(client, exception_id).query(
             "status", result_type=ExceptionStatus
         )
 
-    return _run(go())
+    async def no_answer(client: Client) -> str:
+        seen = await pollers(client, settings.temporal_task_queue)
+        return f"{seen.sentence()}; a status query is answered by a worker, nothing changed"
+
+    return run(go, timeout=timeout, no_answer=no_answer, settings=settings)
 
 
-def status_command(exception_id: str, as_json: JsonOpt = False) -> None:
+def status_command(
+    exception_id: str, as_json: JsonOpt = False, timeout: TimeoutOpt = DEFAULT_TIMEOUT
+) -> None:
     """Show one exception: state, level, deadlines, occurrences, timeline."""
-    status = _status_of(exception_id)
+    status = _status_of(exception_id, timeout)
     if as_json:
         print(status.model_dump_json())
         _exit(0)
@@ -228,46 +232,14 @@ def status_command(exception_id: str, as_json: JsonOpt = False) -> None:
     _exit(0)
 
 
-def _respond(exception_id: str, update: str, inp: Any) -> None:
-    async def go() -> UpdateResult:
-        client = await _client(Settings())
-        handle = exception_handle(client, exception_id)
-        return await handle.execute_update(update, inp, result_type=UpdateResult)
-
-    try:
-        result = _run(go())
-    except WorkflowUpdateFailedError as err:
-        cause = err.cause
-        _fail(cause.message if isinstance(cause, ApplicationError) else str(cause), 1)
-    print(result.message)
-    _exit(0)
-
-
-def ack_command(
-    exception_id: str,
-    actor: Annotated[str, typer.Option("--as", help="Your member name in the policy.")],
-) -> None:
-    """Acknowledge an exception: you own it now."""
-    _respond(exception_id, "acknowledge", AcknowledgeInput(actor=actor, via="cli"))
-
-
-def resolve_command(
-    exception_id: str,
-    actor: Annotated[str, typer.Option("--as", help="Your member name in the policy.")],
-    note: Annotated[str, typer.Option(help="What was done.")],
-    cause: Annotated[str | None, typer.Option(help="Cause code, e.g. stock_sync.")] = None,
-) -> None:
-    """Resolve an exception with a note (and optionally a cause code)."""
-    if not note.strip():
-        _fail("--note must say what was done")
-    _respond(exception_id, "resolve", ResolveInput(actor=actor, note=note, cause=cause, via="cli"))
-
-
 def worker_command() -> None:
     """Run the Temporal worker (workflows + activities) until SIGINT/SIGTERM."""
     from workers.worker import run_worker
 
-    global _sdk_used
-    _sdk_used = True
-    asyncio.run(run_worker(Settings()))
+    settings = Settings()
+
+    async def go(_: Client) -> None:  # connects once here: unreachable is one line, exit 3
+        await run_worker(settings)
+
+    run(go, timeout=None, settings=settings)
     _exit(0)

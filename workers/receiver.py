@@ -1,7 +1,10 @@
 """`escalator receiver`: the HTTP endpoint owners answer through.
 
 Routes: ``/slack/events`` (Slack events, interactivity and the slash
-command), ``/twilio/sms`` (inbound SMS) and ``/healthz``. One aiohttp server
+command), ``/twilio/sms`` (inbound SMS), ``/healthz`` (the process answers) and
+``/readyz`` (Temporal, records and policies are there: `workers/receiver_ready.py`).
+While Temporal is unreachable, Slack requests get an ephemeral "try again"
+(`workers/receiver_outage.py`) and SMS replies a "try again" text. One aiohttp server
 on one event loop: slack_bolt's AsyncApp runs inside it, and the Temporal
 client the responses need is async too, so a click becomes a workflow
 update without threads. With ``SLACK_APP_TOKEN`` set, Slack is reached
@@ -31,6 +34,8 @@ from activities.delivery_ledger import DeliveryLedger
 from policies.policy_set import PolicySet
 from workers.receiver_directory import MemberDirectory
 from workers.receiver_listing import OpenException, list_open
+from workers.receiver_outage import answer_during_outage
+from workers.receiver_ready import Readiness
 from workers.receiver_responses import ResponseApplier
 from workers.receiver_security import ReplayGuard, SlackRequestCheck
 from workers.receiver_silence_button import SilenceFromMessage, StoreOpener
@@ -61,12 +66,14 @@ def build_receiver(
     silencer: Silencer | None = None,
     silences: StoreOpener | None = None,
     metrics: Callable[[], bytes] | None = None,
+    ready: Readiness | None = None,
 ) -> web.Application:
     """``silences`` opens the records' silences: with it, the Silence menu of each
     exception's Slack message works (without it, the receiver says it does not know
-    that action)."""
+    that action). ``ready``: serve /readyz from it, and answer Slack at once while it
+    finds Temporal unreachable."""
     directory = MemberDirectory(policies)
-    responses = ResponseApplier(temporal)
+    responses = ResponseApplier(temporal, task_queue=ready.task_queue if ready else None)
 
     async def default_lister(roles: list[str]) -> list[OpenException]:
         return await list_open(temporal, roles)
@@ -79,6 +86,8 @@ def build_receiver(
         )
 
     app.router.add_get("/healthz", healthz)
+    if ready is not None:
+        app.router.add_get("/readyz", ready.readyz)
 
     if metrics is not None:
         exposition = metrics
@@ -114,14 +123,20 @@ def build_receiver(
             if reason:
                 log.warning("refused Slack request from %s: %s", request.remote, reason)
                 return web.Response(status=401, text=reason)
+            outage = ready.outage() if ready is not None else None
+            if outage is not None:
+                answer = await answer_during_outage(body, outage)
+                if answer is not None:
+                    log.warning("answered a Slack request during the Temporal outage")
+                    return answer
             try:
-                answer = await request.app[BOLT].async_dispatch(
+                bolt_answer = await request.app[BOLT].async_dispatch(
                     AsyncBoltRequest(body=body, query=request.query_string, headers=request.headers)  # type: ignore[arg-type]
                 )
             except (ValueError, KeyError, TypeError, json.JSONDecodeError) as err:
                 log.warning("refused malformed Slack request: %r", err)
                 return web.Response(status=400, text="malformed Slack payload")
-            return await to_aiohttp_response(answer)
+            return await to_aiohttp_response(bolt_answer)
 
         app.router.add_post("/slack/events", slack_events)
 

@@ -5,21 +5,22 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-import time
 from collections.abc import Callable
 from contextlib import suppress
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from prometheus_client import CollectorRegistry, generate_latest
 from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import RetryConfig
 
 from activities.delivery_ledger import DeliveryLedger, DeliveryRecord
 from activities.slack_client import slack_client
 from policies.loader import load_policies
 from workers.receiver import SlackConfig, build_receiver, run_socket_mode, serve
+from workers.receiver_ready import Readiness
 from workers.receiver_silence import configured_silencer, lazy_silence_store
 from workers.settings import Settings
-from workers.worker import connect
 
 __all__ = ["run_receiver"]
 
@@ -76,26 +77,33 @@ class LazyLedger:
         return self._open().holder_of_code(code, since)
 
 
-async def connect_patiently(settings: Settings, within: float = 30.0) -> Client:
-    """Temporal may still be starting (`escalator up` starts everything at once)."""
-    deadline = time.monotonic() + within
-    while True:
-        try:
-            return await connect(settings)
-        except RuntimeError as err:
-            if time.monotonic() > deadline:
-                raise RuntimeError(
-                    f"cannot reach Temporal at {settings.temporal_address} "
-                    f"(TEMPORAL_ADDRESS) after {within:.0f} s: {err}"
-                ) from None
-            await asyncio.sleep(0.5)
+async def lazy_client(settings: Settings) -> Client:
+    """A client that connects at its first call, and again at the next call while Temporal
+    is unreachable: the receiver starts (and answers /healthz) without Temporal. Calls fail
+    within seconds during an outage, so a person is told at once (Slack waits 3 s)."""
+    return await Client.connect(
+        settings.temporal_address,
+        namespace=settings.temporal_namespace,
+        data_converter=pydantic_data_converter,
+        lazy=True,
+        connect_timeout=timedelta(seconds=3),
+        retry_config=RetryConfig(max_elapsed_time_millis=2000, max_retries=3),
+    )
 
 
 async def run_receiver(
     settings: Settings, *, host: str, port: int, stop: asyncio.Event | None = None
 ) -> None:
     policies = load_policies([settings.policy_dir])
-    client = await connect_patiently(settings)
+    client = await lazy_client(settings)
+    settings.state_dir.mkdir(parents=True, exist_ok=True)  # where the SQLite records live
+    ready = Readiness(
+        client,
+        address=settings.temporal_address,
+        task_queue=settings.temporal_task_queue,
+        database_url=settings.resolved_database_url,
+        policies=policies,
+    )
     slack = None
     if settings.slack_bot_token and (settings.slack_signing_secret or settings.slack_app_token):
         secret = settings.slack_signing_secret
@@ -119,12 +127,14 @@ async def run_receiver(
         silencer=configured_silencer(settings, policies, silences),
         silences=silences,
         metrics=records_metrics(settings),
+        ready=ready,
     )
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     runner = await serve(app, host, port)
+    probing = asyncio.create_task(ready.run(stop))
     socket_task = None
     if slack and settings.slack_app_token:
         socket_task = asyncio.create_task(
@@ -133,12 +143,16 @@ async def run_receiver(
     print(
         f"escalator receiver on http://{host}:{port} (/slack/events: "
         f"{'socket mode' if socket_task else 'on' if slack else 'off: no Slack credentials'}, "
-        f"/twilio/sms: {'on' if twilio_token else 'off: no Twilio credentials'}, /healthz)",
+        f"/twilio/sms: {'on' if twilio_token else 'off: no Twilio credentials'}, "
+        "/healthz, /readyz)",
         flush=True,
     )
     try:
         await stop.wait()
     finally:
+        probing.cancel()
+        with suppress(asyncio.CancelledError):
+            await probing
         if socket_task:
             socket_task.cancel()
             with suppress(asyncio.CancelledError):

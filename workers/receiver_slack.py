@@ -31,6 +31,7 @@ from workers.receiver_responses import Outcome, ResponseApplier
 from workers.receiver_silence_button import SilenceFromMessage, register_silence_menu
 from workers.receiver_storm import register_storm_actions
 from workers.storm_responses import StormResponder
+from workers.temporal_outage import unreachable_reason
 
 __all__ = ["Lister", "Silencer", "slack_app"]
 
@@ -168,9 +169,14 @@ def slack_app(
             failed: str | None = None
             try:
                 found = await lister(roles)
-            except RPCError as err:  # e.g. a server without visibility (the test server)
-                log.warning("/escalator list: Temporal cannot list workflows: %s", err.message)
-                found, failed = [], f"Listing is not available: Temporal said {err.message}"
+            except (RPCError, RuntimeError) as err:  # a server without visibility, or down
+                down = unreachable_reason(err)
+                if down is None and not isinstance(err, RPCError):
+                    raise
+                message = err.message if isinstance(err, RPCError) else str(err)
+                said = f"cannot reach Temporal ({down})" if down else f"Temporal said {message}"
+                log.warning("/escalator list: %s", said)
+                found, failed = [], f"Listing is not available: {said}"
             lines = [
                 f"• `{x.exception_id}` {x.state} · level {x.level} · {x.owner_role}" for x in found
             ]

@@ -66,7 +66,13 @@ def unreachable_reason(err: BaseException) -> str | None:
     if isinstance(err, RPCError):
         if err.status == RPCStatusCode.UNAVAILABLE:
             return _reason(err.message)
-        if err.status == RPCStatusCode.NOT_FOUND and "namespace" in err.message.lower():
+        low = err.message.lower()
+        # "Namespace x is not found"; a missing workflow's message names its namespace too.
+        if (
+            err.status == RPCStatusCode.NOT_FOUND
+            and "namespace" in low
+            and not any(w in low for w in ("workflow", "execution"))
+        ):
             return f"namespace not found ({err.message.rstrip('.')}; check TEMPORAL_NAMESPACE)"
         return None
     if isinstance(err, RuntimeError) and "client connect" in str(err).lower():
@@ -88,6 +94,14 @@ class Pollers:
     task_queue: str
     last_poll: datetime | None  # the most recent poll of any worker the server remembers
     known: bool = True  # False: the server could not be asked
+
+    def active(self, now: datetime | None = None) -> bool:
+        """A worker polled lately, or the server could not be asked (then assume one)."""
+        if not self.known:
+            return True
+        if self.last_poll is None:
+            return False
+        return ((now or datetime.now(UTC)) - self.last_poll) <= RECENT
 
     def sentence(self, now: datetime | None = None) -> str:
         now = now or datetime.now(UTC)

@@ -131,6 +131,28 @@ class EscalationHandlers(EscalationSteps):
             exception_id=s.exception_id, outcome=outcome, state=s.state, occurrences=s.occurrences
         )
 
+    # raise_exception's durable path (docs/reliability.md, "When parts are down"): a signal
+    # is kept by Temporal without a worker, an update is not. The signal applies the same
+    # logic as the update; detection_outcome (read-only) says what it made of it. An update
+    # and not a query: the time-skipping server loses a query that meets a reopen's
+    # continue-as-new, an update is answered in the same workflow task as the signal.
+    @workflow.signal
+    def detection_reported(self, inp: ReportDetection) -> None:
+        EscalationHandlers.report_detection(self, inp)
+
+    @workflow.update
+    def detection_outcome(self, inp: ReportDetection) -> DetectionOutcome:
+        s = self._s
+        if inp.start.detection == s.detection:
+            outcome = "reopened" if s.reopened_from else "new"
+        elif s.resolved and self._reopen is not None:
+            outcome = "reopened" if self._reopen.reopened_from else "new"
+        else:
+            outcome = "duplicate"
+        return DetectionOutcome(
+            exception_id=s.exception_id, outcome=outcome, state=s.state, occurrences=s.occurrences
+        )
+
     @workflow.signal
     def occurred_again(self, inp: OccurredAgain) -> None:
         s = self._s

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from workers.cli_errors import EXIT_CODES_HELP, ExitCode
+from workers.cli_errors import EXIT_CODES_HELP, MEANING, ExitCode
 
 ESCALATOR = str(Path(sys.executable).parent / "escalator")
 COMMANDS = [
@@ -24,6 +25,22 @@ COMMANDS = [
     ("storm", "resolve", "storm:x", "--as", "anna", "--note", "done"),
     ("digest", "run", "billing"),
     ("digest", "install"),
+    ("snooze", "exc:x", "--as", "anna", "--for", "1h"),
+    ("reassign", "exc:x", "--as", "anna", "--to", "billing"),
+    ("escalate", "exc:x", "--as", "anna"),
+    ("note", "exc:x", "--as", "anna", "--text", "looking"),
+    ("worker",),
+    (
+        "detect",
+        "--watch",
+        "--journey",
+        "orderToShip",
+        "--source",
+        "sqlite:///ev.db",
+        "--table",
+        "events",
+        "--once",
+    ),
 ]
 
 
@@ -38,6 +55,12 @@ def test_unreachable_temporal_is_one_line_and_exit_3(args: tuple[str, ...], tmp_
     address = f"127.0.0.1:{closed_port()}"
     env = {**os.environ, "TEMPORAL_ADDRESS": address, "ESCALATOR_STATE_DIR": str(tmp_path)}
     env.pop("ESCALATOR_POLICY_DIR", None)
+    if "--watch" in args:  # a real (empty) event table to watch
+        with sqlite3.connect(tmp_path / "ev.db") as db:
+            db.execute(
+                "CREATE TABLE events (id INTEGER PRIMARY KEY, case_id TEXT, "
+                "event_name TEXT, timestamp TEXT, actor TEXT)"
+            )
     done = subprocess.run(
         [ESCALATOR, *args], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60
     )
@@ -52,3 +75,11 @@ def test_unreachable_temporal_is_one_line_and_exit_3(args: tuple[str, ...], tmp_
 def test_exit_codes_are_documented() -> None:
     assert "3 Temporal unreachable" in EXIT_CODES_HELP
     assert [int(c) for c in ExitCode] == [0, 1, 2, 3, 4]
+    root = Path(__file__).resolve().parents[2]
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    for code, meaning in MEANING.items():  # the README's table says the same as --help
+        assert f"| {int(code)} | {meaning}" in readme or (
+            code == ExitCode.OK and "| 0 | done" in readme
+        ), meaning
+    reliability = (root / "docs" / "reliability.md").read_text(encoding="utf-8")
+    assert "3 Temporal unreachable; 4 no answer within `--timeout`" in reliability
