@@ -240,7 +240,7 @@ class _Checker:
         for rule, ref in self._items("rules"):
             if not isinstance(rule, PredictedBreachRule):
                 continue
-            journey = journeys.get(getattr(rule, "journey", None))
+            journey = journeys.get(getattr(rule, "journey", ""))
             if journey is None:
                 continue
             slis = getattr(journey, "slis", None) or []
