@@ -147,6 +147,14 @@ def report(
     as_of: Annotated[
         str | None, typer.Option("--as-of", help="Compute as of this ISO time (default: now).")
     ] = None,
+    logs_as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--logs-as-of",
+            help="Compute SLOs, budgets and lead time as of this ISO time, or 'end' (the "
+            "logs' last event: for a log replayed from the past); default: --as-of.",
+        ),
+    ] = None,
     log: Annotated[
         list[str] | None,
         typer.Option(
@@ -189,9 +197,16 @@ def report(
             exceptions = pending.result()
     finally:
         store.close()
+    log_time = None
+    if logs_as_of == "end":
+        ends = [f["timestamp"].max() for f in logs.values() if f.height]
+        log_time = max(e for e in ends if isinstance(e, datetime)) if ends else None
+    elif logs_as_of is not None:
+        log_time = parse_when(logs_as_of, now, "--logs-as-of")
     data = build_report(
         exceptions,
         as_of=when,
+        logs_as_of=log_time,
         journeys=[journeys[name] for name in logs],
         logs=logs,
         since=start,
