@@ -61,13 +61,13 @@ def log_format(path: Path) -> str:
     )
 
 
-def _text(path: Path) -> str:
+def _bytes(path: Path) -> bytes:
     data = read_bytes(path)
     if path.name.lower().endswith(".gz"):
         data = gunzip(data, path)
     elif data[:2] == GZIP_MAGIC and log_format(path) == "xes":
         data = gunzip(data, path)  # an XES file gzipped under a plain name: read it anyway
-    return decode_text(data, path)
+    return data
 
 
 def _read_csv(text: str, q: Quarantine) -> pl.DataFrame:
@@ -154,12 +154,11 @@ def read_raw(path: Path, q: Quarantine) -> pl.DataFrame:
         raise LogFormatError(f"{path}: no such file")
     if fmt == "parquet":
         return _read_parquet(path)
-    text = _text(path)
-    if fmt == "csv":
-        return _read_csv(text, q)
-    if fmt == "jsonl":
-        return _read_jsonl(text, q)
-    return read_xes_raw(text, path, q)
+    data = _bytes(path)
+    if fmt == "xes":
+        return read_xes_raw(data, path, q)  # decodes in polars, not in Python
+    text = decode_text(data, path)
+    return _read_csv(text, q) if fmt == "csv" else _read_jsonl(text, q)
 
 
 def _check_zone(zone: str, what: str) -> None:

@@ -33,6 +33,7 @@ from pathlib import Path
 import polars as pl
 
 from detectors.events import LINE, Quarantine
+from detectors.log_bytes import decode_text
 from detectors.log_errors import LogFormatError
 
 __all__ = ["read_xes_raw"]
@@ -41,64 +42,62 @@ _ATTR_NAMES = ["string", "date", "int", "float", "boolean", "id", "list", "conta
 _ATTR_HEADS = [(n + " ")[:3] for n in _ATTR_NAMES]  # "str", "dat", ..., "id "
 _CLOSE_HEADS = [("/" + n)[:3] for n in _ATTR_NAMES]  # "/st", "/da", ...; <values> is not counted
 _ENTITIES = (("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&apos;", "'"), ("&amp;", "&"))
-_HIDDEN = re.compile(r"<!--.*?-->|<!\[CDATA\[.*?\]\]>", re.DOTALL)
-# Comments are skipped over: the first match that is not one is the first real trace.
-_FIRST_TRACE = re.compile(
-    r"<!--.*?-->|<!\[CDATA\[.*?\]\]>|<(?:[A-Za-z_][\w.-]*:)?trace[\s>/]", re.DOTALL
-)
-_PREFIXED_ROOT = re.compile(r"<([A-Za-z_][\w.-]*):log[\s>/]")
+_NL = b"\n"
+_HIDDEN = re.compile(rb"<!--.*?-->|<!\[CDATA\[.*?\]\]>", re.DOTALL)
+_PREFIXED_ROOT = re.compile(rb"<([A-Za-z_][\w.-]*):log[\s>/]")
 
 
-def _blank(match: re.Match[str]) -> str:
-    return "\n" * match.group(0).count("\n")
+def _blank(match: re.Match[bytes]) -> bytes:
+    return _NL * match.group(0).count(_NL)
 
 
-def _prepared(text: str, path: Path) -> tuple[str, int]:
-    """The text with a root namespace prefix removed, and where its first real trace starts.
+def _prepared(data: bytes, path: Path) -> tuple[bytes, int]:
+    """The document with a root namespace prefix removed, and where its first real trace
+    starts.
 
-    Scanning or copying the whole text costs as much as the rest of the read, so
-    comments in the header are only stepped over here, with plain string searches (the
-    tags are read from the first trace on; blanking keeps lines, so nothing else needs
-    them blanked). Comments further on are noticed among the tags (``_tags`` returns
-    None) and only then is the whole text blanked.
+    Scanning or copying the whole document costs as much as the rest of the read, so
+    comments in the header are only stepped over here, with plain searches (the tags
+    are read from the first trace on; blanking keeps lines, so nothing else needs them
+    blanked). Comments further on are noticed among the tags (``_tags`` returns None)
+    and only then is the whole document blanked.
     """
-    start = text.find("<trace")
+    start = data.find(b"<trace")
     if start < 0:  # no trace, or prefixed tags: the general (slower) way
-        text = _blank_hidden(text, path)
-        prefix = _PREFIXED_ROOT.search(text, 0, 1 << 20)
+        data = _blank_hidden(data, path)
+        prefix = _PREFIXED_ROOT.search(data, 0, 1 << 20)
         if prefix:
             p = prefix.group(1)
-            text = text.replace(f"<{p}:", "<").replace(f"</{p}:", "</")
-        return text, text.find("<trace")
+            data = data.replace(b"<" + p + b":", b"<").replace(b"</" + p + b":", b"</")
+        return data, data.find(b"<trace")
     pos = 0
-    while (at := text.find("<!", pos, start)) >= 0:
-        close = "-->" if text.startswith("<!--", at) else "]]>"
-        if close == "]]>" and not text.startswith("<![CDATA[", at):
+    while (at := data.find(b"<!", pos, start)) >= 0:
+        close = b"-->" if data.startswith(b"<!--", at) else b"]]>"
+        if close == b"]]>" and not data.startswith(b"<![CDATA[", at):
             pos = at + 2  # a DOCTYPE or the like
             continue
-        end = text.find(close, at + 4)
+        end = data.find(close, at + 4)
         if end < 0:
-            line = text.count("\n", 0, at) + 1
+            line = data.count(b"\n", 0, at) + 1
             raise LogFormatError(f"{path}:{line}: a comment or CDATA section is never closed")
         pos = end + 3
         if pos > start:  # that <trace was inside the comment
-            start = text.find("<trace", pos)
+            start = data.find(b"<trace", pos)
             if start < 0:
-                return text, -1
-    return text, start
+                return data, -1
+    return data, start
 
 
-def _blank_hidden(text: str, path: Path) -> str:
-    if "<!--" not in text and "<![CDATA[" not in text:
-        return text
-    unclosed = [m for m in ("<!--", "<![CDATA[") if m in _HIDDEN.sub("", text)]
+def _blank_hidden(data: bytes, path: Path) -> bytes:
+    if b"<!--" not in data and b"<![CDATA[" not in data:
+        return data
+    unclosed = [m for m in (b"<!--", b"<![CDATA[") if m in _HIDDEN.sub(b"", data)]
     if unclosed:
-        at = text.rfind(unclosed[0])
+        at = data.rfind(unclosed[0])
         raise LogFormatError(
-            f"{path}:{text.count(chr(10), 0, at) + 1}: {unclosed[0]} is never closed; "
+            f"{path}:{data.count(_NL, 0, at) + 1}: {unclosed[0].decode()} is never closed; "
             "the file is cut short or damaged"
         )
-    return _HIDDEN.sub(_blank, text)
+    return _HIDDEN.sub(_blank, data)
 
 
 def _unescape(col: pl.Expr) -> pl.Expr:
@@ -121,10 +120,16 @@ _PROBLEMS = {
 }
 
 
-def _tags(text: str, start: int, path: Path) -> pl.DataFrame | None:
+def _tags(data: bytes, start: int, path: Path) -> pl.DataFrame | None:
     """One row per tag from the first ``<trace`` on, with its line and its place in the log."""
-    first_line = text.count("\n", 0, start) + 1
-    pieces = pl.Series("t", text[start + 1 :].split("<"))
+    first_line = data.count(b"\n", 0, start) + 1
+    # Split in polars, not Python: no Python object per tag. The cast checks UTF-8.
+    try:
+        body = pl.Series("t", [data[start + 1 :]], dtype=pl.Binary).cast(pl.String)
+    except pl.exceptions.PolarsError:
+        decode_text(data, path)  # raises the error naming the line
+        raise
+    pieces = body.str.split("<").explode()
     t = pl.col("t")
     # Tags are told apart by their first three characters (XES element names differ
     # there): one short slice and set look-ups instead of a regex over every tag.
@@ -302,24 +307,25 @@ def _quarantine_repeated_traces(
     return raw.filter(~is_bad)
 
 
-def read_xes_raw(text: str, path: Path, q: Quarantine) -> pl.DataFrame:
-    """The raw frame of an XES document's events (``text``: the decoded file)."""
-    text, start = _prepared(text, path)
-    if "<log" not in (text if start < 0 else text[:start]):
+def read_xes_raw(data: bytes, path: Path, q: Quarantine) -> pl.DataFrame:
+    """The raw frame of an XES document's events (``data``: the file's bytes, inflated)."""
+    data, start = _prepared(data, path)
+    if b"<log" not in (data if start < 0 else data[:start]):
         raise LogFormatError(f"{path}: not an XES file: no <log> element before the first trace")
-    if not text[-512:].rstrip().endswith("log>"):  # a slice: no copy of the whole text
+    if not data[-512:].rstrip().endswith(b"log>"):  # a slice: no copy of the whole text
         raise LogFormatError(
-            f"{path}:{text.count(chr(10)) + 1}: broken XES: the file does not end with "
+            f"{path}:{data.count(_NL) + 1}: broken XES: the file does not end with "
             "</log>; it is cut short or has something after the log"
         )
     if start < 0:
+        decode_text(data, path)  # no events, but bytes that are not UTF-8 are still named
         return pl.DataFrame({LINE: pl.Series([], dtype=pl.Int64)})
-    tags = _tags(text, start, path)
+    tags = _tags(data, start, path)
     if tags is None:
-        text = _blank_hidden(text, path)
-        tags = _tags(text, text.find("<trace"), path)
+        data = _blank_hidden(data, path)
+        tags = _tags(data, data.find(b"<trace"), path)
         assert tags is not None  # nothing left that starts with "<!"
-    del text
+    del data
     events = tags.filter(pl.col("ev_open")).select("trace", pl.col("line").alias(LINE))
     trace_lines = tags.filter(pl.col("tr_open"))["line"]
     n_traces = trace_lines.len()

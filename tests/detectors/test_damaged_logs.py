@@ -165,3 +165,9 @@ def test_csv_gz_and_jsonl_gz_read_directly(tmp_path: Path) -> None:
         ev = read_log(write(tmp_path, name, gzip.compress(text.encode()))).events
         assert ev[EVENT].to_list() == ["created", "paid"], name
         assert ev[LINE].to_list() == ([2, 3] if name.startswith("log.csv") else [1, 2])
+
+
+def test_xes_bytes_that_are_not_utf8_name_the_line(tmp_path: Path) -> None:
+    data = xes(trace("c1", "created"), trace("c2", "paid")).encode().replace(b"c2", b"c\xe9")
+    with pytest.raises(LogFormatError, match=r"latin\.xes:11: byte 0xe9 .* save the file as UTF-8"):
+        read_log(write(tmp_path, "latin.xes", data))
