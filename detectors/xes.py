@@ -194,25 +194,28 @@ def _tags(data: bytes, start: int, path: Path) -> pl.DataFrame | None:
         (pl.col("depth") + pl.col("depth_step") < 0, 8),
         (~pl.col("ended"), 9),
     ]
-    problem: pl.Expr = pl.lit(0, pl.Int8)
-    for failed, code in reversed(checks):
-        problem = pl.when(failed).then(pl.lit(code, pl.Int8)).otherwise(problem)
-    frame = tags.with_columns(problem.alias("problem")).collect()
+    # One OR of cheap booleans per tag; which check failed is worked out only for the
+    # first bad tag (rare), so a sound file pays for one boolean column.
+    problem = pl.any_horizontal([failed for failed, _ in checks])
+    frame = tags.with_columns(
+        problem.alias("problem"),
+        (pl.col("ev_depth") > 0).alias("in_event"),
+        (pl.col("tr_depth") > 0).alias("in_trace"),
+    ).collect()
     if frame["head"].str.starts_with("!").any():
         return None  # a comment or CDATA among the traces: blank them, then read again
-    bad = frame.filter(pl.col("problem") > 0)
-    if bad.height:
-        line, code = bad.row(0, named=True)["line"], bad.row(0, named=True)["problem"]
-        raise LogFormatError(f"{path}:{line}: broken XES: {_PROBLEMS[code]}")
+    if frame["problem"].any():
+        first = frame.filter(pl.col("problem")).head(1)
+        failed = first.select([f.alias(str(code)) for f, code in checks]).row(0, named=True)
+        code = min(int(c) for c, hit in failed.items() if hit)
+        raise LogFormatError(f"{path}:{first['line'][0]}: broken XES: {_PROBLEMS[code]}")
     last = frame.row(frame.height - 1, named=True)
     if last["ev_depth"] or last["tr_depth"]:
         inside = "<event>" if last["ev_depth"] else "<trace>"
         raise LogFormatError(
             f"{path}:{last['line']}: broken XES: the file ends inside a {inside}; it is cut short"
         )
-    return frame.with_columns(
-        (pl.col("ev_depth") > 0).alias("in_event"), (pl.col("tr_depth") > 0).alias("in_trace")
-    )
+    return frame
 
 
 def _attributes(tags: pl.DataFrame, inside_event: bool) -> pl.DataFrame:
