@@ -42,8 +42,15 @@ def build_report(
     since: datetime | None = None,
     ui_url: str = "http://localhost:8233",
     namespace: str = "default",
+    logs_as_of: datetime | None = None,
 ) -> dict[str, Any]:
-    """Figures over the exceptions detected since ``since`` and the journeys' event logs."""
+    """Figures over the exceptions detected since ``since`` and the journeys' event logs.
+
+    ``logs_as_of`` (default ``as_of``) is the moment SLOs, budgets and lead time are
+    computed at: a log replayed from the past (the demo) is judged as of its own time,
+    not as of today, when its SLO window would hold no case.
+    """
+    log_time = logs_as_of or as_of
     if since is not None:
         exceptions = exceptions.filter(pl.col("detected_at") >= since)
     exceptions = exceptions.filter(
@@ -53,6 +60,7 @@ def build_report(
     overall_rework = rework_rate(exceptions)[0]
     report: dict[str, Any] = {
         "as_of": as_of.isoformat(),
+        "logs_as_of": log_time.isoformat(),
         "since": since.isoformat() if since else None,
         "totals": _totals(exceptions),
         **duration_reports(timed),
@@ -69,16 +77,16 @@ def build_report(
         log = (logs or {}).get(journey.name)
         if log is None:
             continue
-        cases = case_table(log, journey.slis, journey.completing_events, as_of)
-        summary = lead_time_summary(log, journey, as_of, cases=cases)
+        cases = case_table(log, journey.slis, journey.completing_events, log_time)
+        summary = lead_time_summary(log, journey, log_time, cases=cases)
         report["dora_operations"]["lead_time"].append(summary)
         for i, sli in enumerate(journey.slis):
-            outcomes = outcomes_from_cases(cases, i, sli, as_of)
-            status = slo_status(outcomes, journey, sli, as_of).as_dict()
+            outcomes = outcomes_from_cases(cases, i, sli, log_time)
+            status = slo_status(outcomes, journey, sli, log_time).as_dict()
             status["burn_rates"] = [
-                t.as_dict() for t in evaluate_tiers(outcomes, journey, sli, as_of)
+                t.as_dict() for t in evaluate_tiers(outcomes, journey, sli, log_time)
             ]
-            status["burn_down"] = burn_down(outcomes, journey, sli, as_of)
+            status["burn_down"] = burn_down(outcomes, journey, sli, log_time)
             report["slos"].append(status)
     report["dora_operations"]["change_failure_rate"] = overall_rework["rate"]
     report["dora_operations"]["time_to_restore"] = report["time_to_restore"]["overall"]

@@ -15,7 +15,7 @@ from typing import Any
 import polars as pl
 
 from detectors.evaluate import ModelUse, RuleFirings, evaluate
-from detectors.events import TS, Quarantine
+from detectors.events import TS, Quarantine, ReadResult
 from detectors.readers import read_log
 from policies.journeys import Journey
 from policies.policy_set import PolicySet
@@ -43,6 +43,10 @@ class BacktestResult:
     quarantine: Quarantine
     as_of: datetime | None
     results: list[RuleFirings]
+
+    @property
+    def read(self) -> ReadResult:
+        return ReadResult(self.events, self.quarantine)
 
     def to_json(self, quarantine_file: Path | None = None) -> dict[str, Any]:
         firings = [f for r in self.results for f in r.firings()]

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import polars as pl
 
+from detectors.log_errors import LogFormatError
 from policies.journeys import ColumnMapping
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "LINE",
     "OFFSET",
     "TS",
+    "ZONELESS",
     "Quarantine",
     "ReadResult",
     "canonicalize",
@@ -46,6 +48,7 @@ _DATE_TIME_SEP = r"^(\d{4}-\d{2}-\d{2})[ T]"
 _OFFSET = r"(Z|z|[+-]\d{2}:?\d{2})$"
 _CANONICAL = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?([+-]\d{2}:\d{2}|Z)$"
 _NO_SECONDS = r"T(\d{2}):(\d{2})($|[Zz+-].*)"  # 09:30 -> 09:30:00
+ZONELESS = "zone-less timestamp"  # the start of that quarantine reason (log_checks looks for it)
 _NAIVE = r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$"
 
 
@@ -184,7 +187,7 @@ def canonicalize(
         c for c in (mapping.case_id, mapping.event_name, mapping.timestamp) if c not in raw.columns
     ]
     if missing and raw.height:
-        raise KeyError(
+        raise LogFormatError(
             f"{source}: column(s) {', '.join(missing)} not found (columns: "
             f"{', '.join(c for c in raw.columns if c != LINE)}); map them in the journey's "
             "'columns:' section"
@@ -240,8 +243,8 @@ def canonicalize(
         checks.append(
             (
                 pl.col("__" + TS).is_null() & zoneless,
-                f"zone-less timestamp in column {mapping.timestamp!r}: write an offset "
-                "(e.g. +01:00) or pass --assume-timezone",
+                f"{ZONELESS} in column {mapping.timestamp!r}: write an offset (e.g. +01:00), "
+                "set the journey's 'timezone:' or pass --assume-timezone",
             )
         )
     checks.append(

@@ -139,7 +139,7 @@ class Watcher:
             self.journey.columns,
             source=q.source,
             declared_events=self.journey.events,
-            assume_timezone=self.config.assume_timezone,
+            assume_timezone=self.config.assume_timezone or self.journey.timezone,
             quarantine=q,
         )
         if not self._loaded_history and persisted is not None:

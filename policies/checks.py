@@ -236,13 +236,16 @@ class _Checker:
         )
 
     def predicted_slis(self) -> Iterator[Problem]:
-        journeys = {j.name: j for j in self.p.journeys}
+        journeys = _named(self.p.journeys)  # partial models may lack a name
         for rule, ref in self._items("rules"):
-            journey = journeys.get(rule.journey)
-            if not isinstance(rule, PredictedBreachRule) or journey is None:
+            if not isinstance(rule, PredictedBreachRule):
                 continue
-            latency = [s.name for s in journey.slis if isinstance(s, LatencySLI)]
-            if rule.sli not in latency:
+            journey = journeys.get(getattr(rule, "journey", ""))
+            if journey is None:
+                continue
+            slis = getattr(journey, "slis", None) or []
+            latency = [s.name for s in slis if isinstance(s, LatencySLI)]
+            if getattr(rule, "sli", None) not in latency:
                 yield ref.problem(
                     f"sli {rule.sli!r} is not a latency SLI of journey {journey.name!r} "
                     f"(latency SLIs: {', '.join(latency) or 'none'}); a predicted_breach rule "

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from policies.base import Name, PolicyModel
+from policies.calendars import known_zone
 from policies.duration import Duration
 
 __all__ = [
@@ -146,6 +147,8 @@ class Journey(PolicyModel):
     """The SLO window every SLI's objective is judged over."""
     calendar: Name | None = None
     """Default calendar (support hours) for the journey's rules and routing."""
+    timezone: str | None = None
+    """IANA zone (e.g. `Europe/Amsterdam`) of log timestamps written without an offset; `--assume-timezone` overrides it. Unset: such rows are quarantined, and a log with only such rows is refused. Timestamps with an offset keep it."""
     events: list[str] | None = None  # declared event names; others are quarantined
     """The declared event names. Rules, SLIs and outcomes may only name these; log rows with another event name are quarantined. Unset: any name."""
     completing_events: list[str] = Field(default_factory=list)  # a case is done (lead time)
@@ -156,3 +159,8 @@ class Journey(PolicyModel):
     """Below this many valid cases in a window, burn rates do not page."""
     columns: ColumnMapping = Field(default_factory=ColumnMapping)
     """Which log columns hold the case id, event name, time and actor."""
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, v: str | None) -> str | None:
+        return None if v is None else known_zone(v)

@@ -96,6 +96,21 @@ SEMANTICS = """\
   (`org:resource`), `lifecycle` (`lifecycle:transition`, none for no such
   column) and `attributes` (columns to keep; empty: all). The defaults are the
   XES standard names, so a CSV written with other headers needs them.
+- **Time zones of log timestamps.** A timestamp with an offset (`+01:00`, `Z`)
+  keeps it (business hours use that local time). One written without an offset
+  is read in the journey's `timezone` (IANA), or in `--assume-timezone ZONE`,
+  which overrides it; ambiguous local times (the repeated hour in autumn) take
+  the first occurrence, non-existent ones (the skipped hour in spring) are
+  quarantined. With no zone given such rows are quarantined, and a log whose
+  rows are all zone-less is refused with one line saying what to set
+  (`detectors/events.py`, `detectors/log_checks.py`).
+- **A log that yields no events, or more than 1 % of its rows quarantined, is
+  refused** by `detect`, `scorecard`, `report`, `predict` and `mine` (exit 2,
+  the most frequent reasons with their line numbers) unless `--allow-quarantine`;
+  `--max-quarantine 0.05` sets another limit. A damaged file (a cut or corrupt
+  gzip stream, broken XES structure, bytes that are not UTF-8) is refused even
+  then, naming the file and line (`detectors/readers.py`, `detectors/xes.py`).
+  XES traces whose id repeats an earlier trace's are quarantined, not merged.
 - **`escalator detect` writes rows it cannot use to
   `.escalator/quarantine/<log name>.jsonl` in the working directory** (the
   state directory, `ESCALATOR_STATE_DIR`) unless `--quarantine FILE` is given.

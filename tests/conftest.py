@@ -34,6 +34,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """How many inputs the property tests generated (tests/property_counts.py)."""
+    from property_counts import GENERATED
+
+    for what, n in sorted(GENERATED.items()):
+        terminalreporter.write_line(f"property inputs: {n:,} {what}")
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
     """Under CI=true a skipped Temporal, PostgreSQL or browser test is a failure."""

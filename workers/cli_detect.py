@@ -1,8 +1,10 @@
 """`escalator detect` (backtest a log, or watch a SQL source) and `escalator scorecard`.
 
-Exit codes: 0 done; 2 the input is unusable (no such file, unknown format, policy
-errors, bad options) with a message naming what to fix; rows the detectors cannot
-use are not errors: they go to the quarantine file and are counted.
+Exit codes: 0 done; 2 the input is unusable (no such file, unknown format, a damaged
+file, policy errors, bad options) with a message naming what to fix. Rows the
+detectors cannot use go to the quarantine file and are counted; a log with no events
+or more than ``--max-quarantine`` of its rows quarantined is refused (exit 2, the top
+reasons with their lines) unless ``--allow-quarantine`` (workers/cli_logs.py).
 """
 
 from __future__ import annotations
@@ -13,16 +15,20 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from detectors.readers import LogFormatError
+from detectors.log_checks import DEFAULT_MAX_QUARANTINE
+from detectors.log_errors import LogFormatError
 from policies.errors import PolicyError
 from policies.policy_set import PolicySet
+from workers.cli_logs import AllowQuarantine, AssumeTimezone, LogChecks, MaxQuarantine, admit_log
 from workers.settings import Settings
 
 if TYPE_CHECKING:
     from detectors.watch import WatchConfig
     from policies.journeys import Journey
 
-__all__ = ["register"]
+__all__ = ["LOG_HELP", "register"]
+
+LOG_HELP = "Event log: .csv .jsonl .parquet .xes (.csv .jsonl .xes also gzipped: .gz)"
 
 
 def _fail(message: str) -> typer.Exit:
@@ -49,7 +55,9 @@ def _backtest(
     journey: str | None,
     assume_timezone: str | None,
     quarantine: Path,
+    checks: LogChecks,
 ) -> Any:
+    """The backtest of the log, which must be fit to judge (exit 2 with the reasons if not)."""
     from detectors.backtest import run_backtest
 
     try:
@@ -57,6 +65,7 @@ def _backtest(
     except (LogFormatError, KeyError, ValueError) as exc:
         raise _fail(str(exc).strip("'\"")) from None
     result.quarantine.write(quarantine)
+    admit_log(result.read, result.journey, policies, checks, quarantine)
     return result
 
 
@@ -66,6 +75,7 @@ def read_journey_log(
     journey: str | None,
     assume_timezone: str | None,
     quarantine: Path,
+    checks: LogChecks,
 ) -> tuple[Journey, Any]:
     """The chosen journey and its log read the way `detect` reads it (quarantine written)."""
     from detectors.backtest import choose_journey
@@ -77,13 +87,12 @@ def read_journey_log(
     except (LogFormatError, KeyError, ValueError, FileNotFoundError) as exc:
         raise _fail(str(exc).strip("'\"")) from None
     read.quarantine.write(quarantine)
+    admit_log(read, chosen, policies, checks, quarantine)
     return chosen, read
 
 
 def detect(
-    log: Path | None = typer.Option(
-        None, "--log", help="Event log: .csv .jsonl .parquet .xes .xes.gz"
-    ),
+    log: Path | None = typer.Option(None, "--log", help=LOG_HELP),
     policy: Path | None = typer.Option(None, "--policy", help="Policy file or directory"),
     journey: str | None = typer.Option(
         None, "--journey", help="Journey (if the policy has several)"
@@ -95,10 +104,10 @@ def detect(
     id_column: str = typer.Option("id", "--id-column", help="Tie-breaker column of the watermark"),
     poll: str = typer.Option("1s", "--poll", help="Poll interval, e.g. 1s, 30s, 5m"),
     once: bool = typer.Option(False, "--once", help="Watch: one poll, then exit"),
-    assume_timezone: str | None = typer.Option(
-        None, "--assume-timezone", help="IANA zone for timestamps written without an offset"
-    ),
+    assume_timezone: AssumeTimezone = None,
     quarantine: Path | None = typer.Option(None, "--quarantine", help="Quarantine JSONL file"),
+    max_quarantine: MaxQuarantine = DEFAULT_MAX_QUARANTINE,
+    allow_quarantine: AllowQuarantine = False,
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output"),
 ) -> None:
     """Find exceptions: --backtest over a log file, or --watch a SQL table."""
@@ -112,7 +121,8 @@ def detect(
         if log is None:
             raise _fail("--backtest needs --log FILE")
         qpath = _quarantine_path(log, quarantine, settings)
-        result = _backtest(log, policies, journey, assume_timezone, qpath)
+        checks = LogChecks(max_quarantine, allow_quarantine)
+        result = _backtest(log, policies, journey, assume_timezone, qpath, checks)
         if as_json:
             typer.echo(json.dumps(result.to_json(qpath), default=str))
             return
@@ -192,13 +202,15 @@ async def run_watch(
 
 
 def scorecard(
-    log: Path = typer.Option(..., "--log", help="Event log: .csv .jsonl .parquet .xes .xes.gz"),
+    log: Path = typer.Option(..., "--log", help=LOG_HELP),
     policy: Path | None = typer.Option(None, "--policy", help="Policy file or directory"),
     journey: str | None = typer.Option(
         None, "--journey", help="Journey (if the policy has several)"
     ),
-    assume_timezone: str | None = typer.Option(None, "--assume-timezone"),
+    assume_timezone: AssumeTimezone = None,
     quarantine: Path | None = typer.Option(None, "--quarantine", help="Quarantine JSONL file"),
+    max_quarantine: MaxQuarantine = DEFAULT_MAX_QUARANTINE,
+    allow_quarantine: AllowQuarantine = False,
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output"),
 ) -> None:
     """Score every rule as a hypothesis: precision, recall, lead time, attention cost."""
@@ -207,7 +219,8 @@ def scorecard(
     settings = Settings()
     policies = _policies(policy, settings)
     qpath = _quarantine_path(log, quarantine, settings)
-    result = _backtest(log, policies, journey, assume_timezone, qpath)
+    checks = LogChecks(max_quarantine, allow_quarantine)
+    result = _backtest(log, policies, journey, assume_timezone, qpath, checks)
     scores = score_rules(result.events, result.journey, result.results)
     if as_json:
         payload = {

@@ -10,18 +10,22 @@ from pathlib import Path
 
 import typer
 
-from workers.cli_detect import _backtest, _fail, _policies, _quarantine_path
+from detectors.log_checks import DEFAULT_MAX_QUARANTINE
+from workers.cli_detect import LOG_HELP, _backtest, _fail, _policies, _quarantine_path
+from workers.cli_logs import AllowQuarantine, AssumeTimezone, LogChecks, MaxQuarantine
 from workers.settings import Settings
 
 __all__ = ["register"]
 
 
 def mine_command(
-    log: Path = typer.Option(..., "--log", help="Event log: .csv .jsonl .parquet .xes .xes.gz"),
+    log: Path = typer.Option(..., "--log", help=LOG_HELP),
     policy: Path | None = typer.Option(None, "--policy", help="Policy file or directory"),
     journey: str | None = typer.Option(None, "--journey", help="Journey (if several)"),
-    assume_timezone: str | None = typer.Option(None, "--assume-timezone"),
+    assume_timezone: AssumeTimezone = None,
     quarantine: Path | None = typer.Option(None, "--quarantine", help="Quarantine JSONL file"),
+    max_quarantine: MaxQuarantine = DEFAULT_MAX_QUARANTINE,
+    allow_quarantine: AllowQuarantine = False,
     outcome_rule: str | None = typer.Option(
         None, "--outcome-rule", help="Judge by this rule's predicts"
     ),
@@ -36,7 +40,8 @@ def mine_command(
     settings = Settings()
     policies = _policies(policy, settings)
     qpath = _quarantine_path(log, quarantine, settings)
-    result = _backtest(log, policies, journey, assume_timezone, qpath)
+    checks = LogChecks(max_quarantine, allow_quarantine)
+    result = _backtest(log, policies, journey, assume_timezone, qpath, checks)
     try:
         outcome = bad_outcome(policies, result.journey, outcome_rule)
     except KeyError as exc:

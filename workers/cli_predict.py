@@ -12,7 +12,9 @@ from pathlib import Path
 
 import typer
 
-from workers.cli_detect import _fail, _policies, _quarantine_path, read_journey_log
+from detectors.log_checks import DEFAULT_MAX_QUARANTINE
+from workers.cli_detect import LOG_HELP, _fail, _policies, _quarantine_path, read_journey_log
+from workers.cli_logs import AllowQuarantine, AssumeTimezone, LogChecks, MaxQuarantine
 from workers.settings import Settings
 
 __all__ = ["default_model_path", "register"]
@@ -38,16 +40,16 @@ def _until(value: str | None) -> datetime | None:
 
 @app.command("train")
 def train(
-    log: Path = typer.Option(..., "--log", help="Event log: .csv .jsonl .parquet .xes .xes.gz"),
+    log: Path = typer.Option(..., "--log", help=LOG_HELP),
     policy: Path | None = typer.Option(None, "--policy", help="Policy file or directory"),
     journey: str | None = typer.Option(None, "--journey", help="Journey (if several)"),
     until: str | None = typer.Option(None, "--until", help="Learn only from events up to T"),
     out: Path | None = typer.Option(None, "--out", help="Model file (default: state dir)"),
     seed: int = typer.Option(7, "--seed", help="Random seed (same seed, same model)"),
-    assume_timezone: str | None = typer.Option(
-        None, "--assume-timezone", help="IANA zone for timestamps written without an offset"
-    ),
+    assume_timezone: AssumeTimezone = None,
     quarantine: Path | None = typer.Option(None, "--quarantine", help="Quarantine JSONL file"),
+    max_quarantine: MaxQuarantine = DEFAULT_MAX_QUARANTINE,
+    allow_quarantine: AllowQuarantine = False,
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output"),
 ) -> None:
     """Train the models on completed cases (80/20 chronological train/validation)."""
@@ -56,7 +58,8 @@ def train(
     settings = Settings()
     policies = _policies(policy, settings)
     qpath = _quarantine_path(log, quarantine, settings)
-    chosen, read = read_journey_log(log, policies, journey, assume_timezone, qpath)
+    checks = LogChecks(max_quarantine, allow_quarantine)
+    chosen, read = read_journey_log(log, policies, journey, assume_timezone, qpath, checks)
     try:
         predictor = train_predictor(read.events, policies, chosen, until=_until(until), seed=seed)
     except ValueError as exc:
@@ -85,14 +88,14 @@ def train(
 
 @app.command("evaluate")
 def evaluate(
-    log: Path = typer.Option(..., "--log", help="Event log: .csv .jsonl .parquet .xes .xes.gz"),
+    log: Path = typer.Option(..., "--log", help=LOG_HELP),
     policy: Path | None = typer.Option(None, "--policy", help="Policy file or directory"),
     journey: str | None = typer.Option(None, "--journey", help="Journey (if several)"),
     seed: int = typer.Option(7, "--seed", help="Random seed"),
-    assume_timezone: str | None = typer.Option(
-        None, "--assume-timezone", help="IANA zone for timestamps written without an offset"
-    ),
+    assume_timezone: AssumeTimezone = None,
     quarantine: Path | None = typer.Option(None, "--quarantine", help="Quarantine JSONL file"),
+    max_quarantine: MaxQuarantine = DEFAULT_MAX_QUARANTINE,
+    allow_quarantine: AllowQuarantine = False,
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output"),
     html: Path | None = typer.Option(None, "--html", help="Write an HTML report here"),
 ) -> None:
@@ -102,7 +105,8 @@ def evaluate(
     settings = Settings()
     policies = _policies(policy, settings)
     qpath = _quarantine_path(log, quarantine, settings)
-    chosen, read = read_journey_log(log, policies, journey, assume_timezone, qpath)
+    checks = LogChecks(max_quarantine, allow_quarantine)
+    chosen, read = read_journey_log(log, policies, journey, assume_timezone, qpath, checks)
     try:
         result = evaluate_protocol(read.events, policies, chosen, seed=seed)
     except ValueError as exc:

@@ -17,9 +17,12 @@ from typing import Annotated, Any
 import polars as pl
 import typer
 
+from detectors.log_checks import DEFAULT_MAX_QUARANTINE
 from policies.duration import parse_duration
 from policies.journeys import Journey
+from policies.policy_set import PolicySet
 from workers.cli_errors import fail as _fail
+from workers.cli_logs import AllowQuarantine, AssumeTimezone, LogChecks, MaxQuarantine, admit_log
 from workers.settings import Settings
 
 __all__ = ["db_app", "parse_when", "register"]
@@ -64,15 +67,14 @@ def _url(database_url: str | None) -> str:
     return database_url or Settings().resolved_database_url
 
 
-def _journeys(policy: list[Path] | None) -> dict[str, Journey]:
+def _policies(policy: list[Path] | None) -> PolicySet:
     from policies.errors import PolicyError
     from policies.loader import load_policies
 
     try:
-        policies = load_policies(list(policy) if policy else [Settings().policy_dir])
+        return load_policies(list(policy) if policy else [Settings().policy_dir])
     except PolicyError as exc:
         _fail(str(exc))
-    return {j.name: j for j in policies.journeys}
 
 
 def _check_log_specs(specs: list[str], journeys: dict[str, Journey]) -> None:
@@ -88,18 +90,25 @@ def _check_log_specs(specs: list[str], journeys: dict[str, Journey]) -> None:
             _fail(f"--log {spec!r}: file {path} does not exist")
 
 
-def _logs(specs: list[str], journeys: dict[str, Journey]) -> dict[str, pl.DataFrame]:
+def _logs(
+    specs: list[str],
+    journeys: dict[str, Journey],
+    policies: PolicySet | None,
+    assume_timezone: str | None,
+    checks: LogChecks,
+) -> dict[str, pl.DataFrame]:
+    """Each ``--log`` read in its journey's zone and admitted as `detect` admits a log."""
+    from detectors.log_errors import LogFormatError
     from detectors.readers import read_log
 
     logs: dict[str, pl.DataFrame] = {}
     for spec in specs:
         name, _, path = spec.partition("=")
-        result = read_log(Path(path), journeys[name])
-        if len(result.quarantine):
-            print(
-                f"warning: {path}: {len(result.quarantine)} records quarantined (not counted)",
-                file=sys.stderr,
-            )
+        try:
+            result = read_log(Path(path), journeys[name], assume_timezone=assume_timezone)
+        except LogFormatError as exc:
+            _fail(f"--log {spec}: {exc}")
+        admit_log(result, journeys[name], policies, checks)
         logs[name] = result.events
     return logs
 
@@ -138,6 +147,14 @@ def report(
     as_of: Annotated[
         str | None, typer.Option("--as-of", help="Compute as of this ISO time (default: now).")
     ] = None,
+    logs_as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--logs-as-of",
+            help="Compute SLOs, budgets and lead time as of this ISO time, or 'end' (the "
+            "logs' last event: for a log replayed from the past); default: --as-of.",
+        ),
+    ] = None,
     log: Annotated[
         list[str] | None,
         typer.Option(
@@ -151,6 +168,9 @@ def report(
             "--policy", help="Policy files or directories (default: ESCALATOR_POLICY_DIR)."
         ),
     ] = None,
+    assume_timezone: AssumeTimezone = None,
+    max_quarantine: MaxQuarantine = DEFAULT_MAX_QUARANTINE,
+    allow_quarantine: AllowQuarantine = False,
     database_url: DbOpt = None,
 ) -> None:
     """Time to restore, SLOs, error budgets, burn rates, rework and open exceptions."""
@@ -162,7 +182,8 @@ def report(
     now = datetime.now(UTC)
     when = parse_when(as_of, now, "--as-of") if as_of else now
     start = parse_when(since, when, "--since") if since else None
-    journeys = _journeys(policy) if log else {}
+    policies = _policies(policy) if log else None
+    journeys = {j.name: j for j in policies.journeys} if policies else {}
     _check_log_specs(log or [], journeys)
     settings = Settings()
     store = _open_store(_url(database_url))
@@ -171,13 +192,21 @@ def report(
         # time: both release the GIL, so two cores share the wait.
         with ThreadPoolExecutor(max_workers=2) as pool:
             pending = pool.submit(load_exceptions, store.engine, since=start)
-            logs = _logs(log or [], journeys)
+            checks = LogChecks(max_quarantine, allow_quarantine)
+            logs = _logs(log or [], journeys, policies, assume_timezone, checks)
             exceptions = pending.result()
     finally:
         store.close()
+    log_time = None
+    if logs_as_of == "end":
+        ends = [f["timestamp"].max() for f in logs.values() if f.height]
+        log_time = max(e for e in ends if isinstance(e, datetime)) if ends else None
+    elif logs_as_of is not None:
+        log_time = parse_when(logs_as_of, now, "--logs-as-of")
     data = build_report(
         exceptions,
         as_of=when,
+        logs_as_of=log_time,
         journeys=[journeys[name] for name in logs],
         logs=logs,
         since=start,

@@ -38,7 +38,7 @@ from typing import Any
 from workers.demo_context import DemoContext, Outcome, Step
 from workers.demo_records import RecordsView, read_records, wait_for_records
 
-__all__ = ["DEMO_DATA", "LOOP_STEPS", "demo_policy_files", "routing_env"]
+__all__ = ["DEMO_DATA", "LOOP_STEPS", "demo_policy_files", "report_args", "routing_env"]
 
 DEMO_DATA = Path(__file__).resolve().parent / "demo_data"
 JOURNEYS = ("orderToShip", "ticketToResolution")
@@ -351,13 +351,21 @@ def post_digest(ctx: DemoContext) -> Result:
 # --- 5. report ---------------------------------------------------------------------
 
 
-def write_report(ctx: DemoContext) -> Result:
-    html = ctx.options.state_dir / "report.html"
-    args = ["report", "--json", "--html", str(html)]
+def report_args() -> list[str]:
+    """`escalator report` over the demo's logs and policies. SLOs, budgets and lead time
+    are computed as of the replayed log's last event (--logs-as-of end): as of today the
+    SLO window would hold none of the log's cases and show untouched budgets."""
+    args = ["report", "--logs-as-of", "end"]
     for journey in JOURNEYS:
         args += ["--log", f"{journey}={DEMO_DATA / journey}.csv"]
     for path in demo_policy_files():
         args += ["--policy", str(path)]
+    return args
+
+
+def write_report(ctx: DemoContext) -> Result:
+    html = ctx.options.state_dir / "report.html"
+    args = [*report_args(), "--json", "--html", str(html)]
     done = _escalator_cli(ctx, *args, shown=0)  # the JSON is checked below, not shown
     if done.returncode != 0:
         return Outcome.FAILED, f"escalator report exited {done.returncode}"

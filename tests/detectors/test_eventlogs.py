@@ -1,5 +1,5 @@
-"""Detections on the four shared real logs, against the simple oracles in oracles.py,
-and the fast XES reader against a plain xml.etree reading of the same files."""
+"""Detections on the four real logs in tests/data, against the simple oracles in
+oracles.py, and the fast XES reader against a plain xml.etree reading of the same files."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from functools import cache
 from pathlib import Path
 
 import pytest
+from event_logs import POLICIES, log_path
 from oracles import completeness, conformance, latency, quality, volume
 
 from detectors.business_time import expand_holidays
@@ -26,17 +27,12 @@ from policies.rules import (
     VolumeRule,
 )
 
-LOGS = Path("/work/shared/data/eventlogs")
-POLICIES = Path(__file__).parents[2] / "policies" / "eventlogs"
-
-pytestmark = pytest.mark.skipif(not LOGS.exists(), reason="shared event logs not present")
-
 
 @cache
 def _run(name: str):  # type: ignore[no-untyped-def]
     ps = load_policies([POLICIES / name])
     journey = ps.journeys[0]
-    read = read_log(LOGS / f"{name}.xes.gz", journey)
+    read = read_log(log_path(name), journey)
     return ps, journey, read, evaluate(read.events, ps, journey)
 
 
@@ -126,7 +122,7 @@ def _etree_events(path: Path) -> list[tuple[str, str, datetime]]:
 
 @pytest.mark.parametrize("name", ["helpdesk", "receipt"])
 def test_fast_xes_reader_matches_the_standard_library(name: str) -> None:
-    path = LOGS / f"{name}.xes.gz"
+    path = log_path(name)
     want = sorted(_etree_events(path))
     ev = read_log(path).events
     got = sorted(zip(ev[CASE].to_list(), ev[EVENT].to_list(), ev[TS].to_list(), strict=True))

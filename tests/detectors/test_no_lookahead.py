@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from detector_helpers import events, policy_set, rule
+from event_logs import POLICIES, log_path
 
 from detectors.evaluate import evaluate
 from detectors.events import TS
@@ -104,11 +104,8 @@ def test_random_logs_every_rule_kind(seed: int) -> None:
 
 
 def test_helpdesk_log_prefixes() -> None:
-    path = Path("/work/shared/data/eventlogs/helpdesk.xes.gz")
-    if not path.exists():
-        pytest.skip("shared event logs not present")
-    ps = load_policies([Path(__file__).parents[2] / "policies/eventlogs/helpdesk"])
-    log = read_log(path, ps.journeys[0]).events
+    ps = load_policies([POLICIES / "helpdesk"])
+    log = read_log(log_path("helpdesk"), ps.journeys[0]).events
     cuts = [
         datetime(2010, 6, 1, tzinfo=UTC),
         datetime(2011, 11, 15, 12, 30, tzinfo=UTC),

@@ -78,6 +78,7 @@ def check_demo_report(state_dir: Path, output: str) -> None:
     assert totals["escalated"] >= 1
     assert grouped >= 1 and storm_messages >= 1
     assert len(embedded["slos"]) == 4  # two SLIs per journey, from the bundled logs
+    assert all(s["valid"] > 0 for s in embedded["slos"])  # judged as of the replayed log
     # Routing by error budget, per the story of each rule in detectors/demo_log.py:
     assert routed.get("label_print_failed/page") == 1, routed  # critical always pages
     assert routed.get("awaiting_inventory/notify") == 12, routed  # no budget burnt yet
