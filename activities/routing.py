@@ -20,7 +20,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, TypeVar
 
 import polars as pl
 import sqlalchemy as sa
@@ -103,6 +103,25 @@ class LogBurnRates:
         return self._cache[key]
 
 
+T = TypeVar("T")
+DB_TRIES = 4  # a dropped connection (failover, proxy restart) is retried at once, in-process
+
+
+async def _reconnecting(read: Callable[[], Awaitable[T]]) -> T:
+    """A records read that survives dropped connections: the pool reconnects and the read
+    is made again within a second, so a flapping database does not cost the activity's
+    retry back-off (seconds) before the first page. Other errors, and a database still
+    down after the tries, fail the activity as before (the workflow then pages)."""
+    for attempt in range(DB_TRIES):
+        try:
+            return await read()
+        except sa.exc.DBAPIError:
+            if attempt == DB_TRIES - 1:
+                raise
+            await asyncio.sleep(0.05 * 2**attempt)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 @dataclass
 class SqlSilences:
     """`records.silences.SilenceStore` behind the `SilenceSource` protocol."""
@@ -182,10 +201,17 @@ class Router:
         evaluations = (
             await self.burn_rates.evaluations(policy.journey, burn_at) if self.burn_rates else None
         )
+        source, volume = self.silences, self.volume
         silences = (
-            await self.silences.active_for(d.journey, d.rule, labels, at) if self.silences else []
+            await _reconnecting(lambda: source.active_for(d.journey, d.rule, labels, at))
+            if source
+            else []
         )
-        pages = await self.volume.pages_since(role, at - timedelta(hours=1)) if self.volume else 0
+        pages = (
+            await _reconnecting(lambda: volume.pages_since(role, at - timedelta(hours=1)))
+            if volume
+            else 0
+        )
         out = decide(
             RoutingFacts(
                 journey=policy.journey,
