@@ -11,6 +11,11 @@ import os
 import uuid
 from collections.abc import AsyncIterator
 
+# CPython 3.11.7 can fail an ast.parse that runs while workflow sandbox threads compile
+# ("SystemError: AST constructor recursion depth mismatch"). Import what pytest would
+# otherwise parse late -- hypothesis, lazily imported by its plugin's summary hook -- now,
+# before any worker runs; tracebacks are native (pyproject addopts) for the same reason.
+import hypothesis  # noqa: F401
 import pytest
 from temporal_servers import start_dev_server
 from temporalio.api.enums.v1 import IndexedValueType
