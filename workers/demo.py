@@ -17,7 +17,8 @@ import urllib.request
 from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 
 from workers.demo_context import DemoContext, Echo, Outcome, Step
-from workers.demo_loop import LOOP_STEPS, routing_env
+from workers.demo_loop import LOOP_STEPS
+from workers.demo_replay import routing_env
 from workers.stack import (
     StackError,
     StackOptions,

@@ -1,4 +1,5 @@
-"""The demo's loop steps: replay the bundled log, watch the loop, respond, report.
+"""The demo's loop steps: replay the bundled log (`workers/demo_replay.py`), watch the
+loop, respond, report.
 
 "Worked" is checked from the records database the worker writes, never from
 what the demo believes it did:
@@ -19,146 +20,39 @@ The demo uses the starter policies with ``workers/demo_data/escalation.yaml``,
 a copy of the starter escalation policies with response times in seconds. The
 worker routes by error budget over the demo's own logs, judged at each
 detection's log time (`routing_env`), so the outcomes do not depend on the hour
-the demo runs.
+the demo runs; onsets, detections and answers share the replay's clock, so the
+report's durations are the replay's own.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import subprocess
 import sys
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from workers.demo_context import DemoContext, Outcome, Step
 from workers.demo_records import RecordsView, read_records, wait_for_records
+from workers.demo_replay import (
+    DEMO_DATA,
+    JOURNEYS,
+    SPEEDUP,
+    demo_policy_files,
+    replay_log,
+    settings_of,
+)
 
-__all__ = ["DEMO_DATA", "LOOP_STEPS", "demo_policy_files", "report_args", "routing_env"]
+__all__ = ["DEMO_DATA", "JOURNEYS", "LOOP_STEPS", "demo_policy_files", "report_args"]
 
-DEMO_DATA = Path(__file__).resolve().parent / "demo_data"
-JOURNEYS = ("orderToShip", "ticketToResolution")
-SPEEDUP = 36_000  # one hour of the log replays in 0.1 s
-MAX_GAP = 0.25  # seconds: a quiet night in the log is not worth waiting for
-REPLAY_WITHIN = 180.0  # seconds: a raise waits for a worker; without one, say so and go on
 Result = tuple[Outcome, str]
 
 
-def routing_env() -> dict[str, str]:
-    """The worker's routing for the demo: by error budget, burn rates from the demo's own
-    logs, judged at each detection's log time (the log replays at SPEEDUP x real time)."""
-    logs = ",".join(f"{j}={DEMO_DATA / j}.csv" for j in JOURNEYS)
-    return {
-        "ESCALATOR_ROUTING": "budget",
-        "ESCALATOR_ROUTING_LOGS": logs,
-        "ESCALATOR_ROUTING_REPLAY_SPEED": str(SPEEDUP),
-    }
-
-
-def demo_policy_files() -> list[Path]:
-    from workers.settings import SHIPPED_POLICY_DIR
-
-    shipped = [
-        SHIPPED_POLICY_DIR / f"{n}.yaml" for n in ("journeys", "roles", "calendars", "playbooks")
-    ]
-    return [*shipped, DEMO_DATA / "escalation.yaml"]
-
-
-def _settings(ctx: DemoContext) -> Any:
-    from workers.settings import Settings
-
-    return Settings(TEMPORAL_ADDRESS=ctx.options.address, ESCALATOR_STATE_DIR=ctx.options.state_dir)
-
-
 def _url(ctx: DemoContext) -> str:
-    return str(_settings(ctx).resolved_database_url)
-
-
-# --- 1. replay ---------------------------------------------------------------
-
-
-def _timeline(policies: Any) -> list[tuple[datetime, str, Any]]:
-    """Every firing's onset (raise) and cleared_at (clear), in log time order."""
-    from detectors.backtest import run_backtest
-    from detectors.firing import to_firings
-
-    moments: list[tuple[datetime, str, Any]] = []
-    for journey in JOURNEYS:
-        result = run_backtest(DEMO_DATA / f"{journey}.csv", policies, journey=journey)
-        for rule in result.results:
-            r = rule.rule
-            for f in to_firings(
-                rule.frame, rule=r.name, journey=journey, kind=r.kind, severity=r.severity
-            ):
-                moments.append((f.onset, "raise", f))
-                if f.cleared_at is not None:
-                    moments.append((f.cleared_at, "clear", f))
-    moments.sort(key=lambda m: (m[0], m[1] == "raise", m[2].rule, m[2].subject))
-    return moments
-
-
-def replay_log(ctx: DemoContext) -> Result:
-    from policies.loader import load_policies
-
-    policies = load_policies(demo_policy_files())
-    moments = _timeline(policies)
-    settings = _settings(ctx)
-    ctx.echo(
-        f"Replaying {', '.join(f'{DEMO_DATA / j}.csv' for j in JOURNEYS)} at {SPEEDUP:,}x "
-        f"({len([m for m in moments if m[1] == 'raise'])} firings, "
-        f"{len([m for m in moments if m[1] == 'clear'])} of them clear later)"
-    )
-
-    async def run() -> tuple[dict[str, str], list[str]]:
-        from detectors.raising import clear_condition, raise_exception
-        from workers.worker import connect
-
-        client = await connect(settings)
-        raised: dict[str, str] = {}
-        cleared: list[str] = []
-        previous: datetime | None = None
-        for at, what, firing in moments:
-            if previous is not None:
-                await asyncio.sleep(min((at - previous).total_seconds() / SPEEDUP, MAX_GAP))
-            previous = at
-            if what == "raise":
-                done = await raise_exception(
-                    client,
-                    firing.to_detection(),
-                    policies=policies,
-                    task_queue=settings.temporal_task_queue,
-                )
-                raised[done.exception_id] = done.outcome
-                ctx.echo(f"  {at:%a %d %b %H:%M} raise {done.exception_id} ({done.outcome})")
-            elif await clear_condition(
-                client,
-                firing.journey,
-                firing.rule,
-                firing.subject,
-                at=at,
-                reason=f"condition cleared in the log at {at:%Y-%m-%d %H:%M} UTC",
-            ):
-                cleared.append(firing.dedupe_key)
-                ctx.echo(f"  {at:%a %d %b %H:%M} clear {firing.dedupe_key}")
-        return raised, cleared
-
-    try:
-        raised, cleared = asyncio.run(asyncio.wait_for(run(), timeout=REPLAY_WITHIN))
-    except TimeoutError:
-        return Outcome.FAILED, (
-            f"the replay did not finish within {REPLAY_WITHIN:.0f} s: no worker answered "
-            "(see the worker's lines above)"
-        )
-    ctx.loop.update(raised=raised, cleared=cleared, policy_version=policies.version)
-    kinds = sorted({k.split(":")[2] for k in raised})
-    return (
-        Outcome.OK,
-        f"raised {len(raised)} exceptions ({', '.join(kinds)}); cleared {len(cleared)}",
-    )
+    return str(settings_of(ctx).resolved_database_url)
 
 
 # --- 2. routed, notified, escalated, grouped ----------------------------------
@@ -363,6 +257,24 @@ def report_args() -> list[str]:
     return args
 
 
+def _durations(report: dict[str, Any]) -> str:
+    """The report's medians, and the clock they are on."""
+    said = []
+    for key, label in (
+        ("time_to_detect", "onset -> detected"),
+        ("time_to_acknowledge", "detected -> acknowledged"),
+        ("time_to_restore", "detected -> resolved"),
+    ):
+        overall = (report.get(key) or {}).get("overall") or {}
+        if overall.get("count"):
+            said.append(f"{label} {overall['p50']:.2f} s ({overall['count']})")
+    return (
+        "  Medians: " + "; ".join(said) + ". On the replay's clock: the log replays at "
+        f"{SPEEDUP:,}x (an hour of it in {3600 / SPEEDUP:.1f} s), escalator and the scripted "
+        "owners answer in real time."
+    )
+
+
 def write_report(ctx: DemoContext) -> Result:
     html = ctx.options.state_dir / "report.html"
     args = [*report_args(), "--json", "--html", str(html)]
@@ -395,6 +307,7 @@ def write_report(ctx: DemoContext) -> Result:
     if wrong:
         return Outcome.FAILED, "the report disagrees with the records: " + "; ".join(wrong)
     ctx.loop["report"] = report  # only a report that agrees with the records counts
+    ctx.echo(_durations(report))
     return Outcome.OK, (
         f"{html}: {totals['exceptions']} exceptions, {totals['resolved']} resolved, "
         f"{totals['escalated']} escalated, {len(report.get('slos', []))} SLOs"
@@ -437,7 +350,7 @@ def loop_worked(ctx: DemoContext) -> Result:
         ("the report exists and agrees with the records", lambda: "report" in ctx.loop),
     ]
     failed = [name for name, check in checks if not check()]
-    ui = ctx.stack.ui_url if ctx.stack and ctx.stack.ui_url else _settings(ctx).temporal_ui_url
+    ui = ctx.stack.ui_url if ctx.stack and ctx.stack.ui_url else settings_of(ctx).temporal_ui_url
     report = ctx.loop.get("report_path", ctx.options.state_dir / "report.html")
     ctx.loop["closing"] = [
         f'\nTemporal Web UI: {ui}  (filter: EscalatorJourney="orderToShip" AND EscalatorLevel >= 2)',

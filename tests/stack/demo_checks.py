@@ -10,11 +10,21 @@ import json
 import re
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 from detectors.backtest import run_backtest
 from policies.loader import load_policies
 from workers.demo_loop import DEMO_DATA, JOURNEYS, demo_policy_files
 
+# Every duration of the demo happens within its run (about a minute; far less than a day)
+# once onsets, detections and answers share the replay's clock; onsets taken from the
+# log's own clock (February-March 2026) made "onset -> detected" read months.
+WITHIN_THE_RUN = 600.0  # seconds
+SPANS = {
+    "onset -> detected": ("onset", "detected_at"),
+    "detected -> acknowledged": ("detected_at", "acknowledged_at"),
+    "detected -> resolved": ("detected_at", "resolved_at"),
+}
 REPORT_DATA = re.compile(r'<script type="application/json" id="report-data">(.*?)</script>', re.S)
 
 
@@ -66,6 +76,13 @@ def check_demo_report(state_dir: Path, output: str) -> None:
             "SELECT count(*) FROM timeline_steps WHERE kind = 'routed' "
             "AND json_extract(detail, '$.deliver_at') IS NOT NULL"
         ).fetchone()[0]
+        spans = {
+            name: db.execute(
+                f"SELECT min(d), max(d), count(d) FROM (SELECT "
+                f"(julianday({end}) - julianday({start})) * 86400 AS d FROM exceptions)"
+            ).fetchone()
+            for name, (start, end) in SPANS.items()
+        }
         storm_messages = db.execute(
             "SELECT count(*) FROM notifications WHERE exception_id LIKE 'storm:%'"
         ).fetchone()[0]
@@ -86,3 +103,16 @@ def check_demo_report(state_dir: Path, output: str) -> None:
     assert routed.get("shipped_without_tracking/ticket") == 2, routed  # medium, no burn
     assert routed.get("payment_pending/page", 0) >= 5, routed  # the payment outage burns
     assert held == 1  # the pending payment at night: a notification that waits as a ticket
+    check_durations(embedded, spans)
+
+
+def check_durations(report: dict[str, Any], spans: dict[str, tuple[float, float, int]]) -> None:
+    """Onset, detection and answers on one clock: every span is short and never negative."""
+    assert spans["onset -> detected"][2] == 35, spans  # every exception has an onset
+    assert spans["detected -> acknowledged"][2] >= 3 and spans["detected -> resolved"][2] >= 3
+    for name, (low, high, _count) in spans.items():
+        assert 0 <= low <= high < WITHIN_THE_RUN, f"{name}: {low:.1f}..{high:.1f} s"
+    for key in ("time_to_detect", "time_to_acknowledge", "time_to_restore"):
+        overall = report[key]["overall"]
+        assert overall["count"] > 0 and 0 <= overall["p99"] < WITHIN_THE_RUN, (key, overall)
+    assert report["time_to_detect"]["overall"]["count"] == 35
