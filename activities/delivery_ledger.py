@@ -1,12 +1,14 @@
 """Which notification went out where: the guard against duplicate messages.
 
-Every notification carries an idempotency key (workflow id + notification
-step). A sender records the key *before* it calls the provider (state
-``pending``) and again with the provider's message id as soon as the
-provider accepts (state ``sent``), before the activity returns. A retried
-activity, a restarted worker or a repeated detection finds the key and does
-not send again; on a retry without a ``sent`` record the provider may have
-accepted a message whose answer was lost, so the sender looks before it posts.
+Every notification carries an idempotency key (workflow id + run + notification
+step + channel + target). A sender records the key with the provider's message
+id as soon as the provider accepts (state ``sent``), before the activity
+returns. A retried activity finds it and does not send again; on a retry
+without a ``sent`` record the provider may have accepted a message whose
+answer was lost, so the sender looks at the provider before it posts. A first
+attempt never reads the guard: nothing can be there yet, and a records outage
+must hold no page. (``pending`` rows come from before this: the migration
+kept them; a retry treats them as "look first".)
 The guard is never the result: what the provider answered is recorded
 separately (``notifications``), so a retryable failure never stops a retry.
 
@@ -84,7 +86,7 @@ class InMemoryLedger:
 # is treated as unknown. The senders then rely on the activity attempt (a first attempt
 # cannot have posted before; a retry looks at the provider before posting).
 
-GUARD_TIMEOUT = 5.0  # seconds; a hung database must not hold a page
+GUARD_TIMEOUT = 2.0  # seconds; a hung database must not hold a page for long
 
 
 async def guard_find(ledger: DeliveryLedger, key: str) -> DeliveryRecord | None:

@@ -11,10 +11,11 @@ one) and the deliver activity raises, so Temporal retries it: Temporal is the
 one retry layer. A permanent error (``PERMANENT_ERRORS``, and any error Slack
 does not document as transient) comes back not retryable: the workflow goes on.
 
-No duplicates: the idempotency key is guarded in the delivery ledger
-(``pending`` before posting, ``sent`` with the ts right after). A retry with
-no ``sent`` guard -- the worker died while Slack was answering, or the guard
-could not be written -- first looks for the key in the message metadata of
+No duplicates: the idempotency key is guarded ``sent`` in the delivery ledger
+with the ts right after Slack accepted. A first attempt posts without asking
+the records (nothing can be there yet, and a records outage must hold no
+page). A retry with no ``sent`` guard -- the worker died while Slack was
+answering, or the guard could not be written -- first looks for the key in the message metadata of
 the conversation (the channel id, found by name with ``conversations.list``
 when the target is a name; the DM opened with ``conversations.open`` when the
 target is a user) and posts only when Slack really has no such message.
@@ -91,12 +92,16 @@ class SlackSender:
     # --- ChannelSender ---
 
     async def send(self, message: Notification) -> Delivery:
-        known = await guard_find(self.ledger, message.idempotency_key)
+        # A first attempt cannot have posted before: it asks nothing of the records, so a
+        # records outage never holds a page. A retry reads the guard, then asks Slack.
+        known = None
+        if message.attempt > 1:
+            known = await guard_find(self.ledger, message.idempotency_key)
         if known is not None and known.state == "sent":
             return self._delivery(message, known.provider_message_id)
         if message.replaces:
             return await self.update(message, message.replaces)
-        if message.attempt > 1 or known is not None:  # Slack may hold the message already
+        if message.attempt > 1:  # Slack may hold the message already
             try:
                 found = await self._find_posted(message, known)
             except _LookupFailed as exc:
@@ -104,7 +109,6 @@ class SlackSender:
             if found:
                 log.info("slack: %s was posted before (found by metadata)", message.idempotency_key)
                 return await self._sent(message, *found, found=True)
-        await guard_record(self.ledger, self._record(message))
         try:
             answer = await self.client.chat_postMessage(
                 channel=message.target,

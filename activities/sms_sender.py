@@ -8,8 +8,9 @@ back ``retryable`` and Temporal retries the deliver activity (the one retry
 layer). Other 4xx (21211 invalid number, 20003 bad credentials, 21610
 unsubscribed, ...) are permanent: reported non-retryable, the workflow goes on.
 
-No duplicates: the idempotency key is guarded ``pending`` before the request
-and ``sent`` with Twilio's sid right after. A retry without a ``sent`` guard
+No duplicates: the idempotency key is guarded ``sent`` with Twilio's sid (and
+the reply code) right after Twilio accepted; a first attempt reads the records
+only for the exception's reply code. A retry without a ``sent`` guard
 asks Twilio's message list (to, from, sent since the delivery was first
 scheduled) for the same body -- the body is fixed per delivery: its age is
 counted to the first scheduling, not to the attempt -- and texts only when
@@ -56,13 +57,17 @@ class SmsSender:
         self.from_number = from_number
 
     async def send(self, message: Notification) -> Delivery:
-        known = await guard_find(self.ledger, message.idempotency_key)
+        # A first attempt cannot have texted before: the records are asked only for the
+        # reply code (bounded). A retry reads the guard, then Twilio's list.
+        known = None
+        if message.attempt > 1:
+            known = await guard_find(self.ledger, message.idempotency_key)
         if known is not None and known.state == "sent":
             return _ok(message, known.provider_message_id)
         first = message.scheduled_at or datetime.now(UTC)
         code = (known.reply_code if known else None) or await self._code(message, first)
         text = sms_text(message.status, first, code)
-        if message.channel == "sms" and (message.attempt > 1 or known is not None):
+        if message.channel == "sms" and message.attempt > 1:
             try:
                 sid = await self._find_sent(message, text, first)
             except (TwilioUnavailable, TwilioException, *UNANSWERED) as exc:
@@ -77,7 +82,6 @@ class SmsSender:
                     self._record(message, state="sent", provider_message_id=sid, reply_code=code),
                 )
                 return _ok(message, sid).model_copy(update={"found_at_provider": True})
-        await guard_record(self.ledger, self._record(message, reply_code=code))
         try:
             if message.channel == "voice":
                 created: Any = await self.client.calls.create_async(

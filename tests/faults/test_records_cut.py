@@ -20,13 +20,27 @@ pytestmark = [pytest.mark.faults, pytest.mark.timeout(240)]
 
 EXCEPTIONS = 30
 CUT_FOR = 10.0  # seconds: level 1 and the level-2 deadlines of the burst fall inside
-# A page may be late by what a burst costs on 2 cores anyway, never by records retries
-# (the old flush-before-deadline waited up to 10 attempts x 30 s).
-WORST_DELAY = 5.0
+# A page may be late by what a burst costs on 2 cores anyway -- measured in the same run
+# by a control burst without cuts -- never by records retries (the old
+# flush-before-deadline waited up to 10 attempts x 30 s). On this loaded 2-core machine
+# the control burst alone was 7-10 s late and the cut burst 0.4-6 s later than its
+# control, so this bound catches a page held by records retries, not CPU noise; that no
+# timer waits on the records is proven exactly in tests/workflows/test_delivery.py.
+EXTRA_DELAY = 10.0
 STEPS = ["detected", "routed", "notified", "escalated", "notified", "exhausted"]
 
 
 async def test_records_connections_cut_during_burst(live: FaultStack) -> None:
+    control = await live.raise_burst([f"pgcontrol-{i}" for i in range(EXCEPTIONS)])
+    baseline = await live.settle(
+        f"control: a burst of {EXCEPTIONS} without faults",
+        "none (the baseline the records-cut burst is judged against)",
+        lambda: 0,
+        control,
+        within=60,
+        steps=STEPS,
+    )
+    control_delay = baseline.figures.worst_extra_delay_s or 0.0
     subjects = [f"pgcut-{i}" for i in range(EXCEPTIONS)]
     burst = asyncio.create_task(live.raise_burst(subjects))
     cut, cuts = 0, 0
@@ -53,13 +67,14 @@ async def test_records_connections_cut_during_burst(live: FaultStack) -> None:
         "lost, duplicated, recorded failed": (f.lost, f.duplicated, f.recorded_failed),
         "record problems": len(outcome.problems),
         "exceptions recorded": len(outcome.records.exceptions),
-        f"worst extra delay <= {WORST_DELAY:g} s": delay is not None and delay <= WORST_DELAY,
+        f"worst extra delay <= control + {EXTRA_DELAY:g} s": delay is not None
+        and delay <= control_delay + EXTRA_DELAY,
     }
     wanted = {
         "connections cut": True,
         "lost, duplicated, recorded failed": (0, 0, 0),
         "record problems": 0,
         "exceptions recorded": EXCEPTIONS,
-        f"worst extra delay <= {WORST_DELAY:g} s": True,
+        f"worst extra delay <= control + {EXTRA_DELAY:g} s": True,
     }
     assert found == wanted, outcome.summary()

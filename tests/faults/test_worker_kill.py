@@ -31,10 +31,12 @@ pytestmark = [pytest.mark.faults, pytest.mark.timeout(300)]
 
 BURST = 50
 STALL = 15.0  # seconds a stalled answer is held: far longer than the kill takes
-# A killed worker's in-flight page is retried after the heartbeat timeout (a few
-# seconds) once a worker is back (~5 s to start here); the kills add up while the
-# burst is running. A minute (the old start-to-close timeout) is too late.
-WORST_DELAY = 30.0
+# Six kills and restarts within a minute add up for the pages caught in several of them:
+# 53-89 s measured at load 5-7 on this 2-core machine (77 s before the rework, when the
+# duplicates came too). How soon ONE crash's in-flight page is retried is checked on its
+# own, against a bound of seconds, in test_heartbeat_retry.py; this bound only catches a
+# page left waiting far past the kills.
+WORST_DELAY = 120.0
 
 
 async def _restart(live: FaultStack, kills: list[str], point: str) -> None:
