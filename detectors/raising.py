@@ -44,7 +44,7 @@ from workflows.contracts import (
 )
 from workflows.presentation import static_details, static_summary
 
-__all__ = ["Raised", "clear_condition", "raise_exception", "with_pydantic"]
+__all__ = ["Raised", "clear_condition", "raise_exception", "update_busy", "with_pydantic"]
 
 ATTEMPTS = 3  # a detection racing the end of a resolved run is retried against the new state
 # Temporal admits 10 updates in flight per workflow: a burst of detections of one subject
@@ -136,7 +136,7 @@ async def raise_exception(
                 result_type=DetectionOutcome,
             )
         except (WorkflowUpdateFailedError, RPCError) as err:
-            if _busy(err) and busy < BUSY_RETRIES:
+            if update_busy(err) and busy < BUSY_RETRIES:
                 busy, attempt = busy + 1, attempt - 1
                 await asyncio.sleep(min(1.0, 0.02 * 2 ** min(busy, 6)) * (0.5 + random.random()))
                 continue
@@ -152,7 +152,7 @@ async def raise_exception(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _busy(err: Exception) -> bool:
+def update_busy(err: Exception) -> bool:
     """The workflow has as many updates in flight as Temporal admits: not an error yet."""
     # Not UNAVAILABLE as such: an unreachable server must fail fast, not be waited for.
     if isinstance(err, RPCError) and err.status == RPCStatusCode.RESOURCE_EXHAUSTED:
