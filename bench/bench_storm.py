@@ -27,8 +27,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -37,6 +37,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import sqlalchemy as sa
 from temporalio.client import Client, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
@@ -97,28 +98,30 @@ def detection(n: int) -> Detection:
 
 
 class Records:
-    """The worker's SQLite records, read while it writes them."""
+    """The worker's records, read while it writes them."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self, url: str) -> None:
+        self.engine = sa.create_engine(url)
+
+    def _rows(self, sql: str, **params: object) -> list[sa.Row[tuple[object, ...]]]:
+        try:
+            with self.engine.connect() as db:
+                return list(db.execute(sa.text(sql), params))
+        except (sa.exc.OperationalError, sa.exc.ProgrammingError):
+            return []  # the worker has not created the tables yet
 
     def steps(self, kind: str, *, storm: bool = False) -> set[str]:
-        if not self.path.exists():
-            return set()
-        sql = "SELECT DISTINCT exception_id FROM timeline_steps WHERE kind = ?"
-        if storm:
-            sql += " AND json_extract(detail, '$.storm_id') = ?"
-        with sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=30) as db:
-            try:
-                rows = db.execute(sql, (kind, SID) if storm else (kind,)).fetchall()
-            except sqlite3.OperationalError:  # the worker has not created the tables yet
-                return set()
-        return {r[0] for r in rows if r[0].startswith("exc:")}
+        sql = "SELECT exception_id, detail FROM timeline_steps WHERE kind = :kind"
+        found = set()
+        for xid, detail in self._rows(sql, kind=kind):
+            detail = json.loads(detail) if isinstance(detail, str) else detail
+            if str(xid).startswith("exc:") and (not storm or detail.get("storm_id") == SID):
+                found.add(str(xid))
+        return found
 
     def storm_notifications(self) -> int:
-        with sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=30) as db:
-            sql = "SELECT COUNT(*) FROM notifications WHERE exception_id = ?"
-            return int(db.execute(sql, (SID,)).fetchone()[0])
+        sql = "SELECT COUNT(*) FROM notifications WHERE exception_id = :sid"
+        return int(self._rows(sql, sid=SID)[0][0])
 
 
 class Peaks:
@@ -188,6 +191,8 @@ async def run(args: argparse.Namespace) -> list[str]:
     env = {**os.environ, "TEMPORAL_ADDRESS": f"127.0.0.1:{port}", "TEMPORAL_TASK_QUEUE": queue}
     env.update(ESCALATOR_STATE_DIR=str(state_dir), ESCALATOR_ROUTING="page")
     env.update(ESCALATOR_DIGEST_INSTALL="false")
+    records_url = args.records or f"sqlite:///{state_dir / 'records.db'}"
+    env["ESCALATOR_DATABASE_URL"] = records_url
     log = (state_dir / "worker.log").open("wb")
     command = [str(Path(sys.executable).parent / "escalator"), "worker"]
     if not args.sandboxed:
@@ -197,7 +202,7 @@ async def run(args: argparse.Namespace) -> list[str]:
     )
     peaks = Peaks(worker.pid, server.pid)
     sampler = asyncio.create_task(peaks.sample())
-    records, failed, grouped = Records(state_dir / "records.db"), [], args.members - THRESHOLD
+    records, failed, grouped = Records(records_url), [], args.members - THRESHOLD
     figures: dict[str, str] = {}
 
     def check(ok: bool, what: str) -> None:
@@ -317,6 +322,11 @@ def main() -> None:
     parser.add_argument("--members", type=int, default=5000, help="exceptions of one rule")
     parser.add_argument("--concurrency", type=int, default=50, help="raises in flight")
     parser.add_argument("--response", type=int, default=600, help="level-1 response time, seconds")
+    parser.add_argument(
+        "--records",
+        help="records database URL (an empty PostgreSQL database, say); default: SQLite "
+        "in the state dir, which a loaded disk makes the bottleneck (docs/storm.md)",
+    )
     parser.add_argument(
         "--sandboxed", action="store_true", help="the real `escalator worker` (slower)"
     )
