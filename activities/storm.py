@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import weakref
 from typing import Any
 
 from temporalio import activity
@@ -41,13 +42,17 @@ __all__ = ["IN_FLIGHT", "StormActivities", "ask_storm"]
 # the activity's few attempts (after which the exception would page alone).
 IN_FLIGHT = 4
 BUSY_RETRIES = 100
-_asking: dict[str, asyncio.Semaphore] = {}
+# Per event loop (a semaphore belongs to the loop it first waited in), then per storm id.
+_asking: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Semaphore]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 async def ask_storm(client: Client, task_queue: str, inp: StormGateInput) -> StormVerdict:
     storm = inp.storm
     sid = storm_id(storm.journey, storm.rule, storm.role)
-    gate = _asking.setdefault(sid, asyncio.Semaphore(IN_FLIGHT))
+    per_loop = _asking.setdefault(asyncio.get_running_loop(), {})
+    gate = per_loop.setdefault(sid, asyncio.Semaphore(IN_FLIGHT))
     busy = 0
     while True:
         # An operation is used once: a new one for each try.
