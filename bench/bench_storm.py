@@ -87,12 +87,16 @@ def bench_policy(response: int) -> ExceptionPolicy:
     return base.model_copy(update={"escalation": escalation})
 
 
+ONSET = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3)
+
+
 def detection(n: int) -> Detection:
+    """The same detection on every call: a retried raise counts once, not as occurred again."""
     return Detection(
         journey=JOURNEY,
         rule=RULE,
         subject=f"order-{n:05d}",
-        onset=datetime.now(UTC) - timedelta(hours=3),
+        onset=ONSET,
         payload={"warehouse": "ams-1"},
     )
 
