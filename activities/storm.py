@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import random
 import weakref
+from datetime import timedelta
 from typing import Any
 
 from temporalio import activity
@@ -24,6 +25,7 @@ from activities.notify import heartbeating
 from detectors.raising import update_busy, with_pydantic
 from workflows.storm_contracts import (
     ACTIVITY_STORM_GATE,
+    RUN_FULL,
     STORM_WORKFLOW,
     StormGateInput,
     StormRegistration,
@@ -41,7 +43,10 @@ __all__ = ["IN_FLIGHT", "StormActivities", "ask_storm"]
 # IN_FLIGHT at a time, and a refusal for being busy is waited out here, not counted as one of
 # the activity's few attempts (after which the exception would page alone).
 IN_FLIGHT = 4
-BUSY_RETRIES = 100
+BUSY_WAIT = 240.0  # seconds of busy refusals waited out, inside the activity's 5 minutes
+# A storm's workflow task replays its run after an eviction: thousands of updates took more
+# than the default 10 s on a loaded 2-core worker, and the task timed out again and again.
+STORM_TASK_TIMEOUT = timedelta(seconds=60)
 # Per event loop (a semaphore belongs to the loop it first waited in), then per storm id.
 _asking: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Semaphore]] = (
     weakref.WeakKeyDictionary()
@@ -53,7 +58,7 @@ async def ask_storm(client: Client, task_queue: str, inp: StormGateInput) -> Sto
     sid = storm_id(storm.journey, storm.rule, storm.role)
     per_loop = _asking.setdefault(asyncio.get_running_loop(), {})
     gate = per_loop.setdefault(sid, asyncio.Semaphore(IN_FLIGHT))
-    busy = 0
+    busy, waited_until = 0, asyncio.get_running_loop().time() + BUSY_WAIT
     while True:
         # An operation is used once: a new one for each try.
         start: WithStartWorkflowOperation[Any, StormState] = WithStartWorkflowOperation(
@@ -64,6 +69,7 @@ async def ask_storm(client: Client, task_queue: str, inp: StormGateInput) -> Sto
             task_queue=task_queue,
             static_summary=f"Storm control: {storm.rule} ({storm.journey}) for {storm.role}",
             result_type=StormState,
+            task_timeout=STORM_TASK_TIMEOUT,
         )
         async with gate:
             try:
@@ -74,10 +80,16 @@ async def ask_storm(client: Client, task_queue: str, inp: StormGateInput) -> Sto
                     result_type=StormVerdict,
                 )
             except (WorkflowUpdateFailedError, RPCError) as err:
-                if not update_busy(err) or busy >= BUSY_RETRIES:
+                if not _busy(err) or asyncio.get_running_loop().time() > waited_until:
                     raise
         busy += 1
         await asyncio.sleep(min(1.0, 0.02 * 2 ** min(busy, 6)) * (0.5 + random.random()))
+
+
+def _busy(err: Exception) -> bool:
+    """Temporal's in-flight limit, an update aborted by a continue-as-new, or a full run."""
+    cause = getattr(err, "cause", None)
+    return update_busy(err) or getattr(cause, "type", None) == RUN_FULL
 
 
 class StormActivities:
