@@ -58,6 +58,7 @@ __all__ = [
     "Raised",
     "clear_condition",
     "raise_exception",
+    "update_busy",
     "with_pydantic",
 ]
 
@@ -262,3 +263,13 @@ async def clear_condition(
             return False
         raise
     return True
+
+
+def update_busy(err: Exception) -> bool:
+    """The workflow has as many updates in flight as Temporal admits (about 10): not an
+    error yet, wait and ask again (the storm gate does; activities/storm.py)."""
+    # Not UNAVAILABLE as such: an unreachable server must fail fast, not be waited for.
+    if isinstance(err, RPCError) and err.status == RPCStatusCode.RESOURCE_EXHAUSTED:
+        return True
+    text = f"{err} {getattr(err, 'cause', '')}".lower()
+    return "in-flight updates" in text or "update was aborted" in text

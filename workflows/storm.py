@@ -29,6 +29,8 @@ with workflow.unsafe.imports_passed_through():
     from policies.duration import format_duration
     from workflows.contracts import ExceptionState, ExceptionStatus
     from workflows.storm_contracts import (
+        REGISTRATIONS_PER_RUN,
+        RUN_FULL,
         STORM_ESCALATION,
         STORM_RUNS,
         STORM_WORKFLOW,
@@ -119,6 +121,13 @@ class StormWorkflow(StormEscalation):
             # Refused before it reaches history; the gate activity retries and then
             # starts the next storm, instead of joining one that tells nobody any more.
             raise ApplicationError("this storm is over; ask again", type="StormOver")
+        if self._registered >= REGISTRATIONS_PER_RUN and not known:
+            # The run is full and about to continue as new, but it may be awaiting its
+            # notify activity (minutes behind thousands of members' activities) meanwhile.
+            # Accepting more ran a 5,000-member storm into Temporal's 2,000 updates per run
+            # and a history too long to replay within the workflow task timeout. Refused
+            # before history (validators do not run on replay); the gate asks again.
+            raise ApplicationError("this storm run is full; ask again", type=RUN_FULL)
 
     @workflow.signal
     def member_closed(self, inp: StormMemberClosed) -> None:

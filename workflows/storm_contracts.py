@@ -21,6 +21,7 @@ __all__ = [
     "ACTIVITY_STORM_GATE",
     "MIN_RUN_EVENTS",
     "REGISTRATIONS_PER_RUN",
+    "RUN_FULL",
     "SIGNAL_BATCH",
     "STORM_ESCALATION",
     "STORM_NOTIFY",
@@ -58,6 +59,9 @@ STORM_NOTIFY = "storm-notify"
 # (Temporal refuses more than 2,000 pending signals from one run).
 STORM_RUNS = "storm-runs"
 REGISTRATIONS_PER_RUN = 1500
+# The refusal a full run gives a new registration (its validator): the gate waits and asks
+# again, and the next run answers.
+RUN_FULL = "StormRunFull"
 MIN_RUN_EVENTS = 50
 SIGNAL_BATCH = 500
 

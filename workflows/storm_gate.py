@@ -50,6 +50,14 @@ with workflow.unsafe.imports_passed_through():
 __all__ = ["StormGate"]
 
 GATE_RETRY = RetryPolicy(maximum_attempts=5, maximum_interval=timedelta(seconds=10))
+# In a storm of thousands the gate waits its turn (Temporal admits 10 updates in flight per
+# workflow; activities/storm.py asks a few at a time per worker), which took longer than
+# the former 30 s start-to-close on a loaded worker: attempts timed out while queued, and
+# after five of them the exception paged alone. So the gate may wait minutes, and a crashed
+# worker's gate is still retried within the heartbeat timeout. Activity options are not
+# part of replay's command matching: recorded histories replay unchanged.
+GATE_TIMEOUT = timedelta(minutes=5)
+GATE_HEARTBEAT = timedelta(seconds=10)
 IN_PLACE: set[str] = {"informed", "update", "resolved"}
 
 
@@ -151,7 +159,8 @@ class StormGate(EscalationSteps):
                 ACTIVITY_STORM_GATE,
                 StormGateInput(storm=storm, member=member),
                 result_type=StormVerdict,
-                start_to_close_timeout=timedelta(seconds=30),
+                start_to_close_timeout=GATE_TIMEOUT,
+                heartbeat_timeout=GATE_HEARTBEAT,
                 retry_policy=GATE_RETRY,
                 summary=f"storm control: page {role} or group?",
             )
