@@ -8,9 +8,10 @@ back ``retryable`` and Temporal retries the deliver activity (the one retry
 layer). Other 4xx (21211 invalid number, 20003 bad credentials, 21610
 unsubscribed, ...) are permanent: reported non-retryable, the workflow goes on.
 
-No duplicates: the idempotency key is guarded ``sent`` with Twilio's sid (and
-the reply code) right after Twilio accepted; a first attempt reads the records
-only for the exception's reply code. A retry without a ``sent`` guard
+No duplicates: the idempotency key is guarded with the reply code before the
+text goes out (so a quick reply maps back) and ``sent`` with Twilio's sid right
+after Twilio accepted; the records are read only for the reply code, and every
+records call is bounded by ``GUARD_TIMEOUT``. A retry without a ``sent`` guard
 asks Twilio's message list (to, from, sent since the delivery was first
 scheduled) for the same body -- the body is fixed per delivery: its age is
 counted to the first scheduling, not to the attempt -- and texts only when
@@ -82,6 +83,10 @@ class SmsSender:
                     self._record(message, state="sent", provider_message_id=sid, reply_code=code),
                 )
                 return _ok(message, sid).model_copy(update={"found_at_provider": True})
+        if message.channel == "sms":
+            # The reply code must map back before the owner can answer the text: guard it
+            # first (bounded: a records outage costs a text at most GUARD_TIMEOUT).
+            await guard_record(self.ledger, self._record(message, reply_code=code))
         try:
             if message.channel == "voice":
                 created: Any = await self.client.calls.create_async(

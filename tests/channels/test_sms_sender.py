@@ -164,7 +164,10 @@ async def test_an_invalid_number_is_permanent_and_recorded(
     delivery = await s.send(sms(notification))
     assert not delivery.ok and not delivery.retryable
     assert delivery.error and "21211" in delivery.error
-    assert ledger.find(sms(notification).idempotency_key) is None  # a refusal is a result
+    # The reply code was guarded before the text (pending); a refusal is a result, so the
+    # guard never says sent.
+    record = ledger.find(sms(notification).idempotency_key)
+    assert record is not None and record.state == "pending"
     assert len(fake_twilio.calls_to("Messages")) == 1
 
 
