@@ -29,16 +29,19 @@ with workflow.unsafe.imports_passed_through():
     from policies.storm import StormControl
     from workflows.activity_contracts import (
         ACTIVITY_NOTIFY,
+        Delivery,
         Notification,
         NotifyRequest,
         NotifyResult,
     )
     from workflows.contracts import ExceptionState, ExceptionStatus
+    from workflows.delivery import Outbox
     from workflows.escalation_routing import NOTIFY_FACTOR
     from workflows.storm_contracts import (
         MIN_RUN_EVENTS,
         REGISTRATIONS_PER_RUN,
         SIGNAL_BATCH,
+        STORM_DELIVERY,
         STORM_RUNS,
         StormAckInput,
         StormAnswer,
@@ -69,6 +72,10 @@ QUIET_REASON = (
 )
 # Channels whose message can be edited in place; an SMS cannot, so it is sent on a page only.
 EDITABLE = {"slack", "slack_dm", "console"}
+# A continue-as-new waits this long for grouped messages on their way; one stuck in a
+# provider outage postpones it (new members wait at the gate meanwhile) rather than
+# abandoning a delivery whose outcome the next run could not know.
+SETTLE_WAIT = timedelta(seconds=30)
 
 
 def _refuse(reason: str | None) -> None:
@@ -93,6 +100,8 @@ class StormEscalation:
     _dirty: bool
     _closing: bool
     _registered: int  # registrations in this run
+    _outbox: Outbox  # grouped messages on their way, one chain per target
+    _sending: set[str]  # target keys whose first (paging) message is on its way
 
     @property
     def _control(self) -> StormControl:
@@ -187,10 +196,12 @@ class StormEscalation:
                 self._closing = True
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 break  # the last message counts whoever joined or answered until now
-            if self._run_full():
+            if self._run_full() and await self._settled():
                 await self._continue_as_new()
         if st.members:
             await self._send([], over=True)
+        if not self._outbox.idle():  # the last message is delivered before the storm ends
+            await workflow.wait_condition(self._outbox.idle)
 
     def _run_full(self) -> bool:
         """Time to continue as new: the run took REGISTRATIONS_PER_RUN registrations, or the
@@ -205,6 +216,16 @@ class StormEscalation:
         return info.get_current_history_length() >= MIN_RUN_EVENTS or not workflow.patched(
             STORM_RUNS
         )
+
+    async def _settled(self) -> bool:
+        """Every grouped message answered, so the next run knows which targets were paged;
+        False after SETTLE_WAIT while one is still being retried (asked again next loop)."""
+        if not self._outbox.idle():
+            with contextlib.suppress(TimeoutError):
+                await workflow.wait_condition(
+                    self._outbox.idle, timeout=SETTLE_WAIT, timeout_summary="messages on their way"
+                )
+        return self._outbox.idle()
 
     async def _continue_as_new(self) -> None:
         await workflow.wait_condition(workflow.all_handlers_finished)
@@ -235,7 +256,7 @@ class StormEscalation:
         channels = level_channels(st, level.channels)
         targets, _ = role_targets(policy, level.role, channels, workflow.now())
         # A notifying storm turned paging lands here too: its SMS/voice targets go out now.
-        return [t for t in targets if t.key not in st.messages]
+        return [t for t in targets if t.key not in st.messages and t.key not in self._sending]
 
     async def _page(self, summary: str) -> None:
         """The grouped message to the current level's role on the level's channels."""
@@ -397,6 +418,10 @@ class StormEscalation:
         batch = [(t, False) for t in pages] + [(t, True) for t in kept]
         if not batch:
             return
+        if workflow.patched(STORM_DELIVERY):
+            self._post(batch, over, summary or f"storm: update the message ({len(st.members)})")
+            self._details(status)
+            return
         result = await self._deliver(
             status,
             [(t, st.messages.get(t.key) if in_place else None) for t, in_place in batch],
@@ -408,10 +433,51 @@ class StormEscalation:
                     st.messages[t.key] = d.provider_message_id  # a page: later updates edit it
         self._details(status)
 
+    def _post(self, batch: list[tuple[Target, bool]], over: bool, summary: str) -> None:
+        """One background ``deliver`` per target: ``(target, edit in place)`` each. The
+        loop never waits on a provider; a target's update follows its page, and is rendered
+        when its turn comes, so it shows the storm as it is then and edits the message the
+        page left. A page that fails for good is paged again with the next update
+        (`_unreached`), as before."""
+        st = self._st
+        st.sent += 1
+        sid = storm_id(self._inp.journey, self._inp.rule, self._inp.role)
+        run_id = workflow.info().run_id
+        for t, in_place in batch:
+            if not in_place:
+                self._sending.add(t.key)
+
+            def make(t: Target = t, in_place: bool = in_place, n: int = st.sent) -> Notification:
+                status = self._status(over=over)
+                return Notification(
+                    exception_id=sid,
+                    idempotency_key=f"{sid}/{run_id}/n{n}/{t.channel}/{t.target}",
+                    level=status.level,
+                    role=t.role,
+                    channel=t.channel,
+                    target=t.target,
+                    member=t.member,
+                    reason="storm",
+                    status=status,
+                    replaces=st.messages.get(t.key) if in_place else None,
+                    run_id=run_id,
+                )
+
+            def done(
+                _: Notification, d: Delivery, t: Target = t, in_place: bool = in_place
+            ) -> None:
+                if in_place:
+                    return
+                self._sending.discard(t.key)
+                if d.ok and d.provider_message_id:
+                    st.messages[t.key] = d.provider_message_id  # later updates edit it
+
+            self._outbox.start(t.key, make, f"{summary}: {t.channel} {t.target}", done)
+
     async def _deliver(
         self, status: ExceptionStatus, batch: list[tuple[Target, str | None]], summary: str
     ) -> NotifyResult | None:
-        """One notify activity for the grouped message: ``(target, message it replaces)``
+        """Before ``storm-delivery-per-target``: one notify activity for the grouped message: ``(target, message it replaces)``
         each. None when it failed: the next update tries again; members are kept."""
         st = self._st
         st.sent += 1
