@@ -22,13 +22,14 @@ from __future__ import annotations
 import json
 import os
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from fakes.slack_api import FakeSlack
 from fakes.twilio_api import FakeTwilio
-from fault_policy import DM_USER, PAGES
+from fault_policy import DM_USER, PAGES, Page
 
 __all__ = ["FIGURES", "Figures", "PageKey", "figures_file", "provider_pages", "write_figures"]
 
@@ -67,7 +68,8 @@ class Figures:
 def provider_pages(
     slack: FakeSlack, twilio: FakeTwilio, subjects: set[str]
 ) -> dict[PageKey, list[float]]:
-    """Acceptance times of every top-level post and SMS about ``subjects``, by page."""
+    """Acceptance times of every top-level post, SMS and voice call about ``subjects``, by
+    page."""
     conversations = {f"D{DM_USER}": ("slack_dm", DM_USER)}
     for name, cid in slack.channels.items():
         conversations[cid] = ("slack", name)
@@ -85,6 +87,12 @@ def provider_pages(
         subject = _subject(sms.body or "", subjects)
         if subject is not None:
             found[(subject, "sms", sms.to)].append(sms.at)
+    with twilio._lock:
+        calls = list(twilio.calls_made)
+    for call in calls:
+        subject = _subject(call.twiml or "", subjects)
+        if subject is not None:
+            found[(subject, "voice", call.to)].append(call.at)
     return {k: sorted(v) for k, v in found.items()}
 
 
@@ -97,12 +105,14 @@ def _subject(text: str, subjects: set[str]) -> str | None:
     return None
 
 
-def expected_pages(raised_at: dict[str, float]) -> dict[PageKey, float]:
+def expected_pages(
+    raised_at: dict[str, float], pages: Sequence[Page] = PAGES
+) -> dict[PageKey, float]:
     """Every page the policy owes, with the wall-clock time it is due."""
     return {
         (subject, p.channel, p.target): at + p.due
         for subject, at in raised_at.items()
-        for p in PAGES
+        for p in pages
     }
 
 
@@ -115,8 +125,9 @@ def judge(
     *,
     recorded_failed: int = 0,
     raise_errors: int = 0,
+    pages: Sequence[Page] = PAGES,
 ) -> Figures:
-    due = expected_pages(raised_at)
+    due = expected_pages(raised_at, pages)
     delivered = [k for k in due if received.get(k)]
     extra = {k: received[k][0] - due[k] for k in delivered}
     worst = max(extra, key=lambda k: extra[k]) if extra else None

@@ -24,7 +24,17 @@ from policies.rules import LatencyRule, Outcome
 from policies.snapshot import ExceptionPolicy
 from workflows.contracts import Detection
 
-__all__ = ["DM_USER", "LEADS_CHANNEL", "PAGES", "PHONE", "Page", "detection", "fault_policy"]
+__all__ = [
+    "DM_USER",
+    "LEADS_CHANNEL",
+    "PAGES",
+    "PHONE",
+    "VOICE_PAGES",
+    "Page",
+    "detection",
+    "fault_policy",
+    "voice_policy",
+]
 
 JOURNEY = "orderToShip"
 RULE = "awaiting_inventory"
@@ -47,6 +57,12 @@ class Page:
 PAGES = (
     Page(1, "slack_dm", DM_USER, 0.0),
     Page(1, "sms", PHONE, 0.0),
+    Page(2, "slack", LEADS_CHANNEL, float(RESPONSE)),
+)
+
+# The voice scenario's policy (voice_policy): level 1 calls the on-call member.
+VOICE_PAGES = (
+    Page(1, "voice", PHONE, 0.0),
     Page(2, "slack", LEADS_CHANNEL, float(RESPONSE)),
 )
 
@@ -103,6 +119,16 @@ def fault_policy() -> ExceptionPolicy:
     return ExceptionPolicy(
         version="faults-v1", journey=journey, rule=rule, escalation=escalation, roles=dict(ROLES)
     )
+
+
+def voice_policy() -> ExceptionPolicy:
+    """The fault policy with level 1 a voice call to the on-call member instead of the DM
+    and the text: a call is the one page whose outcome cannot be looked up afterwards."""
+    policy = fault_policy()
+    levels = list(policy.escalation.levels)
+    levels[0] = levels[0].model_copy(update={"channels": ["voice"]})
+    escalation = policy.escalation.model_copy(update={"levels": levels})
+    return policy.model_copy(update={"escalation": escalation, "version": "faults-voice-v1"})
 
 
 def detection(subject: str, **payload: Any) -> Detection:

@@ -13,14 +13,14 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from fakes.slack_api import FakeSlack
 from fakes.twilio_api import FakeTwilio
 from fault_figures import FIGURES, Figures, figures_file, judge, provider_pages, write_figures
-from fault_policy import PAGES, detection, fault_policy
+from fault_policy import PAGES, Page, detection, fault_policy
 from fault_processes import DevServer, WorkerProcess
 from fault_records import RecordsDb, Snapshot
 from temporalio.client import Client, WorkflowUpdateRPCTimeoutOrCancelledError
@@ -152,16 +152,17 @@ class FaultStack:
         *,
         within: float,
         steps: list[str] | None = None,
+        pages: Sequence[Page] = PAGES,
     ) -> Outcome:
         """Wait until every page is at its provider and recorded sent (or ``within`` s pass),
         then ``QUIET`` s more for late copies; judge, keep the figures, return them.
         ``steps``: the step kinds every exception's recorded timeline must start with."""
         subjects = set(raised_at)
-        expected = {exception_id(s): [(p.channel, p.target) for p in PAGES] for s in subjects}
+        expected = {exception_id(s): [(p.channel, p.target) for p in pages] for s in subjects}
         deadline = time.monotonic() + within
         while True:
             received = self.received(subjects)
-            all_there = all(received.get((s, p.channel, p.target)) for s in subjects for p in PAGES)
+            all_there = all(received.get((s, p.channel, p.target)) for s in subjects for p in pages)
             records = self.records(subjects)
             problems = records.problems(expected, steps)
             if (all_there and not problems) or time.monotonic() > deadline:
@@ -178,6 +179,7 @@ class FaultStack:
             received,
             recorded_failed=records.failed,
             raise_errors=sum(self.raise_errors.get(s, 0) for s in subjects),
+            pages=pages,
         )
         FIGURES.append(figures)
         write_figures(figures_file())  # now, not only at the end: a run cut short keeps them
