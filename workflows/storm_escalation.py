@@ -83,6 +83,32 @@ def _refuse(reason: str | None) -> None:
         raise ApplicationError(reason, type="Refused", non_retryable=True)
 
 
+def _message(
+    status: ExceptionStatus,
+    t: Target,
+    n: int,
+    replaces: str | None,
+    *,
+    run_id: str | None = None,
+) -> Notification:
+    """The grouped message to one target, as the ``n``-th send of this run. ``run_id`` is
+    kept on the notification since per-target delivery (the records group by it)."""
+    key = f"{status.exception_id}/{workflow.info().run_id}/n{n}/{t.channel}/{t.target}"
+    return Notification(
+        exception_id=status.exception_id,
+        idempotency_key=key,
+        level=status.level,
+        role=t.role,
+        channel=t.channel,
+        target=t.target,
+        member=t.member,
+        reason="storm",
+        status=status,
+        replaces=replaces,
+        run_id=run_id,
+    )
+
+
 def storm_status_line(st: StormState, policy_levels: int, *, over: bool = False) -> str:
     """Where the storm's escalation stands, for the message and the Temporal UI."""
     if st.acknowledged_by and st.acknowledged_at:
@@ -441,27 +467,14 @@ class StormEscalation:
         (`_unreached`), as before."""
         st = self._st
         st.sent += 1
-        sid = storm_id(self._inp.journey, self._inp.rule, self._inp.role)
         run_id = workflow.info().run_id
         for t, in_place in batch:
             if not in_place:
                 self._sending.add(t.key)
 
             def make(t: Target = t, in_place: bool = in_place, n: int = st.sent) -> Notification:
-                status = self._status(over=over)
-                return Notification(
-                    exception_id=sid,
-                    idempotency_key=f"{sid}/{run_id}/n{n}/{t.channel}/{t.target}",
-                    level=status.level,
-                    role=t.role,
-                    channel=t.channel,
-                    target=t.target,
-                    member=t.member,
-                    reason="storm",
-                    status=status,
-                    replaces=st.messages.get(t.key) if in_place else None,
-                    run_id=run_id,
-                )
+                replaces = st.messages.get(t.key) if in_place else None
+                return _message(self._status(over=over), t, n, replaces, run_id=run_id)
 
             def done(
                 _: Notification, d: Delivery, t: Target = t, in_place: bool = in_place
@@ -477,26 +490,12 @@ class StormEscalation:
     async def _deliver(
         self, status: ExceptionStatus, batch: list[tuple[Target, str | None]], summary: str
     ) -> NotifyResult | None:
-        """Before ``storm-delivery-per-target``: one notify activity for the grouped message: ``(target, message it replaces)``
-        each. None when it failed: the next update tries again; members are kept."""
+        """Before ``storm-delivery-per-target``: one notify activity for the grouped
+        message, ``(target, message it replaces)`` each. None when it failed: the next
+        update tries again; members are kept."""
         st = self._st
         st.sent += 1
-        run_id = workflow.info().run_id
-        notifications = [
-            Notification(
-                exception_id=status.exception_id,
-                idempotency_key=f"{status.exception_id}/{run_id}/n{st.sent}/{t.channel}/{t.target}",
-                level=status.level,
-                role=t.role,
-                channel=t.channel,
-                target=t.target,
-                member=t.member,
-                reason="storm",
-                status=status,
-                replaces=replaces,
-            )
-            for t, replaces in batch
-        ]
+        notifications = [_message(status, t, st.sent, replaces) for t, replaces in batch]
         try:
             return await workflow.execute_activity(
                 ACTIVITY_NOTIFY,

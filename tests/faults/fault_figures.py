@@ -82,17 +82,12 @@ def provider_pages(
             channel, target = conversations[m.channel]
             found[(subject, channel, target)].append(m.at)
     with twilio._lock:
-        texts = list(twilio.messages)
-    for sms in texts:
-        subject = _subject(sms.body or "", subjects)
+        sent = [("sms", m, m.body) for m in twilio.messages]
+        sent += [("voice", c, c.twiml) for c in twilio.calls_made]
+    for channel, item, text in sent:
+        subject = _subject(text or "", subjects)
         if subject is not None:
-            found[(subject, "sms", sms.to)].append(sms.at)
-    with twilio._lock:
-        calls = list(twilio.calls_made)
-    for call in calls:
-        subject = _subject(call.twiml or "", subjects)
-        if subject is not None:
-            found[(subject, "voice", call.to)].append(call.at)
+            found[(subject, channel, item.to)].append(item.at)
     return {k: sorted(v) for k, v in found.items()}
 
 

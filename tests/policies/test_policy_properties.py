@@ -62,8 +62,7 @@ def mutated(draw: st.DrawFn) -> str:
             text = text[:at] + text[at : at + draw(st.integers(1, 60))] + text[at:]
         elif op == "cut":
             text = text[:at]
-        else:
-            lines = text.splitlines(keepends=True)
+        elif lines := text.splitlines(keepends=True):  # an earlier cut may leave nothing
             i, j = draw(st.integers(0, len(lines) - 1)), draw(st.integers(0, len(lines) - 1))
             lines[i], lines[j] = lines[j], lines[i]
             text = "".join(lines)
