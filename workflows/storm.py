@@ -62,6 +62,7 @@ class StormWorkflow(StormEscalation):
         self._closing = False  # the storm is over: a late exception starts the next one
         self._registered = 0  # registrations in this run (Temporal: 2,000 updates per run)
         self._outbox = Outbox()
+        self._full = False
         self._sending: set[str] = set()
         # Position of each member: answers a retried registration without a verdict each.
         self._index = {m.exception_id: i for i, m in enumerate(self._st.members)}

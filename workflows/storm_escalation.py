@@ -72,10 +72,6 @@ QUIET_REASON = (
 )
 # Channels whose message can be edited in place; an SMS cannot, so it is sent on a page only.
 EDITABLE = {"slack", "slack_dm", "console"}
-# A continue-as-new waits this long for grouped messages on their way; one stuck in a
-# provider outage postpones it (new members wait at the gate meanwhile) rather than
-# abandoning a delivery whose outcome the next run could not know.
-SETTLE_WAIT = timedelta(seconds=30)
 
 
 def _refuse(reason: str | None) -> None:
@@ -127,6 +123,7 @@ class StormEscalation:
     _closing: bool
     _registered: int  # registrations in this run
     _outbox: Outbox  # grouped messages on their way, one chain per target
+    _full: bool  # the run took what it may: it continues as new once its messages are out
     _sending: set[str]  # target keys whose first (paging) message is on its way
 
     @property
@@ -182,15 +179,27 @@ class StormEscalation:
 
     # --- the loop ---
 
+    def _awake(self) -> bool:
+        """Something for the loop to do before its next deadline: members joined or left,
+        or a full run's last messages were answered (it continues as new now)."""
+        if self._full:
+            return self._outbox.idle()
+        return self._dirty
+
     async def _run_escalating(self) -> None:
         st, control = self._st, self._control
         while True:
+            if self._full and self._outbox.idle():
+                # Every grouped message answered, so the next run knows which targets were
+                # paged. Until then a full run still escalates on time but sends no updates
+                # (joiners are carried as ``pending``) and new members wait at the gate.
+                await self._continue_as_new()
             now = workflow.now()
             if not self._open_members():
                 st.ack_due = None  # everything resolved: the escalation ends
             quiet_at = (st.last_seen or now) + control.window
             due = self._due()
-            if not self._dirty:
+            if not self._awake():
                 waits = [
                     (quiet_at - now, f"storm ends after {format_duration(control.window)} quiet")
                 ]
@@ -202,9 +211,11 @@ class StormEscalation:
                     timeout, summary = min(waits)
                     with contextlib.suppress(TimeoutError):
                         await workflow.wait_condition(
-                            lambda: self._dirty, timeout=timeout, timeout_summary=summary
+                            self._awake, timeout=timeout, timeout_summary=summary
                         )
-            if self._dirty:
+            if self._full and self._outbox.idle():
+                continue
+            if self._dirty and not self._full:
                 # Let joiners gather, so 500 of them cost a handful of message updates; a run
                 # that took all the registrations it may stops gathering and moves on.
                 with contextlib.suppress(TimeoutError):
@@ -222,8 +233,8 @@ class StormEscalation:
                 self._closing = True
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 break  # the last message counts whoever joined or answered until now
-            if self._run_full() and await self._settled():
-                await self._continue_as_new()
+            if self._run_full():
+                self._full = True  # continues as new at the top, once its messages are out
         if st.members:
             await self._send([], over=True)
         if not self._outbox.idle():  # the last message is delivered before the storm ends
@@ -242,16 +253,6 @@ class StormEscalation:
         return info.get_current_history_length() >= MIN_RUN_EVENTS or not workflow.patched(
             STORM_RUNS
         )
-
-    async def _settled(self) -> bool:
-        """Every grouped message answered, so the next run knows which targets were paged;
-        False after SETTLE_WAIT while one is still being retried (asked again next loop)."""
-        if not self._outbox.idle():
-            with contextlib.suppress(TimeoutError):
-                await workflow.wait_condition(
-                    self._outbox.idle, timeout=SETTLE_WAIT, timeout_summary="messages on their way"
-                )
-        return self._outbox.idle()
 
     async def _continue_as_new(self) -> None:
         await workflow.wait_condition(workflow.all_handlers_finished)

@@ -162,28 +162,35 @@ async def test_ack_without_a_worker_waits_timeout_and_is_held(cli: Cli) -> None:
         assert status.acknowledged_by == "anna"
 
 
-@pytest.mark.parametrize(
-    "args",
-    [
-        ("resolve", "--note", "restocked"),
-        ("snooze", "--for", "30m"),
-        ("reassign", "--to", "billing"),
-        ("escalate",),
-        ("note", "--text", "looking"),
-    ],
-    ids=lambda a: a[0],
-)
-async def test_every_response_waits_at_most_timeout(cli: Cli, args: tuple[str, ...]) -> None:
-    code, out, err, _ = await cli(*raise_args(f"o-{uuid.uuid4().hex[:6]}"))
-    assert code == ExitCode.OK, err
-    verb, *rest = args
-    code, _, err, took = await cli(verb, out, "--as", "anna", *rest, "--timeout", str(TIMEOUT))
-    assert code == ExitCode.NO_ANSWER, err
-    lines = err.splitlines()
-    assert len(lines) == 1 and "Traceback" not in err, err
-    assert f"no worker is polling task queue {cli.task_queue}" in lines[0]
-    assert "admitted" in lines[0]
-    assert TIMEOUT <= took < WITHIN
+RESPONSES = [
+    ("resolve", "--note", "restocked"),
+    ("snooze", "--for", "30m"),
+    ("reassign", "--to", "billing"),
+    ("escalate",),
+    ("note", "--text", "looking"),
+]
+
+
+async def test_every_response_waits_at_most_timeout(cli: Cli) -> None:
+    """Every other response, each on an exception of its own, all at once (one process
+    each, as five people would answer)."""
+
+    async def answer(verb: str, *rest: str) -> tuple[str, int, str, float]:
+        code, xid, err, _ = await cli(*raise_args(f"o-{uuid.uuid4().hex[:6]}"))
+        assert code == ExitCode.OK, err
+        code, _, err, took = await cli(verb, xid, "--as", "anna", *rest, "--timeout", str(TIMEOUT))
+        return verb, code, err, took
+
+    answers = await asyncio.gather(*(answer(*args) for args in RESPONSES))
+    for verb, code, err, took in answers:
+        assert code == ExitCode.NO_ANSWER, (verb, err)
+        lines = err.splitlines()
+        assert len(lines) == 1 and "Traceback" not in err, (verb, err)
+        assert f"no worker is polling task queue {cli.task_queue}" in lines[0], (verb, err)
+        assert "admitted" in lines[0], (verb, err)
+        # Five processes start at once on the machine: their start-up is shared, the wait
+        # for the answer is not.
+        assert TIMEOUT <= took < WITHIN + len(RESPONSES), (verb, took)
 
 
 async def test_status_and_digest_run_do_not_hang(cli: Cli) -> None:

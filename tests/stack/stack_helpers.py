@@ -26,13 +26,20 @@ def free_port() -> int:
 class Running:
     """An `escalator ...` process whose output is collected line by line in the background."""
 
-    def __init__(self, args: Sequence[str], env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        args: Sequence[str],
+        env: dict[str, str] | None = None,
+        command: Sequence[str] = ESCALATOR,
+    ) -> None:
+        """``command``: what runs the CLI (the real `escalator`, unless a test needs the same
+        CLI behind a few lines of its own)."""
         # Never the default receiver port 3000: other test runs on this machine may use it.
         env = {"ESCALATOR_RECEIVER_PORT": str(free_port()), **(env or {})}
         self.lines: list[str] = []
         self._queue: queue.Queue[str | None] = queue.Queue()
         self.process = subprocess.Popen(
-            [*ESCALATOR, *args],
+            [*command, *args],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
