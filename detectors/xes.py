@@ -166,11 +166,13 @@ def read_xes_raw(data: bytes, path: Path, q: Quarantine) -> pl.DataFrame:
         tags = scan_tags(doc, start, path, lines)
         assert tags is not None  # nothing left that starts with "<!"
     quotes = Quotes(doc, start)
-    n_events, n_traces = tags.events.size, tags.traces.size
+    entities = data.find(b"&", start) >= 0
     ev, tr = tags.event_attributes, tags.trace_attributes
-    columns = attribute_columns(doc, quotes, tags.at[ev], tags.end[ev], tags.event_owner, n_events)
+    columns = attribute_columns(
+        doc, quotes, tags.at[ev], tags.end[ev], tags.event_owner, tags.events.size, entities
+    )
     per_trace = attribute_columns(
-        doc, quotes, tags.at[tr], tags.end[tr], tags.trace_owner, n_traces
+        doc, quotes, tags.at[tr], tags.end[tr], tags.trace_owner, tags.traces.size, entities
     )
     trace_of_event = pl.Series("trace", tags.trace_of_event, dtype=pl.Int64)
     for key, values in per_trace.items():

@@ -23,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from detectors.byte_columns import Bytes, Ints, string_column, windows
+from detectors.byte_columns import Bytes, Ints, string_column, words
 
 __all__ = ["Quotes", "attribute_columns"]
 
@@ -63,7 +63,7 @@ def _positional(doc: Bytes, quotes: Quotes, at: Ints, end: Ints) -> tuple[_Field
         return _Fields(empty, empty, empty, empty, empty, np.zeros(0, np.bool_)), np.arange(at.size)
     first = np.searchsorted(quotes.at, at)
     q0, q1, q2, q3 = (quotes.nth(first, j) for j in range(4))
-    key_eq = windows(doc, 4)[np.maximum(q0 - 4, 0)].view("<u4").ravel() == _KEY_EQ
+    key_eq = words(doc, 4)[np.maximum(q0 - 4, 0)] == _KEY_EQ
     # The common shape, settled without looking at whitespace: four quotes in the tag,
     # and exactly '" value="' between the key and the value.
     usual = (
@@ -73,7 +73,7 @@ def _positional(doc: Bytes, quotes: Quotes, at: Ints, end: Ints) -> tuple[_Field
         & (q2 == q1 + 8)
         # (q2 == q1 + 8 puts the window inside the document; the clamp only keeps the
         # read in bounds for the tags that fail that test anyway)
-        & (windows(doc, 8)[np.minimum(q1, doc.size - 8)].view("<u8").ravel() == _VALUE_EQ)
+        & (words(doc, 8)[np.minimum(q1, doc.size - 8)] == _VALUE_EQ)
     )
     has_value = usual.copy()
     value_end = q3.copy()
@@ -147,10 +147,12 @@ def _key_groups(doc: Bytes, fields: _Fields) -> list[tuple[str, Ints]]:
 
 
 def attribute_columns(
-    doc: Bytes, quotes: Quotes, at: Ints, end: Ints, owner: Ints, n: int
+    doc: Bytes, quotes: Quotes, at: Ints, end: Ints, owner: Ints, n: int, entities: bool
 ) -> dict[str, pl.Series]:
     """The attribute tags ``at``/``end`` of owners ``owner`` (numbered 0..n-1) as one
-    String column of length n per key, in order of the keys' first appearance."""
+    String column of length n per key, in order of the keys' first appearance.
+    ``entities``: whether the document holds an ``&`` at all (if not, no value needs
+    decoding, and no column is searched for one)."""
     fields, others = _positional(doc, quotes, at, end)
     columns: dict[str, pl.Series] = {}
     for key, index in _key_groups(doc, fields):
@@ -184,5 +186,7 @@ def attribute_columns(
                 over = pl.select(
                     pl.when(pl.Series(has)).then(over).otherwise(columns[key])
                 ).to_series()
-            columns[key] = over
+            columns[key] = over.alias(key)
+    if not entities:
+        return columns
     return {key: _decoded(column).alias(key) for key, column in columns.items()}

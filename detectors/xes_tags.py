@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from detectors.byte_columns import Bytes, Ints, windows
+from detectors.byte_columns import Bytes, Ints, words
 from detectors.log_errors import LogFormatError
 
 __all__ = ["Lines", "Tags", "scan_tags"]
@@ -113,7 +113,7 @@ def scan_tags(doc: Bytes, start: int, path: Path, lines: Lines) -> Tags | None:
     end[-1] = doc.size
     # The caller has checked that the document ends with "log>", so every "<" has three
     # bytes after it; the clamp only keeps a broken caller from reading past the end.
-    heads = windows(doc, 4)[np.minimum(at, doc.size - 4)].view("<u4").ravel()
+    heads = words(doc, 4)[np.minimum(at, doc.size - 4)]
     if ((heads >> 8) & 0xFF == _BANG).any():
         return None
     ended, self_closed = _endings(doc, start, at, end)
