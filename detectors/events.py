@@ -296,5 +296,8 @@ def canonicalize(
         text(mapping.lifecycle).alias(LIFECYCLE),
         pl.col(LINE).cast(pl.Int64),
         *[pl.col(a) for a in attrs],
-    ).sort([TS, LINE], maintain_order=True)
-    return ReadResult(events, q)
+    )
+    # Rows in line order (every reader's) make a stable sort on the time alone the same
+    # as one on (time, line), and a single key sorts in half the time.
+    by = [TS] if events[LINE].is_sorted() else [TS, LINE]
+    return ReadResult(events.sort(by, maintain_order=True), q)

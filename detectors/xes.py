@@ -33,6 +33,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from detectors.byte_columns import Bytes, Ints
+from detectors.byte_scan import find_bytes
 from detectors.events import LINE, Quarantine
 from detectors.log_bytes import decode_text
 from detectors.log_errors import LogFormatError
@@ -42,6 +44,7 @@ from detectors.xes_tags import Lines, scan_tags
 __all__ = ["read_xes_raw"]
 
 _NL = b"\n"
+_LT, _GT, _QUOTE, _NEWLINE = b'<>"\n'
 _HIDDEN = re.compile(rb"<!--.*?-->|<!\[CDATA\[.*?\]\]>", re.DOTALL)
 _PREFIXED_ROOT = re.compile(rb"<([A-Za-z_][\w.-]*):log[\s>/]")
 
@@ -129,6 +132,13 @@ def _quarantine_repeated_traces(
     return raw.filter(~is_bad)
 
 
+def _scanned(data: bytes, start: int) -> tuple[Bytes, dict[int, Ints], Lines]:
+    """The document as bytes, the delimiters from ``start`` on, and its line numbers."""
+    doc = np.frombuffer(data, np.uint8)
+    found = find_bytes(doc, start, b'<>"\n')
+    return doc, found, Lines(data.count(_NL, 0, start), found[_NEWLINE])
+
+
 def _check_utf8(data: bytes, start: int, path: Path) -> None:
     """The events' text (from the first trace on) must be UTF-8: every column is cut from
     it. An ASCII document, the usual case, is settled by one fast pass."""
@@ -155,17 +165,15 @@ def read_xes_raw(data: bytes, path: Path, q: Quarantine) -> pl.DataFrame:
         decode_text(data, path)  # no events, but bytes that are not UTF-8 are still named
         return pl.DataFrame({LINE: pl.Series([], dtype=pl.Int64)})
     _check_utf8(data, start, path)
-    doc = np.frombuffer(data, np.uint8)
-    lines = Lines(doc)
-    tags = scan_tags(doc, start, path, lines)
+    doc, found, lines = _scanned(data, start)
+    tags = scan_tags(doc, found[_LT], found[_GT], path, lines)
     if tags is None:
         data = _blank_hidden(data, path)
         start = data.find(b"<trace")
-        doc = np.frombuffer(data, np.uint8)
-        lines = Lines(doc)
-        tags = scan_tags(doc, start, path, lines)
+        doc, found, lines = _scanned(data, start)
+        tags = scan_tags(doc, found[_LT], found[_GT], path, lines)
         assert tags is not None  # nothing left that starts with "<!"
-    quotes = Quotes(doc, start)
+    quotes = Quotes(found[_QUOTE])
     entities = data.find(b"&", start) >= 0
     ev, tr = tags.event_attributes, tags.trace_attributes
     columns = attribute_columns(

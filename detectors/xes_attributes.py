@@ -24,6 +24,7 @@ import numpy.typing as npt
 import polars as pl
 
 from detectors.byte_columns import Bytes, Ints, string_column, words
+from detectors.byte_groups import group_fields
 
 __all__ = ["Quotes", "attribute_columns"]
 
@@ -33,11 +34,10 @@ _ENTITIES = (("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&apos;", "'"), ("&
 
 
 class Quotes:
-    """The positions of every double quote from ``start`` on, found once per document."""
+    """The positions of every double quote from the first trace on."""
 
-    def __init__(self, doc: Bytes, start: int) -> None:
-        self.at = np.flatnonzero(doc[start:] == ord('"'))
-        self.at += start
+    def __init__(self, at: Ints) -> None:
+        self.at = at
 
     def nth(self, first: Ints, j: int) -> Ints:
         """The position of the j-th quote from index ``first`` (clamped at the last one)."""
@@ -134,18 +134,6 @@ def _decoded(column: pl.Series) -> pl.Series:
     return frame.to_series()
 
 
-def _key_groups(doc: Bytes, fields: _Fields) -> list[tuple[str, Ints]]:
-    """Each distinct key in order of first appearance, with the indices of its fields."""
-    keys = string_column(doc, fields.key_start, fields.key_len).alias("key")
-    groups = (
-        pl.DataFrame(keys).with_row_index("i").group_by("key", maintain_order=True).agg(pl.col("i"))
-    )
-    return [
-        (key, index.to_numpy().astype(np.int64))
-        for key, index in zip(groups["key"].to_list(), groups["i"], strict=True)
-    ]
-
-
 def attribute_columns(
     doc: Bytes, quotes: Quotes, at: Ints, end: Ints, owner: Ints, n: int, entities: bool
 ) -> dict[str, pl.Series]:
@@ -155,7 +143,7 @@ def attribute_columns(
     decoding, and no column is searched for one)."""
     fields, others = _positional(doc, quotes, at, end)
     columns: dict[str, pl.Series] = {}
-    for key, index in _key_groups(doc, fields):
+    for key, index in group_fields(doc, fields.key_start, fields.key_len):
         rows = fields.rows[index]
         owners = owner[rows]
         last = np.ones(owners.size, np.bool_)  # owners ascend: keep each one's last value

@@ -40,7 +40,7 @@ _ATTR_OPEN = np.array([_word(n) for n in _ATTR_NAMES], np.uint32)  # "<id " need
 _ATTR_CLOSE = np.array([_word("/" + n) for n in _ATTR_NAMES], np.uint32)  # "</values>" is not one
 _EVENT, _EVENT_END = _word("eve"), _word("/ev")
 _TRACE, _TRACE_END = _word("tra"), _word("/tr")
-_LT, _GT, _SLASH, _BANG = 60, 62, 47, 33
+_SLASH, _BANG = ord("/"), ord("!")
 
 _PROBLEMS = {
     1: "<event> opened inside another <event> (a </event> is missing before it)",
@@ -56,17 +56,18 @@ _PROBLEMS = {
 
 
 class Lines:
-    """Line numbers of byte positions: newlines are found once, then each look-up is a
-    binary search (only events, traces and the tag at fault need a line)."""
+    """Line numbers of byte positions from ``start`` on: a binary search among the
+    newlines (only events, traces and the tag at fault need a line)."""
 
-    def __init__(self, doc: Bytes) -> None:
-        self._newlines = np.flatnonzero(doc == ord("\n"))
+    def __init__(self, before: int, newlines: Ints) -> None:
+        self._first = before + 1  # the line at start: newlines before it, plus one
+        self._newlines = newlines  # the newlines from start on
 
     def of(self, positions: Ints) -> Ints:
-        return np.searchsorted(self._newlines, positions) + 1
+        return np.searchsorted(self._newlines, positions) + self._first
 
     def at(self, position: int) -> int:
-        return int(np.searchsorted(self._newlines, position)) + 1
+        return int(np.searchsorted(self._newlines, position)) + self._first
 
 
 @dataclass(frozen=True)
@@ -87,10 +88,8 @@ def _steps(opened: Bools, closed: Bools, self_closed: Bools) -> npt.NDArray[np.i
     return (opened & ~self_closed).astype(np.int32) - closed.astype(np.int32)
 
 
-def _endings(doc: Bytes, start: int, at: Ints, end: Ints) -> tuple[Bools, Bools]:
+def _endings(doc: Bytes, at: Ints, end: Ints, closes: Ints) -> tuple[Bools, Bools]:
     """For each tag: whether its text holds a ``>`` and whether it holds a ``/>``."""
-    closes = np.flatnonzero(doc[start:] == _GT)
-    closes += start
     slash = doc[closes - 1] == _SLASH
     if closes.size == at.size and (closes > at).all() and (closes < end).all():
         # The usual file: exactly one ">" per tag, so no search is needed.
@@ -103,11 +102,10 @@ def _endings(doc: Bytes, start: int, at: Ints, end: Ints) -> tuple[Bools, Bools]
     return ended, self_closed
 
 
-def scan_tags(doc: Bytes, start: int, path: Path, lines: Lines) -> Tags | None:
-    """The tags from the first ``<trace`` (at ``start``) on; LogFormatError naming the line
-    of the first fault when the structure does not hold."""
-    at = np.flatnonzero(doc[start:] == _LT)
-    at += start
+def scan_tags(doc: Bytes, at: Ints, closes: Ints, path: Path, lines: Lines) -> Tags | None:
+    """The tags whose ``<`` are at ``at`` (from the first ``<trace`` on; ``closes``: the
+    ``>`` from there on); LogFormatError naming the line of the first fault when the
+    structure does not hold."""
     end = np.empty_like(at)
     end[:-1] = at[1:]
     end[-1] = doc.size
@@ -116,7 +114,7 @@ def scan_tags(doc: Bytes, start: int, path: Path, lines: Lines) -> Tags | None:
     heads = words(doc, 4)[np.minimum(at, doc.size - 4)]
     if ((heads >> 8) & 0xFF == _BANG).any():
         return None
-    ended, self_closed = _endings(doc, start, at, end)
+    ended, self_closed = _endings(doc, at, end, closes)
     ev_open, ev_close = heads == _EVENT, heads == _EVENT_END
     tr_open, tr_close = heads == _TRACE, heads == _TRACE_END
     attr = np.isin(heads, _ATTR_OPEN)
