@@ -172,7 +172,12 @@ def read_xes_raw(data: bytes, path: Path, q: Quarantine) -> pl.DataFrame:
         start = data.find(b"<trace")
         doc, found, lines = _scanned(data, start)
         tags = scan_tags(doc, found[_LT], found[_GT], path, lines)
-        assert tags is not None  # nothing left that starts with "<!"
+        if tags is None:  # a "<!" left that opens neither a comment nor a CDATA section
+            at = data.find(b"<!", start)
+            raise LogFormatError(
+                f"{path}:{data.count(_NL, 0, at) + 1}: broken XES: '<!' inside the log "
+                "that opens no comment or CDATA section"
+            )
     quotes = Quotes(found[_QUOTE])
     entities = data.find(b"&", start) >= 0
     ev, tr = tags.event_attributes, tags.trace_attributes
