@@ -75,22 +75,31 @@ def _positional(doc: Bytes, quotes: Quotes, at: Ints, end: Ints) -> tuple[_Field
         # read in bounds for the tags that fail that test anyway)
         & (words(doc, 8)[np.minimum(q1, doc.size - 8)] == _VALUE_EQ)
     )
+    rest = np.flatnonzero(~usual)
+    if rest.size == 0:  # the usual file: the quote arrays are the fields, no gathers
+        fields = _Fields(
+            rows=np.arange(at.size),
+            key_start=q0 + 1,
+            key_len=q1 - q0 - 1,
+            value_start=q2 + 1,
+            value_len=q3 - q2 - 1,
+            has_value=usual,
+        )
+        return fields, rest
     has_value = usual.copy()
     value_end = q3.copy()
-    rest = np.flatnonzero(~usual)
-    if rest.size:
-        # The rest, as a regex split at the quotes would see it: how many quotes the tag
-        # holds decides where the "value=" text and the value end.
-        count = np.searchsorted(quotes.at, end[rest]) - first[rest]
-        r1, r2, r3 = q1[rest], q2[rest], q3[rest]
-        two = count >= 2  # else there is no "value=" text (and r1 may lie past the tag)
-        gap_end = np.where(count >= 3, r2, end[rest])
-        gap = string_column(doc, np.where(two, r1 + 1, 0), np.where(two, gap_end - r1 - 1, 0))
-        value_eq = (gap.str.strip_chars() == "value=").to_numpy()
-        shaped = two & key_eq[rest] & value_eq
-        usual[rest] = shaped
-        has_value[rest] = shaped & (count >= 3)
-        value_end[rest] = np.where(count >= 4, r3, end[rest])
+    # The rest, as a regex split at the quotes would see it: how many quotes the tag
+    # holds decides where the "value=" text and the value end.
+    count = np.searchsorted(quotes.at, end[rest]) - first[rest]
+    r1, r2, r3 = q1[rest], q2[rest], q3[rest]
+    two = count >= 2  # else there is no "value=" text (and r1 may lie past the tag)
+    gap_end = np.where(count >= 3, r2, end[rest])
+    gap = string_column(doc, np.where(two, r1 + 1, 0), np.where(two, gap_end - r1 - 1, 0))
+    value_eq = (gap.str.strip_chars() == "value=").to_numpy()
+    shaped = two & key_eq[rest] & value_eq
+    usual[rest] = shaped
+    has_value[rest] = shaped & (count >= 3)
+    value_end[rest] = np.where(count >= 4, r3, end[rest])
     rows = np.flatnonzero(usual)
     fields = _Fields(
         rows=rows,
