@@ -1,20 +1,26 @@
 """The bytes of a log file, checked: gzip streams complete and intact, text that is UTF-8.
 
-A ``.gz`` file is inflated member by member with zlib, which checks each member's
-CRC-32 and length; a stream that stops before its end-of-stream marker (a file cut
-short by a failed copy) is an error, never a silently shorter log.
+A ``.gz`` file is inflated member by member with ISA-L (``isal``: the zlib interface,
+about twice as fast as zlib at inflating, which is a tenth of reading a large XES log),
+which checks each member's CRC-32 and length; a stream that stops before its
+end-of-stream marker (a file cut short by a failed copy) is an error, never a silently
+shorter log.
 """
 
 from __future__ import annotations
 
-import zlib
 from pathlib import Path
+from typing import cast
+
+from isal import isal_zlib
 
 from detectors.log_errors import LogFormatError
 
 __all__ = ["GZIP_MAGIC", "decode_text", "gunzip", "read_bytes"]
 
 GZIP_MAGIC = b"\x1f\x8b"
+# isal's stubs declare its error as an instance; at run time it is the exception class.
+_InflateError = cast(type[Exception], isal_zlib.error)
 
 
 def read_bytes(path: Path) -> bytes:
@@ -35,10 +41,10 @@ def gunzip(data: bytes, path: Path) -> bytes:
         )
     out: list[bytes] = []
     while data:
-        inflater = zlib.decompressobj(31)
+        inflater = isal_zlib.decompressobj(31)  # 31: gzip header and trailer
         try:
             out.append(inflater.decompress(data))
-        except zlib.error as exc:
+        except _InflateError as exc:
             raise LogFormatError(
                 f"{path}: damaged gzip data ({exc}); the file is corrupt, copy it again"
             ) from None

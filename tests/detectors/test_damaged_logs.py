@@ -92,6 +92,14 @@ def test_xes_cut_inside_a_trace_or_without_closing_log(tmp_path: Path) -> None:
         read_log(write(tmp_path, "open.xes", text.replace("</trace>\n</log>", "</log>")))
 
 
+def test_xes_markup_declaration_among_the_traces_is_a_broken_file(tmp_path: Path) -> None:
+    """A '<!' that opens neither a comment nor CDATA (found by the property tests)."""
+    text = xes(trace("c1", "a"), trace("c2", "b")).replace("<trace>", "<trace<!>", 2)
+    line = text[: text.index("<!>")].count("\n") + 1
+    with pytest.raises(LogFormatError, match=rf"bang\.xes:{line}: broken XES: '<!' inside"):
+        read_log(write(tmp_path, "bang.xes", text))
+
+
 def test_events_inside_comments_and_cdata_are_not_events(tmp_path: Path) -> None:
     hidden = "<!-- an old event:\n" + trace("ghost", "created") + "-->\n"
     cdata = "<![CDATA[ <event> not an event </event> ]]>\n"

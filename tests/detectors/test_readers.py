@@ -163,6 +163,57 @@ def test_assume_timezone_reads_local_times_across_dst() -> None:
     ]
 
 
+# Canonical shapes (T, seconds, offset Z or ±hh:mm) at their edges: leap second, invalid
+# dates and times, long fractions, large offsets, dates before 1970.
+EDGE_TIMES = [
+    "2024-05-06T10:00:00+02:00",
+    "2024-05-06T10:00:00Z",
+    "2024-05-06T10:00:00.5-09:30",
+    "2024-05-06T10:00:00.123456789+05:45",
+    "2024-05-06T10:00:00.1234567891234-00:00",
+    "1969-12-31T23:59:59.999999+14:00",
+    "2016-12-31T23:59:60Z",
+    "2024-02-30T10:00:00+01:00",
+    "2024-05-06T24:00:00+01:00",
+    "2024-05-06T10:60:00+01:00",
+    "2024-05-06T10:00:00+24:00",
+    "2024-05-06T10:00:00+01:60",
+    "0000-01-01T00:00:00Z",
+]
+
+
+def test_canonical_timestamps_read_as_the_general_path_reads_them() -> None:
+    """When every timestamp has the canonical shape, canonicalize takes a faster path
+    (offset digits at fixed places, chrono's RFC 3339 reader); one row of another
+    shape sends the whole column down the general path. Both must agree."""
+
+    def read(times: list[str]) -> pl.DataFrame:
+        raw = pl.DataFrame(
+            {
+                "case:concept:name": ["c"] * len(times),
+                "concept:name": ["e"] * len(times),
+                "time:timestamp": times,
+                LINE: list(range(1, len(times) + 1)),
+            }
+        )
+        res = canonicalize(raw, ColumnMapping(), source="t")
+        reasons = {row["line"]: row["reason"] for row in res.quarantine.rows}
+        return res.events.select(LINE, TS, OFFSET).join(
+            pl.DataFrame({LINE: list(reasons), "reason": list(reasons.values())}),
+            on=LINE,
+            how="full",
+            coalesce=True,
+        )
+
+    fast = read(EDGE_TIMES)
+    general = read([*EDGE_TIMES, "2024-05-06 10:00:00+02:00"]).filter(
+        pl.col(LINE) <= len(EDGE_TIMES)
+    )
+    assert fast.height == len(EDGE_TIMES)
+    assert fast.sort(LINE).equals(general.sort(LINE))
+    assert fast.filter(pl.col(TS).is_not_null()).height >= 7
+
+
 XES = """<?xml version="1.0" encoding="UTF-8" ?>
 <log xes.version="1.0" xmlns="http://www.xes-standard.org/">
   <global scope="event"><string key="concept:name" value="UNKNOWN"/></global>
