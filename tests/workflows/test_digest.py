@@ -87,6 +87,7 @@ async def test_digest_workflow_posts_tickets_and_slo_status(client: Client, tmp_
 
 
 @pytest.mark.temporal
+@pytest.mark.own_dev_server
 async def test_digest_schedules_install_idempotently(
     dev_server: WorkflowEnvironment, tmp_path: Path
 ) -> None:

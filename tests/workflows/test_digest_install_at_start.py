@@ -38,7 +38,7 @@ from workers.settings import Settings
 from workers.worker import Wiring, run_worker
 from workflows.digest_contracts import DIGEST_WORKFLOW, DigestRequest, digest_schedule_id
 
-pytestmark = pytest.mark.temporal
+pytestmark = [pytest.mark.temporal, pytest.mark.own_dev_server]
 
 WAREHOUSE = '{at: "09:15", calendar: nl-warehouse}'
 INVENTORY = digest_schedule_id("inventory")

@@ -27,7 +27,7 @@ from detectors.raising import exception_handle, raise_exception, with_pydantic
 from workers.worker import Wiring, build_worker
 from workflows.contracts import AddNoteInput, EscalateNowInput, UpdateResult
 
-pytestmark = pytest.mark.temporal
+pytestmark = [pytest.mark.temporal, pytest.mark.own_dev_server]
 ESCALATOR = str(Path(sys.executable).parent / "escalator")
 
 

@@ -22,7 +22,7 @@ from detectors.raising import exception_handle, raise_exception
 from records.store import Store
 from workflows.contracts import AcknowledgeInput, ExceptionStatus, StepKind, UpdateResult
 
-pytestmark = pytest.mark.temporal
+pytestmark = [pytest.mark.temporal, pytest.mark.own_dev_server]
 ESCALATOR = str(Path(sys.executable).parent / "escalator")
 
 
