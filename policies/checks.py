@@ -430,7 +430,9 @@ class _Checker:
                 return
             declared = set(journey.events)
             for path, name in _journey_events(journey):
-                if name not in declared:
+                # A value that is not a name (a mapping typed into a list, say) has its
+                # schema problem reported already; it has no spelling to compare.
+                if isinstance(name, str) and name not in declared:
                     yield ref.problem(_not_declared(name, journey), *path)
 
         def rule_body(rule: Any, ref: SourceRef) -> Iterator[Problem]:
@@ -439,7 +441,7 @@ class _Checker:
                 return
             declared = set(journey.events)
             for path, name in _rule_events(rule):
-                if name not in declared:
+                if isinstance(name, str) and name not in declared:
                     yield ref.problem(_not_declared(name, journey), *path)
 
         yield from self._each("journeys", journey_body)
@@ -447,7 +449,7 @@ class _Checker:
 
 
 def _not_declared(name: str, journey: Journey) -> str:
-    events = journey.events or []
+    events = [e for e in journey.events or [] if isinstance(e, str)]
     close = difflib.get_close_matches(name, events, n=1, cutoff=0.6)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
     return (
