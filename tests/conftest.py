@@ -40,11 +40,29 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """How many inputs the property tests generated (tests/property_counts.py)."""
+    """How many inputs the property tests generated (tests/property_counts.py), summed
+    over the xdist workers when `make test` runs them in parallel."""
     from property_counts import GENERATED
 
     for what, n in sorted(GENERATED.items()):
         terminalreporter.write_line(f"property inputs: {n:,} {what}")
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    output = getattr(session.config, "workeroutput", None)
+    if output is not None:  # an xdist worker: its counts go to the controller's summary
+        from property_counts import GENERATED
+
+        output["property_counts"] = dict(GENERATED)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: object, error: object) -> None:
+    from property_counts import GENERATED
+
+    counts = getattr(node, "workeroutput", {}).get("property_counts", {})
+    for what, n in counts.items():
+        GENERATED[what] = GENERATED.get(what, 0) + n
 
 
 @pytest.hookimpl(hookwrapper=True)
