@@ -98,28 +98,28 @@ def test_mutated_policy_yaml_ends_in_policies_or_a_policy_error() -> None:
     assert GENERATED[KEY] - before >= 150
 
 
+def _problems_of(path: Path, text: str) -> list[str]:
+    """The problems `load_policies` reports for ``text``; it must refuse it."""
+    path.write_text(text, encoding="utf-8")
+    try:
+        load_policies([path])
+    except PolicyError as exc:
+        return [str(p) for p in exc.problems]
+    raise AssertionError(f"loaded, but should have been refused:\n{text}")
+
+
 def test_a_mapping_among_an_slis_events_is_a_policy_error(tmp_path: Path) -> None:
     """Found by the property test: the event-vocabulary check compared the placeholder of
     an invalid list item with the declared names (TypeError in difflib)."""
     path = tmp_path / "policy.yaml"
     broken = POLICY.replace("good_events: [shipped]", "good_events: [name: x\nshipped]", 1)
     assert broken != POLICY
-    path.write_text(broken, encoding="utf-8")
-    try:
-        load_policies([path])
-    except PolicyError as exc:
-        assert any("good_events" in str(p) and str(path) in str(p) for p in exc.problems), exc
-    else:
-        raise AssertionError("a mapping among the events must be a policy error")
+    problems = _problems_of(path, broken)
+    assert any("good_events" in p and str(path) in p for p in problems), problems
 
 
 def test_a_journey_without_a_name_is_a_policy_error(tmp_path: Path) -> None:
     """Found by the property test: the predicted_breach check read a partial journey's name."""
     path = tmp_path / "policy.yaml"
-    path.write_text(POLICY.replace("  - name: orders\n", "  -\n", 1), encoding="utf-8")
-    try:
-        load_policies([path])
-    except PolicyError as exc:
-        assert any("name" in str(p) and str(path) in str(p) for p in exc.problems), exc
-    else:
-        raise AssertionError("a journey without a name loaded")
+    problems = _problems_of(path, POLICY.replace("  - name: orders\n", "  -\n", 1))
+    assert any("name" in p and str(path) in p for p in problems), problems
