@@ -13,7 +13,7 @@ import sys
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,7 @@ from policies.snapshot import ExceptionPolicy
 from policies.storm import StormControl
 from workers.worker import Wiring, build_worker
 from workflows.contracts import StepKind
+from workflows.storm_contracts import StormInput, StormMember
 
 HISTORIES = Path(__file__).parent.parent / "histories"
 
@@ -56,6 +57,35 @@ def storm_policy(
     )
     escalation = base.escalation.model_copy(update={"levels": levels, "storm": control})
     return base.model_copy(update={"escalation": escalation})
+
+
+def capturing_wiring(channel: CapturingSender) -> Wiring:
+    """A worker's wiring with every channel captured, in-memory records, routing page."""
+    return Wiring(
+        recorder=InMemoryRecorder(),
+        senders={c: channel for c in ("slack", "slack_dm", "sms", "voice", "console")},
+        fallback=channel,
+        decide=always_page,
+    )
+
+
+def gate_storm(threshold: int) -> StormInput:
+    """The storm the gate tests register with: an hour's window, no escalation meanwhile."""
+    policy = storm_policy(threshold=threshold, window=timedelta(hours=1), response=600)
+    return StormInput(
+        journey="orderToShip", rule="awaiting_inventory", role="inventory", policy=policy
+    )
+
+
+def numbered_member(n: int) -> StormMember:
+    """Member ``n`` of a gate test: one order each, detected a second apart."""
+    t0 = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)
+    return StormMember(
+        exception_id=f"exc:orderToShip:awaiting_inventory:order-{n:05d}",
+        subject=f"order-{n:05d}",
+        onset=t0,
+        detected_at=t0 + timedelta(seconds=n),
+    )
 
 
 @dataclass

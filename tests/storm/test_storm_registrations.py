@@ -10,23 +10,18 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import UTC, datetime, timedelta
 
 import pytest
-from storm_helpers import storm_policy
+from storm_helpers import capturing_wiring, gate_storm, numbered_member
 from temporal_servers import start_dev_server
 
 from activities.channels import CapturingSender
-from activities.records import InMemoryRecorder
-from activities.routing import always_page
 from activities.storm import ask_storm
 from detectors.raising import with_pydantic
-from workers.worker import Wiring, build_worker
+from workers.worker import build_worker
 from workflows.storm_contracts import (
     REGISTRATIONS_PER_RUN,
     StormGateInput,
-    StormInput,
-    StormMember,
     StormState,
     storm_id,
 )
@@ -43,25 +38,9 @@ async def test_storm_groups_2500_members_across_runs() -> None:
         client = with_pydantic(env.client)
         task_queue = f"tq-{uuid.uuid4()}"
         channel = CapturingSender()
-        wiring = Wiring(
-            recorder=InMemoryRecorder(),
-            senders={c: channel for c in ("slack", "slack_dm", "sms", "voice", "console")},
-            fallback=channel,
-            decide=always_page,
-        )
-        policy = storm_policy(threshold=THRESHOLD, window=timedelta(hours=1), response=600)
-        storm = StormInput(
-            journey="orderToShip", rule="awaiting_inventory", role="inventory", policy=policy
-        )
-        t0 = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)
-
-        def member(n: int) -> StormMember:
-            return StormMember(
-                exception_id=f"exc:orderToShip:awaiting_inventory:order-{n:05d}",
-                subject=f"order-{n:05d}",
-                onset=t0,
-                detected_at=t0 + timedelta(seconds=n),
-            )
+        wiring = capturing_wiring(channel)
+        storm = gate_storm(THRESHOLD)
+        member = numbered_member
 
         gate = asyncio.Semaphore(8)
 
