@@ -60,21 +60,40 @@ class Outbox:
     def __init__(self) -> None:
         self._tails: dict[str, asyncio.Task[None]] = {}
         self._running = 0
+        self._started = 0
+        self._latest_edit: dict[str, int] = {}  # per key: the newest supersedable message
 
     def idle(self) -> bool:
         return self._running == 0
 
-    def start(self, key: str, make: Callable[[], Notification], summary: str, done: Done) -> None:
+    def start(
+        self,
+        key: str,
+        make: Callable[[], Notification],
+        summary: str,
+        done: Done,
+        *,
+        supersedable: bool = False,
+    ) -> None:
         """Deliver ``make()`` to the target ``key`` after its earlier messages, then call
         ``done`` with the result. ``make`` runs when it is this message's turn, so an
-        in-place update sees the provider id of the message before it."""
+        in-place update sees the provider id of the message before it. A
+        ``supersedable`` message (an in-place edit rendered at its turn) is dropped when
+        a later one for the same key is queued behind it: that one shows the newer truth,
+        and a provider back-off never piles up edits that would each be sent."""
         previous = self._tails.get(key)
         self._running += 1
+        self._started += 1
+        n = self._started
+        if supersedable:
+            self._latest_edit[key] = n
 
         async def run() -> None:
             try:
                 if previous is not None:
                     await previous
+                if supersedable and self._latest_edit.get(key) != n:
+                    return
                 message = make()
                 try:
                     delivery = await workflow.execute_activity(

@@ -28,6 +28,7 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from policies.duration import format_duration
     from workflows.contracts import ExceptionState, ExceptionStatus
+    from workflows.delivery import Outbox
     from workflows.storm_contracts import (
         REGISTRATIONS_PER_RUN,
         RUN_FULL,
@@ -60,6 +61,9 @@ class StormWorkflow(StormEscalation):
         self._dirty = self._st.pending  # joined just before the last run continued as new
         self._closing = False  # the storm is over: a late exception starts the next one
         self._registered = 0  # registrations in this run (Temporal: 2,000 updates per run)
+        self._outbox = Outbox()
+        self._full = False
+        self._sending: set[str] = set()
         # Position of each member: answers a retried registration without a verdict each.
         self._index = {m.exception_id: i for i, m in enumerate(self._st.members)}
 

@@ -23,6 +23,7 @@ __all__ = [
     "REGISTRATIONS_PER_RUN",
     "RUN_FULL",
     "SIGNAL_BATCH",
+    "STORM_DELIVERY",
     "STORM_ESCALATION",
     "STORM_NOTIFY",
     "STORM_RUNS",
@@ -64,6 +65,11 @@ REGISTRATIONS_PER_RUN = 1500
 RUN_FULL = "StormRunFull"
 MIN_RUN_EVENTS = 50
 SIGNAL_BATCH = 500
+# workflow.patched id: the grouped message goes out as one background ``deliver`` activity
+# per target (workflows/delivery.py), with the guarantees of a single exception's page
+# (heartbeat, retries until the provider answers, lookup before a re-post); storms recorded
+# before it replay their one ``notify`` activity per update.
+STORM_DELIVERY = "storm-delivery-per-target"
 
 
 def storm_id(journey: str, rule: str, role: str) -> str:

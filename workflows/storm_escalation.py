@@ -29,16 +29,19 @@ with workflow.unsafe.imports_passed_through():
     from policies.storm import StormControl
     from workflows.activity_contracts import (
         ACTIVITY_NOTIFY,
+        Delivery,
         Notification,
         NotifyRequest,
         NotifyResult,
     )
     from workflows.contracts import ExceptionState, ExceptionStatus
+    from workflows.delivery import Outbox
     from workflows.escalation_routing import NOTIFY_FACTOR
     from workflows.storm_contracts import (
         MIN_RUN_EVENTS,
         REGISTRATIONS_PER_RUN,
         SIGNAL_BATCH,
+        STORM_DELIVERY,
         STORM_RUNS,
         StormAckInput,
         StormAnswer,
@@ -76,6 +79,32 @@ def _refuse(reason: str | None) -> None:
         raise ApplicationError(reason, type="Refused", non_retryable=True)
 
 
+def _message(
+    status: ExceptionStatus,
+    t: Target,
+    n: int,
+    replaces: str | None,
+    *,
+    run_id: str | None = None,
+) -> Notification:
+    """The grouped message to one target, as the ``n``-th send of this run. ``run_id`` is
+    kept on the notification since per-target delivery (the records group by it)."""
+    key = f"{status.exception_id}/{workflow.info().run_id}/n{n}/{t.channel}/{t.target}"
+    return Notification(
+        exception_id=status.exception_id,
+        idempotency_key=key,
+        level=status.level,
+        role=t.role,
+        channel=t.channel,
+        target=t.target,
+        member=t.member,
+        reason="storm",
+        status=status,
+        replaces=replaces,
+        run_id=run_id,
+    )
+
+
 def storm_status_line(st: StormState, policy_levels: int, *, over: bool = False) -> str:
     """Where the storm's escalation stands, for the message and the Temporal UI."""
     if st.acknowledged_by and st.acknowledged_at:
@@ -93,6 +122,9 @@ class StormEscalation:
     _dirty: bool
     _closing: bool
     _registered: int  # registrations in this run
+    _outbox: Outbox  # grouped messages on their way, one chain per target
+    _full: bool  # the run took what it may: it continues as new once its pages are out
+    _sending: set[str]  # target keys whose first (paging) message is on its way
 
     @property
     def _control(self) -> StormControl:
@@ -147,15 +179,30 @@ class StormEscalation:
 
     # --- the loop ---
 
+    def _awake(self) -> bool:
+        """Something for the loop to do before its next deadline: members joined or left,
+        or a full run's last pages were answered (it continues as new now)."""
+        if self._full:
+            return not self._sending
+        return self._dirty
+
     async def _run_escalating(self) -> None:
         st, control = self._st, self._control
         while True:
+            if self._full and not self._sending:
+                # Every page answered, so the next run knows which targets were paged. Until
+                # then a full run still escalates on time but sends no updates (joiners are
+                # carried as ``pending``) and new members wait at the gate. Edits still on
+                # their way are left to the next run, which sends the storm as it is then:
+                # waiting for them held a full run (and every registration) on the
+                # 5,000-member bench while they queued behind the members' activities.
+                await self._continue_as_new()
             now = workflow.now()
             if not self._open_members():
                 st.ack_due = None  # everything resolved: the escalation ends
             quiet_at = (st.last_seen or now) + control.window
             due = self._due()
-            if not self._dirty:
+            if not self._awake():
                 waits = [
                     (quiet_at - now, f"storm ends after {format_duration(control.window)} quiet")
                 ]
@@ -167,9 +214,11 @@ class StormEscalation:
                     timeout, summary = min(waits)
                     with contextlib.suppress(TimeoutError):
                         await workflow.wait_condition(
-                            lambda: self._dirty, timeout=timeout, timeout_summary=summary
+                            self._awake, timeout=timeout, timeout_summary=summary
                         )
-            if self._dirty:
+            if self._full and not self._sending:
+                continue
+            if self._dirty and not self._full:
                 # Let joiners gather, so 500 of them cost a handful of message updates; a run
                 # that took all the registrations it may stops gathering and moves on.
                 with contextlib.suppress(TimeoutError):
@@ -188,9 +237,11 @@ class StormEscalation:
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 break  # the last message counts whoever joined or answered until now
             if self._run_full():
-                await self._continue_as_new()
+                self._full = True  # continues as new at the top, once its messages are out
         if st.members:
             await self._send([], over=True)
+        if not self._outbox.idle():  # the last message is delivered before the storm ends
+            await workflow.wait_condition(self._outbox.idle)
 
     def _run_full(self) -> bool:
         """Time to continue as new: the run took REGISTRATIONS_PER_RUN registrations, or the
@@ -208,7 +259,8 @@ class StormEscalation:
 
     async def _continue_as_new(self) -> None:
         await workflow.wait_condition(workflow.all_handlers_finished)
-        self._st.pending = self._dirty  # joined since the last refresh: the next run sends it
+        # Joined since the last refresh, or an edit left on its way: the next run sends it.
+        self._st.pending = self._dirty or not self._outbox.idle()
         workflow.continue_as_new(self._inp.model_copy(update={"state": self._st}))
 
     async def _refresh(self) -> None:
@@ -235,7 +287,7 @@ class StormEscalation:
         channels = level_channels(st, level.channels)
         targets, _ = role_targets(policy, level.role, channels, workflow.now())
         # A notifying storm turned paging lands here too: its SMS/voice targets go out now.
-        return [t for t in targets if t.key not in st.messages]
+        return [t for t in targets if t.key not in st.messages and t.key not in self._sending]
 
     async def _page(self, summary: str) -> None:
         """The grouped message to the current level's role on the level's channels."""
@@ -397,6 +449,10 @@ class StormEscalation:
         batch = [(t, False) for t in pages] + [(t, True) for t in kept]
         if not batch:
             return
+        if workflow.patched(STORM_DELIVERY):
+            self._post(batch, over, summary or f"storm: update the message ({len(st.members)})")
+            self._details(status)
+            return
         result = await self._deliver(
             status,
             [(t, st.messages.get(t.key) if in_place else None) for t, in_place in batch],
@@ -408,29 +464,45 @@ class StormEscalation:
                     st.messages[t.key] = d.provider_message_id  # a page: later updates edit it
         self._details(status)
 
-    async def _deliver(
-        self, status: ExceptionStatus, batch: list[tuple[Target, str | None]], summary: str
-    ) -> NotifyResult | None:
-        """One notify activity for the grouped message: ``(target, message it replaces)``
-        each. None when it failed: the next update tries again; members are kept."""
+    def _post(self, batch: list[tuple[Target, bool]], over: bool, summary: str) -> None:
+        """One background ``deliver`` per target: ``(target, edit in place)`` each. The
+        loop never waits on a provider; a target's update follows its page, and is rendered
+        when its turn comes, so it shows the storm as it is then and edits the message the
+        page left. A page that fails for good is paged again with the next update
+        (`_unreached`), as before."""
         st = self._st
         st.sent += 1
         run_id = workflow.info().run_id
-        notifications = [
-            Notification(
-                exception_id=status.exception_id,
-                idempotency_key=f"{status.exception_id}/{run_id}/n{st.sent}/{t.channel}/{t.target}",
-                level=status.level,
-                role=t.role,
-                channel=t.channel,
-                target=t.target,
-                member=t.member,
-                reason="storm",
-                status=status,
-                replaces=replaces,
+        for t, in_place in batch:
+            if not in_place:
+                self._sending.add(t.key)
+
+            def make(t: Target = t, in_place: bool = in_place, n: int = st.sent) -> Notification:
+                replaces = st.messages.get(t.key) if in_place else None
+                return _message(self._status(over=over), t, n, replaces, run_id=run_id)
+
+            def done(
+                _: Notification, d: Delivery, t: Target = t, in_place: bool = in_place
+            ) -> None:
+                if in_place:
+                    return
+                self._sending.discard(t.key)
+                if d.ok and d.provider_message_id:
+                    st.messages[t.key] = d.provider_message_id  # later updates edit it
+
+            self._outbox.start(
+                t.key, make, f"{summary}: {t.channel} {t.target}", done, supersedable=in_place
             )
-            for t, replaces in batch
-        ]
+
+    async def _deliver(
+        self, status: ExceptionStatus, batch: list[tuple[Target, str | None]], summary: str
+    ) -> NotifyResult | None:
+        """Before ``storm-delivery-per-target``: one notify activity for the grouped
+        message, ``(target, message it replaces)`` each. None when it failed: the next
+        update tries again; members are kept."""
+        st = self._st
+        st.sent += 1
+        notifications = [_message(status, t, st.sent, replaces) for t, replaces in batch]
         try:
             return await workflow.execute_activity(
                 ACTIVITY_NOTIFY,

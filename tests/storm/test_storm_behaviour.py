@@ -194,3 +194,5 @@ def test_storm_histories_are_recorded() -> None:
     assert {"storm_grouped", "storm_paged", "storm_hold_down", "storm/storm_workflow"} <= names
     # After the storm-escalation patch (tests/storm/test_storm_escalation.py records them).
     assert {"storm_member_escalated", "storm/storm_escalated_exhausted"} <= names
+    # After the storm-delivery-per-target patch (tests/storm/test_storm_delivery.py).
+    assert "storm/storm_delivery_outage" in names

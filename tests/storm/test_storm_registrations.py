@@ -4,6 +4,11 @@ Before the ``storm-runs`` patch the storm refused every registration past ~2,000
 gate activity then paged each exception alone). The registrations here go through the
 storm-gate activity's own function (`activities.storm.ask_storm`: update-with-start on
 the storm id), eight at a time (Temporal admits ten updates in flight per workflow).
+
+The storm's first grouped message is held at the provider until the run is full and
+HELD seconds more: a full run continues as new once its messages are answered, however
+long that takes (it once waited 30 s for them, gave up, and then slept until its next
+deadline while every new member waited at the gate).
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from activities.channels import CapturingSender
 from activities.storm import ask_storm
 from detectors.raising import with_pydantic
 from workers.worker import build_worker
+from workflows.activity_contracts import Delivery, Notification
 from workflows.storm_contracts import (
     REGISTRATIONS_PER_RUN,
     StormGateInput,
@@ -30,6 +36,7 @@ pytestmark = [pytest.mark.temporal, pytest.mark.timeout(400)]
 
 MEMBERS = 2500
 THRESHOLD = 10
+HELD = 32.0  # past the 30 s a full run once waited for its messages
 
 
 async def test_storm_groups_2500_members_across_runs() -> None:
@@ -38,17 +45,33 @@ async def test_storm_groups_2500_members_across_runs() -> None:
         client = with_pydantic(env.client)
         task_queue = f"tq-{uuid.uuid4()}"
         channel = CapturingSender()
+        full = asyncio.Event()
+        capture = channel.send
+
+        async def held_while_the_run_fills(message: Notification) -> Delivery:
+            if message.reason == "storm" and not full.is_set():
+                await full.wait()
+                await asyncio.sleep(HELD)  # the deliver activity heartbeats meanwhile
+            return await capture(message)
+
+        channel.send = held_while_the_run_fills  # type: ignore[method-assign]
         wiring = capturing_wiring(channel)
         storm = gate_storm(THRESHOLD)
         member = numbered_member
 
         gate = asyncio.Semaphore(8)
+        answered = 0
 
         async def register(n: int):  # type: ignore[no-untyped-def]
+            nonlocal answered
             async with gate:
-                return await ask_storm(
+                verdict = await ask_storm(
                     client, task_queue, StormGateInput(storm=storm, member=member(n))
                 )
+            answered += 1
+            if answered >= REGISTRATIONS_PER_RUN:  # the paged ones count too
+                full.set()
+            return verdict
 
         async with build_worker(client, task_queue, wiring):
             verdicts = await asyncio.gather(*(register(n) for n in range(MEMBERS)))
