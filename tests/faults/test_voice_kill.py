@@ -68,9 +68,7 @@ async def test_voice_calls_in_flight_at_a_crash_are_placed_again_and_no_others(
         "lost, recorded failed": (f.lost, f.recorded_failed),
         "record problems": len(outcome.problems),
         "held calls placed twice": len(twice) >= HELD,
-        "calls placed twice that were not in flight at the kill": sorted(
-            set(twice) - in_flight
-        ),
+        "calls placed twice that were not in flight at the kill": sorted(set(twice) - in_flight),
         "a call placed three times": any(len(c) > 2 for c in calls.values()),
         "every call to the on-call phone": {k[2] for k in calls} == {PHONE},
         "duplicates that are not calls": f.duplicated - len(twice),
