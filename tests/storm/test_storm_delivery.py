@@ -85,3 +85,63 @@ async def test_the_grouped_message_is_delivered_after_an_outage_once(storm_harne
         history = await h.client.get_workflow_handle(SID).fetch_history()
         path = HISTORIES / "storm" / "storm_delivery_outage.json"
         await asyncio.to_thread(path.write_text, history.to_json())
+
+
+async def test_edits_queued_behind_an_outage_coalesce_into_the_newest(storm_harness) -> None:  # type: ignore[no-untyped-def]
+    """Members who join while Slack refuses the edit of the grouped message each queue an
+    update of it; when Slack is back, only the update being retried and the newest go out
+    (each is rendered at its turn, so the newest shows every member). Without coalescing
+    every queued update would be sent, one after another."""
+    h: StormHarness = await storm_harness()
+    capture = h.channel.update
+    slack_up = asyncio.Event()
+    slack_up.set()
+    refused: set[str] = set()
+
+    async def edits_refused(message: Notification, provider_message_id: str) -> Delivery:
+        if message.reason == "storm" and not slack_up.is_set():
+            refused.add(message.idempotency_key)
+            return Delivery(
+                ok=False,
+                channel=message.channel,
+                target=message.target,
+                error="Slack unavailable: HTTP 503",
+                retryable=True,
+                retry_after=0.1,
+            )
+        return await capture(message, provider_message_id)
+
+    h.channel.update = edits_refused  # type: ignore[method-assign]
+    subjects = [f"c-{i}" for i in range(7)]  # threshold 2: c-2 .. c-6 are grouped
+    h.workflow_ids.update([SID, *map(eid, subjects)])
+    policy = storm_policy(threshold=2)
+
+    async def join(i: int) -> None:
+        onset = datetime(2026, 3, 2, 7, 0, tzinfo=UTC) + timedelta(minutes=i)
+        detection = Detection(
+            journey="orderToShip", rule="awaiting_inventory", subject=subjects[i], onset=onset
+        )
+        await raise_exception(h.client, detection, policy=policy, task_queue=h.task_queue)
+        if i >= 2:
+            await h.eventually(lambda: eid(subjects[i]) in h.recorded(StepKind.GROUPED))
+
+    for i in range(3):
+        await join(i)
+    await h.eventually(lambda: len(h.sends("storm")) == 1)  # the page, c-2 in it
+    slack_up.clear()
+    await join(3)
+    await h.eventually(lambda: len(refused) == 1)  # the update for c-3, being retried
+    for i in range(4, 7):  # each its own update: joined after the last one was queued
+        await h.env.sleep(timedelta(seconds=3))
+        await join(i)
+    await h.env.sleep(timedelta(seconds=3))
+    state = await h.client.get_workflow_handle(SID).query("state", result_type=StormState)
+    assert state.sent >= 5  # the page and an update per joiner were queued
+    assert len(refused) == 1  # the queued ones wait behind the one being retried
+
+    slack_up.set()
+    await h.eventually(lambda: h.storm_messages()[-1].notification.status.payload["count"] == 5)
+    await h.env.sleep(timedelta(seconds=3))
+    edits = [s.notification for s in h.storm_messages() if s.updated]
+    assert [e.idempotency_key in refused for e in edits] == [True, False]
+    assert edits[-1].status.payload["count"] == 5
