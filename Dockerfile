@@ -11,13 +11,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /src
 # Metadata first, then the packages: code edits do not invalidate other layers' caches.
 COPY pyproject.toml README.md ./
-COPY policies ./policies
-COPY detectors ./detectors
-COPY workflows ./workflows
-COPY activities ./activities
-COPY records ./records
-COPY analytics ./analytics
-COPY workers ./workers
+COPY escalator ./escalator
 RUN pip install . && rm -rf /src/build
 
 RUN useradd --system --create-home --home-dir /var/lib/escalator escalator

@@ -50,4 +50,4 @@ clean:
 	rm -rf $(VENV) .escalator .pytest_cache .mypy_cache .ruff_cache
 
 policy-reference: $(STAMP)
-	$(BIN)/python -m policies.reference
+	$(BIN)/python -m escalator.policies.reference

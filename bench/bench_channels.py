@@ -30,14 +30,14 @@ from fakes.channel_samples import make_notification, make_status  # noqa: E402
 from fakes.channel_stack import channel_stack, eventually  # noqa: E402
 from temporalio.testing import WorkflowEnvironment  # noqa: E402
 
-from activities.delivery_ledger import InMemoryLedger  # noqa: E402
-from activities.slack_blocks import MessageContext, render_message  # noqa: E402
-from activities.slack_client import slack_client  # noqa: E402
-from activities.slack_sender import SlackSender  # noqa: E402
-from detectors.raising import with_pydantic  # noqa: E402
-from workers.temporal_binaries import dev_server_path  # noqa: E402
-from workflows.contracts import AcknowledgeInput, ExceptionState, UpdateResult  # noqa: E402
-from workflows.search_attributes import ALL_KEYS  # noqa: E402
+from escalator.activities.delivery_ledger import InMemoryLedger  # noqa: E402
+from escalator.activities.slack_blocks import MessageContext, render_message  # noqa: E402
+from escalator.activities.slack_client import slack_client  # noqa: E402
+from escalator.activities.slack_sender import SlackSender  # noqa: E402
+from escalator.client import with_pydantic  # noqa: E402
+from escalator.stack.temporal_binaries import dev_server_path  # noqa: E402
+from escalator.workflows.contracts import AcknowledgeInput, ExceptionState, UpdateResult  # noqa: E402
+from escalator.workflows.search_attributes import ALL_KEYS  # noqa: E402
 
 
 def ms(values: list[float]) -> str:

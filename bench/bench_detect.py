@@ -37,11 +37,11 @@ import polars as pl
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from detectors.evaluate import evaluate  # noqa: E402
-from detectors.events import TS  # noqa: E402
-from detectors.firing import Firing  # noqa: E402
-from detectors.readers import read_log  # noqa: E402
-from policies.policy_set import PolicyDocument, PolicySet  # noqa: E402
+from escalator.detectors.evaluate import evaluate  # noqa: E402
+from escalator.detectors.events import TS  # noqa: E402
+from escalator.detectors.firing import Firing  # noqa: E402
+from escalator.detectors.readers import read_log  # noqa: E402
+from escalator.policies.policy_set import PolicyDocument, PolicySet  # noqa: E402
 
 XES_LOG = Path(
     os.environ.get("ESCALATOR_BENCH_XES") or ROOT / "tests" / "data" / "bpic2012_head3500.xes.gz"
@@ -339,11 +339,11 @@ async def bench_watch(rows: int = 40) -> dict[str, Any]:
     import sqlalchemy as sa
     from temporalio.testing import WorkflowEnvironment
 
-    from activities.channels import CapturingSender
-    from detectors.watch import TemporalSink, WatchConfig, Watcher
-    from workers.temporal_binaries import dev_server_path
-    from workers.worker import Wiring, build_worker
-    from workflows.search_attributes import ALL_KEYS
+    from escalator.activities.channels import CapturingSender
+    from escalator.detectors.watch import TemporalSink, WatchConfig, Watcher
+    from escalator.stack.temporal_binaries import dev_server_path
+    from escalator.worker.main import Wiring, build_worker
+    from escalator.workflows.search_attributes import ALL_KEYS
 
     policy = PolicySet.merge(
         [

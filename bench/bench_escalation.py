@@ -45,13 +45,13 @@ sys.path.insert(0, str(ROOT / "bench"))
 from escalation_baseline import PAGED, BaselineWorkflow, noop  # noqa: E402
 from policy_factory import detection, make_policy  # noqa: E402
 
-from activities.channels import ConsoleSender  # noqa: E402
-from detectors.raising import raise_exception  # noqa: E402
-from workers.temporal_binaries import dev_server_path  # noqa: E402
-from workers.worker import Wiring, build_worker  # noqa: E402
-from workflows.activity_contracts import Delivery, Notification  # noqa: E402
-from workflows.contracts import AcknowledgeInput, ResolveInput, UpdateResult  # noqa: E402
-from workflows.search_attributes import ALL_KEYS  # noqa: E402
+from escalator.activities.channels import ConsoleSender  # noqa: E402
+from escalator.client import raise_exception  # noqa: E402
+from escalator.stack.temporal_binaries import dev_server_path  # noqa: E402
+from escalator.worker.main import Wiring, build_worker  # noqa: E402
+from escalator.workflows.activity_contracts import Delivery, Notification  # noqa: E402
+from escalator.workflows.contracts import AcknowledgeInput, ResolveInput, UpdateResult  # noqa: E402
+from escalator.workflows.search_attributes import ALL_KEYS  # noqa: E402
 
 # --- a channel that lets the driver wait for the first page without polling ---
 
@@ -190,7 +190,7 @@ async def run_baseline(client: Client, n: int, concurrency: int, shape: Shape) -
 
     from temporalio.worker import Worker
 
-    from workers.worker import ACTIVITY_TASK_POLLS, MAX_CACHED_WORKFLOWS, WORKFLOW_TASK_POLLS
+    from escalator.worker.main import ACTIVITY_TASK_POLLS, MAX_CACHED_WORKFLOWS, WORKFLOW_TASK_POLLS
 
     async with Worker(
         client,

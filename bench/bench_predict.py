@@ -32,15 +32,15 @@ sys.path.insert(0, str(ROOT))
 
 import polars as pl  # noqa: E402
 
-from detectors.backtest import choose_journey  # noqa: E402
-from detectors.prediction.prefixes import encode_prefixes  # noqa: E402
-from detectors.prediction.protocol import (  # noqa: E402
+from escalator.detectors.backtest import choose_journey  # noqa: E402
+from escalator.detectors.prediction.prefixes import encode_prefixes  # noqa: E402
+from escalator.detectors.prediction.protocol import (  # noqa: E402
     evaluate_protocol,
     journey_calendar,
     train_predictor,
 )
-from detectors.readers import read_log  # noqa: E402
-from policies.loader import load_policies  # noqa: E402
+from escalator.detectors.readers import read_log  # noqa: E402
+from escalator.policies.loader import load_policies  # noqa: E402
 
 # (policy directory, published PGTNet 2024 MAE, best published MAE), days.
 LOGS = {
@@ -59,11 +59,11 @@ def rss():
         if line.startswith('VmRSS:'):
             return int(line.split()[1]) * 1024
 import polars  # the detector has these loaded already
-from policies.loader import load_policies
-from detectors.backtest import choose_journey
+from escalator.policies.loader import load_policies
+from escalator.detectors.backtest import choose_journey
 ps = load_policies([Path(sys.argv[3])]); j = choose_journey(ps, None)
 before = rss()
-from detectors.prediction.model import load_predictor
+from escalator.detectors.prediction.model import load_predictor
 p = load_predictor(Path(sys.argv[2]), j, business_hours=j.calendar is not None)
 after = rss()
 print(json.dumps({"before": before, "after": after}))
@@ -72,7 +72,7 @@ print(json.dumps({"before": before, "after": after}))
 
 def bench_log(name: str, log: Path) -> dict[str, Any]:
     policy_dir, pgtnet, best = LOGS[name]
-    policies = load_policies([ROOT / "policies" / "eventlogs" / policy_dir])
+    policies = load_policies([ROOT / "escalator" / "policies" / "eventlogs" / policy_dir])
     journey = choose_journey(policies, None)
     events = read_log(log, journey).events
     result = evaluate_protocol(events, policies, journey)
@@ -85,7 +85,7 @@ def bench_log(name: str, log: Path) -> dict[str, Any]:
         size = path.stat().st_size
         probe = subprocess.run(
             [sys.executable, "-c", _MEMORY_PROBE, str(ROOT), str(path),
-             str(ROOT / "policies" / "eventlogs" / policy_dir)],
+             str(ROOT / "escalator" / "policies" / "eventlogs" / policy_dir)],
             capture_output=True, text=True, check=True,
         )  # fmt: skip
         mem = json.loads(probe.stdout)

@@ -67,13 +67,13 @@ import json, sys, time
 from datetime import datetime
 from pathlib import Path
 t0 = time.perf_counter()
-from analytics.render_html import render_html
-from analytics.report import build_report
-from detectors.readers import read_log
-from policies.loader import load_policies
-from records.frames import load_exceptions
-from records.store import Store
-from workers.settings import Settings
+from escalator.analytics.render_html import render_html
+from escalator.analytics.report import build_report
+from escalator.detectors.readers import read_log
+from escalator.policies.loader import load_policies
+from escalator.records.frames import load_exceptions
+from escalator.records.store import Store
+from escalator.settings import Settings
 url, log_path, as_of = sys.argv[1], Path(sys.argv[2]), datetime.fromisoformat(sys.argv[3])
 times = {"imports": time.perf_counter() - t0}
 t = time.perf_counter(); journey = load_policies([Settings().policy_dir]).journey("orderToShip"); times["policies"] = time.perf_counter() - t
@@ -89,8 +89,8 @@ NAIVE = r"""
 import json, statistics, sys, time
 from collections import defaultdict
 from sqlmodel import Session, select
-from records.engine import make_engine
-from records.tables import ExceptionRecord
+from escalator.records.engine import make_engine
+from escalator.records.tables import ExceptionRecord
 url, sample = sys.argv[1], int(sys.argv[2])
 engine = make_engine(url)
 t = time.perf_counter()
@@ -108,7 +108,7 @@ print(json.dumps({"seconds": time.perf_counter() - t, "rows": len(rows)}))
 def prepare_db(
     dialect: str, frame: pl.DataFrame, work: Path
 ) -> tuple[str, float, Callable[[], None] | None]:
-    from records.store import Store
+    from escalator.records.store import Store
 
     if dialect == "sqlite":
         path = work / "records.db"

@@ -14,7 +14,7 @@ signals, 10 updates in flight per workflow) and real time. Here, as production r
   page alone, every other one joins the storm, none falls back to a page;
 - nobody acknowledges within level 1's ``--response`` seconds: the storm escalates, and
   every open member records the escalation in its own timeline (signals, 500 at a time);
-- then "acknowledge all" (`workers/storm_responses.py`, as the Slack button): the storm
+- then "acknowledge all" (`escalator/receiver/storm_responses.py`, as the Slack button): the storm
   and every member are acknowledged;
 - no workflow failed, and the storm and one member replay in the sandbox.
 
@@ -51,14 +51,14 @@ sys.path.insert(0, str(ROOT / "bench"))
 from bench_escalation import connect, free_port, rss_mb, start_dev_server  # noqa: E402
 from policy_factory import make_policy  # noqa: E402
 
-from detectors.raising import raise_exception  # noqa: E402
-from policies.snapshot import ExceptionPolicy  # noqa: E402
-from policies.storm import StormControl  # noqa: E402
-from workers.storm_responses import StormResponder  # noqa: E402
-from workflows.contracts import Detection  # noqa: E402
-from workflows.escalation import EscalationWorkflow  # noqa: E402
-from workflows.storm import StormWorkflow  # noqa: E402
-from workflows.storm_contracts import StormState, storm_id  # noqa: E402
+from escalator.client import raise_exception  # noqa: E402
+from escalator.policies.snapshot import ExceptionPolicy  # noqa: E402
+from escalator.policies.storm import StormControl  # noqa: E402
+from escalator.receiver.storm_responses import StormResponder  # noqa: E402
+from escalator.workflows.contracts import Detection  # noqa: E402
+from escalator.workflows.escalation import EscalationWorkflow  # noqa: E402
+from escalator.workflows.storm import StormWorkflow  # noqa: E402
+from escalator.workflows.storm_contracts import StormState, storm_id  # noqa: E402
 
 JOURNEY, RULE, ROLE = "orderToShip", "awaiting_inventory", "inventory"
 THRESHOLD = 10

@@ -14,8 +14,8 @@ import signal
 
 from temporalio.worker import UnsandboxedWorkflowRunner
 
-from workers.settings import get_settings
-from workers.worker import build_worker, connect, production_wiring
+from escalator.settings import get_settings
+from escalator.worker.main import build_worker, connect, production_wiring
 
 
 async def main() -> None:

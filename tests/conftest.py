@@ -23,8 +23,8 @@ from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from workers.temporal_binaries import test_server_path
-from workflows.search_attributes import ALL_KEYS
+from escalator.stack.temporal_binaries import test_server_path
+from escalator.workflows.search_attributes import ALL_KEYS
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 STRICT_MARKERS = ("temporal", "postgres", "browser", "faults")

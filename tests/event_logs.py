@@ -12,7 +12,7 @@ __all__ = ["DATA", "POLICIES", "log_path"]
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data"
-POLICIES = ROOT / "policies" / "eventlogs"
+POLICIES = ROOT / "escalator" / "policies" / "eventlogs"
 # name (= its policy directory) -> the file under tests/data
 FILES = {
     "helpdesk": "helpdesk.xes.gz",

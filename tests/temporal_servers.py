@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from workers.temporal_binaries import dev_server_path
-from workflows.search_attributes import ALL_KEYS
+from escalator.stack.temporal_binaries import dev_server_path
+from escalator.workflows.search_attributes import ALL_KEYS
 
 __all__ = ["start_dev_server"]
 

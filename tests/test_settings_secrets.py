@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from workers.settings import Settings
+from escalator.settings import Settings
 
 SECRETS = {
     "SLACK_BOT_TOKEN": "xoxb-very-secret-bot-token",

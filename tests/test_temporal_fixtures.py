@@ -12,7 +12,7 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from workflows.search_attributes import JOURNEY, LEVEL
+from escalator.workflows.search_attributes import JOURNEY, LEVEL
 
 pytestmark = pytest.mark.temporal
 

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import polars as pl
 
-from analytics.schema import EXCEPTION_SCHEMA, LOG_SCHEMA
-from policies.journeys import Journey
+from escalator.analytics.schema import EXCEPTION_SCHEMA, LOG_SCHEMA
+from escalator.policies.journeys import Journey
 
 T = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # Monday of ISO week 2026-W10
 M = timedelta(minutes=1)

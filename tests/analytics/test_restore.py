@@ -13,9 +13,9 @@ from __future__ import annotations
 import polars as pl
 from analytics_fixtures import AS_OF, ROWS, D, H, M, T, exceptions
 
-from analytics.report import build_report
-from analytics.restore import duration_report, durations, open_by_age, rework_rate
-from analytics.schema import empty_exceptions
+from escalator.analytics.report import build_report
+from escalator.analytics.restore import duration_report, durations, open_by_age, rework_rate
+from escalator.analytics.schema import empty_exceptions
 
 
 def _summary(count: int, p50: float | None, p90: float | None, p99: float | None) -> dict:

@@ -15,10 +15,16 @@ import polars as pl
 import pytest
 from analytics_fixtures import LOG_AS_OF, T0, D, H, M, event_log, journey
 
-from analytics.leadtime import lead_time_summary, lead_times
-from analytics.schema import empty_log
-from analytics.sli import sli_outcomes
-from analytics.slo import burn_down, burn_rate, evaluate_journey, evaluate_tiers, slo_status
+from escalator.analytics.leadtime import lead_time_summary, lead_times
+from escalator.analytics.schema import empty_log
+from escalator.analytics.sli import sli_outcomes
+from escalator.analytics.slo import (
+    burn_down,
+    burn_rate,
+    evaluate_journey,
+    evaluate_tiers,
+    slo_status,
+)
 
 
 def _outcomes(sli_index: int, as_of=LOG_AS_OF) -> dict[str, tuple]:
@@ -168,7 +174,7 @@ def test_latency_end_must_follow_start() -> None:
 
 
 def test_routing_action_picks_the_most_urgent_firing_tier() -> None:
-    from analytics.slo import routing_action
+    from escalator.analytics.slo import routing_action
 
     action, why = routing_action(evaluate_journey(event_log(), journey(), LOG_AS_OF))
     # availability fires its ticket tier (see above); latency's tiers do not page either

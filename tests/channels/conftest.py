@@ -11,8 +11,8 @@ from fakes.slack_api import FakeSlack
 from fakes.twilio_api import FakeTwilio
 from temporalio.client import Client
 
-from activities.channels import Notification
-from workflows.contracts import ExceptionStatus
+from escalator.activities.channels import Notification
+from escalator.workflows.contracts import ExceptionStatus
 
 
 @pytest.fixture

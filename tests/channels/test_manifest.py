@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ruamel.yaml import YAML
 
-from activities.slack_blocks import RESOLVE_CALLBACK
+from escalator.activities.slack_blocks import RESOLVE_CALLBACK
 
 MANIFEST = Path(__file__).resolve().parents[2] / "slack-app-manifest.yaml"
 
@@ -47,7 +47,8 @@ def test_every_method_the_code_calls_is_listed() -> None:
     """A new Slack call in the code without a scope decision here fails this test."""
     root = Path(__file__).resolve().parents[2]
     code = "\n".join(
-        (root / p).read_text() for p in ("activities/slack_sender.py", "workers/receiver_slack.py")
+        (root / p).read_text()
+        for p in ("escalator/activities/slack_sender.py", "escalator/receiver/slack.py")
     )
     used = set(re.findall(r"client\.(chat_\w+|conversations_\w+|views_\w+|users_\w+)\(", code))
     # Lookups after a crash go through SlackSender._ask("conversations.x", ...).

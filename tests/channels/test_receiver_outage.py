@@ -26,9 +26,9 @@ from fakes.channel_stack import SIGNING_SECRET, eventually, slack_headers
 from fakes.slack_api import FakeSlack
 from temporalio.testing import WorkflowEnvironment
 
-from activities.button_values import ButtonValue
-from workers.temporal_binaries import dev_server_path
-from workflows.search_attributes import ALL_KEYS
+from escalator.activities.button_values import ButtonValue
+from escalator.stack.temporal_binaries import dev_server_path
+from escalator.workflows.search_attributes import ALL_KEYS
 
 pytestmark = pytest.mark.temporal
 ANNA = "U0INV00001"  # inventory, in the shipped starter policies
@@ -122,7 +122,7 @@ async def test_receiver_starts_without_temporal_and_becomes_ready_when_it_comes(
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "workers.cli",
+        "escalator.cli.main",
         "receiver",
         cwd=tmp_path,
         env=env,

@@ -17,9 +17,9 @@ from fakes.slack_api import FakeSlack
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from activities.delivery_ledger import InMemoryLedger
-from workers.policy_source import load_configured_policies
-from workers.receiver import build_receiver, serve
+from escalator.activities.delivery_ledger import InMemoryLedger
+from escalator.policy_source import load_configured_policies
+from escalator.receiver.app import build_receiver, serve
 
 pytestmark = pytest.mark.temporal
 
@@ -49,7 +49,7 @@ async def test_receiver_process_serves_and_stops_on_sigterm(
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "workers.cli",
+        "escalator.cli.main",
         "receiver",
         cwd=tmp_path,  # no stray .env from the checkout
         env=env,
@@ -119,7 +119,7 @@ async def test_receiver_refuses_to_start_on_a_broken_policy(
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "workers.cli",
+        "escalator.cli.main",
         "receiver",
         cwd=tmp_path,
         env=env,

@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from temporalio.client import Client
 
-from detectors.raising import with_pydantic
-from policies.snapshot import snapshot
-from workers.policy_source import load_configured_policies
-from workers.receiver_responses import ResponseApplier
-from workflows.contracts import ESCALATION_WORKFLOW, Detection, EscalationInput
+from escalator.client import with_pydantic
+from escalator.policies.snapshot import snapshot
+from escalator.policy_source import load_configured_policies
+from escalator.receiver.responses import ResponseApplier
+from escalator.workflows.contracts import ESCALATION_WORKFLOW, Detection, EscalationInput
 
 pytestmark = pytest.mark.temporal
 

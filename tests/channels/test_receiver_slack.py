@@ -16,9 +16,9 @@ import pytest
 from fakes.channel_stack import ChannelStack, eventually, slack_headers
 from fakes.slack_api import Message
 
-from activities.button_values import ButtonValue
-from workers.receiver_listing import list_open
-from workflows.contracts import ExceptionState
+from escalator.activities.button_values import ButtonValue
+from escalator.receiver.listing import list_open
+from escalator.workflows.contracts import ExceptionState
 
 pytestmark = pytest.mark.temporal
 

@@ -13,7 +13,7 @@ import pytest
 from fakes.channel_stack import ChannelStack, eventually
 from fakes.twilio_api import Sent
 
-from workflows.contracts import ExceptionState
+from escalator.workflows.contracts import ExceptionState
 
 pytestmark = pytest.mark.temporal
 

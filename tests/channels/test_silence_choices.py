@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from fakes.channel_samples import make_status
 
-from activities.button_values import OPTION_VALUE_LIMIT, ButtonValue
-from activities.silence_choices import SilenceEndError, silence_end
-from activities.slack_blocks import MessageContext, render_message
-from policies.calendars import Calendar
-from workflows.contracts import ExceptionState
+from escalator.activities.button_values import OPTION_VALUE_LIMIT, ButtonValue
+from escalator.activities.silence_choices import SilenceEndError, silence_end
+from escalator.activities.slack_blocks import MessageContext, render_message
+from escalator.policies.calendars import Calendar
+from escalator.workflows.contracts import ExceptionState
 
 MENU = "escalator.silence"
 

@@ -8,9 +8,19 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from fakes.channel_samples import XID
 
-from activities.button_values import OPTION_VALUE_LIMIT, ButtonAction, ButtonValue, ButtonValueError
-from activities.slack_blocks import MessageContext, format_age, render_message, resolve_modal
-from workflows.contracts import ExceptionState, ExceptionStatus
+from escalator.activities.button_values import (
+    OPTION_VALUE_LIMIT,
+    ButtonAction,
+    ButtonValue,
+    ButtonValueError,
+)
+from escalator.activities.slack_blocks import (
+    MessageContext,
+    format_age,
+    render_message,
+    resolve_modal,
+)
+from escalator.workflows.contracts import ExceptionState, ExceptionStatus
 
 StatusFactory = Callable[..., ExceptionStatus]
 NOW = datetime(2026, 3, 2, 10, 2, tzinfo=UTC)

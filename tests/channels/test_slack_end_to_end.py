@@ -12,8 +12,8 @@ import pytest
 from fakes.channel_stack import ChannelStack, eventually
 from fakes.server import Fault
 
-from activities.slack_blocks import ACTION_PREFIX
-from workflows.contracts import ExceptionState
+from escalator.activities.slack_blocks import ACTION_PREFIX
+from escalator.workflows.contracts import ExceptionState
 
 pytestmark = pytest.mark.temporal
 

@@ -10,16 +10,16 @@ from fakes.channel_samples import XID
 from fakes.server import Fault
 from fakes.slack_api import FakeSlack
 
-from activities.button_values import ButtonValue
-from activities.channels import ChannelSender, Notification
-from activities.delivery_ledger import InMemoryLedger
-from activities.slack_blocks import MessageContext
-from activities.slack_client import slack_client
-from activities.slack_context import default_context
-from activities.slack_sender import SlackSender
-from workers.policy_source import load_configured_policies
-from workers.settings import Settings
-from workflows.contracts import ExceptionState, ExceptionStatus, StepKind, TimelineStep
+from escalator.activities.button_values import ButtonValue
+from escalator.activities.channels import ChannelSender, Notification
+from escalator.activities.delivery_ledger import InMemoryLedger
+from escalator.activities.slack_blocks import MessageContext
+from escalator.activities.slack_client import slack_client
+from escalator.activities.slack_context import default_context
+from escalator.activities.slack_sender import SlackSender
+from escalator.policy_source import load_configured_policies
+from escalator.settings import Settings
+from escalator.workflows.contracts import ExceptionState, ExceptionStatus, StepKind, TimelineStep
 
 NotificationFactory = Callable[..., Notification]
 StatusFactory = Callable[..., ExceptionStatus]

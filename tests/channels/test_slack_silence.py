@@ -13,13 +13,13 @@ from fakes.channel_stack import SIGNING_SECRET, eventually, slack_headers
 from fakes.slack_api import FakeSlack
 from temporalio.client import Client
 
-from activities.delivery_ledger import InMemoryLedger
-from activities.slack_client import slack_client
-from records.silences import SilenceStore
-from records.store import Store
-from workers.policy_source import load_configured_policies
-from workers.receiver import SlackConfig, build_receiver, serve
-from workers.receiver_silence import SlackSilencer, parse_silence
+from escalator.activities.delivery_ledger import InMemoryLedger
+from escalator.activities.slack_client import slack_client
+from escalator.policy_source import load_configured_policies
+from escalator.receiver.app import SlackConfig, build_receiver, serve
+from escalator.receiver.silence import SlackSilencer, parse_silence
+from escalator.records.silences import SilenceStore
+from escalator.records.store import Store
 
 ANNA, STRANGER = "U0INV00001", "U0STRANGER"
 

@@ -21,18 +21,18 @@ from sqlalchemy.exc import OperationalError
 from temporalio.client import Client
 from typer.testing import CliRunner
 
-from activities.button_values import ButtonValue
-from activities.routing import Router, SqlSilences
-from policies.business_hours import is_open, next_open
-from policies.snapshot import snapshot
-from records.silences import SilenceStore
-from records.store import Store
-from workers.cli import app as cli
-from workers.policy_source import load_configured_policies
-from workers.receiver_silence import SlackSilencer
-from workers.routing_wiring import page_unless_silenced
-from workers.worker import StoreRecorder
-from workflows.contracts import ExceptionState, ExceptionStatus, StepKind
+from escalator.activities.button_values import ButtonValue
+from escalator.activities.routing import Router, SqlSilences
+from escalator.cli.main import app as cli
+from escalator.policies.business_hours import is_open, next_open
+from escalator.policies.snapshot import snapshot
+from escalator.policy_source import load_configured_policies
+from escalator.receiver.silence import SlackSilencer
+from escalator.records.silences import SilenceStore
+from escalator.records.store import Store
+from escalator.worker.main import StoreRecorder
+from escalator.worker.routing import page_unless_silenced
+from escalator.workflows.contracts import ExceptionState, ExceptionStatus, StepKind
 
 pytestmark = pytest.mark.temporal
 

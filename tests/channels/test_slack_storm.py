@@ -19,12 +19,12 @@ import pytest
 from fakes.channel_stack import ChannelStack, eventually, slack_headers
 from fakes.slack_api import Message
 
-from activities.storm_blocks import STORM_ACK, STORM_RESOLVE
-from detectors.raising import raise_exception, with_pydantic
-from policies.snapshot import snapshot
-from policies.storm import StormControl
-from workflows.contracts import Detection, ExceptionState
-from workflows.storm_contracts import StormState, storm_id
+from escalator.activities.storm_blocks import STORM_ACK, STORM_RESOLVE
+from escalator.client import raise_exception, with_pydantic
+from escalator.policies.snapshot import snapshot
+from escalator.policies.storm import StormControl
+from escalator.workflows.contracts import Detection, ExceptionState
+from escalator.workflows.storm_contracts import StormState, storm_id
 
 pytestmark = pytest.mark.temporal
 

@@ -11,19 +11,19 @@ from fakes.channel_samples import XID
 from fakes.server import Fault
 from fakes.twilio_api import FakeTwilio
 
-from activities.channels import ChannelSender, Notification
-from activities.delivery_ledger import DeliveryRecord, InMemoryLedger
-from activities.sms_codes import (
+from escalator.activities.channels import ChannelSender, Notification
+from escalator.activities.delivery_ledger import DeliveryRecord, InMemoryLedger
+from escalator.activities.sms_codes import (
     ReplyVerb,
     SmsReplyError,
     assign_code,
     parse_reply,
     reply_code,
 )
-from activities.sms_sender import SmsSender
-from activities.sms_twilio import RetryingTwilioHttpClient, twilio_client
-from records.ledger import SqlDeliveryLedger
-from records.store import Store
+from escalator.activities.sms_sender import SmsSender
+from escalator.activities.sms_twilio import RetryingTwilioHttpClient, twilio_client
+from escalator.records.ledger import SqlDeliveryLedger
+from escalator.records.store import Store
 
 NotificationFactory = Callable[..., Notification]
 FROM = "+3197010000000"

@@ -14,9 +14,9 @@ import aiohttp
 import pytest
 from fakes.channel_stack import ChannelStack, eventually
 
-from activities.slack_client import slack_client
-from workers.receiver import SlackConfig, build_receiver, run_socket_mode, serve
-from workflows.contracts import ExceptionState
+from escalator.activities.slack_client import slack_client
+from escalator.receiver.app import SlackConfig, build_receiver, run_socket_mode, serve
+from escalator.workflows.contracts import ExceptionState
 
 pytestmark = pytest.mark.temporal
 

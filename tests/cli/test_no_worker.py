@@ -22,11 +22,11 @@ from temporal_servers import start_dev_server
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from activities.channels import CapturingSender
-from detectors.raising import exception_handle
-from workers.cli_errors import ExitCode
-from workers.worker import Wiring, build_worker
-from workflows.contracts import ExceptionState, ExceptionStatus
+from escalator.activities.channels import CapturingSender
+from escalator.cli.errors import ExitCode
+from escalator.client import exception_handle
+from escalator.worker.main import Wiring, build_worker
+from escalator.workflows.contracts import ExceptionState, ExceptionStatus
 
 pytestmark = pytest.mark.temporal
 ESCALATOR = str(Path(sys.executable).parent / "escalator")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from workers.cli_errors import EXIT_CODES_HELP, MEANING, ExitCode
+from escalator.cli.errors import EXIT_CODES_HELP, MEANING, ExitCode
 
 ESCALATOR = str(Path(sys.executable).parent / "escalator")
 COMMANDS = [

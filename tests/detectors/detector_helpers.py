@@ -8,9 +8,9 @@ from typing import Any
 
 import polars as pl
 
-from detectors.events import LINE, canonicalize
-from policies.journeys import ColumnMapping
-from policies.policy_set import PolicyDocument, PolicySet
+from escalator.detectors.events import LINE, canonicalize
+from escalator.policies.journeys import ColumnMapping
+from escalator.policies.policy_set import PolicyDocument, PolicySet
 
 JOURNEY = "orders"
 OUTCOME = {"description": "order cancelled", "events": ["cancelled"]}

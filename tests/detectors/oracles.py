@@ -2,7 +2,7 @@
 
 Each returns a set of (subject, onset, cleared_at) for one rule over a list of events
 (dicts with case_id, event_name, timestamp, source_line and attributes) as of the
-last event, following the rule semantics documented in detectors/rules/*.
+last event, following the rule semantics documented in escalator/detectors/rules/*.
 """
 
 from __future__ import annotations
@@ -13,9 +13,15 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from policies.business_hours import add_business_time
-from policies.calendars import Calendar
-from policies.rules import CompletenessRule, ConformanceRule, LatencyRule, QualityRule, VolumeRule
+from escalator.policies.business_hours import add_business_time
+from escalator.policies.calendars import Calendar
+from escalator.policies.rules import (
+    CompletenessRule,
+    ConformanceRule,
+    LatencyRule,
+    QualityRule,
+    VolumeRule,
+)
 
 Row = dict[str, Any]
 Fired = set[tuple[str, datetime, datetime | None]]

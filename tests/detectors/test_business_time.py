@@ -1,4 +1,4 @@
-"""The vectorised business clock agrees with the scalar policies.business_hours functions."""
+"""The vectorised business clock agrees with the scalar escalator.policies.business_hours functions."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 import polars as pl
 import pytest
 
-from detectors.business_time import BusinessClock, expand_holidays
-from policies.business_hours import add_business_time, business_time_between
-from policies.calendars import Calendar
+from escalator.detectors.business_time import BusinessClock, expand_holidays
+from escalator.policies.business_hours import add_business_time, business_time_between
+from escalator.policies.calendars import Calendar
 
 CALENDARS = [
     Calendar.model_validate(

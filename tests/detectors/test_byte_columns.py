@@ -9,7 +9,7 @@ import random
 import numpy as np
 import pytest
 
-from detectors import byte_columns, byte_groups, byte_scan
+from escalator.detectors import byte_columns, byte_groups, byte_scan
 
 TEXT = ('ab"cdéfghijklmnopqrstu vwxyz <0123456789>\n' * 9).encode()
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from detectors.events import CASE, EVENT, LINE
-from detectors.readers import LogFormatError, read_log
+from escalator.detectors.events import CASE, EVENT, LINE
+from escalator.detectors.readers import LogFormatError, read_log
 
 HEAD = '<?xml version="1.0" encoding="UTF-8"?>\n<log xes.version="1.0">\n'
 

@@ -9,10 +9,10 @@ import pytest
 from event_logs import POLICIES, log_path
 from typer.testing import CliRunner
 
-from detectors.evaluate import evaluate
-from detectors.readers import read_log
-from policies.loader import load_policies
-from workers.cli import app
+from escalator.cli.main import app
+from escalator.detectors.evaluate import evaluate
+from escalator.detectors.readers import read_log
+from escalator.policies.loader import load_policies
 
 runner = CliRunner()
 

@@ -13,12 +13,12 @@ import pytest
 from event_logs import POLICIES, log_path
 from oracles import completeness, conformance, latency, quality, volume
 
-from detectors.business_time import expand_holidays
-from detectors.evaluate import evaluate
-from detectors.events import CASE, EVENT, TS
-from detectors.readers import read_log
-from policies.loader import load_policies
-from policies.rules import (
+from escalator.detectors.business_time import expand_holidays
+from escalator.detectors.evaluate import evaluate
+from escalator.detectors.events import CASE, EVENT, TS
+from escalator.detectors.readers import read_log
+from escalator.policies.loader import load_policies
+from escalator.policies.rules import (
     CompletenessRule,
     ConformanceRule,
     LatencyRule,

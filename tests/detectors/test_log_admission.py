@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from workers.cli import app
+from escalator.cli.main import app
 
 runner = CliRunner()
 

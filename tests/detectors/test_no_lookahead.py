@@ -10,10 +10,10 @@ import pytest
 from detector_helpers import events, policy_set, rule
 from event_logs import POLICIES, log_path
 
-from detectors.evaluate import evaluate
-from detectors.events import TS
-from detectors.readers import read_log
-from policies.loader import load_policies
+from escalator.detectors.evaluate import evaluate
+from escalator.detectors.events import TS
+from escalator.detectors.readers import read_log
+from escalator.policies.loader import load_policies
 
 NAMES = ["created", "waiting", "allocated", "paid", "failed", "shipped", "cancelled"]
 RULES = [
@@ -115,7 +115,7 @@ def test_helpdesk_log_prefixes() -> None:
 
 
 def test_empty_log_fires_nothing() -> None:
-    from detectors.events import empty_events
+    from escalator.detectors.events import empty_events
 
     ps = policy_set(*RULES, calendar=CAL)
     results = evaluate(empty_events(["channel"]), ps, ps.journeys[0])

@@ -17,11 +17,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from property_counts import GENERATED, count
 
-from detectors.events import ReadResult
-from detectors.log_checks import admit
-from detectors.log_errors import LogFormatError, LogRejectedError
-from detectors.readers import read_log
-from policies.journeys import Journey
+from escalator.detectors.events import ReadResult
+from escalator.detectors.log_checks import admit
+from escalator.detectors.log_errors import LogFormatError, LogRejectedError
+from escalator.detectors.readers import read_log
+from escalator.policies.journeys import Journey
 
 JOURNEY = Journey.model_validate(
     {

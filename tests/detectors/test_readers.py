@@ -11,9 +11,9 @@ import polars as pl
 import pytest
 from event_logs import log_path
 
-from detectors.events import CASE, EVENT, LINE, OFFSET, TS, canonicalize
-from detectors.readers import LogFormatError, read_log
-from policies.journeys import ColumnMapping, Journey
+from escalator.detectors.events import CASE, EVENT, LINE, OFFSET, TS, canonicalize
+from escalator.detectors.readers import LogFormatError, read_log
+from escalator.policies.journeys import ColumnMapping, Journey
 
 JOURNEY = Journey.model_validate(
     {

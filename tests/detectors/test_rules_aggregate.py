@@ -6,8 +6,8 @@ from datetime import datetime
 
 from detector_helpers import events, policy_set, rule, utc
 
-from detectors.evaluate import evaluate
-from detectors.firing import Firing
+from escalator.detectors.evaluate import evaluate
+from escalator.detectors.firing import Firing
 
 
 def fire(ps, log, as_of: str | None = None) -> list[Firing]:  # type: ignore[no-untyped-def]

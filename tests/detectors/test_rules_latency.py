@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from detector_helpers import events, policy_set, rule, utc
 
-from detectors.evaluate import evaluate
+from escalator.detectors.evaluate import evaluate
 
 NL = {
     "name": "nl",

@@ -7,9 +7,9 @@ from datetime import timedelta
 import pytest
 from detector_helpers import events, policy_set, rule, utc
 
-from detectors.evaluate import evaluate
-from detectors.scorecard import case_outcomes, score_rules
-from policies.rules import Outcome
+from escalator.detectors.evaluate import evaluate
+from escalator.detectors.scorecard import case_outcomes, score_rules
+from escalator.policies.rules import Outcome
 
 LOG = events(
     [

@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 from watch_helpers import Recorder, config, create_table, insert, watch_policies
 
-from detectors.watch import Watcher
+from escalator.detectors.watch import Watcher
 
 T0 = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 

@@ -13,12 +13,12 @@ from temporalio.client import Client
 from typer.testing import CliRunner
 from watch_helpers import config, create_table, insert, watch_policies
 
-from activities.channels import CapturingSender
-from detectors.raising import exception_handle
-from detectors.watch import TemporalSink, Watcher
-from workers.cli import app
-from workers.worker import Wiring, build_worker
-from workflows.contracts import ExceptionState, ExceptionStatus
+from escalator.activities.channels import CapturingSender
+from escalator.cli.main import app
+from escalator.client import exception_handle
+from escalator.detectors.watch import TemporalSink, Watcher
+from escalator.worker.main import Wiring, build_worker
+from escalator.workflows.contracts import ExceptionState, ExceptionStatus
 
 pytestmark = pytest.mark.temporal
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from detectors.firing import Firing
-from detectors.watch import WatchConfig
-from policies.policy_set import PolicyDocument, PolicySet
+from escalator.detectors.firing import Firing
+from escalator.detectors.watch import WatchConfig
+from escalator.policies.policy_set import PolicyDocument, PolicySet
 
 WATCH_POLICY = {
     "journeys": [

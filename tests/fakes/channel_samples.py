@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from activities.channels import Notification
-from workflows.contracts import ExceptionState, ExceptionStatus
+from escalator.activities.channels import Notification
+from escalator.workflows.contracts import ExceptionState, ExceptionStatus
 
 XID = "exc:orderToShip:awaiting_inventory:ORD-1042"
 

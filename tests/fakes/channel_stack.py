@@ -23,22 +23,22 @@ import aiohttp
 from temporalio.client import Client
 from twilio.request_validator import RequestValidator
 
-from activities.delivery_ledger import InMemoryLedger
-from activities.records import InMemoryRecorder, Recorder
-from activities.routing import Decide, always_page
-from activities.slack_client import slack_client
-from activities.slack_context import policy_context
-from activities.slack_sender import SlackSender
-from activities.sms_sender import SmsSender
-from activities.sms_twilio import twilio_client
-from detectors.raising import raise_exception, with_pydantic
-from policies.policy_set import PolicySet
-from workers.policy_source import load_configured_policies
-from workers.receiver import SlackConfig, build_receiver, serve
-from workers.receiver_silence_button import StoreOpener
-from workers.receiver_slack import Silencer
-from workers.worker import Wiring, build_worker
-from workflows.contracts import Detection, ExceptionStatus
+from escalator.activities.delivery_ledger import InMemoryLedger
+from escalator.activities.records import InMemoryRecorder, Recorder
+from escalator.activities.routing import Decide, always_page
+from escalator.activities.slack_client import slack_client
+from escalator.activities.slack_context import policy_context
+from escalator.activities.slack_sender import SlackSender
+from escalator.activities.sms_sender import SmsSender
+from escalator.activities.sms_twilio import twilio_client
+from escalator.client import raise_exception, with_pydantic
+from escalator.policies.policy_set import PolicySet
+from escalator.policy_source import load_configured_policies
+from escalator.receiver.app import SlackConfig, build_receiver, serve
+from escalator.receiver.silence_button import StoreOpener
+from escalator.receiver.slack import Silencer
+from escalator.worker.main import Wiring, build_worker
+from escalator.workflows.contracts import Detection, ExceptionStatus
 
 from .slack_api import FakeSlack, Message
 from .twilio_api import FakeTwilio

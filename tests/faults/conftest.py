@@ -23,7 +23,7 @@ from fault_figures import FIGURES, figures_file, write_figures
 from fault_records import pg_problem
 from fault_stack import FaultStack
 
-from workers.temporal_binaries import dev_server_path
+from escalator.stack.temporal_binaries import dev_server_path
 
 
 @pytest.fixture(scope="session")

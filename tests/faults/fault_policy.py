@@ -18,11 +18,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from policies.journeys import AvailabilitySLI, Journey
-from policies.roles import EscalationLevel, EscalationPolicy, Member, OwnerRole
-from policies.rules import LatencyRule, Outcome
-from policies.snapshot import ExceptionPolicy
-from workflows.contracts import Detection
+from escalator.policies.journeys import AvailabilitySLI, Journey
+from escalator.policies.roles import EscalationLevel, EscalationPolicy, Member, OwnerRole
+from escalator.policies.rules import LatencyRule, Outcome
+from escalator.policies.snapshot import ExceptionPolicy
+from escalator.workflows.contracts import Detection
 
 __all__ = [
     "DM_USER",

@@ -23,8 +23,8 @@ from pathlib import Path
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
-from workers.temporal_admin import register_search_attributes
-from workers.temporal_binaries import dev_server_path
+from escalator.stack.temporal_admin import register_search_attributes
+from escalator.stack.temporal_binaries import dev_server_path
 
 __all__ = ["DevServer", "WorkerProcess", "free_port", "wait_until"]
 

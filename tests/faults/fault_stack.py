@@ -26,9 +26,9 @@ from fault_records import RecordsDb, Snapshot
 from temporalio.client import Client, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError
 
-from detectors.raising import Raised, raise_exception
-from policies.snapshot import ExceptionPolicy
-from workflows.contracts import dedupe_key
+from escalator.client import Raised, raise_exception
+from escalator.policies.snapshot import ExceptionPolicy
+from escalator.workflows.contracts import dedupe_key
 
 __all__ = ["FaultStack", "Outcome"]
 

@@ -16,8 +16,8 @@ import pytest
 from fault_processes import wait_until
 from fault_stack import FaultStack, exception_id
 
-from detectors.raising import exception_handle
-from workflows.contracts import ExceptionStatus
+from escalator.client import exception_handle
+from escalator.workflows.contracts import ExceptionStatus
 
 # The scenario, its settling deadline, the stack's start when this test runs first.
 pytestmark = [pytest.mark.faults, pytest.mark.timeout(240)]

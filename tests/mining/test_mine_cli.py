@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "detectors"))
 from test_detect_cli import CSV, POLICY
 
-from workers.cli import app
+from escalator.cli.main import app
 
 runner = CliRunner()
 

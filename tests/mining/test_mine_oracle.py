@@ -12,9 +12,9 @@ import itertools
 
 from detector_helpers import events
 
-from analytics.mining.mine import mine
-from analytics.mining.render_html import render_html
-from policies.rules import Outcome
+from escalator.analytics.mining.mine import mine
+from escalator.analytics.mining.render_html import render_html
+from escalator.policies.rules import Outcome
 
 ROWS = [
     ("A", "a", "2024-05-06T10:00:00Z"),

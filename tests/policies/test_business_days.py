@@ -8,9 +8,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from policies.business_days import closed_reason, next_business_slot, previous_business_slot
-from policies.loader import load_policies
-from workers.settings import SHIPPED_POLICY_DIR
+from escalator.policies.business_days import (
+    closed_reason,
+    next_business_slot,
+    previous_business_slot,
+)
+from escalator.policies.loader import load_policies
+from escalator.settings import SHIPPED_POLICY_DIR
 
 POLICIES = load_policies([SHIPPED_POLICY_DIR])
 WAREHOUSE = POLICIES.calendar("nl-warehouse")  # mon-fri 07-22, sat 08-16, NL holidays

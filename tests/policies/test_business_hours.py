@@ -7,14 +7,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from policies.business_hours import (
+from escalator.policies.business_hours import (
     add_business_time,
     business_time_between,
     is_open,
     next_close,
     next_open,
 )
-from policies.calendars import Calendar
+from escalator.policies.calendars import Calendar
 
 AMS = ZoneInfo("Europe/Amsterdam")
 H = timedelta(hours=1)

@@ -11,8 +11,8 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 with workflow.unsafe.imports_passed_through():
-    from policies.business_hours import add_business_time, business_time_between, is_open
-    from policies.calendars import Calendar
+    from escalator.policies.business_hours import add_business_time, business_time_between, is_open
+    from escalator.policies.calendars import Calendar
 
 pytestmark = pytest.mark.temporal
 

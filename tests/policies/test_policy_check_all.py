@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from policies.errors import PolicyError, Problem
-from policies.loader import load_policies
-from workers.cli import app
+from escalator.cli.main import app
+from escalator.policies.errors import PolicyError, Problem
+from escalator.policies.loader import load_policies
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "policies" / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "escalator" / "policies" / "examples"
 
 RULE = """\
 rules:

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from policies.duration import format_duration, parse_duration
+from escalator.policies.duration import format_duration, parse_duration
 
 
 @pytest.mark.parametrize(

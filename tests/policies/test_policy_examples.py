@@ -7,15 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from policies.errors import PolicyError
-from policies.journeys import LatencySLI
-from policies.loader import load, load_policies
-from policies.rules import LatencyRule, VolumeRule
-from workers.policy_source import load_configured_policies
-from workers.settings import SHIPPED_POLICY_DIR
+from escalator.policies.errors import PolicyError
+from escalator.policies.journeys import LatencySLI
+from escalator.policies.loader import load, load_policies
+from escalator.policies.rules import LatencyRule, VolumeRule
+from escalator.policy_source import load_configured_policies
+from escalator.settings import SHIPPED_POLICY_DIR
 
 REPO = Path(__file__).resolve().parents[2]
-EXAMPLES = REPO / "policies" / "examples"
+EXAMPLES = REPO / "escalator" / "policies" / "examples"
 
 
 def test_starter_set_loads_from_several_files() -> None:

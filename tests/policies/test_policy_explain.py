@@ -11,11 +11,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from typer.testing import CliRunner
 
-from policies.explain import ExplainResult, explain, mask_phone
-from policies.loader import load_policies
-from workers.cli import app
+from escalator.cli.main import app
+from escalator.policies.explain import ExplainResult, explain, mask_phone
+from escalator.policies.loader import load_policies
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "policies" / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "escalator" / "policies" / "examples"
 AMS = ZoneInfo("Europe/Amsterdam")
 
 

@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from property_counts import GENERATED, count
 
-from policies.errors import PolicyError
-from policies.loader import load_policies
+from escalator.policies.errors import PolicyError
+from escalator.policies.loader import load_policies
 
 POLICY = """\
 journeys:

@@ -1,6 +1,6 @@
-"""docs/policy-reference.md and policies/policy.schema.json are generated from the models.
+"""docs/policy-reference.md and escalator/policies/policy.schema.json are generated from the models.
 
-Fails when a model changes without `python -m policies.reference`, or a field has no
+Fails when a model changes without `python -m escalator.policies.reference`, or a field has no
 meaning (docstring); the shipped examples name the schema by a relative path.
 """
 
@@ -12,20 +12,26 @@ from pathlib import Path
 import jsonschema
 from ruamel.yaml import YAML
 
-from policies.reference import MODELS, REFERENCE_PATH, SCHEMA_PATH, reference_markdown, schema_text
+from escalator.policies.reference import (
+    MODELS,
+    REFERENCE_PATH,
+    SCHEMA_PATH,
+    reference_markdown,
+    schema_text,
+)
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "policies" / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "escalator" / "policies" / "examples"
 
 
 def test_reference_page_matches_the_models() -> None:
     assert REFERENCE_PATH.read_text("utf-8") == reference_markdown(), (
-        "docs/policy-reference.md is stale: run python -m policies.reference"
+        "docs/policy-reference.md is stale: run python -m escalator.policies.reference"
     )
 
 
 def test_schema_matches_the_models() -> None:
     assert SCHEMA_PATH.read_text("utf-8") == schema_text(), (
-        "policies/policy.schema.json is stale: run python -m policies.reference"
+        "escalator/policies/policy.schema.json is stale: run python -m escalator.policies.reference"
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from workflows.contracts import StepKind, TimelineStep
+from escalator.workflows.contracts import StepKind, TimelineStep
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday
 MIN = timedelta(minutes=1)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from records.store import Store
+from escalator.records.store import Store
 
 PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 SESSION = uuid.uuid4().hex[:8]

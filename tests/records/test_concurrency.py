@@ -7,7 +7,7 @@ import threading
 
 from record_steps import lifecycle
 
-from records.store import Store
+from escalator.records.store import Store
 
 EXCEPTIONS = [f"exc:orderToShip:payment_pending:o-{i}" for i in range(8)]
 
@@ -74,7 +74,7 @@ def test_processes_record_the_same_steps(db_url: str) -> None:
 def _open_fresh(url: str) -> str | None:
     store = Store.open(url)
     try:
-        from records.engine import current_revision
+        from escalator.records.engine import current_revision
 
         return current_revision(store.engine)
     finally:
@@ -85,6 +85,6 @@ def test_processes_open_a_fresh_database_at_once(db_url: str) -> None:
     ctx = multiprocessing.get_context("spawn")
     with ctx.Pool(3) as pool:
         revisions = pool.map(_open_fresh, [db_url] * 3)
-    from records.engine import head_revision
+    from escalator.records.engine import head_revision
 
     assert revisions == [head_revision()] * 3

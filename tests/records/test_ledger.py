@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from activities.delivery_ledger import DeliveryLedger, DeliveryRecord
-from records.ledger import SqlDeliveryLedger
-from records.store import Store
+from escalator.activities.delivery_ledger import DeliveryLedger, DeliveryRecord
+from escalator.records.ledger import SqlDeliveryLedger
+from escalator.records.store import Store
 
 
 def _rec(key: str, **kw: object) -> DeliveryRecord:

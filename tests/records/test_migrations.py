@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlmodel import SQLModel
 
-import records.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
-from records.engine import current_revision, head_revision, make_engine, upgrade
-from records.store import Store
+import escalator.records.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
+from escalator.records.engine import current_revision, head_revision, make_engine, upgrade
+from escalator.records.store import Store
 
 
 def test_first_revision_database_is_upgraded_and_keeps_data(db_url: str) -> None:
@@ -68,7 +68,7 @@ def test_downgrade_then_upgrade_again(db_url: str) -> None:
     try:
         from alembic import command
 
-        from records.engine import _config
+        from escalator.records.engine import _config
 
         with store.engine.begin() as conn:
             command.downgrade(_config(conn), "0001")
@@ -104,7 +104,7 @@ def test_guards_move_out_of_notifications_and_keep_their_codes(db_url: str) -> N
     engine.dispose()
     store = Store.open(db_url)
     try:
-        from records.ledger import SqlDeliveryLedger
+        from escalator.records.ledger import SqlDeliveryLedger
 
         ledger = SqlDeliveryLedger(store)
         sent = ledger.find("k-sent")

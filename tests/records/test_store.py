@@ -9,9 +9,9 @@ import polars as pl
 import pytest
 from record_steps import MIN, T0, detected, lifecycle, step
 
-from records.frames import load_exceptions
-from records.store import Store
-from workflows.contracts import StepKind
+from escalator.records.frames import load_exceptions
+from escalator.records.store import Store
+from escalator.workflows.contracts import StepKind
 
 EXC = "exc:orderToShip:payment_pending:o-1"
 
@@ -246,9 +246,9 @@ def test_load_exceptions_with_separator_in_a_value(store: Store) -> None:
 
 
 def test_timeline_as_an_event_log(store: Store) -> None:
-    from analytics.leadtime import lead_time_summary
-    from policies.journeys import Journey
-    from records.frames import load_timeline_log
+    from escalator.analytics.leadtime import lead_time_summary
+    from escalator.policies.journeys import Journey
+    from escalator.records.frames import load_timeline_log
 
     assert load_timeline_log(store.engine).is_empty()
     store.record_steps_sync(lifecycle())

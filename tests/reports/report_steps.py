@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from analytics_fixtures import ROWS
 
-from records.store import Store
-from workflows.contracts import StepKind, TimelineStep
+from escalator.records.store import Store
+from escalator.workflows.contracts import StepKind, TimelineStep
 
 
 def record_fixture(store: Store) -> None:

@@ -8,9 +8,9 @@ import json
 
 from typer.testing import CliRunner
 
-from policies.loader import load_policies
-from workers.cli import app
-from workers.demo_loop import JOURNEYS, demo_policy_files, report_args
+from escalator.cli.main import app
+from escalator.policies.loader import load_policies
+from escalator.stack.demo_loop import JOURNEYS, demo_policy_files, report_args
 
 runner = CliRunner()
 

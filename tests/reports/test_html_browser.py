@@ -12,8 +12,8 @@ import pytest
 from analytics_fixtures import LOG_AS_OF, event_log, exceptions, journey
 from png_pixels import colour_census
 
-from analytics.render_html import render_html, rule_week_series
-from analytics.report import build_report
+from escalator.analytics.render_html import render_html, rule_week_series
+from escalator.analytics.report import build_report
 
 CHROMIUM = "/usr/bin/chromium"
 pytestmark = pytest.mark.browser
@@ -173,7 +173,7 @@ def test_screenshot_is_not_blank(chromium: str, tmp_path: Path, report: dict) ->
 
 
 def test_empty_report_still_renders(chromium: str, tmp_path: Path) -> None:
-    from analytics.schema import empty_exceptions
+    from escalator.analytics.schema import empty_exceptions
 
     data = json.loads(json.dumps(build_report(empty_exceptions(), as_of=LOG_AS_OF), default=str))
     dom = _dom(chromium, tmp_path, render_html(data))

@@ -8,8 +8,8 @@ from analytics_fixtures import LOG_AS_OF, event_log, journey
 from prometheus_client.parser import text_string_to_metric_families
 from report_steps import record_fixture
 
-from records.store import Store
-from workers.metrics import start_metrics_server
+from escalator.analytics.metrics import start_metrics_server
+from escalator.records.store import Store
 
 
 def _scrape(port: int) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

@@ -11,12 +11,12 @@ from analytics_fixtures import AS_OF, LOG_AS_OF, event_log, exceptions
 from report_steps import record_fixture
 from typer.testing import CliRunner
 
-from analytics.report import build_report
-from records.engine import head_revision
-from records.frames import load_exceptions
-from records.store import Store
-from workers.cli import app
-from workers.cli_records import parse_when
+from escalator.analytics.report import build_report
+from escalator.cli.main import app
+from escalator.cli.records import parse_when
+from escalator.records.engine import head_revision
+from escalator.records.frames import load_exceptions
+from escalator.records.store import Store
 
 runner = CliRunner()
 
@@ -119,7 +119,7 @@ def test_parse_when() -> None:
 def test_html_escapes_hostile_names() -> None:
     from analytics_fixtures import ROWS
 
-    from analytics.render_html import render_html
+    from escalator.analytics.render_html import render_html
 
     evil = "</script><script>alert(1)</script><!--"
     rows = [(evil, *ROWS[4][1:])]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from workers.cli import app
+from escalator.cli.main import app
 
 runner = CliRunner()
 

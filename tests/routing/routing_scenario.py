@@ -15,8 +15,8 @@ from datetime import UTC, datetime, timedelta
 
 import polars as pl
 
-from analytics.schema import LOG_SCHEMA
-from policies.journeys import Journey
+from escalator.analytics.schema import LOG_SCHEMA
+from escalator.policies.journeys import Journey
 
 START = datetime(2026, 3, 2, 0, 0, tzinfo=UTC)  # a Monday
 DECIDE_AFTER = timedelta(minutes=10)

@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from routing_scenario import START, Period, journey, simulate
 
-from analytics.routing import ActiveSilence, RoutingFacts, decide, max_burn_rate
-from analytics.slo import evaluate_journey
-from policies.calendars import Calendar
-from policies.journeys import Journey, default_routing_tiers
+from escalator.analytics.routing import ActiveSilence, RoutingFacts, decide, max_burn_rate
+from escalator.analytics.slo import evaluate_journey
+from escalator.policies.calendars import Calendar
+from escalator.policies.journeys import Journey, default_routing_tiers
 
 M, H, D = timedelta(minutes=1), timedelta(hours=1), timedelta(days=1)
 HEALTHY = Period(3 * D, 60, 0.0)

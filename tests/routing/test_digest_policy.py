@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from policies.errors import PolicyError
-from policies.loader import load_policies
-from workers.settings import SHIPPED_POLICY_DIR
+from escalator.policies.errors import PolicyError
+from escalator.policies.loader import load_policies
+from escalator.settings import SHIPPED_POLICY_DIR
 
 ANCHOR = 'slack_channel: "#ops-inventory"'
 

@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 from routing_scenario import Period, simulate
 
-from policies.loader import load_policies
-from policies.snapshot import snapshot
-from records.store import Store
-from workers.routing_wiring import LOG_TIME, routing_decide
-from workers.settings import SHIPPED_POLICY_DIR, Settings
-from workflows.activity_contracts import RoutingInput
-from workflows.contracts import Detection
+from escalator.policies.loader import load_policies
+from escalator.policies.snapshot import snapshot
+from escalator.records.store import Store
+from escalator.settings import SHIPPED_POLICY_DIR, Settings
+from escalator.worker.routing import LOG_TIME, routing_decide
+from escalator.workflows.activity_contracts import RoutingInput
+from escalator.workflows.contracts import Detection
 
 D, H = timedelta(days=1), timedelta(hours=1)
 START = datetime(2026, 3, 2, 11, 0, tzinfo=UTC)

@@ -9,15 +9,15 @@ from pathlib import Path
 import pytest
 from routing_scenario import Period, simulate
 
-from activities.routing import always_page
-from policies.loader import load_policies
-from policies.snapshot import snapshot
-from records.silences import SilenceStore
-from records.store import Store
-from workers.routing_wiring import parse_routing_logs, routing_decide
-from workers.settings import SHIPPED_POLICY_DIR, Settings
-from workflows.activity_contracts import RoutingInput
-from workflows.contracts import Detection
+from escalator.activities.routing import always_page
+from escalator.policies.loader import load_policies
+from escalator.policies.snapshot import snapshot
+from escalator.records.silences import SilenceStore
+from escalator.records.store import Store
+from escalator.settings import SHIPPED_POLICY_DIR, Settings
+from escalator.worker.routing import parse_routing_logs, routing_decide
+from escalator.workflows.activity_contracts import RoutingInput
+from escalator.workflows.contracts import Detection
 
 D, H = timedelta(days=1), timedelta(hours=1)
 START = datetime(2026, 3, 2, 11, 0, tzinfo=UTC)
@@ -84,7 +84,7 @@ async def test_page_mode_pages_everything_a_silence_does_not_hold(tmp_path: Path
 async def test_burn_rates_are_evaluated_once_per_minute_for_a_storm() -> None:
     from routing_scenario import journey
 
-    from activities.routing import LogBurnRates
+    from escalator.activities.routing import LogBurnRates
 
     log = simulate([Period(3 * D, 60, 0.0), Period(H, 60, 0.2)], start=START)
     rates = LogBurnRates({"orderToShip": lambda: log.frame})

@@ -13,10 +13,10 @@ from typer.testing import CliRunner
 sys.path.insert(0, str(Path(__file__).parent.parent / "records"))
 from records_db import db_url, pg_problem, pg_url, sqlite_url  # noqa: F401
 
-from records.silences import SilenceError, SilenceStore
-from records.store import Store
-from workers.cli import app
-from workflows.contracts import StepKind, TimelineStep
+from escalator.cli.main import app
+from escalator.records.silences import SilenceError, SilenceStore
+from escalator.records.store import Store
+from escalator.workflows.contracts import StepKind, TimelineStep
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 H = timedelta(hours=1)

@@ -12,9 +12,9 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from detectors.backtest import run_backtest
-from policies.loader import load_policies
-from workers.demo_loop import DEMO_DATA, JOURNEYS, demo_policy_files
+from escalator.detectors.backtest import run_backtest
+from escalator.policies.loader import load_policies
+from escalator.stack.demo_loop import DEMO_DATA, JOURNEYS, demo_policy_files
 
 # Every duration of the demo happens within its run (about a minute; far less than a day)
 # once onsets, detections and answers share the replay's clock; onsets taken from the
@@ -96,7 +96,7 @@ def check_demo_report(state_dir: Path, output: str) -> None:
     assert grouped >= 1 and storm_messages >= 1
     assert len(embedded["slos"]) == 4  # two SLIs per journey, from the bundled logs
     assert all(s["valid"] > 0 for s in embedded["slos"])  # judged as of the replayed log
-    # Routing by error budget, per the story of each rule in detectors/demo_log.py:
+    # Routing by error budget, per the story of each rule in escalator/detectors/demo_log.py:
     assert routed.get("label_print_failed/page") == 1, routed  # critical always pages
     assert routed.get("awaiting_inventory/notify") == 12, routed  # no budget burnt yet
     assert routed.get("awaiting_customer/ticket") == 3, routed  # a low-volume journey

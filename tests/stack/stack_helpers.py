@@ -14,7 +14,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-ESCALATOR = [sys.executable, "-m", "workers.cli"]
+ESCALATOR = [sys.executable, "-m", "escalator.cli.main"]
 
 
 def free_port() -> int:

@@ -17,8 +17,8 @@ import pytest
 import typer
 from ruamel.yaml import YAML
 
-from workers.cli import app
-from workers.settings import Settings
+from escalator.cli.main import app
+from escalator.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE: dict[str, Any] = YAML(typ="safe").load((ROOT / "docker-compose.yml").read_text())
@@ -99,7 +99,7 @@ def test_escalator_environment_is_read_by_settings(service: str) -> None:
     env = SERVICES[service].get("environment", {})
     assert env, f"{service}: escalator needs at least TEMPORAL_ADDRESS in a container"
     unknown = set(env) - aliases
-    assert not unknown, f"{service}: {sorted(unknown)} are not read by workers/settings.py"
+    assert not unknown, f"{service}: {sorted(unknown)} are not read by escalator/settings.py"
     assert env["TEMPORAL_ADDRESS"] == "temporal:7233"
 
 

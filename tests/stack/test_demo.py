@@ -12,7 +12,7 @@ import pytest
 from demo_checks import check_demo_report
 from stack_helpers import Running, free_port, processes_mentioning
 
-from workers.demo import STEPS
+from escalator.stack.demo import STEPS
 
 pytestmark = pytest.mark.temporal
 
@@ -59,9 +59,9 @@ async def test_demo_runs_every_step_stays_up_and_ctrl_c_stops_everything(tmp_pat
 # The demo with its loop steps left out (they run in the test above): the real command,
 # the real stack, the --exit path, in seconds instead of a minute and a half.
 WITHOUT_THE_LOOP = (
-    "import sys; import workers.demo as d; from workers.demo_loop import LOOP_STEPS; "
+    "import sys; import escalator.stack.demo as d; from escalator.stack.demo_loop import LOOP_STEPS; "
     "d.STEPS[:] = [s for s in d.STEPS if s not in LOOP_STEPS]; "
-    "from workers.cli import main; sys.argv[0] = 'escalator'; main()"
+    "from escalator.cli.main import main; sys.argv[0] = 'escalator'; main()"
 )
 
 

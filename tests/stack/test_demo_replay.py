@@ -7,9 +7,9 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from detectors.firing import Firing
-from workers.demo_replay import ReplayClock, replayed_detection
-from workers.routing_wiring import LOG_TIME
+from escalator.detectors.firing import Firing
+from escalator.stack.demo_replay import ReplayClock, replayed_detection
+from escalator.worker.routing import LOG_TIME
 
 LOG_ONSET = datetime(2026, 3, 4, 13, 18, tzinfo=UTC)
 

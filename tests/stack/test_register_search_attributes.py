@@ -13,10 +13,10 @@ from stack_helpers import ESCALATOR, free_port
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 
-from workers.processes import Child
-from workers.temporal_admin import registered_search_attributes, wait_for_server
-from workers.temporal_binaries import dev_server_path
-from workflows.search_attributes import ALL_KEYS
+from escalator.stack.processes import Child
+from escalator.stack.temporal_admin import registered_search_attributes, wait_for_server
+from escalator.stack.temporal_binaries import dev_server_path
+from escalator.workflows.search_attributes import ALL_KEYS
 
 pytestmark = pytest.mark.temporal
 

@@ -14,8 +14,8 @@ import pytest
 from stack_helpers import alive, free_port, processes_mentioning, up, wait_until
 from temporalio.client import Client, WorkflowExecutionStatus
 
-from workers.temporal_admin import registered_search_attributes
-from workflows.search_attributes import ALL_KEYS
+from escalator.stack.temporal_admin import registered_search_attributes
+from escalator.workflows.search_attributes import ALL_KEYS
 
 pytestmark = pytest.mark.temporal
 
@@ -193,7 +193,7 @@ async def test_one_up_per_state_dir(tmp_path: Path) -> None:
 
 
 async def test_a_taken_receiver_port_is_named_once_the_receiver_exists(tmp_path: Path) -> None:
-    from workers.stack import built_components
+    from escalator.stack.up import built_components
 
     port, ui_port = free_port(), free_port()
     with socket.socket() as squatter:

@@ -10,7 +10,7 @@ import time
 
 from stack_helpers import alive
 
-from workers.processes import Child, Supervisor, describe_exit
+from escalator.stack.processes import Child, Supervisor, describe_exit
 
 SLEEPER = [sys.executable, "-c", "import time; time.sleep(60)"]
 # Ignores SIGTERM, as a hung child would; only SIGKILL ends it.

@@ -25,15 +25,15 @@ sys.path.insert(0, str(Path(__file__).parent.parent / "workflows"))
 
 from policy_factory import make_policy
 
-from activities.channels import CapturingSender
-from activities.records import InMemoryRecorder
-from activities.routing import Decide, always_page
-from detectors.raising import with_pydantic
-from policies.snapshot import ExceptionPolicy
-from policies.storm import StormControl
-from workers.worker import Wiring, build_worker
-from workflows.contracts import StepKind
-from workflows.storm_contracts import StormInput, StormMember
+from escalator.activities.channels import CapturingSender
+from escalator.activities.records import InMemoryRecorder
+from escalator.activities.routing import Decide, always_page
+from escalator.client import with_pydantic
+from escalator.policies.snapshot import ExceptionPolicy
+from escalator.policies.storm import StormControl
+from escalator.worker.main import Wiring, build_worker
+from escalator.workflows.contracts import StepKind
+from escalator.workflows.storm_contracts import StormInput, StormMember
 
 HISTORIES = Path(__file__).parent.parent / "histories"
 

@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 from storm_helpers import StormHarness, storm_harness_fixture, storm_policy
 
-from detectors.raising import raise_exception
-from workers.receiver_responses import Outcome
-from workers.storm_responses import fan_out
-from workflows.contracts import Detection, ExceptionState, ExceptionStatus, StepKind
-from workflows.storm_contracts import StormState, storm_id
+from escalator.client import raise_exception
+from escalator.receiver.responses import Outcome
+from escalator.receiver.storm_responses import fan_out
+from escalator.workflows.contracts import Detection, ExceptionState, ExceptionStatus, StepKind
+from escalator.workflows.storm_contracts import StormState, storm_id
 
 storm_harness = pytest.fixture(storm_harness_fixture)
 ESCALATOR = str(Path(sys.executable).parent / "escalator")

@@ -17,8 +17,8 @@ from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
-from detectors.raising import clear_condition, raise_exception
-from workflows.contracts import (
+from escalator.client import clear_condition, raise_exception
+from escalator.workflows.contracts import (
     AcknowledgeInput,
     Detection,
     ExceptionState,
@@ -27,8 +27,8 @@ from workflows.contracts import (
     StepKind,
     UpdateResult,
 )
-from workflows.storm import StormWorkflow
-from workflows.storm_contracts import StormAckInput, StormAnswer, StormState, storm_id
+from escalator.workflows.storm import StormWorkflow
+from escalator.workflows.storm_contracts import StormAckInput, StormAnswer, StormState, storm_id
 
 storm_harness = pytest.fixture(storm_harness_fixture)
 pytestmark = pytest.mark.temporal

@@ -17,10 +17,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from storm_helpers import HISTORIES, StormHarness, storm_harness_fixture, storm_policy
 
-from detectors.raising import raise_exception
-from workflows.activity_contracts import Delivery, Notification
-from workflows.contracts import Detection, StepKind
-from workflows.storm_contracts import StormState, storm_id
+from escalator.client import raise_exception
+from escalator.workflows.activity_contracts import Delivery, Notification
+from escalator.workflows.contracts import Detection, StepKind
+from escalator.workflows.storm_contracts import StormState, storm_id
 
 storm_harness = pytest.fixture(storm_harness_fixture)
 pytestmark = [pytest.mark.temporal, pytest.mark.time_skipping_only]

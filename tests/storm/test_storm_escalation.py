@@ -17,12 +17,12 @@ from storm_helpers import HISTORIES, StormHarness, storm_harness_fixture, storm_
 from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.client import WorkflowUpdateFailedError
 
-from analytics.report import build_report
-from detectors.raising import raise_exception
-from policies.snapshot import ExceptionPolicy
-from records.frames import load_exceptions
-from records.store import Store
-from workflows.contracts import (
+from escalator.analytics.report import build_report
+from escalator.client import raise_exception
+from escalator.policies.snapshot import ExceptionPolicy
+from escalator.records.frames import load_exceptions
+from escalator.records.store import Store
+from escalator.workflows.contracts import (
     AcknowledgeInput,
     Detection,
     ExceptionState,
@@ -31,7 +31,7 @@ from workflows.contracts import (
     StepKind,
     UpdateResult,
 )
-from workflows.storm_contracts import StormAckInput, StormAnswer, StormState, storm_id
+from escalator.workflows.storm_contracts import StormAckInput, StormAnswer, StormState, storm_id
 
 storm_harness = pytest.fixture(storm_harness_fixture)
 pytestmark = [pytest.mark.temporal, pytest.mark.time_skipping_only]

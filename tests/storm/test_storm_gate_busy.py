@@ -17,11 +17,11 @@ import pytest
 from storm_helpers import capturing_wiring, gate_storm, numbered_member
 from temporal_servers import start_dev_server
 
-from activities.channels import CapturingSender
-from activities.storm import ask_storm
-from detectors.raising import with_pydantic
-from workers.worker import build_worker
-from workflows.storm_contracts import StormGateInput, storm_id
+from escalator.activities.channels import CapturingSender
+from escalator.activities.storm import ask_storm
+from escalator.client import with_pydantic
+from escalator.worker.main import build_worker
+from escalator.workflows.storm_contracts import StormGateInput, storm_id
 
 pytestmark = [pytest.mark.temporal, pytest.mark.timeout(180)]
 

@@ -11,8 +11,8 @@ sys.path.insert(0, str(Path(__file__).parent.parent / "workflows"))
 
 from policy_factory import make_policy
 
-from policies.calendars import Calendar
-from workflows.storm_levels import NextStep, ack_due, next_step, refuse_storm_actor
+from escalator.policies.calendars import Calendar
+from escalator.workflows.storm_levels import NextStep, ack_due, next_step, refuse_storm_actor
 
 MINUTE = timedelta(minutes=1)
 

@@ -25,11 +25,11 @@ from storm_helpers import StormHarness, storm_harness_fixture, storm_policy
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer, UnsandboxedWorkflowRunner
 
-from detectors.raising import raise_exception
-from workflows.contracts import Detection, StepKind
-from workflows.escalation import EscalationWorkflow
-from workflows.storm import StormWorkflow
-from workflows.storm_contracts import StormState, storm_id
+from escalator.client import raise_exception
+from escalator.workflows.contracts import Detection, StepKind
+from escalator.workflows.escalation import EscalationWorkflow
+from escalator.workflows.storm import StormWorkflow
+from escalator.workflows.storm_contracts import StormState, storm_id
 
 storm_harness = pytest.fixture(storm_harness_fixture)
 pytestmark = [pytest.mark.temporal, pytest.mark.timeout(240)]

@@ -23,11 +23,11 @@ from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer, UnsandboxedWorkflowRunner
 
-from activities.routing import Decide
-from detectors.raising import raise_exception
-from policies.snapshot import ExceptionPolicy
-from workflows.activity_contracts import RoutingDecision, RoutingInput
-from workflows.contracts import (
+from escalator.activities.routing import Decide
+from escalator.client import raise_exception
+from escalator.policies.snapshot import ExceptionPolicy
+from escalator.workflows.activity_contracts import RoutingDecision, RoutingInput
+from escalator.workflows.contracts import (
     ESCALATION_WORKFLOW,
     AcknowledgeInput,
     Detection,
@@ -38,10 +38,10 @@ from workflows.contracts import (
     StepKind,
     UpdateResult,
 )
-from workflows.escalation import EscalationWorkflow
-from workflows.escalation_routing import NOTIFY_FACTOR
-from workflows.storm_contracts import StormState, storm_id
-from workflows.storm_levels import level_channels, quiet, route
+from escalator.workflows.escalation import EscalationWorkflow
+from escalator.workflows.escalation_routing import NOTIFY_FACTOR
+from escalator.workflows.storm_contracts import StormState, storm_id
+from escalator.workflows.storm_levels import level_channels, quiet, route
 
 storm_harness = pytest.fixture(storm_harness_fixture)
 pytestmark = pytest.mark.temporal

@@ -2,7 +2,7 @@
 
 Before the ``storm-runs`` patch the storm refused every registration past ~2,000 (the
 gate activity then paged each exception alone). The registrations here go through the
-storm-gate activity's own function (`activities.storm.ask_storm`: update-with-start on
+storm-gate activity's own function (`escalator.activities.storm.ask_storm`: update-with-start on
 the storm id), eight at a time (Temporal admits ten updates in flight per workflow).
 
 The storm's first grouped message is held at the provider until the run is full and
@@ -20,12 +20,12 @@ import pytest
 from storm_helpers import capturing_wiring, gate_storm, numbered_member
 from temporal_servers import start_dev_server
 
-from activities.channels import CapturingSender
-from activities.storm import ask_storm
-from detectors.raising import with_pydantic
-from workers.worker import build_worker
-from workflows.activity_contracts import Delivery, Notification
-from workflows.storm_contracts import (
+from escalator.activities.channels import CapturingSender
+from escalator.activities.storm import ask_storm
+from escalator.client import with_pydantic
+from escalator.worker.main import build_worker
+from escalator.workflows.activity_contracts import Delivery, Notification
+from escalator.workflows.storm_contracts import (
     REGISTRATIONS_PER_RUN,
     StormGateInput,
     StormState,

@@ -9,13 +9,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from storm_helpers import storm_policy
 
-from activities.channels import ConsoleSender
-from activities.slack_blocks import MessageContext, render_message
-from activities.storm_blocks import STORM_ACK, STORM_RESOLVE, StormButtonValue
-from workflows.activity_contracts import Notification
-from workflows.contracts import ExceptionState, ExceptionStatus
-from workflows.storm import storm_summary
-from workflows.storm_contracts import StormInput, StormMember, StormState
+from escalator.activities.channels import ConsoleSender
+from escalator.activities.slack_blocks import MessageContext, render_message
+from escalator.activities.storm_blocks import STORM_ACK, STORM_RESOLVE, StormButtonValue
+from escalator.workflows.activity_contracts import Notification
+from escalator.workflows.contracts import ExceptionState, ExceptionStatus
+from escalator.workflows.storm import storm_summary
+from escalator.workflows.storm_contracts import StormInput, StormMember, StormState
 
 T0 = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)
 

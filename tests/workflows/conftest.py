@@ -14,12 +14,12 @@ from temporal_servers import start_dev_server
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from activities.channels import CapturingSender
-from activities.playbook import Action, InMemoryConditions
-from activities.records import InMemoryRecorder
-from activities.routing import Decide, always_page
-from detectors.raising import with_pydantic
-from workers.worker import Wiring, build_worker
+from escalator.activities.channels import CapturingSender
+from escalator.activities.playbook import Action, InMemoryConditions
+from escalator.activities.records import InMemoryRecorder
+from escalator.activities.routing import Decide, always_page
+from escalator.client import with_pydantic
+from escalator.worker.main import Wiring, build_worker
 
 
 @pytest.fixture(scope="module")

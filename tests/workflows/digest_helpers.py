@@ -8,9 +8,9 @@ import shutil
 from datetime import datetime
 from pathlib import Path
 
-from records.store import Store
-from workers.settings import SHIPPED_POLICY_DIR
-from workflows.contracts import StepKind, TimelineStep
+from escalator.records.store import Store
+from escalator.settings import SHIPPED_POLICY_DIR
+from escalator.workflows.contracts import StepKind, TimelineStep
 
 # Recorded DigestWorkflow histories (a folder of their own: tests/histories/*.json are
 # EscalationWorkflow's, replayed by test_replay.py).

@@ -18,13 +18,13 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
-from activities.channels import CapturingSender
-from activities.playbook import InMemoryConditions
-from activities.records import InMemoryRecorder
-from detectors.raising import Raised, raise_exception
-from policies.snapshot import ExceptionPolicy
-from workflows.activity_contracts import Notification
-from workflows.contracts import (
+from escalator.activities.channels import CapturingSender
+from escalator.activities.playbook import InMemoryConditions
+from escalator.activities.records import InMemoryRecorder
+from escalator.client import Raised, raise_exception
+from escalator.policies.snapshot import ExceptionPolicy
+from escalator.workflows.activity_contracts import Notification
+from escalator.workflows.contracts import (
     Detection,
     ExceptionStatus,
     StepKind,

@@ -11,13 +11,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from policies.calendars import Calendar
-from policies.journeys import AvailabilitySLI, Journey
-from policies.playbooks import Playbook, PlaybookStep
-from policies.roles import EscalationLevel, EscalationPolicy, Member, OwnerRole
-from policies.rules import LatencyRule, Outcome
-from policies.snapshot import ExceptionPolicy
-from workflows.contracts import Detection
+from escalator.policies.calendars import Calendar
+from escalator.policies.journeys import AvailabilitySLI, Journey
+from escalator.policies.playbooks import Playbook, PlaybookStep
+from escalator.policies.roles import EscalationLevel, EscalationPolicy, Member, OwnerRole
+from escalator.policies.rules import LatencyRule, Outcome
+from escalator.policies.snapshot import ExceptionPolicy
+from escalator.workflows.contracts import Detection
 
 JOURNEY = "orderToShip"
 RULE = "awaiting_inventory"

@@ -11,20 +11,20 @@ from policy_factory import detection, make_policy
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from activities.channels import CapturingSender, ConsoleSender
-from activities.notify import NotifyActivities
-from activities.playbook import InMemoryConditions, PlaybookActivities
-from activities.records import InMemoryRecorder, RecordActivities
-from policies.playbooks import PlaybookStep
-from workflows.activity_contracts import (
+from escalator.activities.channels import CapturingSender, ConsoleSender
+from escalator.activities.notify import NotifyActivities
+from escalator.activities.playbook import InMemoryConditions, PlaybookActivities
+from escalator.activities.records import InMemoryRecorder, RecordActivities
+from escalator.policies.playbooks import PlaybookStep
+from escalator.workflows.activity_contracts import (
     Notification,
     NotifyRequest,
     PlaybookActionInput,
     RecheckInput,
     RecordStepsInput,
 )
-from workflows.contracts import EscalationInput, StepKind, TimelineStep
-from workflows.escalation_state import EscalationState
+from escalator.workflows.contracts import EscalationInput, StepKind, TimelineStep
+from escalator.workflows.escalation_state import EscalationState
 
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 

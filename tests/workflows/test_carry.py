@@ -8,17 +8,17 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from policy_factory import detection, make_policy
 
-from workflows import responses as r
-from workflows.activity_contracts import RoutingDecision
-from workflows.contracts import (
+from escalator.workflows import responses as r
+from escalator.workflows.activity_contracts import RoutingDecision
+from escalator.workflows.contracts import (
     AcknowledgeInput,
     EscalationInput,
     ExceptionState,
     SnoozeInput,
     StepKind,
 )
-from workflows.escalation_carry import KEEP_STEPS, carry, resume, trimmed
-from workflows.escalation_state import EscalationState
+from escalator.workflows.escalation_carry import KEEP_STEPS, carry, resume, trimmed
+from escalator.workflows.escalation_state import EscalationState
 
 MIN = timedelta(minutes=1)
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)

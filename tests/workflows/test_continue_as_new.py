@@ -18,10 +18,10 @@ from policy_factory import detection, make_policy
 from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.client import WorkflowHistory
 
-from records.store import Store
-from workflows import search_attributes as sa
-from workflows.activity_contracts import RoutingDecision, RoutingInput
-from workflows.contracts import (
+from escalator.records.store import Store
+from escalator.workflows import search_attributes as sa
+from escalator.workflows.activity_contracts import RoutingDecision, RoutingInput
+from escalator.workflows.contracts import (
     AcknowledgeInput,
     AddNoteInput,
     EscalationInput,
@@ -31,7 +31,7 @@ from workflows.contracts import (
     StepKind,
     TimelineStep,
 )
-from workflows.presentation import static_summary
+from escalator.workflows.presentation import static_summary
 
 pytestmark = pytest.mark.temporal
 

@@ -16,14 +16,14 @@ from policy_factory import detection, make_policy
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from activities.channels import CapturingSender
-from activities.playbook import InMemoryConditions
-from activities.records import InMemoryRecorder
-from activities.routing import always_page
-from detectors.raising import with_pydantic
-from workers.worker import Wiring, build_worker
-from workflows.activity_contracts import Delivery, Notification
-from workflows.contracts import StepKind, TimelineStep
+from escalator.activities.channels import CapturingSender
+from escalator.activities.playbook import InMemoryConditions
+from escalator.activities.records import InMemoryRecorder
+from escalator.activities.routing import always_page
+from escalator.client import with_pydantic
+from escalator.worker.main import Wiring, build_worker
+from escalator.workflows.activity_contracts import Delivery, Notification
+from escalator.workflows.contracts import StepKind, TimelineStep
 
 pytestmark = pytest.mark.temporal
 

@@ -9,10 +9,10 @@ import pytest
 from harness import Harness, has, steps, subject
 from policy_factory import detection, make_policy
 
-from detectors.raising import clear_condition
-from policies.playbooks import PlaybookStep
-from workflows.activity_contracts import ActionResult, RoutingDecision, RoutingInput
-from workflows.contracts import (
+from escalator.client import clear_condition
+from escalator.policies.playbooks import PlaybookStep
+from escalator.workflows.activity_contracts import ActionResult, RoutingDecision, RoutingInput
+from escalator.workflows.contracts import (
     AcknowledgeInput,
     Detection,
     ExceptionState,

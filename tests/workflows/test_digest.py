@@ -18,16 +18,16 @@ sys.path.insert(0, str(Path(__file__).parent.parent / "routing"))
 from digest_helpers import policy_dir, without_digests
 from routing_scenario import START, Period, simulate
 
-from activities.channels import CapturingSender
-from activities.digest import StoreDigestSource
-from detectors.raising import with_pydantic
-from policies.loader import load_policies
-from records.store import Store
-from workers.digest_schedules import digest_request, install_digests
-from workers.settings import SHIPPED_POLICY_DIR
-from workers.worker import Wiring, build_worker
-from workflows.contracts import StepKind, TimelineStep
-from workflows.digest_contracts import DIGEST_WORKFLOW, DigestResult, digest_schedule_id
+from escalator.activities.channels import CapturingSender
+from escalator.activities.digest import StoreDigestSource
+from escalator.client import with_pydantic
+from escalator.policies.loader import load_policies
+from escalator.records.store import Store
+from escalator.settings import SHIPPED_POLICY_DIR
+from escalator.worker.digest_schedules import digest_request, install_digests
+from escalator.worker.main import Wiring, build_worker
+from escalator.workflows.contracts import StepKind, TimelineStep
+from escalator.workflows.digest_contracts import DIGEST_WORKFLOW, DigestResult, digest_schedule_id
 
 D = timedelta(days=1)
 LOG = simulate([Period(7 * D, 30, 0.002)])  # 0.2 % bad: budget 0.5 %, 60 % left

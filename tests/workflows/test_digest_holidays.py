@@ -21,18 +21,18 @@ from harness import RECORD
 from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.client import Client
 
-from activities.delivery_ledger import InMemoryLedger
-from activities.digest import StoreDigestSource
-from activities.slack_client import slack_client
-from activities.slack_context import policy_context
-from activities.slack_sender import SlackSender
-from detectors.raising import with_pydantic
-from policies.loader import load_policies
-from policies.policy_set import PolicySet
-from records.store import Store
-from workers.digest_schedules import digest_request
-from workers.worker import Wiring, build_worker
-from workflows.digest_contracts import DIGEST_WORKFLOW, DigestResult
+from escalator.activities.delivery_ledger import InMemoryLedger
+from escalator.activities.digest import StoreDigestSource
+from escalator.activities.slack_client import slack_client
+from escalator.activities.slack_context import policy_context
+from escalator.activities.slack_sender import SlackSender
+from escalator.client import with_pydantic
+from escalator.policies.loader import load_policies
+from escalator.policies.policy_set import PolicySet
+from escalator.records.store import Store
+from escalator.worker.digest_schedules import digest_request
+from escalator.worker.main import Wiring, build_worker
+from escalator.workflows.digest_contracts import DIGEST_WORKFLOW, DigestResult
 
 pytestmark = pytest.mark.temporal
 

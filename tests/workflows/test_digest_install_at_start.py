@@ -30,13 +30,13 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
-from activities.channels import CapturingSender
-from detectors.raising import with_pydantic
-from policies.loader import load_policies
-from workers.digest_startup import install_digests_until_done
-from workers.settings import Settings
-from workers.worker import Wiring, run_worker
-from workflows.digest_contracts import DIGEST_WORKFLOW, DigestRequest, digest_schedule_id
+from escalator.activities.channels import CapturingSender
+from escalator.client import with_pydantic
+from escalator.policies.loader import load_policies
+from escalator.settings import Settings
+from escalator.worker.digest_startup import install_digests_until_done
+from escalator.worker.main import Wiring, run_worker
+from escalator.workflows.digest_contracts import DIGEST_WORKFLOW, DigestRequest, digest_schedule_id
 
 pytestmark = [pytest.mark.temporal, pytest.mark.own_dev_server]
 

@@ -14,8 +14,8 @@ from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
-from workflows.digest import DigestWorkflow
-from workflows.digest_contracts import DIGEST_WORKFLOW, DigestRequest, DigestResult
+from escalator.workflows.digest import DigestWorkflow
+from escalator.workflows.digest_contracts import DIGEST_WORKFLOW, DigestRequest, DigestResult
 
 # Not imported from digest_helpers: the sandbox re-imports this module for _WaitsFirst, and
 # that one imports the settings (which resolve paths at import).

@@ -17,9 +17,9 @@ import pytest
 from harness import Harness, has, steps, subject
 from policy_factory import detection, make_policy
 
-from policies.playbooks import PlaybookStep
-from workflows.activity_contracts import ActionResult
-from workflows.contracts import (
+from escalator.policies.playbooks import PlaybookStep
+from escalator.workflows.activity_contracts import ActionResult
+from escalator.workflows.contracts import (
     AcknowledgeInput,
     Detection,
     ExceptionState,

@@ -8,8 +8,8 @@ import pytest
 from harness import Harness, has, steps, subject
 from policy_factory import detection, make_policy
 
-from policies.calendars import WEEKDAYS, Calendar
-from workflows.contracts import StepKind
+from escalator.policies.calendars import WEEKDAYS, Calendar
+from escalator.workflows.contracts import StepKind
 
 pytestmark = pytest.mark.temporal
 

@@ -22,10 +22,10 @@ from policy_factory import detection, make_policy
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from activities.channels import CapturingSender
-from detectors.raising import exception_handle, raise_exception, with_pydantic
-from workers.worker import Wiring, build_worker
-from workflows.contracts import AddNoteInput, EscalateNowInput, UpdateResult
+from escalator.activities.channels import CapturingSender
+from escalator.client import exception_handle, raise_exception, with_pydantic
+from escalator.worker.main import Wiring, build_worker
+from escalator.workflows.contracts import AddNoteInput, EscalateNowInput, UpdateResult
 
 pytestmark = [pytest.mark.temporal, pytest.mark.own_dev_server]
 ESCALATOR = str(Path(sys.executable).parent / "escalator")

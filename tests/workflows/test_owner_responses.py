@@ -8,7 +8,7 @@ from policy_factory import detection, make_policy
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
-from workflows.contracts import (
+from escalator.workflows.contracts import (
     AcknowledgeInput,
     AddNoteInput,
     ApplyPolicyInput,

@@ -8,7 +8,7 @@ import pytest
 from harness import Harness, has, steps, subject
 from policy_factory import detection, make_policy
 
-from workflows.contracts import AcknowledgeInput, ExceptionState, ResolveInput, StepKind
+from escalator.workflows.contracts import AcknowledgeInput, ExceptionState, ResolveInput, StepKind
 
 pytestmark = pytest.mark.temporal
 
@@ -129,7 +129,7 @@ async def test_exhausted_flag_stays_open_and_flagged(harness: Harness) -> None:
     assert ("inventory", "repeat") in paged
     assert not any(reason == "broadcast" for _, reason in paged)
     assert status.state is ExceptionState.OPEN
-    from workflows.search_attributes import EXHAUSTED, LEVEL, STATE
+    from escalator.workflows.search_attributes import EXHAUSTED, LEVEL, STATE
 
     for _ in range(100):  # search attributes follow the workflow task, not the query
         attrs = (await h.handle(eid).describe()).typed_search_attributes

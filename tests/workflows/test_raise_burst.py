@@ -14,7 +14,7 @@ import pytest
 from harness import Harness, has, subject
 from policy_factory import detection, make_policy
 
-from workflows.contracts import StepKind
+from escalator.workflows.contracts import StepKind
 
 pytestmark = pytest.mark.temporal
 BURST = 40

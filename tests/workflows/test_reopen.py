@@ -19,13 +19,13 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from activities.channels import CapturingSender
-from activities.playbook import InMemoryConditions
-from activities.records import InMemoryRecorder
-from activities.routing import always_page
-from detectors.raising import raise_exception, with_pydantic
-from workers.worker import Wiring, build_worker
-from workflows.contracts import (
+from escalator.activities.channels import CapturingSender
+from escalator.activities.playbook import InMemoryConditions
+from escalator.activities.records import InMemoryRecorder
+from escalator.activities.routing import always_page
+from escalator.client import raise_exception, with_pydantic
+from escalator.worker.main import Wiring, build_worker
+from escalator.workflows.contracts import (
     AcknowledgeInput,
     EscalationInput,
     ExceptionState,

@@ -18,8 +18,8 @@ from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer, UnsandboxedWorkflowRunner
 
-from workflows.contracts import ESCALATION_WORKFLOW, EscalationInput, ExceptionStatus
-from workflows.escalation import EscalationWorkflow
+from escalator.workflows.contracts import ESCALATION_WORKFLOW, EscalationInput, ExceptionStatus
+from escalator.workflows.escalation import EscalationWorkflow
 
 HISTORIES = sorted((Path(__file__).parent.parent / "histories").glob("*.json"))
 MAIN_SCENARIOS = {

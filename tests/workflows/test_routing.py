@@ -16,15 +16,15 @@ from policy_factory import detection, make_policy
 sys.path.insert(0, str(Path(__file__).parent.parent / "routing"))
 from routing_scenario import START, Period, journey, simulate
 
-from activities.channels import render_text
-from activities.routing import LogBurnRates, RecorderPageVolume, Router, SqlSilences
-from activities.slack_blocks import MessageContext, render_message
-from policies.calendars import Calendar
-from policies.snapshot import ExceptionPolicy
-from records.silences import SilenceStore
-from records.store import Store
-from workflows.contracts import Detection, StepKind, TimelineStep
-from workflows.escalation_routing import NOTIFY_FACTOR
+from escalator.activities.channels import render_text
+from escalator.activities.routing import LogBurnRates, RecorderPageVolume, Router, SqlSilences
+from escalator.activities.slack_blocks import MessageContext, render_message
+from escalator.policies.calendars import Calendar
+from escalator.policies.snapshot import ExceptionPolicy
+from escalator.records.silences import SilenceStore
+from escalator.records.store import Store
+from escalator.workflows.contracts import Detection, StepKind, TimelineStep
+from escalator.workflows.escalation_routing import NOTIFY_FACTOR
 
 # Support-hours delays and silence re-checks are hours of durable timers: time must skip.
 pytestmark = [pytest.mark.temporal, pytest.mark.time_skipping_only]

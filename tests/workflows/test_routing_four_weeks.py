@@ -23,9 +23,9 @@ from policy_factory import detection, make_policy
 sys.path.insert(0, str(Path(__file__).parent.parent / "routing"))
 from routing_scenario import START, Period, SimulatedLog, journey, simulate
 
-from activities.routing import LogBurnRates, Router
-from workflows.activity_contracts import RoutingInput
-from workflows.contracts import Detection, StepKind
+from escalator.activities.routing import LogBurnRates, Router
+from escalator.workflows.activity_contracts import RoutingInput
+from escalator.workflows.contracts import Detection, StepKind
 
 # Four simulated weeks of durable timers: time must skip.
 pytestmark = [pytest.mark.temporal, pytest.mark.time_skipping_only]

@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 from policy_factory import detection, make_policy
 
-from policies.calendars import Calendar
-from workflows import responses as r
-from workflows.contracts import (
+from escalator.policies.calendars import Calendar
+from escalator.workflows import responses as r
+from escalator.workflows.contracts import (
     AcknowledgeInput,
     EscalationInput,
     ExceptionState,
@@ -17,9 +17,9 @@ from workflows.contracts import (
     SnoozeInput,
     StepKind,
 )
-from workflows.escalation_state import EscalationState
-from workflows.presentation import current_details, static_details, static_summary
-from workflows.targets import member_targets, role_targets, update_targets
+from escalator.workflows.escalation_state import EscalationState
+from escalator.workflows.presentation import current_details, static_details, static_summary
+from escalator.workflows.targets import member_targets, role_targets, update_targets
 
 MIN = timedelta(minutes=1)
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)  # a Monday

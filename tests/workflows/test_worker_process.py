@@ -18,9 +18,9 @@ from harness import has, subject
 from policy_factory import detection, make_policy
 from temporalio.testing import WorkflowEnvironment
 
-from detectors.raising import exception_handle, raise_exception
-from records.store import Store
-from workflows.contracts import AcknowledgeInput, ExceptionStatus, StepKind, UpdateResult
+from escalator.client import exception_handle, raise_exception
+from escalator.records.store import Store
+from escalator.workflows.contracts import AcknowledgeInput, ExceptionStatus, StepKind, UpdateResult
 
 pytestmark = [pytest.mark.temporal, pytest.mark.own_dev_server]
 ESCALATOR = str(Path(sys.executable).parent / "escalator")

@@ -9,14 +9,14 @@ import numpy as np
 import polars as pl
 import pytest
 
-from detectors.events import CASE
-from detectors.prediction.model import ModelMismatch, load_predictor
-from detectors.prediction.prefixes import encode_prefixes
-from detectors.prediction.protocol import evaluate_protocol, split_cases, train_predictor
-from detectors.prediction.targets import case_outcomes
-from detectors.readers import read_log
-from policies.loader import load_policies
-from policies.policy_set import PolicySet
+from escalator.detectors.events import CASE
+from escalator.detectors.prediction.model import ModelMismatch, load_predictor
+from escalator.detectors.prediction.prefixes import encode_prefixes
+from escalator.detectors.prediction.protocol import evaluate_protocol, split_cases, train_predictor
+from escalator.detectors.prediction.targets import case_outcomes
+from escalator.detectors.readers import read_log
+from escalator.policies.loader import load_policies
+from escalator.policies.policy_set import PolicySet
 from tests.detectors.prediction.synthetic import order_rows, write_log, write_policy
 
 

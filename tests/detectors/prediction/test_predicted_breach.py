@@ -5,12 +5,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from detectors.backtest import backtest_cutoff, run_backtest
-from detectors.prediction.model_file import ModelFile
-from detectors.prediction.protocol import train_predictor
-from detectors.readers import read_log
-from detectors.scorecard import score_rules
-from policies.loader import load_policies
+from escalator.detectors.backtest import backtest_cutoff, run_backtest
+from escalator.detectors.prediction.model_file import ModelFile
+from escalator.detectors.prediction.protocol import train_predictor
+from escalator.detectors.readers import read_log
+from escalator.detectors.scorecard import score_rules
+from escalator.policies.loader import load_policies
 from tests.detectors.prediction.synthetic import order_rows, write_log, write_policy
 
 RULE = """  - name: order_predicted_late

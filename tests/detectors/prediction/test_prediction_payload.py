@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from workflows.presentation import prediction_lines
+from escalator.workflows.presentation import prediction_lines
 
 
 def test_prediction_lines_show_risk_completion_features_and_model() -> None:

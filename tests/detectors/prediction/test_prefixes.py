@@ -8,11 +8,11 @@ from pathlib import Path
 import polars as pl
 from polars.testing import assert_frame_equal
 
-from detectors.events import CASE, TS
-from detectors.prediction.prefixes import encode_prefixes, feature_names, fit_vocabulary
-from detectors.prediction.targets import REMAINING, case_outcomes, with_targets
-from detectors.readers import read_log
-from policies.loader import load_policies
+from escalator.detectors.events import CASE, TS
+from escalator.detectors.prediction.prefixes import encode_prefixes, feature_names, fit_vocabulary
+from escalator.detectors.prediction.targets import REMAINING, case_outcomes, with_targets
+from escalator.detectors.readers import read_log
+from escalator.policies.loader import load_policies
 from tests.detectors.prediction.synthetic import START, order_rows, write_log, write_policy
 
 

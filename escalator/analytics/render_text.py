@@ -1,0 +1,132 @@
+"""The report as terminal tables (rich)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from escalator.analytics.formatting import format_percent, format_seconds
+
+__all__ = ["print_report"]
+
+
+def _table(title: str, headers: list[str], rows: list[list[str]]) -> Table:
+    table = Table(title=title, title_justify="left")
+    for i, h in enumerate(headers):
+        table.add_column(h, justify="left" if i == 0 else "right")
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
+def print_report(report: dict[str, Any], console: Console | None = None) -> None:
+    out = console or Console()
+    t = report["totals"]
+    out.print(
+        f"[bold]escalator report[/] as of {report['as_of']}"
+        + (f" since {report['since']}" if report["since"] else "")
+    )
+    out.print(_table("Totals", list(t), [[str(v) for v in t.values()]]))
+    slo_rows = [
+        [
+            s["journey"], s["sli"], f"{s['objective']:g}%", str(s["valid"]), str(s["bad"]),
+            format_percent(s["compliance"]), format_percent(s["error_budget_remaining"]),
+            ", ".join(f"{b['action']}:{'-' if b['long']['burn_rate'] is None else round(b['long']['burn_rate'], 2)}{'!' if b['fires'] else ''}" for b in s["burn_rates"]),
+        ]
+        for s in report["slos"]
+    ]  # fmt: skip
+    headers = [
+        "journey",
+        "SLI",
+        "objective",
+        "valid",
+        "bad",
+        "compliance",
+        "budget left",
+        "burn (long)",
+    ]
+    out.print(_table("SLOs and error budgets", headers, slo_rows))
+    for measure in ("time_to_detect", "time_to_acknowledge", "time_to_restore"):
+        rep = report[measure]
+        rows = [
+            [
+                "(all)",
+                str(rep["overall"]["count"]),
+                *(format_seconds(rep["overall"][p]) for p in ("p50", "p90", "p99")),
+            ]
+        ]
+        rows += [
+            [
+                str(r["journey"]),
+                str(r["count"]),
+                *(format_seconds(r[p]) for p in ("p50", "p90", "p99")),
+            ]
+            for r in rep["by_journey"]
+        ]
+        out.print(
+            _table(
+                measure.replace("_", " ").capitalize(),
+                ["journey", "count", "p50", "p90", "p99"],
+                rows,
+            )
+        )
+    out.print(
+        _table(
+            "Open exceptions by age",
+            ["age", "count"],
+            [[b["bucket"], str(b["count"])] for b in report["open_by_age"]],
+        )
+    )
+    roles = report["load_by_owner_role"]
+    out.print(
+        _table(
+            "Load per owner role",
+            ["owner role", "exceptions", "open", "escalated"],
+            [
+                [str(r["owner_role"]), str(r["exceptions"]), str(r["open"]), str(r["escalated"])]
+                for r in roles
+            ],
+        )
+    )
+    rw = report["rework"]["overall"]
+    dora = report["dora_operations"]
+    out.print(
+        f"[bold]Operations outcomes (DORA measures, operations form)[/]: change failure rate {format_percent(rw['rate'])} ({rw['rework']}/{rw['exceptions']})"
+    )
+    lead = [
+        [
+            r["journey"],
+            str(r["cases"]),
+            str(r["completed"]),
+            *(format_seconds(r[p]) for p in ("p50", "p90", "p99")),
+        ]
+        for r in dora["lead_time"]
+    ]
+    out.print(
+        _table(
+            "Lead time (first event -> completing event)",
+            ["journey", "cases", "completed", "p50", "p90", "p99"],
+            lead,
+        )
+    )
+    opened = report["open_exceptions"]
+    rows = [
+        [
+            r["exception_id"],
+            str(r["rule"]),
+            r["state"],
+            str(r["level"]),
+            format_seconds(r["age_seconds"]),
+            r["url"],
+        ]
+        for r in opened["oldest_first"][:20]
+    ]
+    out.print(
+        _table(
+            f"Open exceptions ({opened['count']}; oldest first)",
+            ["exception", "rule", "state", "level", "age", "Temporal UI"],
+            rows,
+        )
+    )

@@ -1,0 +1,217 @@
+"""`escalator silence add|list|expire`: silences and maintenance windows.
+
+    escalator silence add --journey orderToShip [--rule awaiting_inventory] [--label site=ams]
+        (--until 2026-03-02T18:00 | --for 2h | --until-resolved EXCEPTION_ID)
+        --reason "stock count" --as anna
+    escalator silence list [--all] [--json]
+    escalator silence expire sil-0123456789 --as anna
+
+The journey, rule and member are checked against the policies (ESCALATOR_POLICY_DIR)
+so a typo cannot silence nothing. Silences live in the records database
+(`escalator.records.silences`); routing suppresses matching exceptions while one is active,
+and releases them when it ends.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Annotated
+
+import typer
+
+from escalator.cli.errors import fail as _fail
+from escalator.policies.duration import parse_duration
+from escalator.policies.errors import PolicyError
+from escalator.policies.loader import load_policies
+from escalator.policies.policy_set import PolicySet
+from escalator.records.silences import SilenceError, SilenceStore
+from escalator.records.store import Store
+from escalator.records.tables import SilenceRecord
+from escalator.settings import Settings
+
+__all__ = ["SilenceRequest", "add_silence", "register", "silence_app"]
+
+silence_app = typer.Typer(
+    name="silence",
+    help="Silences and maintenance windows: suppress matching exceptions until an end.",
+    no_args_is_help=True,
+)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(silence_app, name="silence")
+
+
+class SilenceRequest:
+    """A silence as asked for (from the CLI or a Slack slash command), checked before storing."""
+
+    def __init__(
+        self,
+        *,
+        journey: str,
+        reason: str,
+        actor: str,
+        rule: str | None = None,
+        labels: list[str] | None = None,
+        until: str | None = None,
+        for_: str | None = None,
+        until_resolved: str | None = None,
+    ) -> None:
+        self.journey, self.reason, self.actor, self.rule = journey, reason, actor, rule
+        self.labels = labels or []
+        self.until, self.for_, self.until_resolved = until, for_, until_resolved
+
+    def check(self, policies: PolicySet | None) -> dict[str, str]:
+        """The labels as a dict; a ``SilenceError`` naming the bad option otherwise."""
+        labels: dict[str, str] = {}
+        for item in self.labels:
+            key, sep, value = item.partition("=")
+            if not sep or not key:
+                raise SilenceError(f"--label {item!r}: expected key=value, e.g. site=ams")
+            labels[key] = value
+        if sum(x is not None for x in (self.until, self.for_, self.until_resolved)) != 1:
+            raise SilenceError(
+                "give exactly one of --until TIME, --for DURATION, --until-resolved ID"
+            )
+        if policies is None:
+            return labels
+        journeys = {j.name for j in policies.journeys}
+        if self.journey not in journeys:
+            raise SilenceError(
+                f"--journey {self.journey!r}: no such journey ({', '.join(sorted(journeys))})"
+            )
+        rules = {r.name for r in policies.rules if r.journey == self.journey}
+        if self.rule is not None and self.rule not in rules:
+            raise SilenceError(
+                f"--rule {self.rule!r}: not a rule of {self.journey} ({', '.join(sorted(rules))})"
+            )
+        members = {m.name for role in policies.roles for m in role.members}
+        if self.actor not in members:
+            raise SilenceError(f"--as {self.actor!r}: not a member of any role in the policies")
+        return labels
+
+    def ends_at(self, now: datetime) -> datetime | None:
+        if self.for_ is not None:
+            try:
+                return now + parse_duration(self.for_)
+            except ValueError as err:
+                raise SilenceError(f"--for {self.for_!r}: {err}") from None
+        if self.until is not None:
+            try:
+                at = datetime.fromisoformat(self.until.replace("Z", "+00:00"))
+            except ValueError:
+                raise SilenceError(
+                    f"--until {self.until!r}: expected an ISO time such as 2026-03-02T18:00+01:00"
+                ) from None
+            return at if at.tzinfo else at.replace(tzinfo=UTC)
+        return None
+
+
+def add_silence(
+    store: SilenceStore, request: SilenceRequest, policies: PolicySet | None, now: datetime
+) -> SilenceRecord:
+    labels = request.check(policies)
+    return store.add(
+        journey=request.journey,
+        rule=request.rule,
+        labels=labels,
+        reason=request.reason,
+        created_by=request.actor,
+        now=now,
+        ends_at=request.ends_at(now),
+        until_resolved=request.until_resolved,
+    )
+
+
+def _store(database_url: str | None) -> SilenceStore:
+    settings = Settings()
+    url = database_url or settings.resolved_database_url
+    if url.startswith("sqlite:///"):
+        settings.state_dir.mkdir(parents=True, exist_ok=True)
+    return SilenceStore(Store.open(url).engine)
+
+
+def _policies() -> PolicySet | None:
+    settings = Settings()
+    try:
+        return load_policies([settings.policy_dir])
+    except PolicyError as err:
+        _fail(f"policies in {settings.policy_dir} do not load:\n{err}")
+
+
+def describe(s: SilenceRecord) -> str:
+    scope = s.journey + (f"/{s.rule}" if s.rule else "")
+    scope += "".join(f" {k}={v}" for k, v in sorted((s.labels or {}).items()))
+    end = f"until {s.ends_at.isoformat()}" if s.ends_at else f"until {s.until_resolved} resolves"
+    if s.expired_at:
+        end = f"expired {s.expired_at.isoformat()} by {s.expired_by}"
+    return f"{s.id}  {scope}  {end}  — {s.reason} ({s.created_by})"
+
+
+DbOpt = Annotated[str | None, typer.Option("--database-url", help="Records database URL.")]
+
+
+@silence_app.command("add")
+def add(
+    journey: Annotated[str, typer.Option(help="The journey to silence.")],
+    reason: Annotated[str, typer.Option(help="Why: shown wherever something is suppressed.")],
+    actor: Annotated[str, typer.Option("--as", help="Your member name in the policy.")],
+    rule: Annotated[str | None, typer.Option(help="Only this rule.")] = None,
+    label: Annotated[list[str] | None, typer.Option(help="key=value, repeatable.")] = None,
+    until: Annotated[str | None, typer.Option(help="End time (ISO).")] = None,
+    for_: Annotated[str | None, typer.Option("--for", help="Duration, e.g. 2h.")] = None,
+    until_resolved: Annotated[
+        str | None, typer.Option(help="Until this exception id resolves.")
+    ] = None,
+    database_url: DbOpt = None,
+    json_out: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Silence a journey (or one rule, or labels) until a time or until an exception resolves."""
+    request = SilenceRequest(
+        journey=journey,
+        reason=reason,
+        actor=actor,
+        rule=rule,
+        labels=label,
+        until=until,
+        for_=for_,
+        until_resolved=until_resolved,
+    )
+    try:
+        created = add_silence(_store(database_url), request, _policies(), datetime.now(UTC))
+    except SilenceError as err:
+        _fail(str(err))
+    print(created.model_dump_json() if json_out else f"silenced: {describe(created)}")
+
+
+@silence_app.command("list")
+def list_(
+    all_: Annotated[bool, typer.Option("--all", help="Include ended and expired ones.")] = False,
+    database_url: DbOpt = None,
+    json_out: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Active silences (or all of them)."""
+    store = _store(database_url)
+    rows = store.all() if all_ else store.all(active_at=datetime.now(UTC))
+    if json_out:
+        print(json.dumps([json.loads(r.model_dump_json()) for r in rows], indent=2))
+        return
+    for r in rows:
+        print(describe(r))
+    if not rows:
+        print("no silences" if all_ else "no active silences")
+
+
+@silence_app.command("expire")
+def expire(
+    silence_id: Annotated[str, typer.Argument(help="The silence id, e.g. sil-0123456789.")],
+    actor: Annotated[str, typer.Option("--as", help="Your member name in the policy.")],
+    database_url: DbOpt = None,
+) -> None:
+    """End a silence now: what it held back is routed again at its next re-check."""
+    try:
+        done = _store(database_url).expire(silence_id, by=actor, now=datetime.now(UTC))
+    except SilenceError as err:
+        _fail(str(err))
+    print(f"expired: {describe(done)}")

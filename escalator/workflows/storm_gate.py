@@ -1,0 +1,245 @@
+"""The gate before an exception's first page: storm control and hold-down.
+
+A base class of the EscalationWorkflow (before the handlers in its MRO), used
+only when the escalation policy sets ``storm``, behind
+``workflow.patched("storm-gate")`` so recorded histories replay unchanged.
+
+- Hold-down: an exception reopened within ``hold_down`` of its resolution is
+  flapping. It is recorded (HELD_DOWN) and pages nobody; if it is still open
+  when the hold-down ends, it pages then.
+- Storm: the rule's StormWorkflow answers "page" or "grouped". A grouped
+  exception is recorded (GROUPED), its role is told by the storm's one
+  message, it sets no response timer of its own and sends no individual
+  updates; it stays its own workflow, acknowledgeable and resolvable, and
+  tells the storm when it is resolved.
+
+Notify-routed exceptions pass the same gate before their one Slack message
+(``workflow.patched("storm-notify")``) and tell the storm how they were routed,
+so a storm of notifications stays on quiet channels (escalator/workflows/storm_escalation.py).
+Ticket-routed ones interrupt nobody and never ask.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError
+
+with workflow.unsafe.imports_passed_through():
+    from escalator.policies.duration import format_duration
+    from escalator.policies.storm import StormControl
+    from escalator.workflows.activity_contracts import NotificationReason
+    from escalator.workflows.contracts import ExceptionState, StepKind
+    from escalator.workflows.escalation_steps import Batch, EscalationSteps
+    from escalator.workflows.storm_contracts import (
+        ACTIVITY_STORM_GATE,
+        STORM_NOTIFY,
+        StormEscalated,
+        StormGateInput,
+        StormInput,
+        StormMember,
+        StormMemberClosed,
+        StormVerdict,
+        storm_id,
+    )
+
+__all__ = ["StormGate"]
+
+GATE_RETRY = RetryPolicy(maximum_attempts=5, maximum_interval=timedelta(seconds=10))
+# In a storm of thousands the gate waits its turn (Temporal admits 10 updates in flight per
+# workflow; escalator/activities/storm.py asks a few at a time per worker), which took longer than
+# the former 30 s start-to-close on a loaded worker: attempts timed out while queued, and
+# after five of them the exception paged alone. So the gate may wait minutes, and a crashed
+# worker's gate is still retried within the heartbeat timeout. Activity options are not
+# part of replay's command matching: recorded histories replay unchanged.
+GATE_TIMEOUT = timedelta(minutes=5)
+GATE_HEARTBEAT = timedelta(seconds=10)
+IN_PLACE: set[str] = {"informed", "update", "resolved"}
+
+
+class StormGate(EscalationSteps):
+    _storm_id: str | None = None
+
+    async def _first_page(self) -> None:
+        """Page level 1, unless storm control says hold down or group."""
+        storm = self._s.policy.escalation.storm
+        if storm is None or not workflow.patched("storm-gate"):
+            await self._page("first")
+            return
+        if not await self._gated(storm):
+            await self._page("first")
+
+    async def _notify_gated(self) -> bool:
+        """A notify-routed exception, before its one Slack message: True when storm control
+        held it down or grouped it (it sends nothing now).
+
+        500 notifications are as much a flood as 500 pages, and a storm usually starts
+        before the error budget burns, so its exceptions are routed notify. Only policies
+        with storm control ask, so histories without it never meet the patch marker.
+        """
+        storm = self._s.policy.escalation.storm
+        if storm is None or not workflow.patched(STORM_NOTIFY):
+            return False
+        return await self._gated(storm)
+
+    async def _gated(self, storm: StormControl) -> bool:
+        """True when this exception sends no individual first message now."""
+        s = self._s
+        if await self._held_down(storm):
+            return True
+        verdict = await self._ask_storm()
+        if verdict.action != "grouped":
+            return False
+        self._storm_id = verdict.storm_id
+        s.ack_due = None  # the storm's message is the page; no timer per subject
+        s.add_notified(s.owner_role)  # so the role's members may respond
+        s.record(
+            StepKind.GROUPED,
+            workflow.now(),
+            level=s.level,
+            role=s.owner_role,
+            storm_id=verdict.storm_id,
+            grouped=verdict.grouped,
+            reason=verdict.reason,
+        )
+        return True
+
+    async def _held_down(self, storm: StormControl) -> bool:
+        """True when the exception needs no page now (resolved, or answered, meanwhile)."""
+        s = self._s
+        before = self._previous_resolved_at
+        if storm.hold_down is None or not s.reopened_from or before is None:
+            return False
+        now = workflow.now()
+        ends = before + storm.hold_down
+        if now >= ends:
+            return False
+        s.record(
+            StepKind.HELD_DOWN,
+            now,
+            level=s.level,
+            role=s.owner_role,
+            until=ends.isoformat(),
+            reason=f"reopened {format_duration(now - before)} after its resolution, within "
+            f"the hold-down of {format_duration(storm.hold_down)}: not paged",
+        )
+        self._publish()
+        await self._flush()
+        with contextlib.suppress(TimeoutError):
+            await workflow.wait_condition(
+                lambda: s.resolved,
+                timeout=ends - now,
+                timeout_summary=f"hold-down: {format_duration(storm.hold_down)}",
+            )
+        if s.resolved or s.state is not ExceptionState.OPEN:
+            return True
+        s.restart_ack_window(workflow.now())
+        return False
+
+    async def _ask_storm(self) -> StormVerdict:
+        s = self._s
+        role = s.owner_role
+        member = StormMember(
+            exception_id=s.exception_id,
+            subject=s.detection.subject,
+            onset=s.detection.onset,
+            detected_at=s.detected_at,
+            # The storm pages no louder than its members were routed.
+            routing="notify" if s.routing == "notify" else "page",
+        )
+        storm = StormInput(
+            journey=s.detection.journey, rule=s.detection.rule, role=role, policy=s.policy
+        )
+        try:
+            return await workflow.execute_activity(
+                ACTIVITY_STORM_GATE,
+                StormGateInput(storm=storm, member=member),
+                result_type=StormVerdict,
+                start_to_close_timeout=GATE_TIMEOUT,
+                heartbeat_timeout=GATE_HEARTBEAT,
+                retry_policy=GATE_RETRY,
+                summary=f"storm control: page {role} or group?",
+            )
+        except ActivityError as err:  # better a page too many than an exception nobody sees
+            return StormVerdict(
+                action="page",
+                storm_id=storm_id(storm.journey, storm.rule, role),
+                reason=f"storm gate failed ({err.cause or err}); paging",
+            )
+
+    # --- a grouped exception sends nothing on its own ---
+
+    async def _notify(self, batch: Batch, skipped: Sequence[str], summary: str) -> None:
+        if self._storm_id is not None:
+            # An in-place update of a message this exception never sent would be a new
+            # message per subject: exactly the flood storm control prevents.
+            batch = [
+                (t, why) for t, why in batch if why not in IN_PLACE or t.key in self._s.messages
+            ]
+        await super()._notify(batch, skipped, summary)
+
+    async def _update_everyone(self, reason: NotificationReason, summary: str) -> None:
+        if reason == "resolved" and self._storm_id is not None:
+            await self._tell_storm_resolved(self._storm_id)
+        await super()._update_everyone(reason, summary)
+
+    async def _tell_storm_resolved(self, sid: str) -> None:
+        s = self._s
+        try:
+            await workflow.get_external_workflow_handle(sid).signal(
+                "member_closed",
+                StormMemberClosed(exception_id=s.exception_id, at=workflow.now()),
+            )
+        except Exception:  # the storm is over: nobody to tell, nothing lost
+            workflow.logger.info("storm %s is over; resolution not counted there", sid)
+
+    @workflow.signal
+    def storm_escalated(self, inp: StormEscalated) -> None:
+        """The storm this exception joined escalated: recorded here as if it escalated alone,
+        so its own timeline, records, level and search attributes show it, and the role
+        told now may answer it (its validators only let notified roles respond)."""
+        s = self._s
+        if s.resolved or self._storm_id != inp.storm_id:
+            return
+        s.add_notified(inp.role)
+        if s.state is not ExceptionState.OPEN:
+            return  # acknowledged or snoozed: someone has it; told, not escalated
+        now = workflow.now()
+        if inp.exhausted:
+            s.exhausted = inp.on_exhausted != "repeat"
+            s.record(
+                StepKind.EXHAUSTED,
+                now,
+                level=s.level,
+                role=s.owner_role,
+                on_exhausted=inp.on_exhausted,
+                cause=inp.cause,
+                round=inp.round,
+                storm_id=inp.storm_id,
+            )
+        if not inp.exhausted or inp.on_exhausted == "repeat":
+            previous = s.owner_role
+            # The storm runs on the policy of its first exception; a member on another
+            # version keeps its own levels and takes the storm's role as an override.
+            s.level, s.round, s.level_started_at = min(inp.level, len(s.levels)), inp.round, now
+            s.role_override = None if s.current_level.role == inp.role else inp.role
+            s.record(
+                StepKind.ESCALATED,
+                now,
+                level=inp.level,
+                role=inp.role,
+                cause=inp.cause,
+                previous_role=previous,
+                round=inp.round,
+                storm_id=inp.storm_id,
+            )
+        self._inbox.append(("storm", None))  # wakes the loop: publish and record the step
+
+    @property
+    def _previous_resolved_at(self) -> datetime | None:
+        """When the run this one reopens was resolved (set from the input at start)."""
+        return self._s.previous_resolved_at

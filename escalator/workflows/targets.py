@@ -1,0 +1,93 @@
+"""Who gets a message, on which channel, at which address.
+
+A level names a role and channels; the role's on-call member (rotation) is
+the person paged by DM, SMS or voice, the role's Slack channel gets the
+channel post. A channel with no address for this role is skipped and said so;
+when nothing is left, the console target keeps the page from vanishing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from escalator.policies.roles import Channel, Member, OwnerRole
+from escalator.policies.snapshot import ExceptionPolicy
+
+__all__ = ["Target", "member_targets", "role_targets", "update_targets"]
+
+
+@dataclass(frozen=True)
+class Target:
+    role: str
+    channel: Channel
+    target: str
+    member: str | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.role}|{self.channel}|{self.target}"
+
+
+def _address(role: OwnerRole, member: Member, channel: Channel) -> tuple[str | None, str | None]:
+    if channel == "slack":
+        return role.slack_channel, None
+    if channel == "slack_dm":
+        return member.slack_user_id, member.name
+    if channel in ("sms", "voice"):
+        return member.phone, member.name
+    return role.name, member.name  # console
+
+
+def role_targets(
+    policy: ExceptionPolicy, role_name: str, channels: Iterable[Channel], at: datetime
+) -> tuple[list[Target], list[str]]:
+    """Targets for paging ``role_name`` now, and the channels skipped (with why)."""
+    role = policy.role(role_name)
+    member = role.on_call(at)
+    targets: list[Target] = []
+    skipped: list[str] = []
+    for channel in channels:
+        address, person = _address(role, member, channel)
+        if address is None:
+            skipped.append(f"{channel}: no address for {person or role.name} in role {role.name}")
+            continue
+        targets.append(Target(role.name, channel, address, person))
+    if not targets:
+        targets.append(Target(role.name, "console", role.name, member.name))
+    return targets, skipped
+
+
+def member_targets(
+    policy: ExceptionPolicy, member_name: str, channels: Iterable[Channel]
+) -> list[Target]:
+    """A person directly (a reminder to whoever acknowledged): DM, SMS or console."""
+    for role in policy.roles.values():
+        member = next((m for m in role.members if m.name == member_name), None)
+        if member is None:
+            continue
+        targets = []
+        for channel in channels:
+            if channel == "slack":
+                channel = "slack_dm"  # remind the person, not the whole channel
+            address, person = _address(role, member, channel)
+            if address is not None and person is not None:
+                targets.append(Target(role.name, channel, address, person))
+        unique = list({t.key: t for t in targets}.values())
+        return unique or [Target(role.name, "console", member.name, member.name)]
+    return []
+
+
+def update_targets(policy: ExceptionPolicy, roles: Iterable[str]) -> list[Target]:
+    """Roles kept in the loop: their Slack channel (updated in place), else the console."""
+    targets = []
+    for name in roles:
+        role = policy.roles.get(name)
+        if role is None:
+            continue
+        if role.slack_channel:
+            targets.append(Target(name, "slack", role.slack_channel))
+        else:
+            targets.append(Target(name, "console", name))
+    return targets

@@ -1,1 +1,0 @@
-"""escalator: workers room (see ../shared/DESIGN.md)."""
