@@ -9,20 +9,22 @@ from datetime import UTC, datetime
 import escalator
 
 
-async def report_stuck_order(address: str, policy_dir: str, task_queue: str = "escalator") -> str:
+async def report_stuck_order(
+    address: str, policy_dir: str, waiting_since: datetime, task_queue: str = "escalator"
+) -> str:
     client = await escalator.connect(address)
     policies = escalator.load_policies([policy_dir])
     detection = escalator.Detection(
         journey="orderToShip",
         rule="awaiting_inventory",
-        subject="order-42",  # the case; one exception per journey, rule and subject
-        onset=datetime(2026, 12, 7, 9, 0, tzinfo=UTC),  # when it became true
-        payload={"warehouse": "NL-1"},  # evidence shown to the owner
+        subject="order-42",  # the case: one exception per journey, rule and subject
+        onset=waiting_since,  # when the condition became true, not when it was noticed
+        payload={"warehouse": "NL-1", "checked_at": datetime.now(UTC).isoformat()},
     )
     raised = await escalator.raise_exception(
         client, detection, policies=policies, task_queue=task_queue
     )
-    # "new" the first time; "duplicate" while the exception is still open
+    # "new" the first time; "duplicate" for later detections while it is still open
     return raised.outcome
 ```
 

@@ -2,7 +2,7 @@
 
 The Temporal Python SDK sometimes aborts the interpreter *after* pytest has
 finished (``Fatal Python error: PyGILState_Release``, exit 134, see
-temporalio/sdk-python#300 and ../shared/TEMPORAL-NOTES.md). The tests decide
+temporalio/sdk-python#300). The tests decide
 the exit code, not that abort: the plugin ``pytest_status_plugin`` (beside this
 file) writes pytest's own exit status to a file when the session finishes, and this wrapper uses it only when
 the process died by SIGABRT after that file was written. Any other exit code,

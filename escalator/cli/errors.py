@@ -51,7 +51,7 @@ def fail(message: str, code: int = ExitCode.USAGE) -> NoReturn:
 def leave(code: int = 0) -> NoReturn:
     """Exit without interpreter teardown, output flushed first: once the Temporal SDK ran,
     its runtime can abort the process at exit (temporalio/sdk-python#300, see
-    TEMPORAL-NOTES.md), which would turn the status the command decided on into 134."""
+    docs/architecture.md), which would turn the status the command decided on into 134."""
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(int(code))

@@ -2,7 +2,7 @@
 
 These commands end with ``os._exit`` after flushing their output: a process
 that used the Temporal SDK sometimes aborts at interpreter exit
-(temporalio/sdk-python#300, see TEMPORAL-NOTES.md), which would replace the
+(temporalio/sdk-python#300, see docs/architecture.md), which would replace the
 exit status the command decided on with 134.
 """
 
@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import typer
 
 from escalator.cli.errors import leave
 from escalator.settings import get_settings
+from escalator.stack.demo_context import RunCommand
 from escalator.stack.temporal_admin import (
     SearchAttributeConflict,
     register_search_attributes,
@@ -68,7 +71,27 @@ def up(
     finish(code)
 
 
+def in_process(root: Any) -> RunCommand:
+    """Run `escalator ARGS` on the command tree that is running now (no re-import of the
+    CLI module, which imports this one), as the shell would: the exit status, never a
+    traceback."""
+
+    def run(args: Sequence[str]) -> int:
+        try:
+            result = root.main(args=list(args), prog_name="escalator", standalone_mode=False)
+        except SystemExit as stop:
+            code = stop.code
+            return code if isinstance(code, int) else (0 if code is None else 1)
+        except Exception as error:  # usage errors and the like: report, never a traceback
+            say(f"escalator {' '.join(args)}: {error}")
+            return 2
+        return result if isinstance(result, int) else 0
+
+    return run
+
+
 def demo(
+    ctx: typer.Context,
     exit_after: bool = typer.Option(
         False, "--exit", help="Stop everything after the steps; exit 0 only if every step worked."
     ),
@@ -80,7 +103,9 @@ def demo(
     from escalator.stack.demo import run_demo
 
     stop_on_sigterm()
-    finish(run_demo(stack_options(port, ui_port, state_dir), exit_after=exit_after, echo=say))
+    options = stack_options(port, ui_port, state_dir)
+    run_command = in_process(ctx.find_root().command)
+    finish(run_demo(options, run_command, exit_after=exit_after, echo=say))
 
 
 def register_search_attributes_command(

@@ -1,1 +1,1 @@
-"""escalator: detectors room (see ../shared/DESIGN.md)."""
+"""The detectors room: event logs read, checked and judged against the exception rules, and breaches predicted (rooms and what each may import: docs/architecture.md)."""

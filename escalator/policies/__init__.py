@@ -1,1 +1,1 @@
-"""Policy models (journeys, SLOs, rules, roles, escalation, playbooks, calendars) and their loader."""
+"""The policies room: journeys, SLOs, exception rules, owner roles, escalation, playbooks and calendars, and their loader (rooms and what each may import: docs/architecture.md)."""

@@ -30,8 +30,9 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.constructor import RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
+from escalator.policies.checks import run_checks
 from escalator.policies.errors import PolicyError, Problem
-from escalator.policies.locate import describe_error, locate
+from escalator.policies.locate import SourceRef, describe_error, locate, node_line
 from escalator.policies.policy_set import DOCUMENT_KEYS, PolicyDocument, PolicySet
 from escalator.policies.salvage import Unknown, salvage
 
@@ -67,30 +68,6 @@ def _yaml() -> YAML:
     return yaml
 
 
-@dataclass(frozen=True)
-class SourceRef:
-    """Where one item of a policy set came from: its file, document and index."""
-
-    file: str
-    key: str  # document key: "rules", "roles", ...
-    index: int  # index in that document's list
-    node: Any  # the ruamel node of the item (CommentedMap), for line look-ups
-
-    @property
-    def line(self) -> int:
-        return _node_line(self.node) or 1
-
-    def at(self, *subpath: str | int) -> tuple[int, str]:
-        """Line and dotted path of a field of this item, e.g. ``at("levels", 0, "role")``."""
-        line, path = locate(self.node, subpath, default_line=self.line)
-        prefix = f"{self.key}[{self.index}]"
-        return line, prefix + (("." + path) if path and not path.startswith("[") else path)
-
-    def problem(self, message: str, *subpath: str | int) -> Problem:
-        line, path = self.at(*subpath)
-        return Problem(self.file, line, path, message)
-
-
 @dataclass
 class LoadedPolicies:
     """A validated policy set and where each item came from (``sources[key][i]``)."""
@@ -113,8 +90,6 @@ def load_policies(paths: Sequence[Path | str]) -> PolicySet:
 
 def load(paths: Sequence[Path | str]) -> LoadedPolicies:
     """Like :func:`load_policies`, also returning each item's source (for checks and tools)."""
-    from escalator.policies.checks import run_checks
-
     problems: list[Problem] = []
     files = _expand(paths, problems)
     items: dict[str, list[Any]] = {k: [] for k in DOCUMENT_KEYS}
@@ -258,7 +233,7 @@ def _load_document(
     checked: _Checked,
 ) -> None:
     if not isinstance(doc, CommentedMap):
-        line = _node_line(doc) or start
+        line = node_line(doc) or start
         problems.append(
             Problem(file, line, "", f"expected a mapping with {_KEYS_HINT}, got {_kind(doc)}")
         )
@@ -328,18 +303,11 @@ def _plain(node: Any) -> Any:
     return node
 
 
-def _node_line(node: Any) -> int | None:
-    lc = getattr(node, "lc", None)
-    if lc is None or getattr(lc, "line", None) is None:
-        return None
-    return int(lc.line) + 1
-
-
 def _key_line(mapping: CommentedMap, key: Any) -> int:
     try:
         return int(mapping.lc.key(key)[0]) + 1
     except (KeyError, TypeError, AttributeError):
-        return _node_line(mapping) or 1
+        return node_line(mapping) or 1
 
 
 def _kind(value: Any) -> str:

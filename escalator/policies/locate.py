@@ -13,12 +13,15 @@ from __future__ import annotations
 import difflib
 import types
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel
 
-__all__ = ["describe_error", "locate", "type_at"]
+from escalator.policies.errors import Problem
+
+__all__ = ["SourceRef", "describe_error", "locate", "node_line", "type_at"]
 
 
 def locate(
@@ -300,3 +303,34 @@ def _tags(tp: Any) -> str:
 def _did_you_mean(word: str, choices: Sequence[str]) -> str:
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def node_line(node: Any) -> int | None:
+    lc = getattr(node, "lc", None)
+    if lc is None or getattr(lc, "line", None) is None:
+        return None
+    return int(lc.line) + 1
+
+
+@dataclass(frozen=True)
+class SourceRef:
+    """Where one item of a policy set came from: its file, document and index."""
+
+    file: str
+    key: str  # document key: "rules", "roles", ...
+    index: int  # index in that document's list
+    node: Any  # the ruamel node of the item (CommentedMap), for line look-ups
+
+    @property
+    def line(self) -> int:
+        return node_line(self.node) or 1
+
+    def at(self, *subpath: str | int) -> tuple[int, str]:
+        """Line and dotted path of a field of this item, e.g. ``at("levels", 0, "role")``."""
+        line, path = locate(self.node, subpath, default_line=self.line)
+        prefix = f"{self.key}[{self.index}]"
+        return line, prefix + (("." + path) if path and not path.startswith("[") else path)
+
+    def problem(self, message: str, *subpath: str | int) -> Problem:
+        line, path = self.at(*subpath)
+        return Problem(self.file, line, path, message)

@@ -34,7 +34,7 @@ def records_metrics(settings: Settings) -> Callable[[], bytes]:
 
     def exposition() -> bytes:
         if not registry:
-            from escalator.analytics.metrics import EscalatorMetrics
+            from escalator.records.metrics import EscalatorMetrics
             from escalator.records.store import Store
 
             settings.state_dir.mkdir(parents=True, exist_ok=True)

@@ -16,8 +16,8 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
-from escalator.cli.silence import SilenceRequest, add_silence, describe
 from escalator.policies.policy_set import PolicySet
+from escalator.records.silence_requests import SilenceRequest, add_silence, describe
 from escalator.records.silences import SilenceError, SilenceStore
 from escalator.records.store import Store
 from escalator.settings import Settings

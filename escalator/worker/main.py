@@ -140,7 +140,7 @@ def serve_escalator_metrics(settings: Settings, wiring: Wiring) -> asyncio.Task[
     scrape time); keep the error-budget gauge fresh from ESCALATOR_ROUTING_LOGS, if set."""
     if not settings.metrics_port:
         return None
-    from escalator.analytics.metrics import start_metrics_server
+    from escalator.records.metrics import start_metrics_server
     from escalator.worker.routing import configured_logs
 
     store = wiring.recorder.store if isinstance(wiring.recorder, StoreRecorder) else None

@@ -8,7 +8,7 @@ from analytics_fixtures import LOG_AS_OF, event_log, journey
 from prometheus_client.parser import text_string_to_metric_families
 from report_steps import record_fixture
 
-from escalator.analytics.metrics import start_metrics_server
+from escalator.records.metrics import start_metrics_server
 from escalator.records.store import Store
 
 

@@ -223,7 +223,7 @@ async def _cli_install(client: Client, policies: Path, task_queue: str) -> str:
         ESCALATOR, "digest", "install", env=env, stdout=asyncio.subprocess.PIPE
     )
     out, _ = await proc.communicate()
-    # -6/134: the SDK's occasional abort at interpreter exit (TEMPORAL-NOTES), after the work.
+    # -6/134: the SDK's occasional abort at interpreter exit (temporalio/sdk-python#300), after the work.
     assert proc.returncode in (0, -6, 134), proc.returncode
     return out.decode()
 
