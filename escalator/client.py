@@ -84,10 +84,16 @@ class Raised(BaseModel):
         return self.outcome == "pending"
 
 
-async def connect(address: str = "localhost:7233", *, namespace: str = "default") -> Client:
-    """A Temporal client that speaks escalator's contracts (the pydantic data converter)."""
+async def connect(
+    address: str = "localhost:7233", *, namespace: str = "default", **options: Any
+) -> Client:
+    """A Temporal client that speaks escalator's contracts (the pydantic data converter).
+
+    ``options`` go to ``temporalio.client.Client.connect`` as they are (``lazy``,
+    ``connect_timeout``, ``retry_config``, ``runtime``): every process connects here, each
+    with the patience its users need."""
     return await Client.connect(
-        address, namespace=namespace, data_converter=pydantic_data_converter
+        address, namespace=namespace, data_converter=pydantic_data_converter, **options
     )
 
 

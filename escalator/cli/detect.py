@@ -184,14 +184,11 @@ async def run_watch(
     client: Any = None,
 ) -> None:
     """Connect to Temporal (wiring lives here, not in escalator/detectors/) and poll until stopped."""
-    from temporalio.client import Client
-
+    from escalator.client import connect
     from escalator.detectors.watch import TemporalSink, Watcher
 
     if client is None:
-        client = await Client.connect(
-            settings.temporal_address, namespace=settings.temporal_namespace
-        )
+        client = await connect(settings.temporal_address, namespace=settings.temporal_namespace)
     watcher = Watcher(
         config, policies, journey, TemporalSink(client, policies, settings.temporal_task_queue)
     )

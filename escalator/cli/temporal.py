@@ -17,10 +17,10 @@ from typing import Annotated, NoReturn, TypeVar
 
 import typer
 from temporalio.client import Client, WorkflowUpdateRPCTimeoutOrCancelledError
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RetryConfig, RPCError, RPCStatusCode
 
 from escalator.cli.errors import ExitCode, leave
+from escalator.client import connect as connect_client
 from escalator.settings import Settings
 from escalator.temporal_outage import CHECK_TEMPORAL, pollers, unreachable_reason
 
@@ -74,10 +74,9 @@ def unreachable_line(settings: Settings, reason: str) -> str:
 
 async def connect_cli(settings: Settings) -> Client:
     """A client within CONNECT_WITHIN, or the SDK's connect error (``run`` explains it)."""
-    return await Client.connect(
+    return await connect_client(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
-        data_converter=pydantic_data_converter,
         connect_timeout=CONNECT_WITHIN,
         # A command is interactive: a call to a server that went away fails within seconds.
         retry_config=RetryConfig(max_elapsed_time_millis=5000, max_retries=5),

@@ -11,11 +11,11 @@ from datetime import datetime, timedelta
 
 from prometheus_client import CollectorRegistry, generate_latest
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RetryConfig
 
 from escalator.activities.delivery_ledger import DeliveryLedger, DeliveryRecord
 from escalator.activities.slack_client import slack_client
+from escalator.client import connect
 from escalator.policies.loader import load_policies
 from escalator.receiver.app import SlackConfig, build_receiver, run_socket_mode, serve
 from escalator.receiver.ready import Readiness
@@ -81,10 +81,9 @@ async def lazy_client(settings: Settings) -> Client:
     """A client that connects at its first call, and again at the next call while Temporal
     is unreachable: the receiver starts (and answers /healthz) without Temporal. Calls fail
     within seconds during an outage, so a person is told at once (Slack waits 3 s)."""
-    return await Client.connect(
+    return await connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
-        data_converter=pydantic_data_converter,
         lazy=True,
         connect_timeout=timedelta(seconds=3),
         retry_config=RetryConfig(max_elapsed_time_millis=2000, max_retries=3),

@@ -20,7 +20,6 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
 
@@ -31,6 +30,7 @@ from escalator.activities.playbook import Action, ConditionChecker, PlaybookActi
 from escalator.activities.records import InMemoryRecorder, RecordActivities, Recorder
 from escalator.activities.routing import Decide, RoutingActivities, always_page
 from escalator.activities.storm import StormActivities
+from escalator.client import connect as connect_client
 from escalator.client import with_pydantic
 from escalator.settings import Settings, get_settings
 from escalator.worker.digest_startup import start_digest_install
@@ -119,11 +119,8 @@ def build_worker(
 
 
 async def connect(settings: Settings, runtime: Runtime | None = None) -> Client:
-    return await Client.connect(
-        settings.temporal_address,
-        namespace=settings.temporal_namespace,
-        data_converter=pydantic_data_converter,
-        runtime=runtime,
+    return await connect_client(
+        settings.temporal_address, namespace=settings.temporal_namespace, runtime=runtime
     )
 
 
