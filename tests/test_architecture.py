@@ -131,3 +131,15 @@ def test_no_module_imports_itself_in_a_circle() -> None:
     for node in sorted(graph):
         if state.get(node) is None:
             visit(node)
+
+
+def test_nothing_points_outside_the_repository() -> None:
+    outside = re.compile(r"\.\./shared|DESIGN\.md|TEMPORAL-NOTES|/work/|/home/\w")
+    texts = [*PACKAGE.rglob("*.py"), *(ROOT / "docs").rglob("*.md"), ROOT / "README.md"]
+    wrong = [
+        f"{path.relative_to(ROOT)}:{n}: {line.strip()}"
+        for path in texts
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if outside.search(line)
+    ]
+    assert not wrong, "the repository must stand on its own:\n" + "\n".join(wrong)

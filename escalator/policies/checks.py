@@ -59,7 +59,7 @@ from escalator.policies.rules import (
 )
 
 if TYPE_CHECKING:
-    from escalator.policies.loader import SourceRef
+    from escalator.policies.locate import SourceRef
     from escalator.policies.rules import ExceptionRule
 
 __all__ = ["channel_reaches", "run_checks"]

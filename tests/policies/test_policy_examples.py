@@ -1,4 +1,4 @@
-"""The shipped starter policy set (DESIGN.md's starter template) loads and is complete."""
+"""The shipped starter policy set (journeys orderToShip and ticketToResolution) loads and is complete."""
 
 from __future__ import annotations
 
