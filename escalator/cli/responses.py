@@ -22,6 +22,7 @@ from temporalio.exceptions import ApplicationError
 from escalator.cli.errors import ExitCode
 from escalator.cli.temporal import DEFAULT_TIMEOUT, TimeoutOpt, cli_exit, run, say
 from escalator.client import exception_handle
+from escalator.errors import RefusedError
 from escalator.policies.duration import parse_duration
 from escalator.settings import Settings
 from escalator.temporal_outage import pollers, update_stage, what_became_of
@@ -49,7 +50,7 @@ def register(app: typer.Typer) -> None:
     app.command("note")(note_command)
 
 
-class _Refused(Exception):
+class _Refused(RefusedError):
     pass
 
 

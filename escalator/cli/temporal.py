@@ -21,6 +21,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RetryConfig, RPCError, RPCStatusCode
 
 from escalator.cli.errors import ExitCode, leave
+from escalator.errors import EscalatorError
 from escalator.settings import Settings
 from escalator.temporal_outage import CHECK_TEMPORAL, pollers, unreachable_reason
 
@@ -84,8 +85,11 @@ async def connect_cli(settings: Settings) -> Client:
     )
 
 
-class _NoAnswer(Exception):
-    pass
+class _NoAnswer(EscalatorError):
+    """No worker answered within --timeout; ``run`` says so with the command's sentence.
+    Neither input nor a refusal, hence straight under the base (escalator/errors.py)."""
+
+    exit_code = ExitCode.NO_ANSWER
 
 
 def _timed_out(err: BaseException) -> bool:

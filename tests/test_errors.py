@@ -1,0 +1,126 @@
+"""The error tree (escalator/errors.py, docs/architecture.md "Errors"): every exception class
+escalator defines derives from EscalatorError through one branch, and keeps its branch's
+exit code."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+import pytest
+
+import escalator
+from escalator.cli.errors import ExitCode
+from escalator.errors import (
+    DeliveryError,
+    EscalatorError,
+    InputError,
+    PolicyInputError,
+    RefusedError,
+    StackError,
+)
+
+ROOT = Path(escalator.__file__).parent
+# Alembic's scripts: env.py runs only inside an alembic command, and defines no errors.
+NOT_IMPORTED = ("escalator.records.migrations",)
+BRANCHES: dict[type[EscalatorError], int] = {  # the exit codes of escalator/errors.py
+    PolicyInputError: 2,
+    InputError: 2,
+    RefusedError: 1,
+    DeliveryError: 6,
+    StackError: 5,
+}
+# Were ValueErrors before the tree; callers still catch them as such.
+STILL_VALUE_ERRORS = {
+    "LogFormatError",
+    "LogRejectedError",
+    "ModelMismatch",
+    "SilenceError",
+    "SilenceEndError",
+    "SmsReplyError",
+    "ButtonValueError",
+}
+
+
+def module_names() -> list[str]:
+    """Every module of the package, found on disk: cli/, stack/, receiver/ and worker/ are
+    namespace packages, which pkgutil.walk_packages does not descend into."""
+    names = []
+    for path in sorted(ROOT.rglob("*.py")):
+        parts = path.relative_to(ROOT.parent).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        if not name.startswith(NOT_IMPORTED):
+            names.append(name)
+    return names
+
+
+def subclasses(cls: type[Exception]) -> set[type[Exception]]:
+    found = set(cls.__subclasses__())
+    for sub in list(found):
+        found |= subclasses(sub)
+    return found
+
+
+@pytest.fixture(scope="module")
+def escalator_errors() -> set[type[Exception]]:
+    """Every error class defined in escalator (third-party ones, e.g. Temporal's, are left
+    out by their module): imported module by module, then found as subclasses, so a class
+    is seen even when no module attribute names it. Exception, not BaseException: a stop
+    signal such as stack.up.StopRequested (a KeyboardInterrupt) is no error."""
+    for name in module_names():
+        importlib.import_module(name)
+    return {c for c in subclasses(Exception) if c.__module__.split(".")[0] == "escalator"}
+
+
+def test_the_walk_finds_the_errors_of_every_room(
+    escalator_errors: set[type[Exception]],
+) -> None:
+    names = {c.__name__ for c in escalator_errors}
+    expected = STILL_VALUE_ERRORS | {
+        "PolicyError",
+        "StateDirBusy",
+        "SearchAttributeConflict",
+        "TwilioUnavailable",
+        "_LookupFailed",
+        "_NoAnswer",
+    }
+    assert expected <= names, expected - names
+
+
+def test_every_error_escalator_defines_is_an_escalator_error(
+    escalator_errors: set[type[Exception]],
+) -> None:
+    strays = sorted(
+        f"{c.__module__}.{c.__qualname__}"
+        for c in escalator_errors
+        if not issubclass(c, EscalatorError)
+    )
+    assert not strays, f"derive these from a branch of escalator.errors: {strays}"
+
+
+def test_each_error_sits_on_one_branch_and_exits_with_its_code(
+    escalator_errors: set[type[Exception]],
+) -> None:
+    for cls in escalator_errors - {EscalatorError, *BRANCHES}:
+        assert isinstance(cls, type) and issubclass(cls, EscalatorError)
+        on = [b for b in BRANCHES if issubclass(cls, b)]
+        if cls.__name__ == "_NoAnswer":  # the CLI's own outcome, straight under the base
+            assert (on, cls.exit_code) == ([], ExitCode.NO_ANSWER)
+            continue
+        assert len(on) == 1, (cls, on)
+        assert cls.exit_code == BRANCHES[on[0]], cls
+    for branch, code in BRANCHES.items():
+        assert branch.exit_code == code, branch
+
+
+def test_former_value_errors_still_are(escalator_errors: set[type[Exception]]) -> None:
+    by_name = {c.__name__: c for c in escalator_errors}
+    for name in STILL_VALUE_ERRORS:
+        assert issubclass(by_name[name], InputError), name
+        assert issubclass(by_name[name], ValueError), name
+
+
+def test_stack_error_is_one_class_wherever_it_is_imported_from() -> None:
+    from escalator.stack.up import StackError as reexported
+
+    assert reexported is StackError
