@@ -1,6 +1,6 @@
 """The error tree (escalator/errors.py, docs/architecture.md "Errors"): every exception class
-escalator defines derives from EscalatorError through one branch, and keeps its branch's
-exit code."""
+escalator defines derives from EscalatorError through one branch, keeps its branch's exit
+code, and ends the CLI in one line."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import escalator
-from escalator.cli.errors import ExitCode
+from escalator.cli.errors import ExitCode, ending
 from escalator.errors import (
     DeliveryError,
     EscalatorError,
@@ -19,16 +19,17 @@ from escalator.errors import (
     RefusedError,
     StackError,
 )
+from escalator.policies.errors import PolicyError, Problem
 
 ROOT = Path(escalator.__file__).parent
 # Alembic's scripts: env.py runs only inside an alembic command, and defines no errors.
 NOT_IMPORTED = ("escalator.records.migrations",)
-BRANCHES: dict[type[EscalatorError], int] = {  # the exit codes of escalator/errors.py
-    PolicyInputError: 2,
-    InputError: 2,
-    RefusedError: 1,
-    DeliveryError: 6,
-    StackError: 5,
+BRANCHES: dict[type[EscalatorError], ExitCode] = {
+    PolicyInputError: ExitCode.USAGE,
+    InputError: ExitCode.USAGE,
+    RefusedError: ExitCode.REFUSED,
+    DeliveryError: ExitCode.DELIVERY,
+    StackError: ExitCode.STACK,
 }
 # Were ValueErrors before the tree; callers still catch them as such.
 STILL_VALUE_ERRORS = {
@@ -124,3 +125,37 @@ def test_stack_error_is_one_class_wherever_it_is_imported_from() -> None:
     from escalator.stack.up import StackError as reexported
 
     assert reexported is StackError
+
+
+def test_the_cli_line_is_one_line_with_what_to_do() -> None:
+    problems = [
+        Problem("rules.yaml", 4, "rules[0].threshold", "not a duration: 'soon'"),
+        Problem("rules.yaml", 9, "rules[1].owner", "no role 'ops'"),
+        Problem("roles.yaml", 2, "roles[0]", "needs members"),
+    ]
+    line, code = ending(PolicyError(problems))
+    assert code == ExitCode.USAGE
+    assert line == (
+        "rules.yaml:4: rules[0].threshold: not a duration: 'soon' (and 2 more); "
+        "fix the policies (`escalator policy check` lists every problem)"
+    )
+    line, code = ending(RefusedError("already resolved by dirk"))
+    assert (line, code) == ("already resolved by dirk; nothing was changed", ExitCode.REFUSED)
+    line, code = ending(StackError("port 7233 is taken\nstop the program using it"))
+    assert (line, code) == ("port 7233 is taken; stop the program using it", ExitCode.STACK)
+
+
+def test_anything_else_is_a_bug_named_with_its_cause() -> None:
+    try:
+        try:
+            {}["journey"]
+        except KeyError as err:
+            raise RuntimeError("could not\nread the row") from err
+    except RuntimeError as err:
+        line, code = ending(err)
+    assert code == ExitCode.BUG
+    assert "\n" not in line
+    assert line.startswith(
+        "unexpected RuntimeError: could not read the row; caused by KeyError: 'journey'; "
+    )
+    assert "ESCALATOR_DEBUG=1" in line

@@ -1,8 +1,17 @@
-"""The `escalator` command: one Typer app; each area registers its own commands."""
+"""The `escalator` command: one Typer app; each area registers its own commands.
+
+Where a command ends that did not end itself (`escalator/cli/errors.py`): an
+EscalatorError, in the root command, as one line and its branch's exit code (there, so
+that CliRunner sees it as a user does); anything else, in ``main()``, as one line naming
+it and exit 70. A user never sees a traceback unless ESCALATOR_DEBUG is set.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
+from typer.core import TyperGroup
 
 from escalator.cli import (
     detect,
@@ -18,11 +27,25 @@ from escalator.cli import (
     stack,
     storm,
 )
-from escalator.cli.errors import EXIT_CODES_HELP
+from escalator.cli.errors import EXIT_CODES_HELP, leave, report
+from escalator.cli.temporal import cli_exit
+from escalator.errors import EscalatorError
 
 __all__ = ["app", "main"]
 
+
+class _Escalator(TyperGroup):
+    """The root command: an EscalatorError from any command ends here."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except EscalatorError as err:
+            cli_exit(report(err))  # os._exit once the Temporal SDK ran (cli_exit says why)
+
+
 app = typer.Typer(
+    cls=_Escalator,
     name="escalator",
     help="Exception-driven operations automation on Temporal.\n\n" + EXIT_CODES_HELP,
     no_args_is_help=True,
@@ -48,7 +71,13 @@ for module in (
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except Exception as err:  # not an EscalatorError (those end in _Escalator): a bug
+        # Without interpreter teardown: the command may have run the Temporal SDK, whose
+        # runtime can abort at exit and turn 70 into 134 (see leave()). Whatever the
+        # command opened was closed as the error unwound through it.
+        leave(report(err))
 
 
 if __name__ == "__main__":

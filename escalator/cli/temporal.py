@@ -32,6 +32,7 @@ __all__ = [
     "connect_cli",
     "run",
     "say",
+    "sdk_runs",
     "unreachable_line",
 ]
 
@@ -49,6 +50,13 @@ TimeoutOpt = Annotated[
 NoAnswer = Callable[[Client], Awaitable[str]]
 
 _sdk_used = False
+
+
+def sdk_runs() -> None:
+    """For a command that runs the Temporal SDK without ``run`` (`up`, the search-attribute
+    registration): its errors leave through ``cli_exit`` without teardown too."""
+    global _sdk_used
+    _sdk_used = True
 
 
 def cli_exit(code: int = ExitCode.OK) -> NoReturn:
@@ -112,8 +120,7 @@ def run(
     failures into one line: unreachable -> exit 3, no answer in time -> exit 4 (with
     ``no_answer``'s sentence, by default who polls the task queue), another refusal of
     Temporal's -> exit 1."""
-    global _sdk_used
-    _sdk_used = True
+    sdk_runs()
     settings = settings or Settings()
 
     async def go() -> T:
