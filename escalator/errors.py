@@ -19,7 +19,7 @@ The tree, with the classes that live next to the code raising them::
     │                       (records/silences.py), SilenceEndError, SmsReplyError,
     │                       ButtonValueError (activities/; all ValueError)
     ├── RefusedError        a workflow validator's ``ApplicationError(type="Refused")``,
-    │                       turned into this on the client side
+    │                       turned into this on the client side by ``escalator.client.refusals``
     ├── DeliveryError       TwilioUnavailable (activities/sms_twilio.py), _LookupFailed
     │                       (activities/slack_sender.py)
     └── StackError          StateDirBusy (stack/state_lock.py), SearchAttributeConflict

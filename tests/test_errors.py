@@ -1,6 +1,7 @@
 """The error tree (escalator/errors.py, docs/architecture.md "Errors"): every exception class
 escalator defines derives from EscalatorError through one branch, keeps its branch's exit
-code, and ends the CLI in one line."""
+code and ends the CLI in one line; a workflow's refusal is told from other failures by its
+type alone."""
 
 from __future__ import annotations
 
@@ -8,9 +9,12 @@ import importlib
 from pathlib import Path
 
 import pytest
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
 
 import escalator
 from escalator.cli.errors import ExitCode, ending
+from escalator.client import REFUSED, refusal, refusals
 from escalator.errors import (
     DeliveryError,
     EscalatorError,
@@ -125,6 +129,28 @@ def test_stack_error_is_one_class_wherever_it_is_imported_from() -> None:
     from escalator.stack.up import StackError as reexported
 
     assert reexported is StackError
+
+
+def refused_by_workflow(message: str, failure_type: str) -> WorkflowUpdateFailedError:
+    return WorkflowUpdateFailedError(ApplicationError(message, type=failure_type))
+
+
+def test_a_refusal_is_told_by_its_failure_type_not_its_words() -> None:
+    found = refusal(refused_by_workflow("already resolved by dirk at 10:02 UTC", REFUSED))
+    assert isinstance(found, RefusedError)
+    assert str(found) == "already resolved by dirk at 10:02 UTC"
+    # Words that sound like a refusal do not make one; a refusal in any words does.
+    assert refusal(refused_by_workflow("Refused: already resolved", "StormOver")) is None
+    assert isinstance(refusal(refused_by_workflow("no", REFUSED)), RefusedError)
+
+
+def test_refusals_turns_only_refusals_into_refused_error() -> None:
+    with pytest.raises(RefusedError, match="mallory is not in billing"), refusals():
+        raise refused_by_workflow("mallory is not in billing", REFUSED)
+    other = refused_by_workflow("this storm run is full; ask again", "RunFull")
+    with pytest.raises(WorkflowUpdateFailedError) as caught, refusals():
+        raise other
+    assert caught.value is other
 
 
 def test_the_cli_line_is_one_line_with_what_to_do() -> None:

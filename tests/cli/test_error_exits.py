@@ -5,16 +5,23 @@ them: main() and the exit without teardown are only there."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import subprocess
 import sys
+import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from temporal_servers import start_dev_server
+from temporalio.testing import WorkflowEnvironment
 
+from escalator.activities.channels import CapturingSender
 from escalator.cli.errors import DEBUG_ENV, ExitCode
 from escalator.stack.state_lock import StateLock
+from escalator.worker.main import Wiring, build_worker
 
 RAISING_CLI = str(Path(__file__).with_name("raising_cli.py"))
 ESCALATOR = [sys.executable, "-m", "escalator.cli.main"]
@@ -135,3 +142,42 @@ def test_a_stack_that_cannot_start_is_one_line_exit_5(tmp_path: Path) -> None:
     assert done.returncode == ExitCode.STACK, done.stderr
     line = one_line(done)
     assert f"another `escalator up` (pid {os.getpid()}) is using {state}" in line
+
+
+@pytest.fixture(scope="module")
+async def server() -> AsyncIterator[WorkflowEnvironment]:
+    env = await start_dev_server()
+    try:
+        yield env
+    finally:
+        await env.shutdown()
+
+
+@pytest.mark.temporal
+async def test_a_refusal_by_the_workflow_is_one_line_exit_1(
+    server: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    """The real workflow refuses (ApplicationError of type "Refused"); the client side turns
+    it into a RefusedError, which the CLI prints with the workflow's reason."""
+    task_queue = f"errors-{uuid.uuid4().hex[:8]}"
+    channel = CapturingSender()
+    wiring = Wiring(senders={"slack": channel, "sms": channel}, fallback=channel)
+    env = {  # the shipped starter policies: mallory is in no role
+        "TEMPORAL_ADDRESS": server.client.service_client.config.target_host,
+        "TEMPORAL_TASK_QUEUE": task_queue,
+    }
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return run([*ESCALATOR, *args], cwd=tmp_path, **env)
+
+    subject = f"o-{uuid.uuid4().hex[:6]}"
+    raise_args = ("raise", "--journey", "orderToShip", "--rule", "payment_pending")
+    # The CLI runs off the event loop: the worker in this process keeps polling meanwhile.
+    async with build_worker(server.client, task_queue, wiring):
+        raised = await asyncio.to_thread(cli, *raise_args, "--subject", subject)
+        assert raised.returncode == ExitCode.OK, raised.stderr
+        refused = await asyncio.to_thread(cli, "ack", raised.stdout.strip(), "--as", "mallory")
+    assert refused.returncode == ExitCode.REFUSED, refused.stderr
+    assert refused.stdout == ""
+    line = one_line(refused)
+    assert line.startswith("error: mallory ") and line.endswith("; nothing was changed"), line
