@@ -28,7 +28,7 @@ from escalator.cli import (
     storm,
 )
 from escalator.cli.errors import EXIT_CODES_HELP, leave, report
-from escalator.cli.temporal import cli_exit
+from escalator.cli.temporal import sdk_ran
 from escalator.errors import EscalatorError
 
 __all__ = ["app", "main"]
@@ -41,7 +41,9 @@ class _Escalator(TyperGroup):
         try:
             return super().invoke(ctx)
         except EscalatorError as err:
-            cli_exit(report(err))  # os._exit once the Temporal SDK ran (cli_exit says why)
+            # An exit, not os._exit: a test's CliRunner runs this in its own process;
+            # main() leaves without teardown where that matters.
+            raise typer.Exit(report(err)) from err
 
 
 app = typer.Typer(
@@ -71,12 +73,16 @@ for module in (
 
 
 def main() -> None:
+    # Leaving without interpreter teardown where the Temporal SDK may have run: its runtime
+    # can abort at exit and turn the exit code into 134 (see leave()). Whatever the command
+    # opened was closed as the error unwound through it.
     try:
         app()
+    except SystemExit as done:  # e.g. an EscalatorError's exit, after the SDK ran
+        if sdk_ran() and isinstance(done.code, int):
+            leave(done.code)
+        raise
     except Exception as err:  # not an EscalatorError (those end in _Escalator): a bug
-        # Without interpreter teardown: the command may have run the Temporal SDK, whose
-        # runtime can abort at exit and turn 70 into 134 (see leave()). Whatever the
-        # command opened was closed as the error unwound through it.
         leave(report(err))
 
 

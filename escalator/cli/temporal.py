@@ -32,6 +32,7 @@ __all__ = [
     "connect_cli",
     "run",
     "say",
+    "sdk_ran",
     "sdk_runs",
     "unreachable_line",
 ]
@@ -54,9 +55,13 @@ _sdk_used = False
 
 def sdk_runs() -> None:
     """For a command that runs the Temporal SDK without ``run`` (`up`, the search-attribute
-    registration): its errors leave through ``cli_exit`` without teardown too."""
+    registration): its errors, too, leave without teardown (``main()``)."""
     global _sdk_used
     _sdk_used = True
+
+
+def sdk_ran() -> bool:
+    return _sdk_used
 
 
 def cli_exit(code: int = ExitCode.OK) -> NoReturn:

@@ -17,9 +17,12 @@ from pathlib import Path
 import pytest
 from temporal_servers import start_dev_server
 from temporalio.testing import WorkflowEnvironment
+from typer.testing import CliRunner
 
 from escalator.activities.channels import CapturingSender
+from escalator.cli import temporal
 from escalator.cli.errors import DEBUG_ENV, ExitCode
+from escalator.cli.main import app
 from escalator.stack.state_lock import StateLock
 from escalator.worker.main import Wiring, build_worker
 
@@ -119,6 +122,27 @@ def test_policies_that_do_not_load_are_one_line_exit_2(tmp_path: Path) -> None:
     line = one_line(done)
     assert line.startswith(f"error: {policies / 'rules.yaml'}:2: rules[0]")
     assert line.endswith("; fix the policies (`escalator policy check` lists every problem)")
+
+
+def test_in_process_the_same_line_and_code_without_leaving_the_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """CliRunner (the in-process tests) gets the line and the exit code too, and the process
+    lives on even after an earlier command ran the Temporal SDK in it: only main(), in a
+    real process, leaves without teardown."""
+    policies = tmp_path / "policies"
+    policies.mkdir()
+    (policies / "rules.yaml").write_text("rules:\n  - name: unpaid\n    threshold: soon\n")
+    monkeypatch.setattr(temporal, "_sdk_used", True)  # as after `detect --watch` in-process
+    args = ["silence", "add", "--journey", "orderToShip", "--reason", "r", "--as", "anna"]
+    added = CliRunner().invoke(
+        app,
+        [*args, "--for", "1h", "--database-url", f"sqlite:///{tmp_path / 'r.db'}"],
+        env={"ESCALATOR_POLICY_DIR": str(policies)},
+    )
+    assert added.exit_code == ExitCode.USAGE, added.output
+    lines = added.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {policies / 'rules.yaml'}:2:")
 
 
 def free_port() -> int:
