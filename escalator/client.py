@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
@@ -34,8 +36,10 @@ from temporalio.client import (
 )
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
+from escalator.errors import RefusedError
 from escalator.policies.policy_set import PolicySet
 from escalator.policies.snapshot import ExceptionPolicy, snapshot
 from escalator.workflows import search_attributes as sa
@@ -55,10 +59,13 @@ __all__ = [
     "DETECTION_SIGNAL",
     "OUTCOME_UPDATE",
     "OUTCOME_WITHIN",
+    "REFUSED",
     "Raised",
     "clear_condition",
     "connect",
     "raise_exception",
+    "refusal",
+    "refusals",
     "update_busy",
     "with_pydantic",
 ]
@@ -68,6 +75,9 @@ OUTCOME_UPDATE = "detection_outcome"  # read-only
 # How long a caller waits for a worker to say what became of a detection of an exception
 # that was already running; the detection itself is safe before this wait begins.
 OUTCOME_WITHIN = timedelta(seconds=30)
+# The failure type of a validator's refusal ("already resolved by ..."): the workflows raise
+# ApplicationError(reason, type="Refused") (escalator/workflows, their _refuse helpers).
+REFUSED = "Refused"
 log = logging.getLogger(__name__)
 ATTEMPTS = 3  # an update that met the end of a run (a reopen) is asked again of the next
 
@@ -287,3 +297,25 @@ def update_busy(err: Exception) -> bool:
         return True
     text = f"{err} {getattr(err, 'cause', '')}".lower()
     return "in-flight updates" in text or "update was aborted" in text
+
+
+def refusal(err: WorkflowUpdateFailedError) -> RefusedError | None:
+    """The workflow's refusal as a RefusedError (its reason as the message); None when the
+    update failed otherwise. The failure type decides, never the message's wording."""
+    cause = err.cause
+    if isinstance(cause, ApplicationError) and cause.type == REFUSED:
+        return RefusedError(cause.message)
+    return None
+
+
+@contextmanager
+def refusals() -> Iterator[None]:
+    """Around ``execute_update``: a workflow's refusal leaves as RefusedError, anything
+    else as it came. The one place where client code tells a refusal from a failure."""
+    try:
+        yield
+    except WorkflowUpdateFailedError as err:
+        refused = refusal(err)
+        if refused is None:
+            raise
+        raise refused from err

@@ -15,7 +15,8 @@ PACKAGE = ROOT / "escalator"
 
 # Bottom to top. A room may import its own modules and any room on a lower layer.
 LAYERS: list[set[str]] = [
-    {"errors", "settings", "temporal_outage", "policies"},
+    {"errors"},
+    {"settings", "temporal_outage", "policies"},
     {"workflows"},
     {"client", "policy_source"},
     {"detectors"},

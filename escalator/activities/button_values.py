@@ -16,6 +16,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from escalator.activities.silence_choices import SILENCE_CHOICES
+from escalator.errors import InputError
 
 __all__ = [
     "OPTION_VALUE_LIMIT",
@@ -46,7 +47,7 @@ class ButtonAction(StrEnum):
     SILENCE = "silence"  # silences the exception's rule; arg: a key of SILENCE_CHOICES
 
 
-class ButtonValueError(ValueError):
+class ButtonValueError(InputError, ValueError):
     """A value that came back from Slack is not one escalator wrote."""
 
 

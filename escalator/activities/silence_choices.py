@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from escalator.errors import InputError
 from escalator.policies.business_hours import is_open, next_open
 from escalator.policies.calendars import Calendar
 
@@ -35,7 +36,7 @@ SILENCE_CHOICES: dict[str, str] = {
 }
 
 
-class SilenceEndError(ValueError):
+class SilenceEndError(InputError, ValueError):
     """The choice has no end now; the message says what to choose instead."""
 
 

@@ -44,6 +44,7 @@ from escalator.activities.delivery_ledger import (
 from escalator.activities.slack_blocks import change_text, fallback_text, render_message, step_text
 from escalator.activities.slack_client import PERMANENT_ERRORS, TRANSIENT_ERRORS, retry_after
 from escalator.activities.slack_context import ContextSource, no_context
+from escalator.errors import DeliveryError
 
 __all__ = ["METADATA_EVENT", "SlackSender", "split_message_id"]
 
@@ -53,7 +54,7 @@ HISTORY_PAGES = 5  # x 200 messages searched for a lost answer's message
 UNANSWERED = (TimeoutError, asyncio.TimeoutError, aiohttp.ClientError)
 
 
-class _LookupFailed(Exception):
+class _LookupFailed(DeliveryError):
     """Slack could not be asked whether it holds the message: try again later, do not post."""
 
     def __init__(self, reason: str, wait: float | None = None) -> None:

@@ -16,6 +16,7 @@ from enum import StrEnum
 
 from escalator.activities.delivery_ledger import REPLY_CODE_TTL, DeliveryLedger
 from escalator.activities.slack_blocks import format_age
+from escalator.errors import InputError
 from escalator.workflows.contracts import ExceptionStatus
 
 __all__ = [
@@ -60,7 +61,7 @@ class ReplyVerb(StrEnum):
     RES = "RES"
 
 
-class SmsReplyError(ValueError):
+class SmsReplyError(InputError, ValueError):
     """The reply is not `ACK <code>` or `RES <code> [note]`; the message says what is."""
 
 

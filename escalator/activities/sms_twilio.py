@@ -25,13 +25,15 @@ from twilio.http import AsyncHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
 
+from escalator.errors import DeliveryError
+
 __all__ = ["RetryingTwilioHttpClient", "TwilioUnavailable", "twilio_client"]
 
 log = logging.getLogger(__name__)
 MAX_RETRY_AFTER = 30.0
 
 
-class TwilioUnavailable(Exception):
+class TwilioUnavailable(DeliveryError):
     """Twilio answered 429 or 5xx after this client's own retries (none for the sender)."""
 
     def __init__(self, status: int, wait: float | None) -> None:

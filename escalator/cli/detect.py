@@ -18,7 +18,6 @@ import typer
 from escalator.cli.logs import AllowQuarantine, AssumeTimezone, LogChecks, MaxQuarantine, admit_log
 from escalator.detectors.log_checks import DEFAULT_MAX_QUARANTINE
 from escalator.detectors.log_errors import LogFormatError
-from escalator.policies.errors import PolicyError
 from escalator.policies.policy_set import PolicySet
 from escalator.settings import Settings
 
@@ -39,10 +38,8 @@ def _fail(message: str) -> typer.Exit:
 def _policies(policy: Path | None, settings: Settings) -> PolicySet:
     from escalator.policies.loader import load_policies
 
-    try:
-        return load_policies([policy or settings.policy_dir])
-    except PolicyError as exc:
-        raise _fail(f"the policy set does not load:\n{exc}") from None
+    # a PolicyError ends in the root command (cli/main.py): one line, exit 2
+    return load_policies([policy or settings.policy_dir])
 
 
 def _quarantine_path(log: Path, given: Path | None, settings: Settings) -> Path:

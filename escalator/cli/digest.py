@@ -20,7 +20,6 @@ from escalator.cli.exceptions import _run
 from escalator.cli.temporal import DEFAULT_TIMEOUT, TimeoutOpt
 from escalator.cli.temporal import run as run_cli
 from escalator.client import with_pydantic
-from escalator.policies.errors import PolicyError
 from escalator.policies.policy_set import PolicySet
 from escalator.policy_source import load_configured_policies
 from escalator.settings import Settings
@@ -42,10 +41,8 @@ def register(app: typer.Typer) -> None:
 
 
 def _policies(settings: Settings) -> PolicySet:
-    try:
-        return load_configured_policies(settings)
-    except PolicyError as err:
-        _fail(f"policies in {settings.policy_dir} do not load:\n{err}")
+    # a PolicyError ends in the root command (cli/main.py): one line, exit 2
+    return load_configured_policies(settings)
 
 
 @digest_app.command("install")

@@ -22,7 +22,6 @@ from temporalio.client import Client
 from escalator.cli.errors import ExitCode
 from escalator.cli.temporal import DEFAULT_TIMEOUT, TimeoutOpt, cli_exit, connect_cli, run, say
 from escalator.client import Raised, exception_handle, raise_exception
-from escalator.policies.errors import PolicyError
 from escalator.policies.loader import load_policies
 from escalator.policies.snapshot import snapshot
 from escalator.settings import Settings
@@ -96,10 +95,8 @@ def raise_command(
     not at all when no worker polls the task queue); without that answer the outcome is
     "pending" (said on stderr, exit 0: the worker applies it when it polls)."""
     settings = Settings()
-    try:
-        policies = load_policies([settings.policy_dir])
-    except PolicyError as err:
-        _fail(f"policies in {settings.policy_dir} do not load:\n{err}")
+    # a PolicyError ends in the root command (cli/main.py): one line, exit 2
+    policies = load_policies([settings.policy_dir])
     attributes = _attrs(attr or [])
     began = onset or datetime.now(UTC)
     if began.tzinfo is None:

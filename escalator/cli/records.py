@@ -68,13 +68,10 @@ def _url(database_url: str | None) -> str:
 
 
 def _policies(policy: list[Path] | None) -> PolicySet:
-    from escalator.policies.errors import PolicyError
     from escalator.policies.loader import load_policies
 
-    try:
-        return load_policies(list(policy) if policy else [Settings().policy_dir])
-    except PolicyError as exc:
-        _fail(str(exc))
+    # a PolicyError ends in the root command (cli/main.py): one line, exit 2
+    return load_policies(list(policy) if policy else [Settings().policy_dir])
 
 
 def _check_log_specs(specs: list[str], journeys: dict[str, Journey]) -> None:

@@ -4,8 +4,8 @@ Each is one workflow update, answered by a worker. None waits longer than ``--ti
 (default 15 s): with no answer by then, one line says who polls the task queue (usually:
 no worker) and how far Temporal got with the request (admitted: applied when a worker
 polls; not admitted: nothing changed), exit code 4. A refusal of the exception's
-validator ("already resolved by maria") exits 1 with its reason; Temporal unreachable
-exits 3 (`escalator/cli/errors.py`).
+validator ("already resolved by maria") is a RefusedError: `escalator/cli/main.py` prints
+its reason and exits 1; Temporal unreachable exits 3 (`escalator/cli/errors.py`).
 """
 
 from __future__ import annotations
@@ -16,12 +16,11 @@ from typing import Annotated
 
 import typer
 from pydantic import BaseModel
-from temporalio.client import Client, WorkflowUpdateFailedError
-from temporalio.exceptions import ApplicationError
+from temporalio.client import Client
 
 from escalator.cli.errors import ExitCode
 from escalator.cli.temporal import DEFAULT_TIMEOUT, TimeoutOpt, cli_exit, run, say
-from escalator.client import exception_handle
+from escalator.client import exception_handle, refusals
 from escalator.policies.duration import parse_duration
 from escalator.settings import Settings
 from escalator.temporal_outage import pollers, update_stage, what_became_of
@@ -49,10 +48,6 @@ def register(app: typer.Typer) -> None:
     app.command("note")(note_command)
 
 
-class _Refused(Exception):
-    pass
-
-
 def respond(
     exception_id: str, update: str, inp: BaseModel, request: str, timeout: float
 ) -> UpdateResult:
@@ -62,22 +57,17 @@ def respond(
 
     async def work(client: Client) -> UpdateResult:
         handle = exception_handle(client, exception_id)
-        try:
+        # A refusal leaves as RefusedError (exit 1, its reason printed); an update that
+        # failed otherwise is no refusal: main() names it as unexpected (escalator/cli/main.py).
+        with refusals():
             return await handle.execute_update(update, inp, id=update_id, result_type=UpdateResult)
-        except WorkflowUpdateFailedError as err:
-            cause = err.cause
-            reason = cause.message if isinstance(cause, ApplicationError) else str(cause)
-            raise _Refused(reason) from None
 
     async def no_answer(client: Client) -> str:
         stage = await update_stage(client, exception_id, update_id)
         seen = await pollers(client, settings.temporal_task_queue)
         return f"{seen.sentence()}; {what_became_of(stage, request, exception_id)}"
 
-    try:
-        return run(work, timeout=timeout, no_answer=no_answer, settings=settings)
-    except _Refused as err:
-        say(str(err), ExitCode.REFUSED)
+    return run(work, timeout=timeout, no_answer=no_answer, settings=settings)
 
 
 def _done(result: UpdateResult) -> None:

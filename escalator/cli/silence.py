@@ -21,7 +21,6 @@ from typing import Annotated
 import typer
 
 from escalator.cli.errors import fail as _fail
-from escalator.policies.errors import PolicyError
 from escalator.policies.loader import load_policies
 from escalator.policies.policy_set import PolicySet
 from escalator.records.silence_requests import SilenceRequest, add_silence, describe
@@ -51,11 +50,8 @@ def _store(database_url: str | None) -> SilenceStore:
 
 
 def _policies() -> PolicySet | None:
-    settings = Settings()
-    try:
-        return load_policies([settings.policy_dir])
-    except PolicyError as err:
-        _fail(f"policies in {settings.policy_dir} do not load:\n{err}")
+    # a PolicyError ends in the root command (cli/main.py): one line, exit 2
+    return load_policies([Settings().policy_dir])
 
 
 DbOpt = Annotated[str | None, typer.Option("--database-url", help="Records database URL.")]

@@ -17,14 +17,11 @@ from typing import Any
 import typer
 
 from escalator.cli.errors import leave
+from escalator.cli.temporal import sdk_runs
 from escalator.settings import get_settings
 from escalator.stack.demo_context import RunCommand
-from escalator.stack.temporal_admin import (
-    SearchAttributeConflict,
-    register_search_attributes,
-    wait_for_server,
-)
-from escalator.stack.up import StackError, StackOptions, run_foreground, stop_on_sigterm
+from escalator.stack.temporal_admin import register_search_attributes, wait_for_server
+from escalator.stack.up import StackOptions, run_foreground, stop_on_sigterm
 
 __all__ = ["register"]
 
@@ -63,12 +60,10 @@ def up(
     state_dir: Path | None = typer.Option(None, "--state-dir", help=STATE_HELP),
 ) -> None:
     """Run Temporal (dev server unless one answers at TEMPORAL_ADDRESS), the worker and the receiver in the foreground; Ctrl-C stops them all."""
-    try:
-        code = run_foreground(stack_options(port, ui_port, state_dir), say)
-    except StackError as error:
-        complain(f"escalator up: {error}")
-        code = 2
-    finish(code)
+    # A StackError (a port taken, the state directory busy) ends in the root command
+    # (escalator/cli/main.py): one line, exit 5.
+    sdk_runs()
+    finish(run_foreground(stack_options(port, ui_port, state_dir), say))
 
 
 def in_process(root: Any) -> RunCommand:
@@ -119,6 +114,7 @@ def register_search_attributes_command(
     """Register escalator's search attributes on a Temporal server (idempotent)."""
     settings = get_settings()
     target = address or settings.temporal_address
+    sdk_runs()
 
     async def run() -> int:
         client = await wait_for_server(target, settings.temporal_namespace, within=wait)
@@ -128,11 +124,8 @@ def register_search_attributes_command(
                 f"{settings.temporal_namespace!r}) within {wait:.0f} s"
             )
             return 1
-        try:
-            added = await register_search_attributes(client)
-        except SearchAttributeConflict as error:
-            complain(str(error))
-            return 1
+        # A SearchAttributeConflict is a StackError: the root command prints it, exit 5.
+        added = await register_search_attributes(client)
         say(
             f"registered: {', '.join(added)}"
             if added

@@ -21,6 +21,7 @@ from temporalio.service import RetryConfig, RPCError, RPCStatusCode
 
 from escalator.cli.errors import ExitCode, leave
 from escalator.client import connect as connect_client
+from escalator.errors import EscalatorError
 from escalator.settings import Settings
 from escalator.temporal_outage import CHECK_TEMPORAL, pollers, unreachable_reason
 
@@ -31,6 +32,8 @@ __all__ = [
     "connect_cli",
     "run",
     "say",
+    "sdk_ran",
+    "sdk_runs",
     "unreachable_line",
 ]
 
@@ -48,6 +51,17 @@ TimeoutOpt = Annotated[
 NoAnswer = Callable[[Client], Awaitable[str]]
 
 _sdk_used = False
+
+
+def sdk_runs() -> None:
+    """For a command that runs the Temporal SDK without ``run`` (`up`, the search-attribute
+    registration): its errors, too, leave without teardown (``main()``)."""
+    global _sdk_used
+    _sdk_used = True
+
+
+def sdk_ran() -> bool:
+    return _sdk_used
 
 
 def cli_exit(code: int = ExitCode.OK) -> NoReturn:
@@ -83,8 +97,11 @@ async def connect_cli(settings: Settings) -> Client:
     )
 
 
-class _NoAnswer(Exception):
-    pass
+class _NoAnswer(EscalatorError):
+    """No worker answered within --timeout; ``run`` says so with the command's sentence.
+    Neither input nor a refusal, hence straight under the base (escalator/errors.py)."""
+
+    exit_code = ExitCode.NO_ANSWER
 
 
 def _timed_out(err: BaseException) -> bool:
@@ -107,8 +124,7 @@ def run(
     failures into one line: unreachable -> exit 3, no answer in time -> exit 4 (with
     ``no_answer``'s sentence, by default who polls the task queue), another refusal of
     Temporal's -> exit 1."""
-    global _sdk_used
-    _sdk_used = True
+    sdk_runs()
     settings = settings or Settings()
 
     async def go() -> T:

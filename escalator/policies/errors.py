@@ -2,7 +2,8 @@
 
 Hierarchy::
 
-    PolicyError            one or more problems in a policy set (``.problems``)
+    EscalatorError > PolicyInputError (escalator/errors.py)
+    └── PolicyError        one or more problems in a policy set (``.problems``)
 
 Each :class:`Problem` prints as ``FILE:LINE: dotted.field.path: what is wrong and
 what is expected``, the format editors and CI annotations understand.
@@ -12,6 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
+
+from escalator.errors import PolicyInputError
 
 __all__ = ["FILE_LEVEL", "PolicyError", "Problem"]
 
@@ -40,7 +43,7 @@ class Problem:
         return asdict(self)
 
 
-class PolicyError(Exception):
+class PolicyError(PolicyInputError):
     """The policy set does not load; ``problems`` holds every problem found, in file order."""
 
     def __init__(self, problems: Iterable[Problem]) -> None:
@@ -49,3 +52,11 @@ class PolicyError(Exception):
 
     def __str__(self) -> str:
         return "\n".join(str(p) for p in self.problems)
+
+    def one_line(self) -> str:
+        # A policy set can have dozens of problems: the first, the count, and where the rest are.
+        if not self.problems:
+            return super().one_line()
+        more = len(self.problems) - 1
+        rest = f" (and {more} more)" if more else ""
+        return f"{self.problems[0]}{rest}; {self.advice}"

@@ -22,7 +22,8 @@ from temporalio.client import (
 )
 from temporalio.service import RPCError, RPCStatusCode
 
-from escalator.client import with_pydantic
+from escalator.client import refusals, with_pydantic
+from escalator.errors import RefusedError
 from escalator.receiver.ready import outage_sentence
 from escalator.temporal_outage import pollers, unreachable_reason, update_stage, what_became_of
 from escalator.workflows.contracts import (
@@ -105,12 +106,20 @@ class ResponseApplier:
         handle = self.client.get_workflow_handle(exception_id)
         update_id = f"{inp.model_dump().get('via', 'x')}-{update}-{uuid.uuid4().hex[:12]}"
         try:
-            result = await handle.execute_update(
-                update, inp, id=update_id, result_type=UpdateResult, rpc_timeout=self.answer_within
-            )
-        except WorkflowUpdateFailedError as err:
+            with refusals():
+                result = await handle.execute_update(
+                    update,
+                    inp,
+                    id=update_id,
+                    result_type=UpdateResult,
+                    rpc_timeout=self.answer_within,
+                )
+        except RefusedError as err:
+            log.info("%s %s refused: %s", update, exception_id, err)
+            return Outcome(False, str(err))
+        except WorkflowUpdateFailedError as err:  # failed, not refused: still one clear answer
             reason = getattr(err.cause, "message", None) or str(err.cause or err)
-            log.info("%s %s refused: %s", update, exception_id, reason)
+            log.warning("%s %s failed: %s", update, exception_id, reason)
             return Outcome(False, reason)
         except WorkflowUpdateRPCTimeoutOrCancelledError:
             log.warning("%s %s: no answer within %s", update, exception_id, self.answer_within)

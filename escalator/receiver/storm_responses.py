@@ -28,7 +28,8 @@ from temporalio.client import (
 )
 from temporalio.service import RPCError, RPCStatusCode
 
-from escalator.client import with_pydantic
+from escalator.client import refusals, with_pydantic
+from escalator.errors import RefusedError
 from escalator.receiver.responses import Outcome, ResponseApplier
 from escalator.workflows.storm_contracts import (
     StormAckInput,
@@ -110,13 +111,17 @@ class StormResponder:
         """The storm's answer (its open members), or why there is nothing to fan out."""
         handle = self.client.get_workflow_handle(storm_id)
         try:
-            return await handle.execute_update(
-                update, inp, result_type=StormAnswer, rpc_timeout=self.answer_within
-            )
-        except WorkflowUpdateFailedError as err:
-            reason = getattr(err.cause, "message", None) or str(err.cause or err)
-            if not reason.startswith(OVER):
-                return StormOutcome(False, reason)
+            with refusals():
+                return await handle.execute_update(
+                    update, inp, result_type=StormAnswer, rpc_timeout=self.answer_within
+                )
+        except RefusedError as err:
+            # "Over" is a refusal too, told apart by its words only: the storm workflow gives
+            # it no failure type of its own (escalator/workflows/storm_escalation.py).
+            if not str(err).startswith(OVER):
+                return StormOutcome(False, str(err))
+        except WorkflowUpdateFailedError as err:  # failed, not refused
+            return StormOutcome(False, getattr(err.cause, "message", None) or str(err.cause or err))
         except WorkflowUpdateRPCTimeoutOrCancelledError:
             return StormOutcome(
                 False,

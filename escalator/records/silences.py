@@ -24,6 +24,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from escalator.errors import InputError
 from escalator.records.projection import as_utc
 from escalator.records.tables import ExceptionRecord, SilenceRecord
 
@@ -39,7 +40,7 @@ def new_silence_id() -> str:
     return f"sil-{uuid.uuid4().hex[:10]}"
 
 
-class SilenceError(ValueError):
+class SilenceError(InputError, ValueError):
     """A silence that cannot be created or expired; the message says what to do."""
 
 

@@ -12,10 +12,12 @@ import os
 from pathlib import Path
 from typing import IO
 
+from escalator.errors import StackError
+
 __all__ = ["StateDirBusy", "StateLock"]
 
 
-class StateDirBusy(Exception):
+class StateDirBusy(StackError):
     """Another live process holds the state directory."""
 
 

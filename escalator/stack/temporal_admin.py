@@ -22,6 +22,7 @@ from temporalio.client import Client
 from temporalio.common import SearchAttributeKey
 from temporalio.service import RetryConfig
 
+from escalator.errors import StackError
 from escalator.workflows.search_attributes import ALL_KEYS
 
 __all__ = [
@@ -35,7 +36,7 @@ __all__ = [
 ]
 
 
-class SearchAttributeConflict(Exception):
+class SearchAttributeConflict(StackError):
     """A search attribute exists on the server with another type than escalator needs."""
 
 

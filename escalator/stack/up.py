@@ -22,9 +22,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from escalator.errors import StackError  # re-exported: callers import it from here
 from escalator.stack.ports import port_is_free
 from escalator.stack.processes import Child, Supervisor, describe_exit
-from escalator.stack.state_lock import StateDirBusy, StateLock
+from escalator.stack.state_lock import StateLock
 from escalator.stack.temporal_admin import (
     connect,
     port_accepts_connections,
@@ -54,10 +55,6 @@ COMPONENTS: dict[str, str] = {
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "0.0.0.0"}
 
 Echo = Callable[[str], None]
-
-
-class StackError(Exception):
-    """The stack cannot start; the message says why and what to do."""
 
 
 @dataclass(frozen=True)
@@ -193,10 +190,7 @@ def _start(
                 "`escalator up` only starts a dev server on this machine: start that "
                 "server, or unset TEMPORAL_ADDRESS to use the local dev server"
             )
-        try:
-            lock.acquire()
-        except StateDirBusy as error:
-            raise StackError(str(error)) from None
+        lock.acquire()  # StateDirBusy is a StackError: its message says what to do
         _check_ports(options)
         server = supervisor.start(_dev_server_child(options))
         server_started = True

@@ -74,7 +74,9 @@ def test_unreachable_temporal_is_one_line_and_exit_3(args: tuple[str, ...], tmp_
 
 def test_exit_codes_are_documented() -> None:
     assert "3 Temporal unreachable" in EXIT_CODES_HELP
-    assert [int(c) for c in ExitCode] == [0, 1, 2, 3, 4]
+    assert [int(c) for c in ExitCode] == [0, 1, 2, 3, 4, 5, 6, 70]
+    assert "5 the local stack could not start" in EXIT_CODES_HELP
+    assert "70 unexpected error" in EXIT_CODES_HELP
     root = Path(__file__).resolve().parents[2]
     readme = (root / "README.md").read_text(encoding="utf-8")
     for code, meaning in MEANING.items():  # the README's table says the same as --help
@@ -82,4 +84,8 @@ def test_exit_codes_are_documented() -> None:
             code == ExitCode.OK and "| 0 | done" in readme
         ), meaning
     reliability = (root / "docs" / "reliability.md").read_text(encoding="utf-8")
-    assert "3 Temporal unreachable; 4 no answer within `--timeout`" in reliability
+    said = " ".join(reliability.split())  # the paragraph wraps anywhere
+    assert (
+        "3 Temporal unreachable; 4 no answer within `--timeout`; 5 the local stack could not "
+        "start; 6 a provider did not take a message; 70 unexpected error (a bug)"
+    ) in said

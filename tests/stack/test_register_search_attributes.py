@@ -13,6 +13,7 @@ from stack_helpers import ESCALATOR, free_port
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 
+from escalator.cli.errors import ExitCode
 from escalator.stack.processes import Child
 from escalator.stack.temporal_admin import registered_search_attributes, wait_for_server
 from escalator.stack.temporal_binaries import dev_server_path
@@ -91,7 +92,8 @@ async def test_a_conflicting_type_is_refused_with_the_fix(bare_server: str) -> N
         )
     )
     result = await asyncio.to_thread(_register, bare_server, "other")
-    assert result.returncode == 1
+    assert result.returncode == ExitCode.STACK  # a SearchAttributeConflict is a StackError
+    assert len(result.stderr.splitlines()) == 1 and "Traceback" not in result.stderr
     assert "EscalatorLevel exists on namespace 'other' as Keyword, escalator needs Int" in (
         result.stderr
     )

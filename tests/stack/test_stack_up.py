@@ -14,6 +14,7 @@ import pytest
 from stack_helpers import alive, free_port, processes_mentioning, up, wait_until
 from temporalio.client import Client, WorkflowExecutionStatus
 
+from escalator.cli.errors import ExitCode
 from escalator.stack.temporal_admin import registered_search_attributes
 from escalator.workflows.search_attributes import ALL_KEYS
 
@@ -160,7 +161,7 @@ async def test_a_taken_port_is_named_with_what_to_do(tmp_path: Path, taken: str)
             code = await asyncio.to_thread(stack.finish)
         finally:
             stack.kill()
-    assert code == 2, stack.output
+    assert code == ExitCode.STACK, stack.output
     if taken == "grpc":
         assert f"port {port} (Temporal gRPC) is in use" in stack.output
         assert f"escalator up --port {port + 1}" in stack.output
@@ -180,7 +181,7 @@ async def test_one_up_per_state_dir(tmp_path: Path) -> None:
             code = await asyncio.to_thread(second.finish)
         finally:
             second.kill()
-        assert code == 2, second.output
+        assert code == ExitCode.STACK, second.output
         assert f"another `escalator up` (pid {first.process.pid}) is using {tmp_path}" in (
             second.output
         )
@@ -199,7 +200,7 @@ async def test_a_taken_receiver_port_is_named(tmp_path: Path) -> None:
         taken = squatter.getsockname()[1]
         stack = up(port, ui_port, tmp_path, env={"ESCALATOR_RECEIVER_PORT": str(taken)})
         try:
-            assert await asyncio.to_thread(stack.finish) == 2, stack.output
+            assert await asyncio.to_thread(stack.finish) == ExitCode.STACK, stack.output
             assert f"port {taken} (escalator receiver) is already in use" in stack.output
             assert "ESCALATOR_RECEIVER_PORT" in stack.output
         finally:

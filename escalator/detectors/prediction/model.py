@@ -31,6 +31,7 @@ from escalator.detectors.prediction.prefixes import (
     to_matrix,
 )
 from escalator.detectors.prediction.targets import REMAINING, breach_column
+from escalator.errors import InputError
 from escalator.policies.journeys import Journey, LatencySLI
 
 __all__ = ["ARTEFACT_FORMAT", "ModelMismatch", "Predictor", "fit_predictor", "load_predictor"]
@@ -39,7 +40,7 @@ ARTEFACT_FORMAT = "escalator-predictor/1"
 SEED = 7
 
 
-class ModelMismatch(ValueError):
+class ModelMismatch(InputError, ValueError):
     """The saved model was trained for another journey, feature set or format."""
 
 
