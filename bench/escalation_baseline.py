@@ -16,7 +16,10 @@ PAGED: defaultdict[str, asyncio.Event] = defaultdict(asyncio.Event)
 @activity.defn(name="bench.noop")
 async def noop(page: bool) -> int:
     if page:
-        PAGED[activity.info().workflow_id].set()
+        # Run by BaselineWorkflow, so there is a workflow id (None only for a standalone activity)
+        workflow_id = activity.info().workflow_id
+        assert workflow_id is not None
+        PAGED[workflow_id].set()
     return 1
 
 
