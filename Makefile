@@ -50,7 +50,7 @@ test: lint types pytest
 
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench all
 
 clean:
 	rm -rf $(VENV) .escalator .pytest_cache .mypy_cache .ruff_cache
