@@ -1,4 +1,4 @@
-"""Benchmark: EscalationWorkflow throughput (vs. a baseline) and memory with many open exceptions.
+"""Benchmark: EscalationWorkflow throughput (vs. two baselines) and memory with many open exceptions.
 
     .venv/bin/python bench/bench_escalation.py [--exceptions 300] [--open 10000]
 
@@ -8,6 +8,9 @@ Both parts run on the file-backed dev server (`temporal server start-dev --db-fi
    acknowledge → resolve → the run completes (reopen window 0). Measured against
    a baseline workflow with the same activities (no-op) and the same two updates,
    at the same places, on the same worker settings, in the same run. Goal: ≥ 0.7.
+   And against a minimal workflow (start → one no-op activity → one update →
+   complete) on the same server and worker settings: what the escalation's own
+   activities, updates and logic cost together. No goal; a figure to watch.
 2. Memory: ``--open`` exceptions left open (1 h response time) on an `escalator
    worker` process (SQLite records, console channel); worker and server RSS.
    Goal: worker ≤ 300 MB at 10,000.
@@ -36,19 +39,26 @@ from temporalio.client import (
 )
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Worker
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "workflows"))
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from escalation_baseline import PAGED, BaselineWorkflow, noop  # noqa: E402
+from escalation_baseline import PAGED, BaselineWorkflow, MinimalWorkflow, noop  # noqa: E402
 from policy_factory import detection, make_policy  # noqa: E402
 
 from escalator.activities.channels import ConsoleSender  # noqa: E402
 from escalator.client import raise_exception  # noqa: E402
 from escalator.stack.temporal_binaries import dev_server_path  # noqa: E402
-from escalator.worker.main import Wiring, build_worker  # noqa: E402
+from escalator.worker.main import (  # noqa: E402
+    ACTIVITY_TASK_POLLS,
+    MAX_CACHED_WORKFLOWS,
+    WORKFLOW_TASK_POLLS,
+    Wiring,
+    build_worker,
+)
 from escalator.workflows.activity_contracts import Delivery, Notification  # noqa: E402
 from escalator.workflows.contracts import AcknowledgeInput, ResolveInput, UpdateResult  # noqa: E402
 from escalator.workflows.search_attributes import ALL_KEYS  # noqa: E402
@@ -188,24 +198,48 @@ async def run_baseline(client: Client, n: int, concurrency: int, shape: Shape) -
             await handle.execute_update(BaselineWorkflow.resolve, 0)
             await handle.result()
 
-    from temporalio.worker import Worker
-
-    from escalator.worker.main import ACTIVITY_TASK_POLLS, MAX_CACHED_WORKFLOWS, WORKFLOW_TASK_POLLS
-
-    async with Worker(
-        client,
-        task_queue=queue,
-        workflows=[BaselineWorkflow],
-        activities=[noop],
-        max_concurrent_workflow_task_polls=WORKFLOW_TASK_POLLS,
-        max_concurrent_activity_task_polls=ACTIVITY_TASK_POLLS,
-        max_cached_workflows=MAX_CACHED_WORKFLOWS,
-    ):
+    async with bench_worker(client, queue, BaselineWorkflow):
         await one(-1)
         t0 = time.perf_counter()
         await asyncio.gather(*(one(i) for i in range(n - 1)))
         elapsed = time.perf_counter() - t0
     return (n - 1) / elapsed
+
+
+async def run_minimal(client: Client, n: int, concurrency: int) -> float:
+    """Start, one activity, one update, complete: driven as the other two are (the update
+    is sent once the activity has "paged")."""
+    queue = f"bench-min-{uuid.uuid4().hex[:6]}"
+    sem = asyncio.Semaphore(concurrency)
+
+    async def one(i: int) -> None:
+        async with sem:
+            handle = await client.start_workflow(
+                MinimalWorkflow.run, id=f"min-{queue}-{i}", task_queue=queue
+            )
+            await PAGED[handle.id].wait()
+            await handle.execute_update(MinimalWorkflow.finish, 0)
+            await handle.result()
+
+    async with bench_worker(client, queue, MinimalWorkflow):
+        await one(-1)
+        t0 = time.perf_counter()
+        await asyncio.gather(*(one(i) for i in range(n - 1)))
+        elapsed = time.perf_counter() - t0
+    return (n - 1) / elapsed
+
+
+def bench_worker(client: Client, queue: str, workflow: type) -> Worker:
+    """A worker for a baseline, with the poller and cache settings `escalator worker` uses."""
+    return Worker(
+        client,
+        task_queue=queue,
+        workflows=[workflow],
+        activities=[noop],
+        max_concurrent_workflow_task_polls=WORKFLOW_TASK_POLLS,
+        max_concurrent_activity_task_polls=ACTIVITY_TASK_POLLS,
+        max_cached_workflows=MAX_CACHED_WORKFLOWS,
+    )
 
 
 async def open_many(port: int, server_pid: int, total: int, concurrency: int) -> None:
@@ -284,6 +318,7 @@ async def main() -> None:
             shape = await shape_of(client, sample)
             total = shape.before_ack + shape.before_resolve + shape.after_resolve
             base_rate = await run_baseline(client, args.exceptions, args.concurrency, shape)
+            min_rate = await run_minimal(client, args.exceptions, args.concurrency)
             print(
                 f"activities per exception: {total} ({shape.before_ack} before ack, "
                 f"{shape.before_resolve} before resolve, {shape.after_resolve} after)"
@@ -294,7 +329,9 @@ async def main() -> None:
                 f"| EscalationWorkflow (raise → page → ack → resolve → closed) | {esc_rate:.1f} |"
             )
             print(f"| baseline (same activities and updates, no logic) | {base_rate:.1f} |")
+            print(f"| minimal (start → one activity → one update → closed) | {min_rate:.1f} |")
             print(f"ratio escalation/baseline: {esc_rate / base_rate:.2f} (goal ≥ 0.7)")
+            print(f"ratio escalation/minimal: {esc_rate / min_rate:.2f} (no goal)")
         if args.open:
             await open_many(port, server.pid, args.open, args.concurrency * 2)
     finally:

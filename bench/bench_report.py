@@ -31,7 +31,7 @@ import polars as pl
 import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_data import event_log, exceptions_frame, load_postgres, load_sqlite
+from report_data import event_log, exceptions_frame, load_postgres, load_sqlite
 
 ROOT = Path(__file__).resolve().parent.parent
 AS_OF = datetime(2026, 6, 1, tzinfo=UTC)

@@ -36,6 +36,7 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from temporalio.client import Client, WorkflowUpdateRPCTimeoutOrCancelledError
@@ -107,7 +108,7 @@ class Records:
     def __init__(self, url: str) -> None:
         self.engine = sa.create_engine(url)
 
-    def _rows(self, sql: str, **params: object) -> list[sa.Row[tuple[object, ...]]]:
+    def _rows(self, sql: str, **params: object) -> list[sa.Row[*tuple[Any, ...]]]:
         try:
             with self.engine.connect() as db:
                 return list(db.execute(sa.text(sql), params))
@@ -141,7 +142,7 @@ class Peaks:
             await asyncio.sleep(1)
 
 
-async def until(check, what: str, within: float) -> float:  # type: ignore[no-untyped-def]
+async def until(check, what: str, within: float) -> float:
     """Wait for ``check()`` (sync or async) to hold; the seconds it took."""
     t0 = time.monotonic()
     while True:
@@ -163,7 +164,7 @@ async def storm_state(client: Client) -> StormState:
     return await client.get_workflow_handle(SID).query("state", result_type=StormState)
 
 
-async def raise_all(client: Client, queue: str, policy: ExceptionPolicy, args) -> list[str]:  # type: ignore[no-untyped-def]
+async def raise_all(client: Client, queue: str, policy: ExceptionPolicy, args) -> list[str]:
     gate = asyncio.Semaphore(args.concurrency)
 
     async def one(n: int) -> str:

@@ -1,5 +1,7 @@
-"""The baseline of bench_escalation.py: the escalation's activity count and update points,
-none of its logic. Its own module so the workflow sandbox can import it cheaply."""
+"""The baselines of bench_escalation.py: BaselineWorkflow has the escalation's activity count
+and update points, none of its logic; MinimalWorkflow has one activity and one update, the
+least a workflow answering an owner does. Their own module so the workflow sandbox can
+import it cheaply."""
 
 from __future__ import annotations
 
@@ -16,7 +18,10 @@ PAGED: defaultdict[str, asyncio.Event] = defaultdict(asyncio.Event)
 @activity.defn(name="bench.noop")
 async def noop(page: bool) -> int:
     if page:
-        PAGED[activity.info().workflow_id].set()
+        # Run by BaselineWorkflow, so there is a workflow id (None only for a standalone activity)
+        workflow_id = activity.info().workflow_id
+        assert workflow_id is not None
+        PAGED[workflow_id].set()
     return 1
 
 
@@ -50,4 +55,26 @@ class BaselineWorkflow:
     @workflow.update
     def resolve(self, _: int) -> int:
         self.gates["resolved"] = True
+        return 0
+
+
+@workflow.defn(name="MinimalWorkflow")
+class MinimalWorkflow:
+    """Started, runs one activity (which "pages", as the escalation's first page does), then
+    completes once its one update has come."""
+
+    def __init__(self) -> None:
+        self.finished = False
+
+    @workflow.run
+    async def run(self) -> int:
+        done = await workflow.execute_activity(
+            noop, True, start_to_close_timeout=timedelta(seconds=30)
+        )
+        await workflow.wait_condition(lambda: self.finished)
+        return done
+
+    @workflow.update
+    def finish(self, _: int) -> int:
+        self.finished = True
         return 0

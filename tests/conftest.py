@@ -66,7 +66,7 @@ def pytest_testnodedown(node: object, error: object) -> None:
 
 
 @pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
     """Under CI=true a skipped Temporal, PostgreSQL or browser test is a failure."""
     outcome = yield
     report = outcome.get_result()

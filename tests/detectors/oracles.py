@@ -101,7 +101,7 @@ def volume(rows: list[Row], rule: VolumeRule) -> Fired:
             times[(r["timestamp"] - epoch) // size].append(r["timestamp"])
     first, last = min(times), (as_of - epoch) // size
     step = 1 if rule.baseline == "previous_windows" else timedelta(days=7) // size
-    state = {}  # window -> (in condition, onset)
+    state: dict[int, tuple[bool, datetime | None]] = {}  # window -> (in condition, onset)
     for k in range(first, last + 1):
         count = len(times.get(k, []))
         back = [k - step * i for i in range(1, rule.baseline_periods + 1)]
@@ -129,6 +129,7 @@ def volume(rows: list[Row], rule: VolumeRule) -> Fired:
         if not holds:
             k += 1
             continue
+        assert onset is not None  # every window in the condition has its onset
         start = k
         while k <= last and state[k][0]:
             k += 1

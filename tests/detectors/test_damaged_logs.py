@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 from pathlib import Path
+from typing import cast
 
 import pytest
 
@@ -135,7 +136,7 @@ def test_repeated_trace_id_is_quarantined_not_merged(tmp_path: Path) -> None:
     text = xes(trace("c1", "created"), trace("c2", "created"), trace("c1", "paid", "shipped"))
     result = read_log(write(tmp_path, "twice.xes", text))
     assert result.events[EVENT].to_list() == ["created", "created"]
-    reasons = [r["reason"] for r in result.quarantine.rows]
+    reasons = [cast(str, r["reason"]) for r in result.quarantine.rows]
     assert len(reasons) == 2
     assert reasons[0].startswith("trace id 'c1' repeats the trace at line 3")
 

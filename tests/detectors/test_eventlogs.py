@@ -8,6 +8,7 @@ import xml.etree.ElementTree as ET
 from datetime import datetime
 from functools import cache
 from pathlib import Path
+from typing import cast
 
 import pytest
 from event_logs import POLICIES, log_path
@@ -29,7 +30,7 @@ from escalator.policies.rules import (
 
 
 @cache
-def _run(name: str):  # type: ignore[no-untyped-def]
+def _run(name: str):
     ps = load_policies([POLICIES / name])
     journey = ps.journeys[0]
     read = read_log(log_path(name), journey)
@@ -102,7 +103,7 @@ def test_receipt_missing_attribute_names_what_is_missing() -> None:
     assert row["case:group"].to_list() == [None]
 
 
-def _etree_events(path: Path) -> list[tuple[str, str, datetime]]:
+def _etree_events(path: Path) -> list[tuple[str | None, str | None, datetime]]:
     """The plain, slow way: a DOM per trace with the standard library."""
     ns = "{http://www.xes-standard.org/}"
     out = []
@@ -114,7 +115,11 @@ def _etree_events(path: Path) -> list[tuple[str, str, datetime]]:
             for ev in elem.iter(f"{ns}event"):
                 attrs = {a.get("key"): a.get("value") for a in ev}
                 out.append(
-                    (case, attrs["concept:name"], datetime.fromisoformat(attrs["time:timestamp"]))
+                    (
+                        case,
+                        attrs["concept:name"],
+                        datetime.fromisoformat(cast(str, attrs["time:timestamp"])),
+                    )
                 )
             elem.clear()
     return out

@@ -61,7 +61,7 @@ CAL = {
 }
 
 
-def _random_log(seed: int):  # type: ignore[no-untyped-def]
+def _random_log(seed: int):
     rng = random.Random(seed)
     start = datetime(2024, 3, 20, tzinfo=UTC)  # across the DST change and Easter
     rows, channels = [], []
@@ -74,12 +74,12 @@ def _random_log(seed: int):  # type: ignore[no-untyped-def]
     return events(rows, channel=channels)
 
 
-def _key(f, t: datetime):  # type: ignore[no-untyped-def]
+def _key(f, t: datetime):
     cleared = f.cleared_at if f.cleared_at is not None and f.cleared_at <= t else None
     return (f.rule, f.subject, f.onset, cleared, tuple(f.evidence))
 
 
-def _assert_no_lookahead(log, ps, journey, cuts: list[datetime]) -> int:  # type: ignore[no-untyped-def]
+def _assert_no_lookahead(log, ps, journey, cuts: list[datetime]) -> int:
     full = [f for r in evaluate(log, ps, journey) for f in r.firings()]
     checked = 0
     for t in cuts:
@@ -98,7 +98,7 @@ def test_random_logs_every_rule_kind(seed: int) -> None:
     assert all(r.frame.height > 0 for r in evaluate(log, ps, ps.journeys[0]))  # every kind fires
     rng = random.Random(seed)
     lo, hi = log[TS].min(), log[TS].max()
-    cuts = [lo + (hi - lo) * rng.random() for _ in range(12)]  # type: ignore[operator]
+    cuts = [lo + (hi - lo) * rng.random() for _ in range(12)]
     cuts += [log[TS][i] for i in rng.sample(range(log.height), 6)]  # exactly at events
     assert _assert_no_lookahead(log, ps, ps.journeys[0], cuts) > 0
 

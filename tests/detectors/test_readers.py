@@ -6,6 +6,7 @@ import gzip
 import json
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import cast
 
 import polars as pl
 import pytest
@@ -57,7 +58,7 @@ REASONS = {
 }
 
 
-def _check(result, path: Path) -> None:  # type: ignore[no-untyped-def]
+def _check(result, path: Path) -> None:
     ev = result.events
     assert ev[CASE].to_list() == ["o1", "o1", "o6"]
     assert ev[EVENT].to_list() == ["created", "shipped", "created"]
@@ -83,7 +84,7 @@ def test_csv_with_every_bad_row_class(tmp_path: Path) -> None:
     result = read_log(path, JOURNEY)
     _check(result, path)
     bad = {r["line"]: r for r in result.quarantine.rows}
-    assert bad[5]["raw"]["at"] == "not a time"  # the raw row is kept
+    assert cast(dict[str, object], bad[5]["raw"])["at"] == "not a time"  # the raw row is kept
     out = tmp_path / "q.jsonl"
     result.quarantine.write(out)
     lines = [json.loads(x) for x in out.read_text().splitlines()]
@@ -105,7 +106,7 @@ def test_jsonl_with_every_bad_row_class_and_broken_json(tmp_path: Path) -> None:
     result = read_log(path, JOURNEY)
     ev = result.events
     assert ev[CASE].to_list() == ["o1", "o1", "o6"]
-    reasons = {r["line"]: r["reason"] for r in result.quarantine.rows}
+    reasons = {r["line"]: cast(str, r["reason"]) for r in result.quarantine.rows}
     assert "not valid JSON" in reasons[7]
     assert "no case id" in reasons[3] and "zone-less" in reasons[5]
 
@@ -133,7 +134,7 @@ def test_parquet_with_aware_and_naive_datetimes(tmp_path: Path) -> None:
     naive.write_parquet(path)
     result = read_log(path, JOURNEY)
     assert result.events.height == 0 and len(result.quarantine) == 3
-    assert "zone-less" in result.quarantine.rows[0]["reason"]
+    assert "zone-less" in cast(str, result.quarantine.rows[0]["reason"])
     result = read_log(path, JOURNEY, assume_timezone="Europe/Amsterdam")
     assert result.events[OFFSET].to_list() == [3600, 7200]
 
@@ -258,7 +259,7 @@ def test_xes_plain_and_gzip(tmp_path: Path, name: str) -> None:
     assert "nested" not in ev.columns
     assert ev[LINE].to_list() == [7, 15]
     [bad] = result.quarantine.rows
-    assert bad["line"] == 22 and "no case id" in bad["reason"]
+    assert bad["line"] == 22 and "no case id" in cast(str, bad["reason"])
 
 
 def test_unknown_format_and_missing_file(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ from escalator.detectors.evaluate import evaluate
 from escalator.detectors.firing import Firing
 
 
-def fire(ps, log, as_of: str | None = None) -> list[Firing]:  # type: ignore[no-untyped-def]
+def fire(ps, log, as_of: str | None = None) -> list[Firing]:
     [result] = evaluate(log, ps, ps.journeys[0], as_of=utc(as_of) if as_of else None)
     return result.firings()
 

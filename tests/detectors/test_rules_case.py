@@ -8,7 +8,7 @@ from escalator.detectors.evaluate import evaluate
 from escalator.detectors.firing import Firing
 
 
-def fire(ps, log, as_of: str | None = None) -> dict[str, Firing]:  # type: ignore[no-untyped-def]
+def fire(ps, log, as_of: str | None = None) -> dict[str, Firing]:
     [result] = evaluate(log, ps, ps.journeys[0], as_of=utc(as_of) if as_of else None)
     return {f.subject: f for f in result.firings()}
 

@@ -14,7 +14,7 @@ NL = {
 }
 
 
-def fire(ps, log, as_of=None):  # type: ignore[no-untyped-def]
+def fire(ps, log, as_of=None):
     [result] = evaluate(log, ps, ps.journeys[0], as_of=utc(as_of) if as_of else None)
     return {
         (f.subject, f.onset.isoformat(), f.cleared_at and f.cleared_at.isoformat()): f

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -65,7 +66,7 @@ def watch_policies() -> PolicySet:
 def create_table(url: str, table: str, *, timestamptz: bool = False) -> sa.Engine:
     engine = sa.create_engine(url)
     schema, _, name = table.rpartition(".")
-    ts_type: sa.types.TypeEngine[object] = sa.DateTime(timezone=True) if timestamptz else sa.Text()
+    ts_type: sa.types.TypeEngine[Any] = sa.DateTime(timezone=True) if timestamptz else sa.Text()
     sa.Table(
         name,
         sa.MetaData(),

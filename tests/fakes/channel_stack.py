@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 import aiohttp
 from temporalio.client import Client
@@ -50,7 +50,14 @@ TWILIO_FROM = "+3197010000000"
 T = TypeVar("T")
 
 
-async def eventually(check: Callable[[], Awaitable[T] | T], within: float = 10.0) -> T:
+# Two overloads, so that T is what the check (sync or async) returns once it succeeds: a
+# single `Callable[[], Awaitable[T] | T]` leaves mypy unable to solve T. `None` is left
+# out of T since a falsy result is never returned.
+@overload
+async def eventually(check: Callable[[], Awaitable[T | None]], within: float = 10.0) -> T: ...
+@overload
+async def eventually(check: Callable[[], T | None], within: float = 10.0) -> T: ...
+async def eventually(check: Callable[[], Any], within: float = 10.0) -> Any:
     """Poll until ``check`` returns something truthy without raising; then return it."""
     deadline = time.monotonic() + within
     while True:
@@ -59,7 +66,7 @@ async def eventually(check: Callable[[], Awaitable[T] | T], within: float = 10.0
             if asyncio.iscoroutine(result):
                 result = await result
             if result:
-                return result  # type: ignore[return-value]
+                return result
             error: BaseException | None = None
         except AssertionError as err:
             error = err

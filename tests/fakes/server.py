@@ -13,7 +13,7 @@ import threading
 import time
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self
 
 from aiohttp import web
 
@@ -88,7 +88,7 @@ class FakeServer:
 
     # --- lifecycle ---
 
-    def start(self) -> FakeServer:
+    def start(self) -> Self:
         ready = threading.Event()
         self._loop = asyncio.new_event_loop()
 

@@ -19,6 +19,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -51,12 +52,12 @@ async def wait_until(what: str, check: object, *, within: float, every: float = 
         await asyncio.sleep(every)
 
 
-def _spawn(argv: list[str], log_file: Path, **options: object) -> subprocess.Popen[bytes]:
+def _spawn(argv: list[str], log_file: Path, **options: Any) -> subprocess.Popen[bytes]:
     """Start a process with its output appended to ``log_file``. Plain Popen (not asyncio's):
     the suite kills and waits for these processes from sync code too, and spawning does
     not block the loop."""
     with log_file.open("ab") as log:
-        return subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, **options)  # type: ignore[call-overload, no-any-return]
+        return subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, **options)
 
 
 def _kill9(proc: subprocess.Popen[bytes] | None) -> None:

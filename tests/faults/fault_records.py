@@ -74,7 +74,7 @@ class RecordsDb:
         admin.dispose()
         return int(cut)
 
-    def _rows(self, query: str, **params: object) -> list[sa.Row[tuple[object, ...]]]:
+    def _rows(self, query: str, **params: object) -> list[sa.Row[*tuple[object, ...]]]:
         engine = sa.create_engine(self.url, poolclass=NullPool)
         try:
             with engine.connect() as conn:

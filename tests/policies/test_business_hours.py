@@ -34,8 +34,8 @@ def office(**extra: object) -> Calendar:
     )
 
 
-def ams(*args: int) -> datetime:
-    return datetime(*args, tzinfo=AMS)  # type: ignore[misc]
+def ams(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=AMS)
 
 
 def test_inside_hours_adds_plainly() -> None:

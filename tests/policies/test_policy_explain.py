@@ -19,8 +19,8 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "escalator" / "policies" / "exa
 AMS = ZoneInfo("Europe/Amsterdam")
 
 
-def ams(*args: int) -> datetime:
-    return datetime(*args, tzinfo=AMS)  # type: ignore[misc]
+def ams(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=AMS)
 
 
 def timeline(result: ExplainResult) -> list[tuple[int, int, str, str, datetime, datetime]]:

@@ -25,7 +25,7 @@ def record_fixture(store: Store) -> None:
     ) in ROWS:
         seq = iter(range(1, 100))
 
-        def add(kind: StepKind, at, exc=exc, run=run, seq=seq, **fields) -> None:  # type: ignore[no-untyped-def]
+        def add(kind: StepKind, at, exc=exc, run=run, seq=seq, **fields) -> None:
             store.record_step_sync(
                 TimelineStep(
                     exception_id=exc, run_id=run, seq=next(seq), kind=kind, at=at, **fields

@@ -53,9 +53,9 @@ class _Dom(HTMLParser):
 
     def __init__(self) -> None:
         super().__init__()
-        self.body: dict[str, str | None] = {}
-        self.figures: list[dict[str, str | None]] = []
-        self.bars: dict[str, list[dict[str, str | None]]] = {}
+        self.body: dict[str, str] = {}
+        self.figures: list[dict[str, str]] = []
+        self.bars: dict[str, list[dict[str, str]]] = {}
         self.polylines: dict[str, int] = {}
         self.tiles: dict[str, int] = {}
         self.links: list[str] = []
@@ -65,7 +65,7 @@ class _Dom(HTMLParser):
         self._tile: str | None = None
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        a = dict(attrs)
+        a = {k: v or "" for k, v in attrs}  # a valueless attribute (<x hidden>) reads ""
         if tag == "body":
             self.body = a
         elif tag == "figure":

@@ -31,7 +31,7 @@ LOG = "case:concept:name,concept:name,time:timestamp\n" + "".join(
 )
 
 
-def _report(tmp_path: Path, sqlite_url: str, zone: str, log: Path, *extra: str):  # type: ignore[no-untyped-def]
+def _report(tmp_path: Path, sqlite_url: str, zone: str, log: Path, *extra: str):
     policy = tmp_path / "policy.yaml"
     policy.write_text(POLICY.format(zone=f"timezone: {zone}" if zone else ""))
     return runner.invoke(

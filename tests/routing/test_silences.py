@@ -6,6 +6,7 @@ import json
 import sys
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -32,7 +33,7 @@ def silences(db_url: str):  # noqa: F811
 
 
 def test_matching_and_time_window(silences: SilenceStore) -> None:
-    kw = {"reason": "stock count", "created_by": "anna", "now": NOW}
+    kw: dict[str, Any] = {"reason": "stock count", "created_by": "anna", "now": NOW}
     whole = silences.add(journey="orderToShip", ends_at=NOW + 2 * H, **kw)
     ams = silences.add(
         journey="orderToShip", rule="awaiting_inventory", labels={"site": "ams"},

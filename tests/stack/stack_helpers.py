@@ -56,8 +56,8 @@ class Running:
     def wait_for(self, pattern: str, timeout: float = 30.0) -> re.Match[str]:
         """The first line (already seen or coming) matching `pattern`; fail with the output."""
         regex = re.compile(pattern)
-        for line in self.lines:
-            if match := regex.search(line):
+        for seen in self.lines:
+            if match := regex.search(seen):
                 return match
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

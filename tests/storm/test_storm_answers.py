@@ -50,7 +50,7 @@ async def cli(h: StormHarness, *args: str) -> tuple[int, str, str]:
 
 @pytest.mark.temporal
 @pytest.mark.time_skipping_only  # minutes of policy time pass in env.sleep
-async def test_storm_ack_and_resolve_from_the_cli(storm_harness) -> None:  # type: ignore[no-untyped-def]
+async def test_storm_ack_and_resolve_from_the_cli(storm_harness) -> None:
     h: StormHarness = await storm_harness()
     policy = storm_policy(threshold=1)
     subjects = [f"c-{i}" for i in range(4)]  # c-0 pages alone, c-1..c-3 are the storm
@@ -61,9 +61,12 @@ async def test_storm_ack_and_resolve_from_the_cli(storm_harness) -> None:  # typ
             journey="orderToShip", rule="awaiting_inventory", subject=s, onset=onset
         )
         await raise_exception(h.client, detection, policy=policy, task_queue=h.task_queue)
-        await h.eventually(
-            lambda s=s: eid(s) in h.recorded(StepKind.GROUPED) | h.recorded(StepKind.NOTIFIED)
-        )
+
+        # a typed default, where a lambda's `s=s` leaves mypy unable to infer it
+        def joined(s: str = s) -> bool:
+            return eid(s) in h.recorded(StepKind.GROUPED) | h.recorded(StepKind.NOTIFIED)
+
+        await h.eventually(joined)
     await h.eventually(lambda: bool(h.sends("storm")))
     members = [eid(s) for s in subjects[1:]]
 

@@ -64,16 +64,19 @@ async def save(h: StormHarness, workflow_id: str, path: Path) -> None:
         await asyncio.to_thread(path.write_text, history.to_json())
 
 
-async def test_beyond_the_threshold_exceptions_join_one_message(storm_harness) -> None:  # type: ignore[no-untyped-def]
+async def test_beyond_the_threshold_exceptions_join_one_message(storm_harness) -> None:
     h: StormHarness = await storm_harness()
     policy = storm_policy(threshold=2)
     subjects = [f"o-{i}" for i in range(5)]
     h.workflow_ids.update([SID, *map(eid, subjects)])
     for i, s in enumerate(subjects):  # one after the other: which ones page is then known
         await raise_exception(h.client, detection(s, i), policy=policy, task_queue=h.task_queue)
-        await h.eventually(
-            lambda s=s: eid(s) in h.recorded(StepKind.GROUPED) | h.recorded(StepKind.NOTIFIED)
-        )
+
+        # a typed default, where a lambda's `s=s` leaves mypy unable to infer it
+        def joined(s: str = s) -> bool:
+            return eid(s) in h.recorded(StepKind.GROUPED) | h.recorded(StepKind.NOTIFIED)
+
+        await h.eventually(joined)
     assert [n.notification.exception_id for n in h.sends("first")] == [eid("o-0"), eid("o-1")]
     assert h.recorded(StepKind.GROUPED) == {eid(s) for s in subjects[2:]}
     await h.eventually(
@@ -126,7 +129,7 @@ async def test_beyond_the_threshold_exceptions_join_one_message(storm_harness) -
     await save(h, SID, STORM_HISTORIES / "storm_acknowledged.json")
 
 
-async def test_a_flapping_exception_is_held_down(storm_harness) -> None:  # type: ignore[no-untyped-def]
+async def test_a_flapping_exception_is_held_down(storm_harness) -> None:
     h: StormHarness = await storm_harness()
     policy = storm_policy(threshold=100, hold_down=timedelta(minutes=10))
     subject = "o-flap"

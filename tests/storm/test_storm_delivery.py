@@ -34,7 +34,7 @@ def eid(subject: str) -> str:
     return f"exc:orderToShip:awaiting_inventory:{subject}"
 
 
-async def test_the_grouped_message_is_delivered_after_an_outage_once(storm_harness) -> None:  # type: ignore[no-untyped-def]
+async def test_the_grouped_message_is_delivered_after_an_outage_once(storm_harness) -> None:
     h: StormHarness = await storm_harness()
     capture = h.channel.send
     refused: list[tuple[str, int]] = []
@@ -87,7 +87,7 @@ async def test_the_grouped_message_is_delivered_after_an_outage_once(storm_harne
         await asyncio.to_thread(path.write_text, history.to_json())
 
 
-async def test_edits_queued_behind_an_outage_coalesce_into_the_newest(storm_harness) -> None:  # type: ignore[no-untyped-def]
+async def test_edits_queued_behind_an_outage_coalesce_into_the_newest(storm_harness) -> None:
     """Members who join while Slack refuses the edit of the grouped message each queue an
     update of it; when Slack is back, only the update being retried and the newest go out
     (each is rendered at its turn, so the newest shows every member). Without coalescing

@@ -67,9 +67,12 @@ async def storm_of_three(h: StormHarness, policy: ExceptionPolicy) -> None:
     h.workflow_ids.update([SID, *map(eid, SUBJECTS)])
     for i, s in enumerate(SUBJECTS):
         await raise_exception(h.client, detection(s, i), policy=policy, task_queue=h.task_queue)
-        await h.eventually(
-            lambda s=s: eid(s) in h.recorded(StepKind.GROUPED) | h.recorded(StepKind.NOTIFIED)
-        )
+
+        # a typed default, where a lambda's `s=s` leaves mypy unable to infer it
+        def joined(s: str = s) -> bool:
+            return eid(s) in h.recorded(StepKind.GROUPED) | h.recorded(StepKind.NOTIFIED)
+
+        await h.eventually(joined)
     await h.eventually(lambda: len(h.sends("storm")) == 1)
 
 
@@ -97,7 +100,7 @@ async def save(h: StormHarness, workflow_id: str, path: Path) -> None:
         await asyncio.to_thread(path.write_text, history.to_json())
 
 
-async def test_an_unacknowledged_storm_escalates_level_by_level(storm_harness, tmp_path) -> None:  # type: ignore[no-untyped-def]
+async def test_an_unacknowledged_storm_escalates_level_by_level(storm_harness, tmp_path) -> None:
     h: StormHarness = await storm_harness()
     await storm_of_three(h, escalating_policy())
     first = h.sends("storm")[0].notification
@@ -172,7 +175,7 @@ async def test_an_unacknowledged_storm_escalates_level_by_level(storm_harness, t
     await save(h, SID, HISTORIES / "storm" / "storm_escalated_exhausted.json")
 
 
-async def test_acknowledging_the_storm_stops_its_escalation(storm_harness) -> None:  # type: ignore[no-untyped-def]
+async def test_acknowledging_the_storm_stops_its_escalation(storm_harness) -> None:
     h: StormHarness = await storm_harness()
     await storm_of_three(h, escalating_policy())
     handle = h.client.get_workflow_handle(SID)
@@ -195,7 +198,7 @@ async def test_acknowledging_the_storm_stops_its_escalation(storm_harness) -> No
     assert (await storm_state(h)).level == 1
 
 
-async def test_resolving_every_member_ends_the_escalation(storm_harness) -> None:  # type: ignore[no-untyped-def]
+async def test_resolving_every_member_ends_the_escalation(storm_harness) -> None:
     h: StormHarness = await storm_harness()
     await storm_of_three(h, escalating_policy())
     for s in SUBJECTS[2:]:
@@ -213,7 +216,7 @@ async def test_resolving_every_member_ends_the_escalation(storm_harness) -> None
 @pytest.mark.parametrize("on_exhausted", ["repeat", "flag"])
 async def test_when_every_level_is_exhausted_the_policy_decides(
     storm_harness, on_exhausted
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     h: StormHarness = await storm_harness()
     base = escalating_policy()
     policy = base.model_copy(
@@ -240,7 +243,7 @@ async def test_when_every_level_is_exhausted_the_policy_decides(
         assert (await member(h, "e-3")).exhausted
 
 
-async def test_a_page_that_did_not_get_through_goes_out_with_the_next_update(storm_harness) -> None:  # type: ignore[no-untyped-def]
+async def test_a_page_that_did_not_get_through_goes_out_with_the_next_update(storm_harness) -> None:
     h: StormHarness = await storm_harness()
     h.channel.fail_targets["#inventory"] = False  # Slack refuses the channel post
     h.workflow_ids.update([SID, *map(eid, SUBJECTS)])

@@ -51,7 +51,7 @@ def detection(n: int, round_: int) -> Detection:
     )
 
 
-async def test_5000_detections_give_one_grouped_message(storm_harness) -> None:  # type: ignore[no-untyped-def]
+async def test_5000_detections_give_one_grouped_message(storm_harness) -> None:
     h: StormHarness = await storm_harness(
         max_cached_workflows=1000, workflow_runner=UnsandboxedWorkflowRunner()
     )

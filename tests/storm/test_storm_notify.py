@@ -140,7 +140,7 @@ async def save(h: StormHarness, workflow_id: str, path: Path) -> None:
 
 async def test_a_storm_of_notifications_sends_threshold_notifications_then_one_quiet_message(
     storm_harness,
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     h: StormHarness = await storm_harness(decide=routed())
     await notify_storm(h)
     # `threshold` individual Slack notifications, then the rest grouped: no message each.
@@ -180,7 +180,7 @@ async def test_a_storm_of_notifications_sends_threshold_notifications_then_one_q
 
 
 @pytest.mark.time_skipping_only
-async def test_a_storm_of_notifications_escalates_on_the_slower_timing(storm_harness) -> None:  # type: ignore[no-untyped-def]
+async def test_a_storm_of_notifications_escalates_on_the_slower_timing(storm_harness) -> None:
     h: StormHarness = await storm_harness(decide=routed())
     await notify_storm(h)
     # Past a page's response time: a notification is not late yet.
@@ -210,7 +210,7 @@ async def test_a_storm_of_notifications_escalates_on_the_slower_timing(storm_har
     await save(h, SID, STORM_HISTORY)
 
 
-async def test_a_paged_member_turns_a_notifying_storm_into_a_paging_one(storm_harness) -> None:  # type: ignore[no-untyped-def]
+async def test_a_paged_member_turns_a_notifying_storm_into_a_paging_one(storm_harness) -> None:
     h: StormHarness = await storm_harness(decide=routed(pages={"n-4"}))
     for i, s in enumerate(SUBJECTS[:4]):
         await raise_one(h, s, i)

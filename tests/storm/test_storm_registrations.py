@@ -62,7 +62,7 @@ async def test_storm_groups_2500_members_across_runs() -> None:
         gate = asyncio.Semaphore(8)
         answered = 0
 
-        async def register(n: int):  # type: ignore[no-untyped-def]
+        async def register(n: int):
             nonlocal answered
             async with gate:
                 verdict = await ask_storm(

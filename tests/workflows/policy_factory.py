@@ -77,7 +77,7 @@ def make_policy(
         name="standard",
         levels=levels,
         repeat=repeat,
-        on_exhausted=on_exhausted,  # type: ignore[arg-type]
+        on_exhausted=on_exhausted,
         incident_lead_role="incident-leads",
         max_snooze=unit * max_snooze,
         **extra,

@@ -37,7 +37,7 @@ def note(target: str, channel: str = "sms", key: str = "n1") -> Notification:
         idempotency_key=f"exc:x/run-1/{key}/{channel}/{target}",
         level=1,
         role="inventory",
-        channel=channel,  # type: ignore[arg-type]
+        channel=channel,
         target=target,
         reason="first",
         status=status,
@@ -46,7 +46,8 @@ def note(target: str, channel: str = "sms", key: str = "n1") -> Notification:
 
 async def test_notify_dispatches_falls_back_and_records() -> None:
     sms = CapturingSender(name="sms")
-    console = ConsoleSender(stream=io.StringIO())
+    printed = io.StringIO()
+    console = ConsoleSender(stream=printed)
     recorder = InMemoryRecorder()
     acts = NotifyActivities({"sms": sms}, recorder, fallback=console)
     result = await ActivityEnvironment().run(
@@ -54,7 +55,7 @@ async def test_notify_dispatches_falls_back_and_records() -> None:
     )
     assert [d.ok for d in result.deliveries] == [True, True]
     assert [s.notification.target for s in sms.sent] == ["+31600000001"]
-    assert "slack:#inv" in console.stream.getvalue()  # no Slack sender: printed instead
+    assert "slack:#inv" in printed.getvalue()  # no Slack sender: printed instead
     assert len(recorder.notifications) == 2
 
 

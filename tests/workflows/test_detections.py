@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from harness import Harness, has, steps, subject
 from policy_factory import detection, make_policy
+from temporalio.client import WorkflowExecutionStatus
 
 from escalator.client import clear_condition
 from escalator.policies.playbooks import PlaybookStep
@@ -85,7 +86,7 @@ async def test_detection_within_reopen_window_reopens_as_rework(harness: Harness
     assert status.state is ExceptionState.OPEN and status.payload == {"waiting_for": "sku-43"}
     # The first run's history links to the new one (continue-as-new).
     old = h.client.get_workflow_handle(eid, run_id=old_run)
-    assert (await old.describe()).status.name == "CONTINUED_AS_NEW"
+    assert (await old.describe()).status == WorkflowExecutionStatus.CONTINUED_AS_NEW
     # Both runs' steps are recorded under the same exception id.
     runs = {s.run_id for s in h.recorder.timeline(eid)}
     assert {old_run} <= runs

@@ -7,11 +7,12 @@ from __future__ import annotations
 import asyncio
 import sys
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import cast
 
 import pytest
-from temporalio.client import Client
+from temporalio.client import Client, ScheduleActionStartWorkflow
 from temporalio.testing import WorkflowEnvironment
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "routing"))
@@ -114,7 +115,9 @@ async def test_digest_schedules_install_idempotently(
     assert ([r.start for r in cal.hour], [r.start for r in cal.minute]) == ([9], [15])
     assert sorted(r.start for r in cal.day_of_week) == [1, 2, 3, 4, 5, 6]  # mon-sat, no sunday
     assert described.schedule.spec.time_zone_name == "Europe/Amsterdam"
-    assert described.schedule.action.workflow == DIGEST_WORKFLOW  # type: ignore[union-attr]
+    action = described.schedule.action
+    assert isinstance(action, ScheduleActionStartWorkflow)
+    assert action.workflow == DIGEST_WORKFLOW
 
     # Without the calendar: every day in UTC (so the trigger below posts whatever today is;
     # with the calendar a Sunday or holiday run is skipped, see test_digest_holidays.py).
@@ -146,7 +149,7 @@ def test_a_log_that_stopped_reports_its_slo_as_of_its_newest_event(tmp_path: Pat
     store = Store.open(f"sqlite:///{tmp_path / 'r.db'}")
     source = StoreDigestSource(store.engine, {"orderToShip": lambda: LOG.frame})
     journeys = [load_policies([SHIPPED_POLICY_DIR]).journey("orderToShip")]
-    newest = LOG.frame["timestamp"].max()
+    newest = cast(datetime, LOG.frame["timestamp"].max())
     current = asyncio.run(source.slo_lines(journeys, newest))
     later = asyncio.run(source.slo_lines(journeys, newest + 30 * D))
     stamp = f" (as of the log's newest event, {newest:%Y-%m-%d %H:%M} UTC)"

@@ -15,6 +15,7 @@ import sys
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from digest_helpers import policy_dir
@@ -59,7 +60,7 @@ async def client(dev_server: WorkflowEnvironment) -> AsyncIterator[Client]:
             assert err.status == RPCStatusCode.NOT_FOUND, err
 
 
-def _settings(client: Client, policies: Path, task_queue: str, **more: object) -> Settings:
+def _settings(client: Client, policies: Path, task_queue: str, **more: Any) -> Settings:
     return Settings(
         temporal_address=client.service_client.config.target_host,
         temporal_namespace=client.namespace,
@@ -131,7 +132,7 @@ async def test_worker_start_creates_updates_and_deletes_digest_schedules(
     assert isinstance(action, ScheduleActionStartWorkflow)
     assert (action.workflow, action.task_queue) == (DIGEST_WORKFLOW, task_queue)
     [req] = pydantic_data_converter.payload_converter.from_payloads(
-        list(action.args),  # type: ignore[arg-type]
+        list(action.args),
         [DigestRequest],
     )
     assert (req.role, req.slack_channel, req.at) == ("inventory", "#ops-inventory", "09:15")

@@ -63,7 +63,7 @@ async def _status(client: Client, eid: str) -> ExceptionStatus:
     return await client.get_workflow_handle(eid).query("status", result_type=ExceptionStatus)
 
 
-async def _until(client: Client, eid: str, check, within: float = 20) -> ExceptionStatus:  # type: ignore[no-untyped-def]
+async def _until(client: Client, eid: str, check, within: float = 20) -> ExceptionStatus:
     deadline = asyncio.get_running_loop().time() + within
     while True:
         with contextlib.suppress(Exception):  # a run that just started may not answer yet

@@ -17,7 +17,8 @@ from escalator.detectors.prediction.targets import case_outcomes
 from escalator.detectors.readers import read_log
 from escalator.policies.loader import load_policies
 from escalator.policies.policy_set import PolicySet
-from tests.detectors.prediction.synthetic import order_rows, write_log, write_policy
+
+from .synthetic import order_rows, write_log, write_policy
 
 
 @pytest.fixture(scope="module")

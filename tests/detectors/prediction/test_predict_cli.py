@@ -8,7 +8,8 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from escalator.cli.main import app
-from tests.detectors.prediction.synthetic import order_rows, write_log, write_policy
+
+from .synthetic import order_rows, write_log, write_policy
 
 runner = CliRunner()
 

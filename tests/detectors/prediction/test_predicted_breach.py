@@ -11,7 +11,8 @@ from escalator.detectors.prediction.protocol import train_predictor
 from escalator.detectors.readers import read_log
 from escalator.detectors.scorecard import score_rules
 from escalator.policies.loader import load_policies
-from tests.detectors.prediction.synthetic import order_rows, write_log, write_policy
+
+from .synthetic import order_rows, write_log, write_policy
 
 RULE = """  - name: order_predicted_late
     kind: predicted_breach
