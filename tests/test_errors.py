@@ -174,7 +174,7 @@ def test_the_cli_line_is_one_line_with_what_to_do() -> None:
 def test_anything_else_is_a_bug_named_with_its_cause() -> None:
     try:
         try:
-            {}["journey"]
+            dict[str, str]()["journey"]
         except KeyError as err:
             raise RuntimeError("could not\nread the row") from err
     except RuntimeError as err:

@@ -17,7 +17,7 @@ from escalator.stack.state_lock import StateDirBusy
 
 def _bug() -> Exception:
     try:
-        {}["journey"]
+        dict[str, str]()["journey"]
     except KeyError as err:
         try:
             raise RuntimeError("the row has no journey") from err

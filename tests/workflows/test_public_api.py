@@ -24,7 +24,8 @@ def _example() -> Callable[..., Awaitable[str]]:
     [code] = re.findall(r"```python\n(.*?)```", doc, flags=re.S)
     namespace: dict[str, Any] = {}
     exec(compile(code, "escalator/__init__.py (docstring)", "exec"), namespace)
-    return namespace["report_stuck_order"]  # type: ignore[no-any-return]
+    example: Callable[..., Awaitable[str]] = namespace["report_stuck_order"]
+    return example
 
 
 async def test_the_docstring_example_raises_and_then_deduplicates(harness: Harness) -> None:
