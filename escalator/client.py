@@ -63,7 +63,7 @@ __all__ = [
     "with_pydantic",
 ]
 
-DETECTION_SIGNAL = "detection_reported"  # escalator/workflows/escalation_handlers.py
+DETECTION_SIGNAL = "detection_reported"  # escalator/workflows/escalation.py
 OUTCOME_UPDATE = "detection_outcome"  # read-only
 # How long a caller waits for a worker to say what became of a detection of an exception
 # that was already running; the detection itself is safe before this wait begins.
