@@ -21,7 +21,7 @@ import contextlib
 from datetime import datetime, timedelta
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from escalator.policies.duration import format_duration
@@ -42,6 +42,7 @@ with workflow.unsafe.imports_passed_through():
         REGISTRATIONS_PER_RUN,
         SIGNAL_BATCH,
         STORM_DELIVERY,
+        STORM_OVER,
         STORM_RUNS,
         StormAckInput,
         StormAnswer,
@@ -165,8 +166,12 @@ class StormEscalation:
         self._check_answer(inp.actor)
 
     def _check_answer(self, actor: str) -> None:
-        if self._closing:
-            refuse("this storm is over; answer its exceptions one by one")
+        if self._closing:  # typed: the caller answers the members instead
+            raise ApplicationError(
+                "this storm is over; answer its exceptions one by one",
+                type=STORM_OVER,
+                non_retryable=True,
+            )
         refuse(refuse_storm_actor(self._inp.policy, self._st.notified_roles, actor))
 
     # --- the loop ---
