@@ -42,8 +42,10 @@ from temporalio.service import RPCError, RPCStatusCode
 from escalator.errors import RefusedError
 from escalator.policies.policy_set import PolicySet
 from escalator.policies.snapshot import ExceptionPolicy, snapshot
+from escalator.temporal_errors import run_ended, update_busy
 from escalator.workflows import search_attributes as sa
 from escalator.workflows.activity_contracts import DetectionOutcome, ReportDetection
+from escalator.workflows.constants import REFUSED
 from escalator.workflows.contracts import (
     ESCALATION_WORKFLOW,
     ConditionCleared,
@@ -66,18 +68,14 @@ __all__ = [
     "raise_exception",
     "refusal",
     "refusals",
-    "update_busy",
     "with_pydantic",
 ]
 
-DETECTION_SIGNAL = "detection_reported"  # escalator/workflows/escalation_handlers.py
+DETECTION_SIGNAL = "detection_reported"  # escalator/workflows/escalation.py
 OUTCOME_UPDATE = "detection_outcome"  # read-only
 # How long a caller waits for a worker to say what became of a detection of an exception
 # that was already running; the detection itself is safe before this wait begins.
 OUTCOME_WITHIN = timedelta(seconds=30)
-# The failure type of a validator's refusal ("already resolved by ..."): the workflows raise
-# ApplicationError(reason, type="Refused") (escalator/workflows, their _refuse helpers).
-REFUSED = "Refused"
 log = logging.getLogger(__name__)
 ATTEMPTS = 3  # an update that met the end of a run (a reopen) is asked again of the next
 
@@ -235,10 +233,10 @@ async def _outcome(
                         rpc_timeout=timedelta(seconds=within),
                     )
                 except (RPCError, WorkflowUpdateFailedError) as err:
-                    if _run_ended(err) and ended < ATTEMPTS:
+                    if run_ended(err) and ended < ATTEMPTS:
                         ended += 1
                         continue
-                    if isinstance(err, RPCError) and err.status == RPCStatusCode.RESOURCE_EXHAUSTED:
+                    if update_busy(err):
                         # Temporal admits ~10 updates per workflow at once: a burst of
                         # detections of one subject queues here, within the same budget.
                         await asyncio.sleep(0.2)
@@ -250,14 +248,6 @@ async def _outcome(
         # The detection is already in the history; only its outcome is unknown.
         log.warning("%s: the outcome of a detection is unknown: %s", workflow_id, err)
         return None
-
-
-def _run_ended(err: Exception) -> bool:
-    """The signalled run ended (continue-as-new to reopen) before it answered."""
-    if isinstance(err, RPCError) and err.status == RPCStatusCode.NOT_FOUND:
-        return True
-    text = f"{err} {getattr(err, 'cause', '')}".lower()
-    return any(w in text for w in ("completed", "continued", "not found", "aborted"))
 
 
 def exception_handle(client: Client, exception_id: str) -> WorkflowHandle[object, ExceptionStatus]:
@@ -287,16 +277,6 @@ async def clear_condition(
             return False
         raise
     return True
-
-
-def update_busy(err: Exception) -> bool:
-    """The workflow has as many updates in flight as Temporal admits (about 10): not an
-    error yet, wait and ask again (the storm gate does; escalator/activities/storm.py)."""
-    # Not UNAVAILABLE as such: an unreachable server must fail fast, not be waited for.
-    if isinstance(err, RPCError) and err.status == RPCStatusCode.RESOURCE_EXHAUSTED:
-        return True
-    text = f"{err} {getattr(err, 'cause', '')}".lower()
-    return "in-flight updates" in text or "update was aborted" in text
 
 
 def refusal(err: WorkflowUpdateFailedError) -> RefusedError | None:

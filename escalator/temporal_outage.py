@@ -31,6 +31,8 @@ from temporalio.api.workflowservice.v1 import (
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
+from escalator.temporal_errors import connect_failed, namespace_not_found
+
 __all__ = [
     "CHECK_TEMPORAL",
     "Pollers",
@@ -66,16 +68,10 @@ def unreachable_reason(err: BaseException) -> str | None:
     if isinstance(err, RPCError):
         if err.status == RPCStatusCode.UNAVAILABLE:
             return _reason(err.message)
-        low = err.message.lower()
-        # "Namespace x is not found"; a missing workflow's message names its namespace too.
-        if (
-            err.status == RPCStatusCode.NOT_FOUND
-            and "namespace" in low
-            and not any(w in low for w in ("workflow", "execution"))
-        ):
+        if namespace_not_found(err):
             return f"namespace not found ({err.message.rstrip('.')}; check TEMPORAL_NAMESPACE)"
         return None
-    if isinstance(err, RuntimeError) and "client connect" in str(err).lower():
+    if connect_failed(err):
         return _reason(str(err))
     return None
 

@@ -19,10 +19,12 @@ from typing import Any
 from temporalio import activity
 from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
 from escalator.activities.notify import heartbeating
-from escalator.client import update_busy, with_pydantic
+from escalator.client import with_pydantic
+from escalator.temporal_errors import update_busy
 from escalator.workflows.storm_contracts import (
     ACTIVITY_STORM_GATE,
     RUN_FULL,
@@ -88,8 +90,9 @@ async def ask_storm(client: Client, task_queue: str, inp: StormGateInput) -> Sto
 
 def _busy(err: Exception) -> bool:
     """Temporal's in-flight limit, an update aborted by a continue-as-new, or a full run."""
-    cause = getattr(err, "cause", None)
-    return update_busy(err) or getattr(cause, "type", None) == RUN_FULL
+    if isinstance(err, WorkflowUpdateFailedError):
+        return isinstance(err.cause, ApplicationError) and err.cause.type == RUN_FULL
+    return update_busy(err)
 
 
 class StormActivities:

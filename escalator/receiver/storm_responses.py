@@ -26,12 +26,14 @@ from temporalio.client import (
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
+from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from escalator.client import refusals, with_pydantic
 from escalator.errors import RefusedError
 from escalator.receiver.responses import Outcome, ResponseApplier
 from escalator.workflows.storm_contracts import (
+    STORM_OVER,
     StormAckInput,
     StormAnswer,
     StormResolveInput,
@@ -42,7 +44,6 @@ __all__ = ["StormOutcome", "StormResponder", "fan_out"]
 
 log = logging.getLogger(__name__)
 CONCURRENCY = 50  # member updates in flight at once: 500 members cost ~10 rounds, not 500
-OVER = "this storm is over"
 
 
 @dataclass(frozen=True)
@@ -116,12 +117,13 @@ class StormResponder:
                     update, inp, result_type=StormAnswer, rpc_timeout=self.answer_within
                 )
         except RefusedError as err:
-            # "Over" is a refusal too, told apart by its words only: the storm workflow gives
-            # it no failure type of its own (escalator/workflows/storm_escalation.py).
-            if not str(err).startswith(OVER):
-                return StormOutcome(False, str(err))
-        except WorkflowUpdateFailedError as err:  # failed, not refused
-            return StormOutcome(False, getattr(err.cause, "message", None) or str(err.cause or err))
+            return StormOutcome(False, str(err))
+        except WorkflowUpdateFailedError as err:  # failed, not refused: "over" has its own type
+            over = isinstance(err.cause, ApplicationError) and err.cause.type == STORM_OVER
+            if not over:
+                return StormOutcome(
+                    False, getattr(err.cause, "message", None) or str(err.cause or err)
+                )
         except WorkflowUpdateRPCTimeoutOrCancelledError:
             return StormOutcome(
                 False,
@@ -129,8 +131,9 @@ class StormResponder:
                 "(is a worker running?); check before repeating",
             )
         except RPCError as err:
-            # An update to a storm that has ended is refused like one to no storm at all.
-            if err.status != RPCStatusCode.NOT_FOUND and "completed" not in err.message.lower():
+            # An update to a storm that has ended is refused like one to no storm at all:
+            # NOT_FOUND on both servers (escalator/temporal_errors.py, run_ended).
+            if err.status != RPCStatusCode.NOT_FOUND:
                 return StormOutcome(False, f"{storm_id}: {err.message}")
         return await self._after_the_storm(storm_id)
 

@@ -21,6 +21,7 @@ from escalator.workflows.contracts import (
     EscalationInput,
     ExceptionState,
     ExceptionStatus,
+    Routing,
     TimelineStep,
 )
 
@@ -34,6 +35,7 @@ __all__ = [
     "ActionResult",
     "Delivery",
     "DetectionOutcome",
+    "DetectionOutcomeKind",
     "Notification",
     "NotificationReason",
     "NotifyRequest",
@@ -141,7 +143,7 @@ class RoutingDecision(Contract):
     at ``recheck_at``. ``deliver_at`` delays delivery until support hours start.
     """
 
-    action: Literal["page", "notify", "ticket", "suppress"] = "page"
+    action: Routing = "page"
     reason: str = "default: page"
     headline: str = ""  # "paged: orderToShip burning 16x over 1h and 5m"
     deliver_at: datetime | None = None
@@ -189,8 +191,13 @@ class ReportDetection(Contract):
     start: EscalationInput
 
 
+# What a detection did to its exception: started it, counted as another occurrence of the
+# open one, or reopened the resolved one.
+DetectionOutcomeKind = Literal["new", "duplicate", "reopened"]
+
+
 class DetectionOutcome(Contract):
     exception_id: str
-    outcome: Literal["new", "duplicate", "reopened"]
+    outcome: DetectionOutcomeKind
     state: ExceptionState
     occurrences: int

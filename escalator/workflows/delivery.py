@@ -24,32 +24,17 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from escalator.workflows.activity_contracts import ACTIVITY_DELIVER, Delivery, Notification
+    from escalator.workflows.constants import DELIVER_RETRY
 
-__all__ = [
-    "DELIVERY_DEADLINE",
-    "DELIVERY_PER_TARGET",
-    "DELIVER_RETRY",
-    "HEARTBEAT_TIMEOUT",
-    "Outbox",
-]
+__all__ = ["DELIVERY_DEADLINE", "HEARTBEAT_TIMEOUT", "Outbox"]
 
-# workflow.patched id: per-target background delivery and records that never block timers.
-DELIVERY_PER_TARGET = "delivery-per-target"
 HEARTBEAT_TIMEOUT = timedelta(seconds=5)
 ATTEMPT_TIMEOUT = timedelta(seconds=60)  # one call to the provider, lookups included
 DELIVERY_DEADLINE = timedelta(hours=24)  # then the message is recorded failed
-# No attempt cap: the provider's Retry-After replaces the interval when it sends one.
-DELIVER_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(seconds=30),
-    maximum_attempts=0,
-)
 
 Done = Callable[[Notification, Delivery], None]
 

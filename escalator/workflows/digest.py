@@ -11,9 +11,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
+    from escalator.workflows.constants import DIGEST_RETRY
     from escalator.workflows.digest_contracts import (
         ACTIVITY_POST_DIGEST,
         DIGEST_WORKFLOW,
@@ -34,7 +34,7 @@ class DigestWorkflow:
             req,
             result_type=DigestResult,
             start_to_close_timeout=timedelta(minutes=2),
-            retry_policy=RetryPolicy(maximum_attempts=5, maximum_interval=timedelta(minutes=1)),
+            retry_policy=DIGEST_RETRY,
             summary=f"digest for {req.role}",
         )
         # Details are not a command: this text may change without a patch (the activity,

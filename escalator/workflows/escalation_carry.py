@@ -19,13 +19,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from escalator.workflows.contracts import (
-    CarriedState,
-    EscalationInput,
-    ExceptionState,
-    StepKind,
-    TimelineStep,
-)
+from escalator.workflows.carried import CARRIED, CarriedState, InboxPair
+from escalator.workflows.contracts import EscalationInput, ExceptionState, StepKind, TimelineStep
 from escalator.workflows.escalation_state import EscalationState
 
 __all__ = ["KEEP_STEPS", "carry", "resume", "trimmed"]
@@ -47,13 +42,15 @@ def trimmed(timeline: list[TimelineStep], keep: int = KEEP_STEPS) -> list[Timeli
     return opening[:3] + latest
 
 
+def _own(value: Any) -> Any:
+    """A copy of a list or dict, so the two runs' states share no container."""
+    return value.copy() if isinstance(value, list | dict) else value
+
+
 def carry(
     s: EscalationState,
     *,
-    inbox: list[tuple[str, str | None]],
-    routing_v2: bool,
-    headline: str,
-    storm_id: str | None,
+    inbox: list[InboxPair],
     history_limit: int,
     held: dict[str, Any] | None = None,
     holding: str | None = None,
@@ -61,42 +58,14 @@ def carry(
     """The next run's input: the same exception, its live state in ``carried``."""
     if s.state is ExceptionState.RESOLVED:  # a resolved run ends, or reopens: never carried
         raise ValueError("only an open exception continues as new")
+    state = {name: _own(getattr(s, name)) for name in CARRIED}
+    state |= {"timeline": trimmed(s.timeline), "runs": s.runs + 1}
     carried = CarriedState(
-        run_id=s.run_id,
-        detected_at=s.detected_at,
-        seq=s.seq,
-        state=s.state,
-        level=s.level,
-        round=s.round,
-        level_started_at=s.level_started_at,
-        role_override=s.role_override,
-        notified_roles=list(s.notified_roles),
-        occurrences=s.occurrences,
-        last_detection=s.last_detection,
-        seen=list(s.seen),
-        payload=dict(s.payload),
-        routing=s.routing,
-        routing_reason=s.routing_reason,
-        acknowledged_by=s.acknowledged_by,
-        acknowledged_at=s.acknowledged_at,
-        last_progress_at=s.last_progress_at,
-        ack_due=s.ack_due,
-        restore_due=s.restore_due,
-        snoozed_until=s.snoozed_until,
-        snoozed_by=s.snoozed_by,
-        snoozed_from=s.snoozed_from,
-        exhausted=s.exhausted,
-        messages=dict(s.messages),
-        notify_count=s.notify_count,
-        timeline=trimmed(s.timeline),
-        unrecorded=list(s.unrecorded),
+        **state,
         inbox=list(inbox),
-        routing_v2=routing_v2,
-        headline=headline,
-        storm_id=storm_id,
+        headline=s.routing_reason or "",
         held=held,
         holding=holding,
-        runs=s.runs + 1,
     )
     return EscalationInput(
         detection=s.detection,  # the detection that started it: a retry of it stays "new"
@@ -116,38 +85,10 @@ def resume(inp: EscalationInput, exception_id: str) -> EscalationState:
         raise ValueError("nothing carried: this run starts a new exception")
     return EscalationState(
         exception_id=exception_id,
-        run_id=c.run_id,
         detection=inp.detection,
         policy=inp.policy,
-        detected_at=c.detected_at,
         reopened_from=inp.reopened_from,
         rework_count=inp.rework_count,
         previous_resolved_at=inp.previous_resolved_at,
-        state=c.state,
-        level=c.level,
-        round=c.round,
-        level_started_at=c.level_started_at,
-        role_override=c.role_override,
-        notified_roles=list(c.notified_roles),
-        occurrences=c.occurrences,
-        last_detection=c.last_detection,
-        seen=list(c.seen),
-        payload=dict(c.payload),
-        routing=c.routing,
-        routing_reason=c.routing_reason,
-        acknowledged_by=c.acknowledged_by,
-        acknowledged_at=c.acknowledged_at,
-        last_progress_at=c.last_progress_at,
-        ack_due=c.ack_due,
-        restore_due=c.restore_due,
-        snoozed_until=c.snoozed_until,
-        snoozed_by=c.snoozed_by,
-        snoozed_from=c.snoozed_from,
-        exhausted=c.exhausted,
-        timeline=list(c.timeline),
-        unrecorded=list(c.unrecorded),
-        messages=dict(c.messages),
-        notify_count=c.notify_count,
-        seq=c.seq,
-        runs=c.runs,
+        **{name: _own(getattr(c, name)) for name in CARRIED},
     )

@@ -1,9 +1,8 @@
 """When and how an open EscalationWorkflow continues as new (patch ``continue-as-new-open``).
 
-A base class of the workflow, below the routing step in its MRO, so both the
-escalation loop and a silence's hold can continue as new. What is carried is
-in `escalator/workflows/escalation_carry.py`; how a new run resumes is in
-`escalator/workflows/escalation.py`.
+Asked by the escalation loop and by a silence's hold (the routing step). What
+is carried is in `escalator/workflows/escalation_carry.py`; how a new run
+resumes is in `escalator/workflows/escalation.py`.
 """
 
 from __future__ import annotations
@@ -13,26 +12,30 @@ from typing import Any
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from escalator.workflows.constants import CONTINUE_AS_NEW_OPEN
     from escalator.workflows.escalation_carry import carry
-    from escalator.workflows.escalation_steps import EscalationSteps
+    from escalator.workflows.escalation_inbox import Inbox
+    from escalator.workflows.escalation_notify import Notifier
+    from escalator.workflows.escalation_publish import Publisher
+    from escalator.workflows.escalation_state import EscalationState
 
-__all__ = ["CONTINUE_AS_NEW_OPEN", "EscalationContinue"]
+__all__ = ["Continuer"]
 
-# workflow.patched id: an open exception continues as new before its history is full.
-CONTINUE_AS_NEW_OPEN = "continue-as-new-open"
 MIN_RUN_EVENTS = 50  # the smallest history_limit, too
-POSTPONE_CONTINUE = 3  # times a busy run handles responses first (see _continue_open)
+POSTPONE_CONTINUE = 3  # times a busy run handles responses first (see continue_open)
 
 
-class EscalationContinue(EscalationSteps):
-    _history_limit: int
-    _postponed = 0  # continue-as-new put off because responses were arriving
-    # Kept by the routing step (a subclass) and storm control (a sibling base): carried too.
-    _routing_v2: bool
-    _headline: str
-    _storm_id: str | None
+class Continuer:
+    def __init__(
+        self, history_limit: int, inbox: Inbox, publisher: Publisher, notifier: Notifier
+    ) -> None:
+        self._history_limit = history_limit
+        self._inbox = inbox
+        self._publisher = publisher
+        self._notifier = notifier
+        self._postponed = 0  # continue-as-new put off because responses were arriving
 
-    def _history_full(self) -> bool:
+    def history_full(self) -> bool:
         """Time to continue as new (patched): the run reached its limit, or the server
         suggests it.
 
@@ -49,8 +52,8 @@ class EscalationContinue(EscalationSteps):
         # keeps running as before (patched stays False for the rest of that run).
         return full and workflow.patched(CONTINUE_AS_NEW_OPEN)
 
-    async def _continue_open(
-        self, held: dict[str, Any] | None = None, holding: str | None = None
+    async def continue_open(
+        self, s: EscalationState, held: dict[str, Any] | None = None, holding: str | None = None
     ) -> None:
         """Record what is pending, let running handlers finish, continue as new while open.
 
@@ -63,9 +66,8 @@ class EscalationContinue(EscalationSteps):
         a silence holds the exception (``held``) nobody handles the inbox until it pages,
         so it is carried at once.
         """
-        s = self._s
-        self._publish()
-        if not await self._settle(final=False):
+        self._publisher.publish(s)
+        if not await self._notifier.settle(s, final=False):
             return  # a message is still on its way: continue at a later wake, never wait here
         await workflow.wait_condition(workflow.all_handlers_finished)
         if s.resolved:  # this run tells everyone and keeps the reopen window
@@ -76,10 +78,7 @@ class EscalationContinue(EscalationSteps):
         workflow.continue_as_new(
             carry(
                 s,
-                inbox=self._inbox,
-                routing_v2=self._routing_v2,
-                headline=self._headline,
-                storm_id=self._storm_id,
+                inbox=self._inbox.pairs(),
                 history_limit=self._history_limit,
                 held=held,
                 holding=holding,

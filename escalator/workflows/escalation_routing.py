@@ -1,4 +1,4 @@
-"""The routing step of the EscalationWorkflow (patch ``routing-v2``).
+"""The routing step of the EscalationWorkflow (patch ``routing-v2``): the Router.
 
 Asks the routing activity what to do, then:
 
@@ -23,36 +23,66 @@ from __future__ import annotations
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from escalator.policies.roles import Channel
     from escalator.workflows.activity_contracts import ACTIVITY_ROUTE, RoutingDecision, RoutingInput
+    from escalator.workflows.constants import QUICK_RETRY
     from escalator.workflows.contracts import StepKind
-    from escalator.workflows.escalation_continue import EscalationContinue
+    from escalator.workflows.escalation_continue import Continuer
+    from escalator.workflows.escalation_notify import Notifier
+    from escalator.workflows.escalation_publish import Publisher
+    from escalator.workflows.escalation_state import EscalationState
 
-__all__ = ["NOTIFY_FACTOR", "QUIET_CHANNELS", "ROUTING_V2", "EscalationRouting", "quiet_channels"]
-
-ROUTING_V2 = "routing-v2"
-NOTIFY_FACTOR = 4  # a notification expects an answer four times slower than a page
-QUIET_CHANNELS: frozenset[str] = frozenset({"slack", "slack_dm", "console"})
-
-
-def quiet_channels(channels: list[Channel]) -> list[Channel]:
-    """A level's channels for a notification (a notify-routed exception, or a storm of
-    them): SMS and voice dropped; a level with neither Slack nor console posts to Slack."""
-    quiet = [c for c in channels if c in QUIET_CHANNELS]
-    return quiet or ["slack"]
+__all__ = ["Router"]
 
 
-class EscalationRouting(EscalationContinue):
-    _routing_v2: bool = False
-    _headline: str = ""
-    _decision: RoutingDecision | None = None
+def _paging_instead(err: ActivityError) -> RoutingDecision:
+    """Better a page too many than an exception nobody sees."""
+    return RoutingDecision(action="page", reason=f"routing failed ({err.cause}); paging")
 
-    async def _decide(self) -> RoutingDecision:
-        s = self._s
+
+def _record_decision(s: EscalationState, d: RoutingDecision) -> None:
+    s.routing = d.action
+    s.routing_reason = d.headline or f"{d.action}: {d.reason}"  # the headline shown
+    s.record(
+        StepKind.ROUTED,
+        workflow.now(),
+        role=s.policy.rule.owner,
+        decision=d.action,
+        reason=d.reason,
+        headline=d.headline,
+        deliver_at=d.deliver_at.isoformat() if d.deliver_at else None,
+        silence=d.silence_id,
+        recheck_at=d.recheck_at.isoformat() if d.recheck_at else None,
+        inputs=d.inputs,
+    )
+
+
+class Router:
+    def __init__(self, publisher: Publisher, notifier: Notifier, continuer: Continuer) -> None:
+        self._publisher = publisher
+        self._notifier = notifier
+        self._continuer = continuer
+        self._decision: RoutingDecision | None = None  # this run's, once routed
+
+    async def route_v1(self, s: EscalationState) -> None:
+        """Histories before routing-v2: page, notify or ticket, decided once."""
+        try:
+            decision = await workflow.execute_activity(
+                ACTIVITY_ROUTE,
+                RoutingInput(exception_id=s.exception_id, detection=s.detection, policy=s.policy),
+                result_type=RoutingDecision,
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=QUICK_RETRY,
+                summary="routing decision: page, notify or ticket",
+            )
+        except ActivityError as err:
+            decision = _paging_instead(err)
+        s.routing = decision.action
+        s.record(StepKind.ROUTED, workflow.now(), decision=decision.action, reason=decision.reason)
+
+    async def _decide(self, s: EscalationState) -> RoutingDecision:
         try:
             return await workflow.execute_activity(
                 ACTIVITY_ROUTE,
@@ -64,32 +94,14 @@ class EscalationRouting(EscalationContinue):
                 ),
                 result_type=RoutingDecision,
                 start_to_close_timeout=timedelta(seconds=30),
-                retry_policy=RetryPolicy(maximum_attempts=3),
+                retry_policy=QUICK_RETRY,
                 summary="routing decision: page, notify, ticket or suppress",
             )
-        except ActivityError as err:  # better a page too many than an exception nobody sees
-            return RoutingDecision(action="page", reason=f"routing failed ({err.cause}); paging")
+        except ActivityError as err:
+            return _paging_instead(err)
 
-    def _record_decision(self, d: RoutingDecision) -> None:
-        s = self._s
-        s.routing = d.action
-        self._headline = d.headline or f"{d.action}: {d.reason}"
-        s.routing_reason = self._headline
-        s.record(
-            StepKind.ROUTED,
-            workflow.now(),
-            role=s.policy.rule.owner,
-            decision=d.action,
-            reason=d.reason,
-            headline=d.headline,
-            deliver_at=d.deliver_at.isoformat() if d.deliver_at else None,
-            silence=d.silence_id,
-            recheck_at=d.recheck_at.isoformat() if d.recheck_at else None,
-            inputs=d.inputs,
-        )
-
-    async def _route_v2(
-        self, held: RoutingDecision | None = None, holding: str | None = None
+    async def route_v2(
+        self, s: EscalationState, held: RoutingDecision | None = None, holding: str | None = None
     ) -> None:
         """Decide; while a silence holds the exception, wait and ask again.
 
@@ -97,16 +109,15 @@ class EscalationRouting(EscalationContinue):
         every few minutes: the run continues as new meanwhile, and the next one comes back
         here with the decision that ``held`` it and the silence already recorded.
         """
-        s = self._s
-        decision = held or await self._decide()
+        decision = held or await self._decide(s)
         while decision.action == "suppress" and not s.resolved:
             if decision.silence_id != holding:  # re-checks under the same silence add no step
                 holding = decision.silence_id
-                self._record_decision(decision)
-                self._publish()
-                await self._flush()
-            if self._history_full():
-                await self._continue_open(decision.model_dump(mode="json"), holding)
+                _record_decision(s, decision)
+                self._publisher.publish(s)
+                await self._notifier.flush(s)
+            if self._continuer.history_full():
+                await self._continuer.continue_open(s, decision.model_dump(mode="json"), holding)
             recheck = decision.recheck_at or workflow.now() + timedelta(minutes=5)
             wait = max(recheck - workflow.now(), timedelta(seconds=1))
             try:
@@ -116,22 +127,21 @@ class EscalationRouting(EscalationContinue):
                     timeout_summary=f"held by silence {decision.silence_id}",
                 )
             except TimeoutError:
-                decision = await self._decide()
+                decision = await self._decide(s)
         if not s.resolved:
-            self._record_decision(decision)
+            _record_decision(s, decision)
         self._decision = decision
 
-    async def _await_delivery(self) -> None:
+    async def await_delivery(self, s: EscalationState) -> None:
         """Outside support hours: a durable timer until they start (resolution ends it)."""
-        s = self._s
         decision = self._decision
         if decision is None or decision.deliver_at is None or s.resolved:
             return
         wait = decision.deliver_at - workflow.now()
         if wait <= timedelta(0):
             return
-        self._publish()
-        await self._flush()
+        self._publisher.publish(s)
+        await self._notifier.flush(s)
         try:
             await workflow.wait_condition(
                 lambda: s.resolved,
@@ -140,25 +150,3 @@ class EscalationRouting(EscalationContinue):
             )
         except TimeoutError:
             s.record(StepKind.NOTE, workflow.now(), note="support hours started: delivering")
-
-    async def _deliver_routed(self) -> None:
-        """Level 1 has started and routing did not page: notify (Slack only, slower) or ticket."""
-        s = self._s
-        if s.routing == "notify":
-            lvl = s.current_level
-            now = workflow.now()
-            s.ack_due = s.after(now, lvl.response_time * NOTIFY_FACTOR, lvl.business_hours)
-            await self._page("notify")
-        else:  # a ticket: in the role's digest, nobody interrupted, no timers
-            s.ack_due = None
-
-    def _channels(self, channels: list[Channel]) -> list[Channel]:
-        if self._routing_v2 and self._s.routing == "notify":
-            return quiet_channels(channels)
-        return channels
-
-    def _publish(self) -> None:
-        super()._publish()
-        if self._headline:
-            details = workflow.get_current_details()
-            workflow.set_current_details(f"{details}\n\n**Routing:** {self._headline}")

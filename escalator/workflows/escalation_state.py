@@ -10,20 +10,23 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from escalator.policies.business_hours import add_business_time
 from escalator.policies.duration import format_duration
 from escalator.policies.roles import EscalationLevel
 from escalator.policies.snapshot import ExceptionPolicy
-from escalator.workflows.contracts import (
+from escalator.workflows.exception_contracts import (
     Detection,
-    EscalationInput,
     ExceptionState,
     ExceptionStatus,
+    Routing,
     StepKind,
     TimelineStep,
 )
+
+if TYPE_CHECKING:  # the input carries a state derived from this one (carried.py)
+    from escalator.workflows.contracts import EscalationInput
 
 __all__ = ["Deadline", "EscalationState"]
 
@@ -65,8 +68,11 @@ class EscalationState:
     # not the latest any more, and must not count twice. Bounded; carried.
     seen: list[str] = field(default_factory=list)
     payload: dict[str, Any] = field(default_factory=dict)
-    routing: str | None = None
+    routing: Routing | None = None
     routing_reason: str | None = None  # the routing headline, for messages and the UI
+    # Routed by the routing-v2 code (patch): set at detection, kept by every later run.
+    routing_v2: bool = True
+    storm_id: str | None = None  # the storm this exception joined (grouped), if any
     acknowledged_by: str | None = None
     acknowledged_at: datetime | None = None
     last_progress_at: datetime | None = None

@@ -1,7 +1,7 @@
 """Owner responses: who may respond, what each response changes.
 
-``refuse_*`` return a human-readable reason (the update validator raises it,
-so nothing is written to history) or None. ``apply_*`` mutate the state and
+``refuse_*`` return a human-readable reason (the update validator raises it
+with ``refuse``, so nothing is written to history) or None. ``apply_*`` mutate the state and
 return the message the responder sees. All pure: ``now`` comes from the
 workflow.
 """
@@ -10,8 +10,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from temporalio.exceptions import ApplicationError
+
 from escalator.policies.duration import format_duration
 from escalator.policies.snapshot import ExceptionPolicy
+from escalator.workflows.constants import REFUSED
 from escalator.workflows.contracts import (
     AcknowledgeInput,
     AddNoteInput,
@@ -27,10 +30,12 @@ from escalator.workflows.presentation import clock
 
 __all__ = [
     "apply_acknowledge",
+    "apply_note",
     "apply_policy",
     "apply_reassign",
     "apply_resolve",
     "apply_snooze",
+    "refuse",
     "refuse_acknowledge",
     "refuse_actor",
     "refuse_escalate_now",
@@ -48,6 +53,13 @@ OPEN, ACKED, SNOOZED, RESOLVED = (
     ExceptionState.SNOOZED,
     ExceptionState.RESOLVED,
 )
+
+
+def refuse(reason: str | None) -> None:
+    """Reject an update in its validator, before it is written to history; clients read
+    the error's message."""
+    if reason:
+        raise ApplicationError(reason, type=REFUSED, non_retryable=True)
 
 
 def _allowed_roles(s: EscalationState) -> list[str]:
@@ -203,6 +215,13 @@ def refuse_escalate_now(s: EscalationState, actor: str) -> str | None:
 
 def refuse_note(s: EscalationState, inp: AddNoteInput) -> str | None:
     return refuse_actor(s, inp.actor)
+
+
+def apply_note(s: EscalationState, inp: AddNoteInput, now: datetime) -> str:
+    if s.state is ACKED:
+        s.last_progress_at = now  # a note is progress: it holds off the ack timeout
+    s.record(StepKind.NOTE, now, actor=inp.actor, level=s.level, note=inp.note, via=inp.via)
+    return "note added"
 
 
 def refuse_policy(s: EscalationState, inp: ApplyPolicyInput) -> str | None:

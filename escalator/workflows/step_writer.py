@@ -15,35 +15,32 @@ import asyncio
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from escalator.workflows.activity_contracts import ACTIVITY_RECORD_STEPS, RecordStepsInput
+    from escalator.workflows.constants import RECORD_FOREVER
     from escalator.workflows.escalation_state import EscalationState
 
-__all__ = ["RECORD_FOREVER", "StepWriter"]
-
-RECORD_FOREVER = RetryPolicy(maximum_attempts=0, maximum_interval=timedelta(seconds=30))
+__all__ = ["StepWriter"]
 
 
 class StepWriter:
-    def __init__(self, state: EscalationState) -> None:
-        self._s = state
+    def __init__(self) -> None:
         self._task: asyncio.Task[None] | None = None
         self._stuck = False  # the records activity failed for good: stop waiting on it
         self._paused = False  # continuing as new: no new batch may take steps now
 
-    def soon(self) -> None:
+    def soon(self, s: EscalationState) -> None:
         """Start writing the unrecorded steps unless a batch is already on its way."""
         idle = self._task is None or self._task.done()
-        if self._s.unrecorded and idle and not (self._stuck or self._paused):
-            self._task = asyncio.create_task(self._write_batch())
+        if s.unrecorded and idle and not (self._stuck or self._paused):
+            self._task = asyncio.create_task(self._write_batch(s))
 
-    async def _write_batch(self) -> None:
+    async def _write_batch(self, s: EscalationState) -> None:
         """One batch, then the next in a new task (so a continue-as-new waits for the batch
         in flight only, never for steps arriving while it waits)."""
-        steps = self._s.take_unrecorded()
+        steps = s.take_unrecorded()
         kinds = ", ".join(dict.fromkeys(step.kind.value for step in steps))
         try:
             await workflow.execute_activity(
@@ -54,23 +51,23 @@ class StepWriter:
                 summary=f"record {kinds}",
             )
         except ActivityError:  # not retryable (a bug): keep the steps, stop waiting
-            self._s.unrecorded = steps + self._s.unrecorded
+            s.unrecorded = steps + s.unrecorded
             self._stuck = True
             self._task = None
             return
         self._task = None
-        self.soon()
+        self.soon(s)
 
-    async def drain(self) -> None:
+    async def drain(self, s: EscalationState) -> None:
         """Before the run ends: every step handed to the records."""
-        self.soon()
+        self.soon(s)
         while self._task is not None:
             await self._task
-            self.soon()
+            self.soon(s)
 
-    async def pause(self) -> None:
+    async def pause(self, s: EscalationState) -> None:
         """Before a continue-as-new: the batch in flight written, nothing new started."""
-        self.soon()
+        self.soon(s)
         self._paused = True
         if self._task is not None:
             await self._task

@@ -33,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
         REGISTRATIONS_PER_RUN,
         RUN_FULL,
         STORM_ESCALATION,
+        STORM_OVER,
         STORM_RUNS,
         STORM_WORKFLOW,
         StormInput,
@@ -124,7 +125,7 @@ class StormWorkflow(StormEscalation):
         if self._closing and not known:
             # Refused before it reaches history; the gate activity retries and then
             # starts the next storm, instead of joining one that tells nobody any more.
-            raise ApplicationError("this storm is over; ask again", type="StormOver")
+            raise ApplicationError("this storm is over; ask again", type=STORM_OVER)
         if self._registered >= REGISTRATIONS_PER_RUN and not known:
             # The run is full and about to continue as new, but it may be awaiting its
             # notify activity (minutes behind thousands of members' activities) meanwhile.

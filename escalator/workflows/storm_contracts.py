@@ -26,6 +26,7 @@ __all__ = [
     "STORM_DELIVERY",
     "STORM_ESCALATION",
     "STORM_NOTIFY",
+    "STORM_OVER",
     "STORM_RUNS",
     "STORM_WORKFLOW",
     "MemberRouting",
@@ -63,6 +64,9 @@ REGISTRATIONS_PER_RUN = 1500
 # The refusal a full run gives a new registration (its validator): the gate waits and asks
 # again, and the next run answers.
 RUN_FULL = "StormRunFull"
+# The refusal of a storm that is over: a late registration starts the next storm; an answer
+# to it goes to its members one by one (escalator/receiver/storm_responses.py).
+STORM_OVER = "StormOver"
 MIN_RUN_EVENTS = 50
 SIGNAL_BATCH = 500
 # workflow.patched id: the grouped message goes out as one background ``deliver`` activity

@@ -21,7 +21,6 @@ import contextlib
 from datetime import datetime, timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -34,14 +33,16 @@ with workflow.unsafe.imports_passed_through():
         NotifyRequest,
         NotifyResult,
     )
+    from escalator.workflows.constants import CHAT_CHANNELS, NOTIFY_FACTOR, NOTIFY_RETRY
     from escalator.workflows.contracts import ExceptionState, ExceptionStatus
     from escalator.workflows.delivery import Outbox
-    from escalator.workflows.escalation_routing import NOTIFY_FACTOR
+    from escalator.workflows.responses import refuse
     from escalator.workflows.storm_contracts import (
         MIN_RUN_EVENTS,
         REGISTRATIONS_PER_RUN,
         SIGNAL_BATCH,
         STORM_DELIVERY,
+        STORM_OVER,
         STORM_RUNS,
         StormAckInput,
         StormAnswer,
@@ -65,18 +66,10 @@ with workflow.unsafe.imports_passed_through():
 
 __all__ = ["StormEscalation", "storm_status_line"]
 
-NOTIFY_RETRY = RetryPolicy(maximum_attempts=5, maximum_interval=timedelta(seconds=30))
 QUIET_REASON = (
     f"notified: every exception of this storm was routed notify (Slack only, response "
     f"times x{NOTIFY_FACTOR}); one routed page makes it page"
 )
-# Channels whose message can be edited in place; an SMS cannot, so it is sent on a page only.
-EDITABLE = {"slack", "slack_dm", "console"}
-
-
-def _refuse(reason: str | None) -> None:
-    if reason:
-        raise ApplicationError(reason, type="Refused", non_retryable=True)
 
 
 def _message(
@@ -173,9 +166,13 @@ class StormEscalation:
         self._check_answer(inp.actor)
 
     def _check_answer(self, actor: str) -> None:
-        if self._closing:
-            _refuse("this storm is over; answer its exceptions one by one")
-        _refuse(refuse_storm_actor(self._inp.policy, self._st.notified_roles, actor))
+        if self._closing:  # typed: the caller answers the members instead
+            raise ApplicationError(
+                "this storm is over; answer its exceptions one by one",
+                type=STORM_OVER,
+                non_retryable=True,
+            )
+        refuse(refuse_storm_actor(self._inp.policy, self._st.notified_roles, actor))
 
     # --- the loop ---
 
@@ -444,8 +441,8 @@ class StormEscalation:
         kept = []
         for key in st.messages:
             role, channel, target = key.split("|", 2)
-            if key not in paged and channel in EDITABLE:
-                kept.append(Target(role, channel, target))  # type: ignore[arg-type]
+            if key not in paged and channel in CHAT_CHANNELS:  # SMS cannot be edited
+                kept.append(Target(role, channel, target))
         batch = [(t, False) for t in pages] + [(t, True) for t in kept]
         if not batch:
             return

@@ -1,8 +1,8 @@
 """The gate before an exception's first page: storm control and hold-down.
 
-A base class of the EscalationWorkflow (before the handlers in its MRO), used
-only when the escalation policy sets ``storm``, behind
-``workflow.patched("storm-gate")`` so recorded histories replay unchanged.
+A collaborator of the EscalationWorkflow, asked only when the escalation policy
+sets ``storm``, behind ``workflow.patched("storm-gate")`` so recorded histories
+replay unchanged.
 
 - Hold-down: an exception reopened within ``hold_down`` of its resolution is
   flapping. It is recorded (HELD_DOWN) and pages nobody; if it is still open
@@ -10,8 +10,9 @@ only when the escalation policy sets ``storm``, behind
 - Storm: the rule's StormWorkflow answers "page" or "grouped". A grouped
   exception is recorded (GROUPED), its role is told by the storm's one
   message, it sets no response timer of its own and sends no individual
-  updates; it stays its own workflow, acknowledgeable and resolvable, and
-  tells the storm when it is resolved.
+  updates (`escalator/workflows/escalation_notify.py` drops them); it stays its
+  own workflow, acknowledgeable and resolvable, and tells the storm when it is
+  resolved.
 
 Notify-routed exceptions pass the same gate before their one Slack message
 (``workflow.patched("storm-notify")``) and tell the storm how they were routed,
@@ -22,19 +23,19 @@ Ticket-routed ones interrupt nobody and never ask.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from escalator.policies.duration import format_duration
     from escalator.policies.storm import StormControl
-    from escalator.workflows.activity_contracts import NotificationReason
+    from escalator.workflows.constants import GATE_RETRY, STORM_GATE
     from escalator.workflows.contracts import ExceptionState, StepKind
-    from escalator.workflows.escalation_steps import Batch, EscalationSteps
+    from escalator.workflows.escalation_notify import Notifier
+    from escalator.workflows.escalation_publish import Publisher
+    from escalator.workflows.escalation_state import EscalationState
     from escalator.workflows.storm_contracts import (
         ACTIVITY_STORM_GATE,
         STORM_NOTIFY,
@@ -47,9 +48,8 @@ with workflow.unsafe.imports_passed_through():
         storm_id,
     )
 
-__all__ = ["StormGate"]
+__all__ = ["StormGate", "apply_storm_escalation"]
 
-GATE_RETRY = RetryPolicy(maximum_attempts=5, maximum_interval=timedelta(seconds=10))
 # In a storm of thousands the gate waits its turn (Temporal admits 10 updates in flight per
 # workflow; escalator/activities/storm.py asks a few at a time per worker), which took longer than
 # the former 30 s start-to-close on a loaded worker: attempts timed out while queued, and
@@ -58,22 +58,21 @@ GATE_RETRY = RetryPolicy(maximum_attempts=5, maximum_interval=timedelta(seconds=
 # part of replay's command matching: recorded histories replay unchanged.
 GATE_TIMEOUT = timedelta(minutes=5)
 GATE_HEARTBEAT = timedelta(seconds=10)
-IN_PLACE: set[str] = {"informed", "update", "resolved"}
 
 
-class StormGate(EscalationSteps):
-    _storm_id: str | None = None
+class StormGate:
+    def __init__(self, publisher: Publisher, notifier: Notifier) -> None:
+        self._publisher = publisher
+        self._notifier = notifier
 
-    async def _first_page(self) -> None:
-        """Page level 1, unless storm control says hold down or group."""
-        storm = self._s.policy.escalation.storm
-        if storm is None or not workflow.patched("storm-gate"):
-            await self._page("first")
-            return
-        if not await self._gated(storm):
-            await self._page("first")
+    async def first_page_held(self, s: EscalationState) -> bool:
+        """True when storm control held down or grouped the first page (it is not sent)."""
+        storm = s.policy.escalation.storm
+        if storm is None or not workflow.patched(STORM_GATE):
+            return False
+        return await self._gated(s, storm)
 
-    async def _notify_gated(self) -> bool:
+    async def notify_held(self, s: EscalationState) -> bool:
         """A notify-routed exception, before its one Slack message: True when storm control
         held it down or grouped it (it sends nothing now).
 
@@ -81,20 +80,19 @@ class StormGate(EscalationSteps):
         before the error budget burns, so its exceptions are routed notify. Only policies
         with storm control ask, so histories without it never meet the patch marker.
         """
-        storm = self._s.policy.escalation.storm
+        storm = s.policy.escalation.storm
         if storm is None or not workflow.patched(STORM_NOTIFY):
             return False
-        return await self._gated(storm)
+        return await self._gated(s, storm)
 
-    async def _gated(self, storm: StormControl) -> bool:
+    async def _gated(self, s: EscalationState, storm: StormControl) -> bool:
         """True when this exception sends no individual first message now."""
-        s = self._s
-        if await self._held_down(storm):
+        if await self._held_down(s, storm):
             return True
-        verdict = await self._ask_storm()
+        verdict = await self._ask_storm(s)
         if verdict.action != "grouped":
             return False
-        self._storm_id = verdict.storm_id
+        s.storm_id = verdict.storm_id
         s.ack_due = None  # the storm's message is the page; no timer per subject
         s.add_notified(s.owner_role)  # so the role's members may respond
         s.record(
@@ -108,10 +106,9 @@ class StormGate(EscalationSteps):
         )
         return True
 
-    async def _held_down(self, storm: StormControl) -> bool:
+    async def _held_down(self, s: EscalationState, storm: StormControl) -> bool:
         """True when the exception needs no page now (resolved, or answered, meanwhile)."""
-        s = self._s
-        before = self._previous_resolved_at
+        before = s.previous_resolved_at  # when the run this one reopens was resolved
         if storm.hold_down is None or not s.reopened_from or before is None:
             return False
         now = workflow.now()
@@ -127,8 +124,8 @@ class StormGate(EscalationSteps):
             reason=f"reopened {format_duration(now - before)} after its resolution, within "
             f"the hold-down of {format_duration(storm.hold_down)}: not paged",
         )
-        self._publish()
-        await self._flush()
+        self._publisher.publish(s)
+        await self._notifier.flush(s)
         with contextlib.suppress(TimeoutError):
             await workflow.wait_condition(
                 lambda: s.resolved,
@@ -140,8 +137,7 @@ class StormGate(EscalationSteps):
         s.restart_ack_window(workflow.now())
         return False
 
-    async def _ask_storm(self) -> StormVerdict:
-        s = self._s
+    async def _ask_storm(self, s: EscalationState) -> StormVerdict:
         role = s.owner_role
         member = StormMember(
             exception_id=s.exception_id,
@@ -171,75 +167,56 @@ class StormGate(EscalationSteps):
                 reason=f"storm gate failed ({err.cause or err}); paging",
             )
 
-    # --- a grouped exception sends nothing on its own ---
-
-    async def _notify(self, batch: Batch, skipped: Sequence[str], summary: str) -> None:
-        if self._storm_id is not None:
-            # An in-place update of a message this exception never sent would be a new
-            # message per subject: exactly the flood storm control prevents.
-            batch = [
-                (t, why) for t, why in batch if why not in IN_PLACE or t.key in self._s.messages
-            ]
-        await super()._notify(batch, skipped, summary)
-
-    async def _update_everyone(self, reason: NotificationReason, summary: str) -> None:
-        if reason == "resolved" and self._storm_id is not None:
-            await self._tell_storm_resolved(self._storm_id)
-        await super()._update_everyone(reason, summary)
-
-    async def _tell_storm_resolved(self, sid: str) -> None:
-        s = self._s
+    async def tell_resolved(self, s: EscalationState) -> None:
+        """A grouped exception was resolved: the storm counts it (its message shows it)."""
+        if s.storm_id is None:
+            return
         try:
-            await workflow.get_external_workflow_handle(sid).signal(
+            await workflow.get_external_workflow_handle(s.storm_id).signal(
                 "member_closed",
                 StormMemberClosed(exception_id=s.exception_id, at=workflow.now()),
             )
         except Exception:  # the storm is over: nobody to tell, nothing lost
-            workflow.logger.info("storm %s is over; resolution not counted there", sid)
+            workflow.logger.info("storm %s is over; resolution not counted there", s.storm_id)
 
-    @workflow.signal
-    def storm_escalated(self, inp: StormEscalated) -> None:
-        """The storm this exception joined escalated: recorded here as if it escalated alone,
-        so its own timeline, records, level and search attributes show it, and the role
-        told now may answer it (its validators only let notified roles respond)."""
-        s = self._s
-        if s.resolved or self._storm_id != inp.storm_id:
-            return
-        s.add_notified(inp.role)
-        if s.state is not ExceptionState.OPEN:
-            return  # acknowledged or snoozed: someone has it; told, not escalated
-        now = workflow.now()
-        if inp.exhausted:
-            s.exhausted = inp.on_exhausted != "repeat"
-            s.record(
-                StepKind.EXHAUSTED,
-                now,
-                level=s.level,
-                role=s.owner_role,
-                on_exhausted=inp.on_exhausted,
-                cause=inp.cause,
-                round=inp.round,
-                storm_id=inp.storm_id,
-            )
-        if not inp.exhausted or inp.on_exhausted == "repeat":
-            previous = s.owner_role
-            # The storm runs on the policy of its first exception; a member on another
-            # version keeps its own levels and takes the storm's role as an override.
-            s.level, s.round, s.level_started_at = min(inp.level, len(s.levels)), inp.round, now
-            s.role_override = None if s.current_level.role == inp.role else inp.role
-            s.record(
-                StepKind.ESCALATED,
-                now,
-                level=inp.level,
-                role=inp.role,
-                cause=inp.cause,
-                previous_role=previous,
-                round=inp.round,
-                storm_id=inp.storm_id,
-            )
-        self._inbox.append(("storm", None))  # wakes the loop: publish and record the step
 
-    @property
-    def _previous_resolved_at(self) -> datetime | None:
-        """When the run this one reopens was resolved (set from the input at start)."""
-        return self._s.previous_resolved_at
+def apply_storm_escalation(s: EscalationState, inp: StormEscalated) -> bool:
+    """The storm this exception joined escalated: recorded here as if it escalated alone,
+    so its own timeline, records, level and search attributes show it, and the role told
+    now may answer it (its validators only let notified roles respond). True when a step
+    was recorded (the loop then publishes and records it)."""
+    if s.resolved or s.storm_id != inp.storm_id:
+        return False
+    s.add_notified(inp.role)
+    if s.state is not ExceptionState.OPEN:
+        return False  # acknowledged or snoozed: someone has it; told, not escalated
+    now = workflow.now()
+    if inp.exhausted:
+        s.exhausted = inp.on_exhausted != "repeat"
+        s.record(
+            StepKind.EXHAUSTED,
+            now,
+            level=s.level,
+            role=s.owner_role,
+            on_exhausted=inp.on_exhausted,
+            cause=inp.cause,
+            round=inp.round,
+            storm_id=inp.storm_id,
+        )
+    if not inp.exhausted or inp.on_exhausted == "repeat":
+        previous = s.owner_role
+        # The storm runs on the policy of its first exception; a member on another
+        # version keeps its own levels and takes the storm's role as an override.
+        s.level, s.round, s.level_started_at = min(inp.level, len(s.levels)), inp.round, now
+        s.role_override = None if s.current_level.role == inp.role else inp.role
+        s.record(
+            StepKind.ESCALATED,
+            now,
+            level=inp.level,
+            role=inp.role,
+            cause=inp.cause,
+            previous_role=previous,
+            round=inp.round,
+            storm_id=inp.storm_id,
+        )
+    return True

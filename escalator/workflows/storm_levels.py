@@ -2,7 +2,7 @@
 who may answer the storm.
 
 No Temporal calls: the storm workflow passes ``now`` in. The rules are the ones an
-exception follows alone (`EscalationState.after`, `EscalationSteps._escalate`,
+exception follows alone (`EscalationState.after`, `Pager.escalate`,
 `responses.refuse_actor`), applied to the storm as a whole.
 """
 
@@ -16,8 +16,9 @@ from escalator.policies.business_hours import add_business_time
 from escalator.policies.duration import format_duration
 from escalator.policies.roles import Channel, EscalationLevel
 from escalator.policies.snapshot import ExceptionPolicy
-from escalator.workflows.escalation_routing import NOTIFY_FACTOR, quiet_channels
+from escalator.workflows.constants import NOTIFY_FACTOR
 from escalator.workflows.storm_contracts import MemberRouting, StormInput, StormState
+from escalator.workflows.targets import quiet_channels
 
 __all__ = [
     "LISTED",
@@ -63,7 +64,7 @@ def route(state: StormState, routing: MemberRouting) -> bool:
 
 def level_channels(state: StormState, channels: list[Channel]) -> list[Channel]:
     """A level's channels for the storm's message: the quiet ones for a notifying storm, as
-    for a notify-routed exception (`EscalationRouting._channels`)."""
+    for a notify-routed exception (`escalation_paging.routed_channels`)."""
     return quiet_channels(channels) if quiet(state) else list(channels)
 
 

@@ -14,8 +14,9 @@ from datetime import datetime
 
 from escalator.policies.roles import Channel, Member, OwnerRole
 from escalator.policies.snapshot import ExceptionPolicy
+from escalator.workflows.constants import CHAT_CHANNELS
 
-__all__ = ["Target", "member_targets", "role_targets", "update_targets"]
+__all__ = ["Target", "member_targets", "quiet_channels", "role_targets", "update_targets"]
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,13 @@ def _address(role: OwnerRole, member: Member, channel: Channel) -> tuple[str | N
     if channel in ("sms", "voice"):
         return member.phone, member.name
     return role.name, member.name  # console
+
+
+def quiet_channels(channels: list[Channel]) -> list[Channel]:
+    """A level's channels for a notification (a notify-routed exception, or a storm of
+    them): SMS and voice dropped; a level with neither Slack nor console posts to Slack."""
+    quiet = [c for c in channels if c in CHAT_CHANNELS]
+    return quiet or ["slack"]
 
 
 def role_targets(

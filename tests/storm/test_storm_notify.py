@@ -18,7 +18,6 @@ from pathlib import Path
 
 import pytest
 from storm_helpers import HISTORIES, StormHarness, storm_harness_fixture, storm_policy
-from temporalio import workflow
 from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer, UnsandboxedWorkflowRunner
@@ -27,11 +26,10 @@ from escalator.activities.routing import Decide
 from escalator.client import raise_exception
 from escalator.policies.snapshot import ExceptionPolicy
 from escalator.workflows.activity_contracts import RoutingDecision, RoutingInput
+from escalator.workflows.constants import NOTIFY_FACTOR
 from escalator.workflows.contracts import (
-    ESCALATION_WORKFLOW,
     AcknowledgeInput,
     Detection,
-    EscalationInput,
     ExceptionState,
     ExceptionStatus,
     ResolveInput,
@@ -39,8 +37,9 @@ from escalator.workflows.contracts import (
     UpdateResult,
 )
 from escalator.workflows.escalation import EscalationWorkflow
-from escalator.workflows.escalation_routing import NOTIFY_FACTOR
+from escalator.workflows.escalation_state import EscalationState
 from escalator.workflows.storm_contracts import StormState, storm_id
+from escalator.workflows.storm_gate import StormGate
 from escalator.workflows.storm_levels import level_channels, quiet, route
 
 storm_harness = pytest.fixture(storm_harness_fixture)
@@ -246,32 +245,26 @@ async def test_a_paged_member_turns_a_notifying_storm_into_a_paging_one(storm_ha
 # --- the recorded history covers the feature ---
 
 
-@workflow.defn(name=ESCALATION_WORKFLOW)
-class _NotifiesAlone(EscalationWorkflow):
-    """The feature taken out: a notify-routed exception never asks the storm."""
-
-    @workflow.run
-    async def run(self, inp: EscalationInput) -> ExceptionStatus:
-        return await super().run(inp)
-
-    async def _notify_gated(self) -> bool:
-        return False
-
-
 def test_notify_storm_histories_are_recorded() -> None:
     assert MEMBER_HISTORY.exists() and STORM_HISTORY.exists()
 
 
-async def test_the_grouped_notify_member_replays_only_with_the_gate() -> None:
+async def test_the_grouped_notify_member_replays_only_with_the_gate(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """test_replay.py replays every history against today's code; this one also fails
     without the notify gate, so the recording really holds a grouped notify member."""
     history = WorkflowHistory.from_json(
         "replay-storm-notify", await asyncio.to_thread(MEMBER_HISTORY.read_text)
     )
-    # Unsandboxed: a workflow class defined in a test module meets the sandbox's own copies
-    # of the contract models halfway through, and fails on that rather than on replay.
+
+    async def never_held(self: StormGate, s: EscalationState) -> bool:
+        return False  # the feature taken out: a notify-routed exception never asks the storm
+
+    monkeypatch.setattr(StormGate, "notify_held", never_held)
+    # Unsandboxed: the sandbox must not import a copy of the collaborator unpatched.
     replayer = Replayer(
-        workflows=[_NotifiesAlone],
+        workflows=[EscalationWorkflow],
         data_converter=pydantic_data_converter,
         workflow_runner=UnsandboxedWorkflowRunner(),
     )

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from policy_factory import detection, make_policy
+from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
@@ -23,6 +24,7 @@ from escalator.workflows.activity_contracts import (
     RecheckInput,
     RecordStepsInput,
 )
+from escalator.workflows.constants import NOTIFY_RETRY
 from escalator.workflows.contracts import EscalationInput, StepKind, TimelineStep
 from escalator.workflows.escalation_state import EscalationState
 
@@ -64,14 +66,29 @@ async def test_retryable_failure_retries_without_resending_the_rest() -> None:
     acts = NotifyActivities({"sms": sms}, InMemoryRecorder())
     request = NotifyRequest(notifications=[note("+31600000001"), note("+31600000009")])
     env = ActivityEnvironment()
+    env.info = replace(env.info, retry_policy=NOTIFY_RETRY)  # as the workflow schedules it
     with pytest.raises(ApplicationError, match="refused the message"):
         await env.run(acts.notify, request)
     with pytest.raises(ApplicationError):
         await env.run(acts.notify, request)
     assert len(sms.sent) == 1  # the delivered one was not sent twice
-    env.info = replace(env.info, attempt=5)  # the last attempt reports instead of raising
+    last = NOTIFY_RETRY.maximum_attempts
+    env.info = replace(env.info, attempt=last)  # the last attempt reports instead of raising
     result = await env.run(acts.notify, request)
     assert [(d.ok, d.retryable) for d in result.deliveries] == [(True, False), (False, True)]
+
+
+async def test_notify_reads_its_retry_policy_from_temporal() -> None:
+    """Which attempt is the last is the workflow's retry policy, as Temporal hands it over."""
+    sms = CapturingSender(name="sms", fail_targets={"+31600000009": True})
+    acts = NotifyActivities({"sms": sms}, InMemoryRecorder())
+    request = NotifyRequest(notifications=[note("+31600000009")])
+    env = ActivityEnvironment()
+    env.info = replace(env.info, retry_policy=RetryPolicy(maximum_attempts=2), attempt=2)
+    assert not (await env.run(acts.notify, request)).deliveries[0].ok
+    env.info = replace(env.info, retry_policy=RetryPolicy(maximum_attempts=0), attempt=99)
+    with pytest.raises(ApplicationError):  # no maximum: Temporal retries, so it raises
+        await env.run(acts.notify, request)
 
 
 async def test_records_are_idempotent_on_the_step_key() -> None:

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import pytest
 from policy_factory import detection, make_policy
 
 from escalator.workflows import responses as r
 from escalator.workflows.activity_contracts import RoutingDecision
+from escalator.workflows.carried import NOT_CARRIED, CarriedRun, CarriedState
 from escalator.workflows.contracts import (
     AcknowledgeInput,
     EscalationInput,
@@ -18,11 +23,20 @@ from escalator.workflows.contracts import (
     StepKind,
 )
 from escalator.workflows.escalation_carry import KEEP_STEPS, carry, resume, trimmed
+from escalator.workflows.escalation_inbox import (
+    Acknowledged,
+    EscalateNow,
+    Inbox,
+    InboxEvent,
+    Occurred,
+    StormEscalatedHere,
+)
 from escalator.workflows.escalation_state import EscalationState
 
 MIN = timedelta(minutes=1)
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 EID = "exc:orderToShip:awaiting_inventory:o-1"
+HISTORIES = Path(__file__).parent.parent / "histories"
 
 
 def _busy_state() -> EscalationState:
@@ -37,6 +51,7 @@ def _busy_state() -> EscalationState:
     s = EscalationState.start(inp, EID, "run-1", T0)
     s.record(StepKind.DETECTED, T0)
     s.routing, s.routing_reason = "page", "paged: burning 16x"
+    s.routing_v2, s.storm_id = False, "storm:x"  # a routing-v1 run, grouped into a storm
     s.start_level(2, T0 + MIN)
     s.round, s.exhausted, s.role_override = 3, True, "it-ops"
     s.add_notified("inventory")
@@ -56,14 +71,7 @@ def _busy_state() -> EscalationState:
 def test_every_field_of_an_open_exception_survives_continue_as_new() -> None:
     s = _busy_state()
     assert s.state is ExceptionState.SNOOZED and s.snoozed_from is ExceptionState.ACKNOWLEDGED
-    nxt = carry(
-        s,
-        inbox=[("snoozed", "alice")],
-        routing_v2=True,
-        headline="h",
-        storm_id="storm:x",
-        history_limit=500,
-    )
+    nxt = carry(s, inbox=[("snoozed", "alice")], history_limit=500)
     # Through the data converter and back, as Temporal will hand it to the next run.
     nxt = EscalationInput.model_validate_json(nxt.model_dump_json())
     back = resume(nxt, EID)
@@ -74,7 +82,8 @@ def test_every_field_of_an_open_exception_survives_continue_as_new() -> None:
             assert getattr(back, f.name) == getattr(s, f.name), f.name
     assert nxt.history_limit == 500 and nxt.carried is not None
     assert nxt.carried.held is None and nxt.carried.holding is None
-    assert nxt.carried.inbox == [("snoozed", "alice")] and nxt.carried.storm_id == "storm:x"
+    assert nxt.carried.inbox == [("snoozed", "alice")]
+    assert nxt.carried.headline == s.routing_reason  # under its first name, too
 
 
 def test_a_held_exception_carries_the_decision_that_holds_it() -> None:
@@ -83,14 +92,7 @@ def test_a_held_exception_carries_the_decision_that_holds_it() -> None:
         action="suppress", reason="stock count", silence_id="sil-1", recheck_at=T0 + MIN
     )
     nxt = carry(
-        s,
-        inbox=[],
-        routing_v2=True,
-        headline="",
-        storm_id=None,
-        history_limit=500,
-        held=decision.model_dump(mode="json"),
-        holding="sil-1",
+        s, inbox=[], history_limit=500, held=decision.model_dump(mode="json"), holding="sil-1"
     )
     nxt = EscalationInput.model_validate_json(nxt.model_dump_json())
     assert nxt.carried is not None and nxt.carried.holding == "sil-1"
@@ -116,10 +118,7 @@ def test_the_busy_state_sets_every_field_so_the_round_trip_checks_it() -> None:
 
 def test_the_next_run_goes_on_numbering_steps_in_the_records_run() -> None:
     s = _busy_state()
-    back = resume(
-        carry(s, inbox=[], routing_v2=True, headline="", storm_id=None, history_limit=500),
-        EID,
-    )
+    back = resume(carry(s, inbox=[], history_limit=500), EID)
     step = back.record(StepKind.NOTE, T0 + 5 * MIN, note="next")
     assert (step.run_id, step.seq) == ("run-1", s.seq + 1)
 
@@ -128,7 +127,7 @@ def test_a_resolved_exception_is_never_carried() -> None:
     s = _busy_state()
     r.resolve(s, "alice", "done", None, "cli", T0 + 6 * MIN)
     with pytest.raises(ValueError, match="only an open exception"):
-        carry(s, inbox=[], routing_v2=True, headline="", storm_id=None, history_limit=500)
+        carry(s, inbox=[], history_limit=500)
 
 
 def test_a_long_timeline_keeps_its_opening_and_its_latest_steps() -> None:
@@ -141,3 +140,65 @@ def test_a_long_timeline_keeps_its_opening_and_its_latest_steps() -> None:
     assert [st.kind for st in kept[:2]] == [StepKind.DETECTED, StepKind.ROUTED]
     assert kept[-1] == s.timeline[-1] and kept[2].seq == s.seq - KEEP_STEPS + 1
     assert trimmed(s.timeline[:5]) == s.timeline[:5]
+
+
+def test_every_state_field_is_carried_or_excluded_by_name() -> None:
+    """CarriedState is built from EscalationState: a new state field is carried unless
+    NOT_CARRIED names it (with why), and an exclusion that names no field is stale."""
+    state = {f.name for f in dataclasses.fields(EscalationState)}
+    assert state >= NOT_CARRIED, f"stale exclusions: {sorted(NOT_CARRIED - state)}"
+    carried = set(CarriedState.model_fields) - set(CarriedRun.model_fields)
+    assert carried == state - NOT_CARRIED
+    assert not carried & set(CarriedRun.model_fields)  # no name means two things
+
+
+def _recorded_carried() -> list[tuple[str, dict[str, Any]]]:
+    """Every ``carried`` payload the recorded histories hold (runs started or continued)."""
+    found = []
+    for path in sorted(HISTORIES.glob("*.json")):
+        for event in json.loads(path.read_text())["events"]:
+            for key in (
+                "workflowExecutionStartedEventAttributes",
+                "workflowExecutionContinuedAsNewEventAttributes",
+            ):
+                for payload in event.get(key, {}).get("input", {}).get("payloads", []):
+                    inp = json.loads(base64.b64decode(payload["data"]))
+                    if inp.get("carried"):
+                        found.append((path.stem, inp))
+    return found
+
+
+def test_recorded_carried_payloads_are_read_and_written_in_the_same_shape() -> None:
+    """Continue-as-new payloads of recorded histories still validate (the model refuses
+    keys it does not know, so a renamed state field fails here), and what a run carries
+    today has every key they have: code that reads those payloads reads ours."""
+    recorded = _recorded_carried()
+    assert len(recorded) >= 4  # open and held, as continued and as started
+    written = carry(_busy_state(), inbox=[], history_limit=500).model_dump(mode="json")
+    for name, payload in recorded:
+        inp = EscalationInput.model_validate(payload)
+        assert inp.carried is not None, name
+        assert set(payload["carried"]) <= set(written["carried"]), name
+
+
+def test_the_inbox_carries_typed_events_as_kind_and_actor_pairs() -> None:
+    events: list[InboxEvent] = [
+        Acknowledged("alice"),
+        Occurred(),
+        EscalateNow("bob"),
+        StormEscalatedHere(),
+    ]
+    inbox = Inbox()
+    for event in events:
+        inbox.put(event)
+    pairs = inbox.pairs()
+    assert pairs == [
+        ("acknowledged", "alice"),
+        ("occurred", None),
+        ("escalate_now", "bob"),
+        ("storm", None),
+    ]
+    back = Inbox(pairs)
+    assert [back.take() for _ in events] == events and not back
+    with pytest.raises(ValueError, match="not an inbox event"):
+        Inbox([("acknowledged", None)])  # a response without its responder

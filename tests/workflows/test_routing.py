@@ -23,8 +23,8 @@ from escalator.policies.calendars import Calendar
 from escalator.policies.snapshot import ExceptionPolicy
 from escalator.records.silences import SilenceStore
 from escalator.records.store import Store
+from escalator.workflows.constants import NOTIFY_FACTOR
 from escalator.workflows.contracts import Detection, StepKind, TimelineStep
-from escalator.workflows.escalation_routing import NOTIFY_FACTOR
 
 # Support-hours delays and silence re-checks are hours of durable timers: time must skip.
 pytestmark = [pytest.mark.temporal, pytest.mark.time_skipping_only]
