@@ -32,6 +32,7 @@ __all__ = [
     "REFUSED",
     "REOPEN_COUNTS_ALL",
     "REOPEN_SIGNAL_CARRIES",
+    "ROUTING_LOCAL_ACTIVITY",
     "ROUTING_V2",
     "STORM_GATE",
 ]
@@ -77,6 +78,8 @@ DIGEST_RETRY = RetryPolicy(maximum_attempts=5, maximum_interval=timedelta(minute
 
 # Routing decides page, notify, ticket or suppress; a silence holds the exception.
 ROUTING_V2 = "routing-v2"
+# The routing decision is a local activity: no task-queue round trip before the first page.
+ROUTING_LOCAL_ACTIVITY = "routing-local-activity"
 # An open exception continues as new before its history is full.
 CONTINUE_AS_NEW_OPEN = "continue-as-new-open"
 # Per-target background delivery and records that never block timers.

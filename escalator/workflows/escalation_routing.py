@@ -16,6 +16,9 @@ until then, after the playbook (automated fixes need nobody awake).
 
 Histories recorded before the patch replay the old path (always tell the
 level-1 role; ticket/notify once, without timers).
+
+Since ``routing-local-activity`` the decision is a local activity (runs recorded
+before it replay the activity they scheduled); a decision that fails pages.
 """
 
 from __future__ import annotations
@@ -23,11 +26,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError
+from temporalio.exceptions import ActivityError, FailureError
 
 with workflow.unsafe.imports_passed_through():
     from escalator.workflows.activity_contracts import ACTIVITY_ROUTE, RoutingDecision, RoutingInput
-    from escalator.workflows.constants import QUICK_RETRY
+    from escalator.workflows.constants import QUICK_RETRY, ROUTING_LOCAL_ACTIVITY
     from escalator.workflows.contracts import StepKind
     from escalator.workflows.escalation_continue import Continuer
     from escalator.workflows.escalation_notify import Notifier
@@ -36,10 +39,12 @@ with workflow.unsafe.imports_passed_through():
 
 __all__ = ["Router"]
 
+ROUTING_TIMEOUT = timedelta(seconds=30)
 
-def _paging_instead(err: ActivityError) -> RoutingDecision:
+
+def _paging_instead(err: FailureError) -> RoutingDecision:
     """Better a page too many than an exception nobody sees."""
-    return RoutingDecision(action="page", reason=f"routing failed ({err.cause}); paging")
+    return RoutingDecision(action="page", reason=f"routing failed ({err.cause or err}); paging")
 
 
 def _record_decision(s: EscalationState, d: RoutingDecision) -> None:
@@ -73,7 +78,7 @@ class Router:
                 ACTIVITY_ROUTE,
                 RoutingInput(exception_id=s.exception_id, detection=s.detection, policy=s.policy),
                 result_type=RoutingDecision,
-                start_to_close_timeout=timedelta(seconds=30),
+                start_to_close_timeout=ROUTING_TIMEOUT,
                 retry_policy=QUICK_RETRY,
                 summary="routing decision: page, notify or ticket",
             )
@@ -83,21 +88,35 @@ class Router:
         s.record(StepKind.ROUTED, workflow.now(), decision=decision.action, reason=decision.reason)
 
     async def _decide(self, s: EscalationState) -> RoutingDecision:
+        inp = RoutingInput(
+            exception_id=s.exception_id, detection=s.detection, policy=s.policy, at=workflow.now()
+        )
+        summary = "routing decision: page, notify, ticket or suppress"
         try:
+            if workflow.patched(ROUTING_LOCAL_ACTIVITY):
+                # In the worker that runs the workflow task: no round trip through the task
+                # queue (behind every delivery waiting there) before the first page. The
+                # decision only reads, so running it again after a crash is harmless; the
+                # deliveries that follow stay activities, each retried on its own.
+                return await workflow.execute_local_activity(
+                    ACTIVITY_ROUTE,
+                    inp,
+                    result_type=RoutingDecision,
+                    start_to_close_timeout=ROUTING_TIMEOUT,
+                    retry_policy=QUICK_RETRY,
+                    summary=summary,
+                )
             return await workflow.execute_activity(
                 ACTIVITY_ROUTE,
-                RoutingInput(
-                    exception_id=s.exception_id,
-                    detection=s.detection,
-                    policy=s.policy,
-                    at=workflow.now(),
-                ),
+                inp,
                 result_type=RoutingDecision,
-                start_to_close_timeout=timedelta(seconds=30),
+                start_to_close_timeout=ROUTING_TIMEOUT,
                 retry_policy=QUICK_RETRY,
-                summary="routing decision: page, notify, ticket or suppress",
+                summary=summary,
             )
-        except ActivityError as err:
+        # A local activity that failed raises its failure itself (an ApplicationError or a
+        # TimeoutError, temporalio 1.35), not an ActivityError around it: catch them all.
+        except FailureError as err:
             return _paging_instead(err)
 
     async def route_v2(
