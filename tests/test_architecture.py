@@ -58,8 +58,8 @@ def imports(path: Path, *, typing_only: bool = True) -> list[tuple[int, str]]:
             and isinstance(node.test, ast.Name)
             and node.test.id == "TYPE_CHECKING"
         ):
-            for child in node.orelse:
-                visit(child)
+            for branch in node.orelse:
+                visit(branch)
             return
         if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             found.append((node.lineno, node.module))

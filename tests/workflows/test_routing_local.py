@@ -4,6 +4,8 @@ patch replay with the routing activity they scheduled (test_replay.py)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from harness import Harness, has, steps, subject
 from policy_factory import detection, make_policy
@@ -58,7 +60,7 @@ async def test_the_routing_decision_is_a_local_activity_the_pages_are_not(
     assert _scheduled(events).count(ACTIVITY_DELIVER) == 2  # Slack and SMS, one each
 
 
-async def test_a_routing_decision_that_fails_pages_anyway(harness_factory) -> None:  # type: ignore[no-untyped-def]
+async def test_a_routing_decision_that_fails_pages_anyway(harness_factory: Any) -> None:
     async def broken(inp: RoutingInput) -> RoutingDecision:
         raise RuntimeError("routing database gone")
 
