@@ -33,6 +33,7 @@ __all__ = [
     "REOPEN_COUNTS_ALL",
     "REOPEN_SIGNAL_CARRIES",
     "ROUTING_LOCAL_ACTIVITY",
+    "ROUTING_SCHEDULED_AGAIN",
     "ROUTING_V2",
     "STORM_GATE",
 ]
@@ -78,8 +79,11 @@ DIGEST_RETRY = RetryPolicy(maximum_attempts=5, maximum_interval=timedelta(minute
 
 # Routing decides page, notify, ticket or suppress; a silence holds the exception.
 ROUTING_V2 = "routing-v2"
-# The routing decision is a local activity: no task-queue round trip before the first page.
+# The routing decision was a local activity in runs started on 7 Dec 2026 (replayed only).
 ROUTING_LOCAL_ACTIVITY = "routing-local-activity"
+# ... and is a scheduled activity again since: under continue-as-new a local activity
+# left queries unanswered and its Rust timeout task panicked (docs/routing.md).
+ROUTING_SCHEDULED_AGAIN = "routing-scheduled-again"
 # An open exception continues as new before its history is full.
 CONTINUE_AS_NEW_OPEN = "continue-as-new-open"
 # Per-target background delivery and records that never block timers.

@@ -17,8 +17,10 @@ until then, after the playbook (automated fixes need nobody awake).
 Histories recorded before the patch replay the old path (always tell the
 level-1 role; ticket/notify once, without timers).
 
-Since ``routing-local-activity`` the decision is a local activity (runs recorded
-before it replay the activity they scheduled); a decision that fails pages.
+Runs recorded under ``routing-local-activity`` (7 Dec 2026) made the decision a
+local activity and replay it so; since ``routing-scheduled-again`` new runs schedule
+the routing activity as before (a local activity and continue-as-new left queries
+unanswered on the test server, 5 in 12 runs). A decision that fails pages.
 """
 
 from __future__ import annotations
@@ -30,7 +32,11 @@ from temporalio.exceptions import ActivityError, FailureError
 
 with workflow.unsafe.imports_passed_through():
     from escalator.workflows.activity_contracts import ACTIVITY_ROUTE, RoutingDecision, RoutingInput
-    from escalator.workflows.constants import QUICK_RETRY, ROUTING_LOCAL_ACTIVITY
+    from escalator.workflows.constants import (
+        QUICK_RETRY,
+        ROUTING_LOCAL_ACTIVITY,
+        ROUTING_SCHEDULED_AGAIN,
+    )
     from escalator.workflows.contracts import StepKind
     from escalator.workflows.escalation_continue import Continuer
     from escalator.workflows.escalation_notify import Notifier
@@ -93,11 +99,11 @@ class Router:
         )
         summary = "routing decision: page, notify, ticket or suppress"
         try:
-            if workflow.patched(ROUTING_LOCAL_ACTIVITY):
-                # In the worker that runs the workflow task: no round trip through the task
-                # queue (behind every delivery waiting there) before the first page. The
-                # decision only reads, so running it again after a crash is harmless; the
-                # deliveries that follow stay activities, each retried on its own.
+            # Checked first so that new runs record only this marker; a run recorded with
+            # the local activity has no such marker and replays the branch below.
+            if not workflow.patched(ROUTING_SCHEDULED_AGAIN) and workflow.patched(
+                ROUTING_LOCAL_ACTIVITY
+            ):
                 return await workflow.execute_local_activity(
                     ACTIVITY_ROUTE,
                     inp,

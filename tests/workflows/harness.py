@@ -131,6 +131,18 @@ class Harness:
     def pages(self, exception_id: str) -> list[Notification]:
         return [n for n in self.channel.for_exception(exception_id) if n.reason in PAGES]
 
+    async def pages_for(
+        self, exception_id: str, reason: str, count: int = 1, within: float = 15
+    ) -> list[Notification]:
+        """The pages sent for ``reason`` once ``count`` have arrived: the workflow marks a
+        role notified when it schedules the delivery, before the channel has the page."""
+        deadline = asyncio.get_running_loop().time() + within
+        while True:
+            found = [n for n in self.pages(exception_id) if n.reason == reason]
+            if len(found) >= count or asyncio.get_running_loop().time() > deadline:
+                return found
+            await asyncio.sleep(0.05)
+
     async def save_history(self, exception_id: str, name: str) -> None:
         """With ESCALATOR_RECORD_HISTORIES=1, keep this run's history for the replay test."""
         if not RECORD:

@@ -74,7 +74,7 @@ async def test_reassign_pages_the_new_role_and_lets_it_respond(harness: Harness)
     assert result.message == "reassigned from inventory to it-ops"
     status = await h.until(eid, lambda s: "it-ops" in s.notified_roles)
     assert status.owner_role == "it-ops" and status.state is ExceptionState.OPEN
-    reassigned = [n for n in h.pages(eid) if n.reason == "reassigned"]
+    reassigned = await h.pages_for(eid, "reassigned")
     # it-ops has no Slack channel and carol no phone: the console target keeps the page.
     assert [(n.role, n.channel, n.member) for n in reassigned] == [("it-ops", "console", "carol")]
     step = steps(status, StepKind.REASSIGNED)[0]

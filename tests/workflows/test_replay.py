@@ -43,6 +43,7 @@ MAIN_SCENARIOS = {
     "early_acknowledge",  # acknowledged before the first page: nobody paged (patched)
     "reopen_counts_all",  # two detections after the resolution: both reopen it (patched)
     "reopen_signal_carries",  # reopened by signal, with the run's policy and limit (patched)
+    "routing_local_activity",  # the routing decision as a local activity (7 Dec 2026 only)
 }
 
 
