@@ -22,6 +22,7 @@ from temporalio.client import Client
 from temporalio.common import SearchAttributeKey
 from temporalio.service import RetryConfig
 
+from escalator.client import connect as client_connect
 from escalator.errors import StackError
 from escalator.workflows.search_attributes import ALL_KEYS
 
@@ -56,10 +57,13 @@ def port_accepts_connections(host: str, port: int, timeout: float = 0.5) -> bool
 
 
 async def connect(address: str, namespace: str, within: float = 3.0) -> Client | None:
-    """A client if a Temporal frontend answers at `address` within `within` seconds, else None."""
+    """A client if a Temporal frontend answers at `address` within `within` seconds, else None.
+
+    Through ``escalator.client.connect`` like every other process, so what the stack
+    hands on speaks the contracts' data converter."""
     try:
         return await asyncio.wait_for(
-            Client.connect(
+            client_connect(
                 address,
                 namespace=namespace,
                 connect_timeout=timedelta(seconds=within),
