@@ -27,6 +27,7 @@ from escalator.cli import (
     silence,
     stack,
     storm,
+    suggest,
 )
 from escalator.cli.errors import EXIT_CODES_HELP, leave, report
 from escalator.cli.temporal import sdk_ran
@@ -69,6 +70,7 @@ for module in (
     digest,
     storm,
     mine,
+    suggest,
     predict,
 ):
     module.register(app)
