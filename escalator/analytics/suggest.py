@@ -313,7 +313,7 @@ def suggest(
     max_latency: int = 5,
     max_patterns: int = 3,
 ) -> Suggestion:
-    log = case_log(events, outcome)
+    log = case_log(events, outcome, journey.completing_events)
     table, _ = variants(log)
     base = _common(journey, outcome, owner, escalation)
     proposals = _latency(log, journey, base, max_latency)

@@ -47,7 +47,11 @@ def bad_outcome(policies: PolicySet, journey: Journey, rule: str | None = None) 
     return None
 
 
-def case_log(events: pl.DataFrame, outcome: Outcome | None) -> CaseLog:
+def case_log(
+    events: pl.DataFrame, outcome: Outcome | None, completing_events: list[str] | None = None
+) -> CaseLog:
+    """``completing_events`` (the journey's): judged as the scorecard judges, so a case
+    still open at the log's end has an unknown outcome when the outcome is a bad event."""
     order = [_KEY, TS, LINE] if LINE in events.columns else [_KEY, TS]
     ev = events.select(CASE, EVENT, TS, *[c for c in events.columns if c not in (CASE, EVENT, TS)])
     # Sorting by an integer code of the case id (first appearance) instead of the text:
@@ -74,7 +78,7 @@ def case_log(events: pl.DataFrame, outcome: Outcome | None) -> CaseLog:
     last = ev[TS].max() if ev.height else None
     log_end = last if isinstance(last, datetime) else None
     if outcome is not None and log_end is not None:
-        judged = case_outcomes(events, outcome, log_end)
+        judged = case_outcomes(events, outcome, log_end, completing_events)
         judged = judged.select(
             CASE,
             "breach",
