@@ -1,4 +1,4 @@
-"""`escalator detect` (backtest a log, or watch a SQL source) and `escalator scorecard`.
+"""`escalator detect`: backtest a log, or watch a SQL source (`scorecard` is in scorecard.py).
 
 Exit codes: 0 done; 2 the input is unusable (no such file, unknown format, a damaged
 file, policy errors, bad options) with a message naming what to fix. Rows the
@@ -195,56 +195,6 @@ async def run_watch(
         watcher.close()
 
 
-def scorecard(
-    log: Path = typer.Option(..., "--log", help=LOG_HELP),
-    policy: Path | None = typer.Option(None, "--policy", help="Policy file or directory"),
-    journey: str | None = typer.Option(
-        None, "--journey", help="Journey (if the policy has several)"
-    ),
-    assume_timezone: AssumeTimezone = None,
-    quarantine: Path | None = typer.Option(None, "--quarantine", help="Quarantine JSONL file"),
-    max_quarantine: MaxQuarantine = DEFAULT_MAX_QUARANTINE,
-    allow_quarantine: AllowQuarantine = False,
-    as_json: bool = typer.Option(False, "--json", help="Machine-readable output"),
-) -> None:
-    """Score every rule as a hypothesis: precision, recall, lead time, attention cost."""
-    from escalator.detectors.scorecard import score_rules
-
-    settings = Settings()
-    policies = _policies(policy, settings)
-    qpath = _quarantine_path(log, quarantine, settings)
-    checks = LogChecks(max_quarantine, allow_quarantine)
-    result = _backtest(log, policies, journey, assume_timezone, qpath, checks)
-    scores = score_rules(result.events, result.journey, result.results)
-    if as_json:
-        payload = {
-            "log": str(log),
-            "journey": result.journey.name,
-            "events": result.events.height,
-            "quarantined": len(result.quarantine),
-            "rules": [s.to_json() for s in scores],
-        }
-        typer.echo(json.dumps(payload, default=str))
-        return
-
-    def pct(v: float | None) -> str:
-        return "-" if v is None else f"{100 * v:5.1f}%"
-
-    width = max([len("rule"), *(len(s.rule) for s in scores)])
-    typer.echo(
-        f"{'rule':<{width}} {'kind':<12} {'firings':>8} {'/day':>7} {'precision':>9} "
-        f"{'recall':>7} {'lead (h)':>9} {'attention':>9}"
-    )
-    for s in scores:
-        lead = "-" if s.median_lead_time_s is None else f"{s.median_lead_time_s / 3600:.1f}"
-        cost = "-" if s.attention_cost is None else f"{s.attention_cost:.2f}"
-        typer.echo(
-            f"{s.rule:<{width}} {s.kind:<12} {s.firings:>8} {s.firings_per_day:>7.2f} "
-            f"{pct(s.precision):>9} {pct(s.recall):>7} {lead:>9} {cost:>9}"
-        )
-
-
 def register(app: typer.Typer) -> None:
     """Add this area's commands to `app`."""
     app.command("detect")(detect)
-    app.command("scorecard")(scorecard)

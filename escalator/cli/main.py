@@ -23,9 +23,11 @@ from escalator.cli import (
     receiver,
     records,
     responses,
+    scorecard,
     silence,
     stack,
     storm,
+    suggest,
 )
 from escalator.cli.errors import EXIT_CODES_HELP, leave, report
 from escalator.cli.temporal import sdk_ran
@@ -62,11 +64,13 @@ for module in (
     responses,
     records,
     detect,
+    scorecard,
     receiver,
     silence,
     digest,
     storm,
     mine,
+    suggest,
     predict,
 ):
     module.register(app)

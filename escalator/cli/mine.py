@@ -47,7 +47,13 @@ def mine_command(
     except KeyError as exc:
         raise _fail(str(exc).strip("'\"")) from None
     cal = policies.calendar(result.journey.calendar) if result.journey.calendar else None
-    mined = mine(result.events, result.journey.name, outcome, cal)
+    mined = mine(
+        result.events,
+        result.journey.name,
+        outcome,
+        cal,
+        completing_events=result.journey.completing_events,
+    )
     if html is not None:
         html.write_text(render_html(mined), encoding="utf-8")
     if as_json:

@@ -3,22 +3,35 @@
 Outcome per case (from ``rule.predicts``): the case is *bad* if it has one of
 ``events`` (breach = the first such event), or if it does not reach ``not_reached``
 within ``within`` of its first event (breach = first event + within). A case whose
-deadline lies after the log's end without having reached the event yet is
-*censored* (unknown) and left out of precision and recall.
+outcome cannot be known yet at the log's end is *censored* and left out of every
+figure: its deadline lies after the log's end and it has not reached the event, or
+(outcome ``events``, journey ``completing_events``) it is still open, so the bad event
+may yet come. A known bad event settles a case either way.
 
-Case rules (latency, completeness, conformance), one verdict per fired case, judged
-by its first firing:
+Every firing falls in exactly one of four classes, by one definition of *late* (the
+firing came after the outcome, so it predicted nothing):
 
-* precision = fired cases that turned out bad / fired cases (censored excluded);
-* recall = bad cases fired *before* their breach / bad cases ("late" firings, after
-  the breach, are correct but predicted nothing, so they do not count for recall);
-* lead time = breach - onset over the cases fired before the breach (median).
+* hit: the outcome was bad and the firing came at or before the breach;
+* late: the outcome was bad and the firing came after it;
+* false alarm: the outcome was good;
+* censored: the outcome is not known yet (left out).
 
-Aggregate rules (quality, volume) fire for a window, not a case. An episode is
-*right* when some case breaches within one rule window after its onset
-(``[onset, onset + window]``): precision = right episodes / episodes; recall = bad
-cases whose breach falls in some episode's horizon / bad cases; lead time = first
-breach in the horizon - onset.
+Case rules (latency, completeness, conformance, predicted_breach), one verdict per
+fired case, judged by its first firing:
+
+* base rate = bad cases / known cases: what a rule firing at random would score;
+* precision = hits / judged (hits + late + false alarms); ``late_share`` = late / judged;
+* recall = bad cases hit / bad cases; of the rest, ``late_bad`` were only caught late
+  and ``missed`` never fired;
+* lift = precision / base rate (< 1: the rule is worse than chance);
+* lead time = breach - onset over the hits (median).
+
+Aggregate rules (quality, volume) fire for a window, not a case, and are judged per
+episode (``escalator/detectors/scorecard_episodes.py``): the bad cases' breaches form
+outcome episodes, and recall counts episodes, not the cases inside them.
+
+Precision, recall and lift carry 95 % Wilson intervals (the lift's is the precision's
+divided by the base rate), as the mining correlations do.
 
 Attention cost, in error-budget terms: every firing interrupts a person once, and we
 price one interruption like one bad case of the journey. With the journey's SLO
@@ -42,12 +55,15 @@ import polars as pl
 
 from escalator.detectors.evaluate import RuleFirings
 from escalator.detectors.events import CASE, EVENT, TS
+from escalator.detectors.intervals import wilson
+from escalator.detectors.scorecard_episodes import Counts, score_episodes
 from escalator.policies.journeys import AvailabilitySLI, Journey
 from escalator.policies.rules import Outcome, PredictedBreachRule, QualityRule, VolumeRule
 
-__all__ = ["RuleScore", "case_outcomes", "score_rules"]
+__all__ = ["Counts", "RuleScore", "case_outcomes", "score_rules"]
 
 _DAY = timedelta(days=1)
+_UTC_US = pl.Datetime("us", "UTC")
 
 
 @dataclass
@@ -55,15 +71,28 @@ class RuleScore:
     rule: str
     kind: str
     predicts: str
+    unit: str  # "case" or "episode": what one verdict is about
     firings: int
     firings_per_day: float
-    judged: int  # firings (cases or episodes) with a known outcome
-    true_positives: int
-    late: int
-    false_positives: int
-    bad_cases: int
+    judged: int  # verdicts with a known outcome: hits + late + false alarms
+    true_positives: int  # hits: fired at or before the breach
+    late: int  # fired after the breach
+    false_positives: int  # the outcome was good
+    censored: int  # verdicts whose outcome is not known yet (not judged)
+    known_cases: int  # cases whose outcome is known
+    bad_cases: int  # of those, bad
+    bad: int  # recall's denominator: bad cases, or outcome episodes for aggregate rules
+    recalled: int  # of ``bad``: warned before the breach
+    late_bad: int  # of ``bad``: caught only after the breach
+    missed: int  # of ``bad``: never fired
+    base_rate: float | None
     precision: float | None
+    precision_ci: list[float] | None
+    lift: float | None
+    lift_ci: list[float] | None
     recall: float | None
+    recall_ci: list[float] | None
+    late_share: float | None  # late / judged
     median_lead_time_s: float | None
     attention_cost: float | None
     false_alarm_cost: float | None
@@ -74,8 +103,17 @@ class RuleScore:
         return asdict(self)
 
 
-def case_outcomes(events: pl.DataFrame, outcome: Outcome, log_end: datetime) -> pl.DataFrame:
-    """Per case: ``breach`` (null when good), ``censored`` (outcome not yet known)."""
+def case_outcomes(
+    events: pl.DataFrame,
+    outcome: Outcome,
+    log_end: datetime,
+    completing_events: list[str] | None = None,
+) -> pl.DataFrame:
+    """Per case: ``breach`` (null when good or unknown), ``censored`` (outcome not known yet).
+
+    ``completing_events`` (the journey's): a case without one, and without a bad event,
+    may still get a bad event after the log's end, so an ``events`` outcome is unknown.
+    """
     per_case = events.group_by(CASE).agg(pl.col(TS).min().alias("first"))
     if outcome.events:
         bad = (
@@ -85,7 +123,7 @@ def case_outcomes(events: pl.DataFrame, outcome: Outcome, log_end: datetime) -> 
         )
         per_case = per_case.join(bad, on=CASE, how="left")
     else:
-        per_case = per_case.with_columns(pl.lit(None, pl.Datetime("us", "UTC")).alias("bad_event"))
+        per_case = per_case.with_columns(pl.lit(None, _UTC_US).alias("bad_event"))
     if outcome.not_reached and outcome.within is not None:
         reached = (
             events.filter(pl.col(EVENT) == outcome.not_reached)
@@ -101,9 +139,13 @@ def case_outcomes(events: pl.DataFrame, outcome: Outcome, log_end: datetime) -> 
         )
     else:
         per_case = per_case.with_columns(
-            pl.lit(None, pl.Datetime("us", "UTC")).alias("deadline_breach"),
-            pl.lit(False).alias("censored"),
+            pl.lit(None, _UTC_US).alias("deadline_breach"), pl.lit(False).alias("censored")
         )
+    if outcome.events and completing_events:
+        done = events.filter(pl.col(EVENT).is_in(completing_events)).select(CASE).unique()
+        per_case = per_case.join(
+            done.with_columns(pl.lit(True).alias("done")), on=CASE, how="left"
+        ).with_columns(pl.col("censored") | pl.col("done").is_null())
     per_case = per_case.with_columns(
         pl.min_horizontal("bad_event", "deadline_breach").alias("breach")
     )
@@ -124,6 +166,11 @@ def _ratio(num: int, den: int) -> float | None:
     return num / den if den else None
 
 
+def _ci(num: int, den: int) -> list[float] | None:
+    lo, hi = wilson(num, den)
+    return None if lo is None or hi is None else [lo, hi]
+
+
 def score_rules(
     events: pl.DataFrame, journey: Journey, results: list[RuleFirings]
 ) -> list[RuleScore]:
@@ -135,31 +182,52 @@ def score_rules(
     cases = events[CASE].n_unique()
     window_days = journey.window / _DAY
     budget = (1 - _objective(journey) / 100) * cases / days * window_days
+    judged_outcomes: dict[str, pl.DataFrame] = {}
     scores = []
     for result in results:
-        outcomes = case_outcomes(events, result.rule.predicts, last)
+        predicts = result.rule.predicts
+        key = predicts.model_dump_json()
+        if key not in judged_outcomes:  # rules predicting the same outcome share it
+            judged_outcomes[key] = case_outcomes(events, predicts, last, journey.completing_events)
+        outcomes = judged_outcomes[key]
         if isinstance(result.rule, QualityRule | VolumeRule):
-            counts = _score_windows(result.frame, outcomes, result.rule.window)
+            c = score_episodes(result.frame, outcomes, result.rule.window, first, last)
         else:
-            counts = _score_cases(result.frame, outcomes)
+            c = _score_cases(result.frame, outcomes)
         n = result.frame.height
         per_window = n / days * window_days
-        false_alarms = counts["fp"] / days * window_days
+        false_alarms = c.false_alarms / days * window_days
+        precision = _ratio(c.hits, c.judged)
+        p_ci = _ci(c.hits, c.judged)
+        base = c.base_rate
         scores.append(
             RuleScore(
                 rule=result.rule.name,
                 kind=result.rule.kind,
-                predicts=result.rule.predicts.description,
+                predicts=predicts.description,
+                unit=c.unit,
                 firings=n,
                 firings_per_day=n / days,
-                judged=counts["judged"],
-                true_positives=counts["tp"],
-                late=counts["late"],
-                false_positives=counts["fp"],
-                bad_cases=counts["bad"],
-                precision=_ratio(counts["tp"] + counts["late"], counts["judged"]),
-                recall=_ratio(counts["recalled"], counts["bad"]),
-                median_lead_time_s=counts["lead"],
+                judged=c.judged,
+                true_positives=c.hits,
+                late=c.late,
+                false_positives=c.false_alarms,
+                censored=c.censored,
+                known_cases=c.known_cases,
+                bad_cases=c.bad_cases,
+                bad=c.bad,
+                recalled=c.recalled,
+                late_bad=c.late_bad,
+                missed=c.bad - c.recalled - c.late_bad,
+                base_rate=base,
+                precision=precision,
+                precision_ci=p_ci,
+                lift=precision / base if precision is not None and base else None,
+                lift_ci=[p_ci[0] / base, p_ci[1] / base] if p_ci and base else None,
+                recall=_ratio(c.recalled, c.bad),
+                recall_ci=_ci(c.recalled, c.bad),
+                late_share=_ratio(c.late, c.judged),
+                median_lead_time_s=c.lead_s,
                 attention_cost=per_window / budget if budget > 0 else None,
                 false_alarm_cost=false_alarms / budget if budget > 0 else None,
                 gain_over_latency=_gain(events, journey, result),
@@ -176,64 +244,28 @@ def _gain(events: pl.DataFrame, journey: Journey, result: RuleFirings) -> dict[s
     return lead_time_gain(events, journey, result.rule, result.frame)
 
 
-def _score_cases(frame: pl.DataFrame, outcomes: pl.DataFrame) -> dict[str, Any]:
+def _score_cases(frame: pl.DataFrame, outcomes: pl.DataFrame) -> Counts:
     fired = frame.group_by("subject").agg(pl.col("onset").min()).rename({"subject": CASE})
-    joined = fired.join(outcomes, on=CASE, how="left").filter(~pl.col("censored").fill_null(False))
-    bad = joined.filter(pl.col("breach").is_not_null())
-    tp = bad.filter(pl.col("onset") <= pl.col("breach"))
-    lead = (tp["breach"] - tp["onset"]).dt.total_seconds().median() if tp.height else None
+    joined = fired.join(outcomes, on=CASE, how="left")
+    censored = joined.filter(pl.col("censored").fill_null(False))
+    judged = joined.filter(~pl.col("censored").fill_null(False))
+    bad = judged.filter(pl.col("breach").is_not_null())
+    hits = bad.filter(pl.col("onset") <= pl.col("breach"))
+    lead = (hits["breach"] - hits["onset"]).dt.total_seconds().median() if hits.height else None
     known = outcomes.filter(~pl.col("censored"))
-    return {
-        "judged": joined.height,
-        "tp": tp.height,
-        "late": bad.height - tp.height,
-        "fp": joined.height - bad.height,
-        "bad": known.filter(pl.col("breach").is_not_null()).height,
-        "recalled": tp.height,
-        "lead": float(lead) if lead is not None else None,  # type: ignore[arg-type]
-    }
-
-
-def _score_windows(
-    frame: pl.DataFrame, outcomes: pl.DataFrame, horizon: timedelta
-) -> dict[str, Any]:
-    breaches = outcomes.filter(pl.col("breach").is_not_null()).select("breach").sort("breach")
-    episodes = frame.select("onset").sort("onset")
-    if episodes.height == 0 or breaches.height == 0:
-        return {
-            "judged": episodes.height,
-            "tp": 0,
-            "late": 0,
-            "fp": episodes.height,
-            "bad": breaches.height,
-            "recalled": 0,
-            "lead": None,
-        }
-    nxt = episodes.join_asof(
-        breaches.rename({"breach": "next_breach"}),
-        left_on="onset",
-        right_on="next_breach",
-        strategy="forward",
+    bad_cases = known.filter(pl.col("breach").is_not_null()).height
+    return Counts(
+        unit="case",
+        judged=judged.height,
+        hits=hits.height,
+        late=bad.height - hits.height,
+        false_alarms=judged.height - bad.height,
+        censored=censored.height,
+        known_cases=known.height,
+        bad_cases=bad_cases,
+        bad=bad_cases,
+        recalled=hits.height,
+        late_bad=bad.height - hits.height,
+        base_rate=_ratio(bad_cases, known.height),
+        lead_s=float(lead) if lead is not None else None,  # type: ignore[arg-type]
     )
-    right = nxt.filter(pl.col("next_breach") <= pl.col("onset") + horizon)
-    lead = (
-        (right["next_breach"] - right["onset"]).dt.total_seconds().median()
-        if right.height
-        else None
-    )
-    prev = breaches.join_asof(
-        episodes.rename({"onset": "prev_onset"}),
-        left_on="breach",
-        right_on="prev_onset",
-        strategy="backward",
-    )
-    recalled = prev.filter(pl.col("breach") <= pl.col("prev_onset") + horizon).height
-    return {
-        "judged": episodes.height,
-        "tp": right.height,
-        "late": 0,
-        "fp": episodes.height - right.height,
-        "bad": breaches.height,
-        "recalled": recalled,
-        "lead": float(lead) if lead is not None else None,  # type: ignore[arg-type]
-    }

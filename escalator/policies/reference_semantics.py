@@ -22,6 +22,11 @@ SEMANTICS = """\
 - **`predicts.within` is measured from the case's first event**, not from the
   firing: a case is a bad outcome when it has not reached `not_reached` by
   first event + `within` (`escalator/detectors/scorecard.py`).
+- **An outcome not knowable yet is left out of the scorecard**: a case whose
+  `within` deadline lies after the log's end without `not_reached`, or, for an
+  outcome with `events` in a journey with `completing_events`, a case that has
+  neither a bad event nor a completing event by the log's end
+  (`escalator/detectors/scorecard.py`).
 
 ### Latency rules (`escalator/detectors/rules/latency.py`)
 

@@ -63,3 +63,12 @@ def test_variants_and_dfg_match_oracle() -> None:
     assert result.data["rework"]["cases_with_rework"] == 1
     html = render_html(result)
     assert html.count('class="edge"') == len(waits)
+
+
+def test_open_cases_are_censored_as_in_the_scorecard() -> None:
+    rows = [*ROWS, ("E", "a", "2024-05-06T12:00:00Z")]  # E is still open at the log's end
+    outcome = Outcome(description="x", events=["cancelled"])
+    plain = mine(events(rows), "orders", outcome).data
+    judged = mine(events(rows), "orders", outcome, completing_events=["c", "cancelled"]).data
+    assert (plain["base_rate"], plain["censored_cases"]) == (2 / 5, 0)
+    assert (judged["base_rate"], judged["censored_cases"]) == (2 / 4, 1)

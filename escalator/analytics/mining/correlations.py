@@ -18,8 +18,8 @@ from typing import Any
 import polars as pl
 
 from escalator.analytics.mining.frame import NEXT_EVENT, NEXT_TS, CaseLog
-from escalator.analytics.mining.stats import wilson
 from escalator.detectors.events import CASE, CORE_COLUMNS, EVENT, TS
+from escalator.detectors.intervals import wilson
 
 __all__ = ["correlations"]
 

@@ -37,8 +37,9 @@ def mine(
     *,
     top_variants: int = 50,
     min_support: int = 5,
+    completing_events: list[str] | None = None,
 ) -> MineResult:
-    log = case_log(events, outcome)
+    log = case_log(events, outcome, completing_events)
     table, rows = variants(log)
     known = log.cases.filter(pl.col("bad").is_not_null())
     data: dict[str, Any] = {

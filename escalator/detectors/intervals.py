@@ -1,4 +1,4 @@
-"""Small statistics shared by the mining tables: quantiles as the oracle defines them, Wilson CI."""
+"""Confidence intervals for proportions, shared by the scorecard and the mining tables."""
 
 from __future__ import annotations
 
