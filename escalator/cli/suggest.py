@@ -1,4 +1,7 @@
-"""`escalator suggest`: rules proposed from the log, as YAML on stdout (> proposed.yaml).
+"""`escalator suggest`: rules proposed from the log, as YAML on stdout or in --out FILE.
+
+`--out` writes the file only once the rules are made: `> policies/proposed.yaml` would
+have the shell create an empty file among the policies the command is about to read.
 
 Reads the log as `detect` does (same options and quarantine). The new rules reuse the
 owner role and escalation policy of the journey's first rule unless --owner /
@@ -35,6 +38,9 @@ def suggest_command(
     quarantine: Path | None = typer.Option(None, "--quarantine", help="Quarantine JSONL file"),
     max_quarantine: MaxQuarantine = DEFAULT_MAX_QUARANTINE,
     allow_quarantine: AllowQuarantine = False,
+    out: Path | None = typer.Option(
+        None, "--out", help="Write the proposed rules here (may be inside the policy directory)"
+    ),
 ) -> None:
     """Propose rules from the log (latency, conformance, volume, correlated patterns)."""
     from escalator.analytics.mining.frame import bad_outcome
@@ -65,7 +71,17 @@ def suggest_command(
         read.events, policies, chosen, outcome, owner=role, escalation=policy_name,
         coverage=coverage,
     )  # fmt: skip
-    typer.echo(proposed.to_yaml(), nl=False)
+    text = proposed.to_yaml()
+    if out is None:
+        typer.echo(text, nl=False)
+        return
+    try:
+        out.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise _fail(f"{out}: cannot write the proposed rules ({exc.strerror or exc})") from None
+    typer.echo(
+        f"wrote the proposed rules to {out}; check them with: escalator policy check", err=True
+    )
 
 
 def register(app: typer.Typer) -> None:

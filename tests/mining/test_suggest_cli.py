@@ -28,10 +28,13 @@ def test_suggested_rules_pass_policy_check_and_fire(tmp_path: Path) -> None:
     policies = tmp_path / "policies"
     shutil.copytree(POLICIES / "bpic2012", policies)
     log = str(log_path("bpic2012"))
-    res = _escalator("suggest", "--log", log, "--policy", str(policies), cwd=tmp_path)
+    out = policies / "proposed.yaml"  # among the policies the command reads
+    res = _escalator(
+        "suggest", "--log", log, "--policy", str(policies), "--out", str(out), cwd=tmp_path
+    )
     assert res.returncode == 0, res.stderr
-    # written outside the directory first: the shell would create an empty file in it
-    (policies / "proposed.yaml").write_text(res.stdout)
+    assert res.stdout == "" and "wrote the proposed rules to" in res.stderr
+    res.stdout = out.read_text()
     check = _escalator("policy", "check", str(policies), cwd=tmp_path)
     assert check.returncode == 0, check.stdout + check.stderr
     proposed = YAML(typ="safe").load(res.stdout)["rules"]
