@@ -206,6 +206,13 @@ def scorecard(
     max_quarantine: MaxQuarantine = DEFAULT_MAX_QUARANTINE,
     allow_quarantine: AllowQuarantine = False,
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output"),
+    keep: bool | None = typer.Option(
+        None,
+        "--keep/--no-keep",
+        help="Keep each rule's scorecard in the records for policy explain, the report and "
+        "review (default: when the records database exists).",
+        show_default=False,
+    ),
 ) -> None:
     """Score every rule as a hypothesis: precision, recall, lead time, attention cost."""
     from escalator.detectors.scorecard import score_rules
@@ -216,6 +223,17 @@ def scorecard(
     checks = LogChecks(max_quarantine, allow_quarantine)
     result = _backtest(log, policies, journey, assume_timezone, qpath, checks)
     scores = score_rules(result.events, result.journey, result.results)
+    if keep is not False:
+        from escalator.cli.kept_scorecards import keep_scores
+
+        keep_scores(
+            settings.resolved_database_url,
+            journey=result.journey.name,
+            log=str(log),
+            figures=[s.to_json() for s in scores],
+            policy_version=policies.version,
+            create=keep is True,
+        )
     if as_json:
         payload = {
             "log": str(log),

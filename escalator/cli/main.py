@@ -23,6 +23,7 @@ from escalator.cli import (
     receiver,
     records,
     responses,
+    review,
     silence,
     stack,
     storm,
@@ -68,6 +69,7 @@ for module in (
     storm,
     mine,
     predict,
+    review,
 ):
     module.register(app)
 
