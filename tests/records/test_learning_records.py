@@ -77,3 +77,34 @@ def test_latest_scorecard_per_rule(store: Store) -> None:
     every = latest_scorecards(store)
     assert {r: k.figures["precision"] for r, k in every.items()} == {"late_pay": 0.7, "surge": 0.9}
     assert latest_scorecard(store, "unknown") is None
+
+
+def test_review_reads_every_run_on_both_databases(store: Store) -> None:
+    """A reopened exception: two runs, both in the review, with the reopen as rework and
+    the escalation before anyone answered as follow-ups."""
+    from record_steps import lifecycle
+
+    from escalator.records.review import build_review
+
+    store.record_steps_sync(lifecycle())
+    again = detected(
+        run="run-2", reopened_from="run-1", onset=(T0 + timedelta(hours=3)).isoformat()
+    )
+    again = again.model_copy(update={"at": T0 + timedelta(hours=3)})
+    store.record_steps_sync(
+        [
+            again,
+            step(StepKind.REOPENED, 2, 180, run="run-2", detail={"rework_count": 1}),
+            step(StepKind.RESOLVED, 3, 200, run="run-2", actor="ana",
+                 detail={"note": "retried again", "cause": "psp_outage", "real": True}),
+        ]
+    )  # fmt: skip
+    text = build_review(store, "exc:orderToShip:payment_pending:o-1")
+    assert "- **Runs**: 2 (reopened 1 times: rework)" in text
+    assert "| confirmed (real) | psp_outage |" in text  # run 2
+    assert "| not said | psp outage |" in text  # run 1, resolved before the verdict existed
+    assert "| slack | #billing | sent |" in text
+    assert "Escalated to level 2 before anyone acknowledged" in text
+    assert "Reopened 1 times: the condition flapped" in text
+    assert "Cause `psp_outage`: add a playbook step" in text
+    assert "No scorecard kept for payment_pending" in text
