@@ -45,6 +45,7 @@ class ButtonAction(StrEnum):
     ESCALATE_NOW = "escalate"
     REASSIGN = "reassign"
     SILENCE = "silence"  # silences the exception's rule; arg: a key of SILENCE_CHOICES
+    FALSE_ALARM = "false_alarm"  # resolves it at once, recorded as not real
 
 
 class ButtonValueError(InputError, ValueError):

@@ -92,7 +92,11 @@ def fallback_text(status: ExceptionStatus, now: datetime) -> str:
 def headline(status: ExceptionStatus, ctx: MessageContext) -> str:
     if status.state is ExceptionState.RESOLVED:
         note = f": {status.resolution_note}" if status.resolution_note else ""
-        return f"Resolved by {_who(status.resolved_by, ctx)} at {_when(status.resolved_at)}{note}"
+        false_alarm = " as a false alarm" if status.resolution_real is False else ""
+        return (
+            f"Resolved by {_who(status.resolved_by, ctx)}{false_alarm} "
+            f"at {_when(status.resolved_at)}{note}"
+        )
     if status.state is ExceptionState.ACKNOWLEDGED:
         return f"Acknowledged by {_who(status.acknowledged_by, ctx)} at {_when(status.acknowledged_at)}"
     if status.state is ExceptionState.SNOOZED:
@@ -219,6 +223,8 @@ def _actions(status: ExceptionStatus, ctx: MessageContext) -> list[Block]:
             _button("Acknowledge", ButtonValue(exception_id=xid, action="ack"), "primary")
         )
     elements.append(_button("Resolve", ButtonValue(exception_id=xid, action="resolve")))
+    # The learning loop: one click says the rule fired for nothing (resolved, not real).
+    elements.append(_button("False alarm", ButtonValue(exception_id=xid, action="false_alarm")))
     elements.append(
         _button("Escalate now", ButtonValue(exception_id=xid, action="escalate"), "danger")
     )
@@ -249,7 +255,11 @@ def step_text(step: TimelineStep, ctx: MessageContext | None = None) -> str:
         StepKind.ESCALATED: f"Escalated to *{step.role}* (level {step.level})",
         StepKind.ACKNOWLEDGED: f"Acknowledged by {who}",
         StepKind.ACK_REVERTED: "Acknowledgement lapsed without progress; escalation resumes",
-        StepKind.RESOLVED: f"Resolved by {who}: {detail.get('note', '')}".rstrip(": "),
+        StepKind.RESOLVED: (
+            f"Resolved by {who}"
+            + (" as a false alarm" if detail.get("real") is False else "")
+            + f": {detail.get('note', '')}"
+        ).rstrip(": "),
         StepKind.SNOOZED: f"Snoozed by {who} until {detail.get('until', '?')}",
         StepKind.REASSIGNED: f"Reassigned by {who} to *{step.role or detail.get('role')}*",
         StepKind.NOTE: f"Note from {who}: {detail.get('note', '')}",
@@ -273,8 +283,13 @@ def change_text(reason: str, status: ExceptionStatus, ctx: MessageContext, now: 
     return f"{now.strftime('%H:%M UTC')} · {text}"
 
 
+# The resolve modal's answer to "was it real?": the value sent back, the text shown.
+REAL_CHOICES = {"real": "Yes: confirmed", "false_alarm": "No: a false alarm"}
+
+
 def resolve_modal(value: ButtonValue) -> Block:
-    """Asks for the resolution note (required) and the cause (optional)."""
+    """Asks for the resolution note (required), the cause code and whether it was real
+    (both optional)."""
     return {
         "type": "modal",
         "callback_id": RESOLVE_CALLBACK,
@@ -297,8 +312,29 @@ def resolve_modal(value: ButtonValue) -> Block:
                 "type": "input",
                 "block_id": "cause",
                 "optional": True,
-                "label": {"type": "plain_text", "text": "Cause"},
-                "element": {"type": "plain_text_input", "action_id": "cause"},
+                "label": {"type": "plain_text", "text": "Cause code"},
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": "cause",
+                    "placeholder": {"type": "plain_text", "text": "e.g. stock_sync"},
+                },
+            },
+            {
+                "type": "input",
+                "block_id": "real",
+                "optional": True,
+                "label": {"type": "plain_text", "text": "Was it real?"},
+                "element": {
+                    "type": "radio_buttons",
+                    "action_id": "real",
+                    "options": [
+                        {
+                            "text": {"type": "plain_text", "text": text},
+                            "value": value,
+                        }
+                        for value, text in REAL_CHOICES.items()
+                    ],
+                },
             },
         ],
     }

@@ -11,6 +11,7 @@ from html import escape
 from typing import Any
 
 from escalator.analytics.formatting import format_percent, format_seconds
+from escalator.analytics.render_learning import LEARNING_HEADERS, learning_rows
 from escalator.analytics.svg import bar_chart, grouped_bar_chart, line_chart
 
 __all__ = ["render_html", "rule_week_series"]
@@ -209,6 +210,9 @@ def render_html(report: dict[str, Any], title: str = "escalator report") -> str:
 <h2>Open exceptions</h2>
 {bar_chart("open-by-age", "Open exceptions by age", "open_by_age[].count", [b["bucket"] for b in age], [b["count"] for b in age])}
 {_open_list(report)}
+<h2>Rules: what owners said, and what to change</h2>
+<p class="note">Flagged: lift at most 1, or false alarms at least {_pct(report["false_alarm_threshold"])} of the exceptions owners judged.</p>
+{_table(LEARNING_HEADERS, [[escape(c) for c in row] for row in learning_rows(report)], "rule-learning")}
 <h2>Operations outcomes (DORA measures, operations form)</h2>
 <p class="note">{escape(dora["label"])}</p>
 <p>Change failure rate (rework): <b id="rework-rate">{_pct(rework["rate"])}</b>

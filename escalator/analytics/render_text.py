@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.table import Table
 
 from escalator.analytics.formatting import format_percent, format_seconds
+from escalator.analytics.render_learning import TEXT_HEADERS, learning_lines
 
 __all__ = ["print_report"]
 
@@ -130,3 +131,14 @@ def print_report(report: dict[str, Any], console: Console | None = None) -> None
             rows,
         )
     )
+    learning_rows, learning_notes = learning_lines(report)
+    out.print(
+        _table(
+            "Rules: what owners said, and what to change "
+            f"(flagged: lift <= 1 or false alarms >= {report['false_alarm_threshold']:.0%})",
+            TEXT_HEADERS,
+            learning_rows,
+        )
+    )
+    for line in learning_notes:
+        out.print(line, markup=False, soft_wrap=True)

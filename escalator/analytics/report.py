@@ -21,6 +21,7 @@ from escalator.analytics.restore import (
     open_by_age,
     rework_rate,
 )
+from escalator.analytics.rule_learning import FALSE_ALARM_SHARE, learning_by_rule
 from escalator.analytics.sli import outcomes_from_cases
 from escalator.analytics.slo import burn_down, evaluate_tiers, slo_status
 from escalator.policies.journeys import Journey
@@ -49,12 +50,15 @@ def build_report(
     ui_url: str = "http://localhost:8233",
     namespace: str = "default",
     logs_as_of: datetime | None = None,
+    scorecards: dict[str, dict[str, Any]] | None = None,
+    false_alarm_threshold: float = FALSE_ALARM_SHARE,
 ) -> dict[str, Any]:
     """Figures over the exceptions detected since ``since`` and the journeys' event logs.
 
     ``logs_as_of`` (default ``as_of``) is the moment SLOs, budgets and lead time are
     computed at: a log replayed from the past (the demo) is judged as of its own time,
-    not as of today, when its SLO window would hold no case.
+    not as of today, when its SLO window would hold no case. ``scorecards``: each rule's
+    latest scorecard figures (the records keep them), for the rule flags.
     """
     log_time = logs_as_of or as_of
     if since is not None:
@@ -76,6 +80,8 @@ def build_report(
         "exceptions_per_rule_week": _per_rule_week(timed),
         "load_by_owner_role": _load_by_role(exceptions),
         "open_exceptions": _open_list(exceptions, as_of, ui_url, namespace),
+        "rule_learning": learning_by_rule(exceptions, scorecards, threshold=false_alarm_threshold),
+        "false_alarm_threshold": false_alarm_threshold,
         "slos": [],
         "dora_operations": {"label": DORA_LABEL, "lead_time": []},
     }

@@ -27,6 +27,8 @@ EXCEPTION_SCHEMA: dict[str, pl.DataType] = {
     "resolved_at": UTC_TS,
     "highest_level": pl.Int64(),
     "reopened_from": pl.String(),
+    "resolution_cause": pl.String(),
+    "resolution_real": pl.Boolean(),  # False: a false alarm; null: not said
 }
 TIME_COLUMNS = [name for name, dtype in EXCEPTION_SCHEMA.items() if dtype == UTC_TS]
 

@@ -23,6 +23,7 @@ from escalator.cli import (
     receiver,
     records,
     responses,
+    review,
     scorecard,
     silence,
     stack,
@@ -72,6 +73,7 @@ for module in (
     mine,
     suggest,
     predict,
+    review,
 ):
     module.register(app)
 

@@ -369,8 +369,18 @@ def explain_cmd(
         typer.Option("--policy", help="Policy file or directory (repeatable)."),
     ] = None,
     as_json: JsonOpt = False,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            "--database-url",
+            help="Records database with the rule's latest scorecard (default: "
+            "ESCALATOR_DATABASE_URL, else the SQLite file in the state dir).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
-    """Dry run: routing, playbook, who is paged when and how, and what can never be reached."""
+    """Dry run: routing, playbook, who is paged when and how, what can never be reached,
+    and the rule's latest scorecard."""
     loaded = _load_or_exit(policy)
     p = loaded.policies
     if rule not in {r.name for r in p.rules}:
@@ -379,10 +389,23 @@ def explain_cmd(
         raise typer.Exit(1)
     moment = _parse_at(at, _rule_zone(p, rule))
     result = explain(p, rule, moment)
+    from escalator.cli.kept_scorecards import latest_kept, scorecard_lines
+    from escalator.settings import Settings
+
+    kept, problem = latest_kept(database_url or Settings().resolved_database_url, rule)
     if as_json:
-        print(result.model_dump_json(indent=2))
+        data = json.loads(result.model_dump_json())
+        data["scorecard"] = (
+            {"scored_at": kept.scored_at.isoformat(), "log": kept.log, **kept.figures}
+            if kept
+            else None
+        )
+        data["scorecard_note"] = problem
+        print(json.dumps(data, indent=2))
         return
     _render_explain(result)
+    for line in scorecard_lines(kept, problem, rule):
+        print(line)
 
 
 def _clock(t: datetime) -> str:

@@ -169,12 +169,23 @@ def report(
     max_quarantine: MaxQuarantine = DEFAULT_MAX_QUARANTINE,
     allow_quarantine: AllowQuarantine = False,
     database_url: DbOpt = None,
+    false_alarm_threshold: Annotated[
+        float,
+        typer.Option(
+            "--false-alarm-threshold",
+            min=0.0,
+            max=1.0,
+            help="Flag a rule when false alarms are at least this share of the exceptions "
+            "owners judged.",
+        ),
+    ] = 0.5,
 ) -> None:
-    """Time to restore, SLOs, error budgets, burn rates, rework and open exceptions."""
+    """Time to restore, SLOs, error budgets, burn rates, rework, open exceptions and rules to change."""
     from escalator.analytics.render_html import render_html
     from escalator.analytics.render_text import print_report
     from escalator.analytics.report import build_report
     from escalator.records.frames import load_exceptions
+    from escalator.records.scorecards import latest_scorecards
 
     now = datetime.now(UTC)
     when = parse_when(as_of, now, "--as-of") if as_of else now
@@ -192,6 +203,7 @@ def report(
             checks = LogChecks(max_quarantine, allow_quarantine)
             logs = _logs(log or [], journeys, policies, assume_timezone, checks)
             exceptions = pending.result()
+        kept = {rule: card.figures for rule, card in latest_scorecards(store).items()}
     finally:
         store.close()
     log_time = None
@@ -209,6 +221,8 @@ def report(
         since=start,
         ui_url=settings.temporal_ui_url,
         namespace=settings.temporal_namespace,
+        scorecards=kept,
+        false_alarm_threshold=false_alarm_threshold,
     )
     if html is not None:
         html.parent.mkdir(parents=True, exist_ok=True)

@@ -86,12 +86,21 @@ def resolve_command(
     actor: Actor,
     note: Annotated[str, typer.Option(help="What was done.")],
     cause: Annotated[str | None, typer.Option(help="Cause code, e.g. stock_sync.")] = None,
+    false_alarm: Annotated[
+        bool, typer.Option("--false-alarm", help="The exception was not real: a false alarm.")
+    ] = False,
+    confirmed: Annotated[
+        bool, typer.Option("--confirmed", help="The exception was real (confirmed).")
+    ] = False,
     timeout: TimeoutOpt = DEFAULT_TIMEOUT,
 ) -> None:
-    """Resolve an exception with a note (and optionally a cause code)."""
+    """Resolve an exception with a note (and optionally a cause code, and whether it was real)."""
     if not note.strip():
         say("--note must say what was done")
-    inp = ResolveInput(actor=actor, note=note, cause=cause, via="cli")
+    if false_alarm and confirmed:
+        say("--false-alarm and --confirmed contradict each other: give one")
+    real = False if false_alarm else (True if confirmed else None)
+    inp = ResolveInput(actor=actor, note=note, cause=cause, via="cli", real=real)
     _done(respond(exception_id, "resolve", inp, "resolution", timeout))
 
 

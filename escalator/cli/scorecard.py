@@ -102,6 +102,13 @@ def scorecard(
     max_quarantine: MaxQuarantine = DEFAULT_MAX_QUARANTINE,
     allow_quarantine: AllowQuarantine = False,
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output"),
+    keep: bool | None = typer.Option(
+        None,
+        "--keep/--no-keep",
+        help="Keep each rule's scorecard in the records for policy explain, the report and "
+        "review (default: when the records database exists).",
+        show_default=False,
+    ),
 ) -> None:
     """Score every rule as a hypothesis: base rate, precision, lift, recall, lead time, cost."""
     from escalator.detectors.scorecard import score_rules
@@ -117,6 +124,17 @@ def scorecard(
         _sweep(result, policies, sweep_rule, values, goal, prefer, as_json)
         return
     scores = score_rules(result.events, result.journey, result.results)
+    if keep is not False:
+        from escalator.cli.kept_scorecards import keep_scores
+
+        keep_scores(
+            settings.resolved_database_url,
+            journey=result.journey.name,
+            log=str(log),
+            figures=[s.to_json() for s in scores],
+            policy_version=policies.version,
+            create=keep is True,
+        )
     if as_json:
         payload = {
             "log": str(log),

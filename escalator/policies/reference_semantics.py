@@ -54,6 +54,12 @@ SEMANTICS = """\
 - The rule fires while `valid ≥ min_volume` and the ratio is above
   `threshold`; consecutive such moments are one firing (subject
   `window@<onset>`), cleared at the first moment the condition no longer holds.
+- **A flapping condition is one exception** (quality and volume alike): an
+  episode that starts no more than the rule's `reopen_window` after the
+  previous one cleared keeps that episode's subject, so the exception reopens
+  (counted as rework) instead of a new one being raised. Hysteresis: only a
+  condition that stayed clear for longer than `reopen_window` raises a new
+  exception (a new subject).
 
 ### Completeness rules (`escalator/detectors/rules/completeness.py`)
 
@@ -77,7 +83,9 @@ SEMANTICS = """\
   the window's end.
 - **Consecutive breaching windows merge into one firing** (subject
   `window@<first window start>`), cleared at the end of the first later complete
-  window that breaches neither way.
+  window that breaches neither way. A spike or drop that returns within the
+  rule's `reopen_window` of the clearing reopens the same exception (as for
+  quality rules).
 
 ### Conformance rules (`escalator/detectors/rules/conformance.py`)
 

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 from escalator.receiver.directory import MemberDirectory, stranger
 
-__all__ = ["field", "modal_submission"]
+__all__ = ["choice", "field", "modal_submission"]
 
 V = TypeVar("V")
 
@@ -20,6 +20,13 @@ V = TypeVar("V")
 def field(values: dict[str, Any], name: str) -> str | None:
     """The text of input block ``name`` (its action id is the same name)."""
     value = ((values.get(name) or {}).get(name) or {}).get("value")
+    return value if isinstance(value, str) else None
+
+
+def choice(values: dict[str, Any], name: str) -> str | None:
+    """The value of the option chosen in input block ``name`` (radio buttons, a select)."""
+    option = ((values.get(name) or {}).get(name) or {}).get("selected_option") or {}
+    value = option.get("value")
     return value if isinstance(value, str) else None
 
 

@@ -75,11 +75,19 @@ class ResponseApplier:
         )
 
     async def resolve(
-        self, exception_id: str, actor: str, note: str, cause: str | None, via: str
+        self,
+        exception_id: str,
+        actor: str,
+        note: str,
+        cause: str | None,
+        via: str,
+        real: bool | None = None,
     ) -> Outcome:
         if not note.strip():
             return Outcome(False, "a resolution needs a note: what was done")
-        inp = ResolveInput(actor=actor, note=note.strip(), cause=cause or None, via=via)
+        inp = ResolveInput(
+            actor=actor, note=note.strip(), cause=(cause or "").strip() or None, via=via, real=real
+        )
         return await self._update(exception_id, "resolve", inp)
 
     async def snooze(self, exception_id: str, actor: str, until: datetime, via: str) -> Outcome:

@@ -36,7 +36,7 @@ from escalator.activities.slack_blocks import (
 )
 from escalator.receiver.directory import MemberDirectory, stranger
 from escalator.receiver.listing import OpenException
-from escalator.receiver.modal import field, modal_submission
+from escalator.receiver.modal import choice, field, modal_submission
 from escalator.receiver.responses import Outcome, ResponseApplier
 from escalator.receiver.silence_button import SilenceFromMessage, register_silence_menu
 from escalator.receiver.storm import register_storm_actions
@@ -48,6 +48,7 @@ __all__ = ["Lister", "Silencer", "slack_app"]
 log = logging.getLogger(__name__)
 Lister = Callable[[list[str]], Awaitable[list[OpenException]]]
 Silencer = Callable[[str, str], Awaitable[str]]  # (text after "silence", member) -> reply
+FALSE_ALARM_NOTE = "marked a false alarm in Slack"
 MODAL_ANSWER_S = 2.5  # Slack wants a view_submission answer within 3 s
 USAGE = (
     "Usage: `/escalator list` · `/escalator ack ID` · `/escalator resolve ID NOTE` · "
@@ -86,6 +87,8 @@ def slack_app(
             return await responses.snooze(xid, actor, until, "slack")
         if value.action is ButtonAction.REASSIGN:
             return await responses.reassign(xid, actor, value.arg or "", "slack")
+        if value.action is ButtonAction.FALSE_ALARM:
+            return await responses.resolve(xid, actor, FALSE_ALARM_NOTE, None, "slack", real=False)
         return Outcome(False, f"{value.action.value} is not a one-click action")
 
     def decode(action: dict[str, Any]) -> ButtonValue:
@@ -99,7 +102,7 @@ def slack_app(
     async def on_runbook(ack: Any) -> None:
         await ack()  # a link button: Slack opens the URL, we only acknowledge the click
 
-    @app.action(re.compile(r"^escalator\.(ack|escalate|snooze|reassign)$"))
+    @app.action(re.compile(r"^escalator\.(ack|escalate|snooze|reassign|false_alarm)$"))
     async def on_click(
         ack: Any, body: dict[str, Any], action: dict[str, Any], respond: Any
     ) -> None:
@@ -151,8 +154,10 @@ def slack_app(
             return
         value, actor, state = submitted
         note, cause = field(state, "note") or "", field(state, "cause")
+        # Only the two options escalator wrote count; anything else is "not said".
+        real = {"real": True, "false_alarm": False}.get(choice(state, "real") or "")
         pending = asyncio.ensure_future(
-            responses.resolve(value.exception_id, actor, note, cause, "slack")
+            responses.resolve(value.exception_id, actor, note, cause, "slack", real=real)
         )
         try:
             outcome = await asyncio.wait_for(asyncio.shield(pending), MODAL_ANSWER_S)

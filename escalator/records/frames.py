@@ -29,6 +29,8 @@ def _select_list(dialect: str) -> str:
     for name in EXCEPTION_SCHEMA:
         if name in TIME_COLUMNS and dialect == "postgresql":
             parts.append(f"(extract(epoch from {name}) * 1000000)::bigint AS {name}")
+        elif EXCEPTION_SCHEMA[name] == pl.Boolean() and dialect == "postgresql":
+            parts.append(f"{name}::int AS {name}")  # COPY writes booleans as t/f
         else:
             parts.append(name)
     return ", ".join(parts)
@@ -103,6 +105,8 @@ def _typed(col: pl.Expr, dtype: pl.DataType) -> pl.Expr:
     if dtype == pl.Datetime("us", "UTC"):
         parsed = col.str.to_datetime("%Y-%m-%d %H:%M:%S%.f", time_unit="us", cache=False)
         return parsed.dt.replace_time_zone("UTC")
+    if dtype == pl.Boolean():  # SQLite keeps booleans as 0 / 1
+        return col.cast(pl.Int8).cast(pl.Boolean)
     return col.cast(dtype)
 
 
@@ -110,9 +114,12 @@ def _sqlite_rows(conn: sa.Connection, where: str, params: tuple[Any, ...]) -> pl
     sql = f"SELECT {', '.join(EXCEPTION_SCHEMA)} FROM exceptions WHERE {where}"
     rows = conn.exec_driver_sql(sql, params).fetchall()
     text_schema = {
-        n: (pl.String() if n in TIME_COLUMNS else t) for n, t in EXCEPTION_SCHEMA.items()
+        n: (pl.String() if n in TIME_COLUMNS else pl.Int8() if t == pl.Boolean() else t)
+        for n, t in EXCEPTION_SCHEMA.items()
     }
-    frame = pl.DataFrame(rows, schema=text_schema, orient="row")
+    frame = pl.DataFrame(rows, schema=text_schema, orient="row").with_columns(
+        pl.col(n).cast(pl.Boolean) for n, t in EXCEPTION_SCHEMA.items() if t == pl.Boolean()
+    )
     return frame.with_columns(
         pl.col(n)
         .str.to_datetime("%Y-%m-%d %H:%M:%S%.f", time_unit="us")
@@ -138,8 +145,13 @@ def _load_postgres(engine: sa.Engine, sql: str, since: datetime | None) -> pl.Da
     finally:
         raw.close()
     buffer.seek(0)
-    int_schema = {n: (pl.Int64() if n in TIME_COLUMNS else t) for n, t in EXCEPTION_SCHEMA.items()}
-    frame = pl.read_csv(buffer, schema=int_schema)
+    int_schema = {
+        n: (pl.Int64() if n in TIME_COLUMNS or t == pl.Boolean() else t)
+        for n, t in EXCEPTION_SCHEMA.items()
+    }
+    frame = pl.read_csv(buffer, schema=int_schema).with_columns(
+        pl.col(n).cast(pl.Boolean) for n, t in EXCEPTION_SCHEMA.items() if t == pl.Boolean()
+    )
     return frame.with_columns(
         pl.from_epoch(pl.col(n), time_unit="us").dt.replace_time_zone("UTC") for n in TIME_COLUMNS
     )

@@ -120,6 +120,7 @@ def _values(step: TimelineStep, detail: dict[str, Any], at: datetime) -> dict[st
             "resolved_by": step.actor or detail.get("actor"),
             "resolution_note": detail.get("note"),
             "resolution_cause": detail.get("cause"),
+            "resolution_real": detail.get("real"),  # absent: not said
         }
         values = {name: sa.case((later, v), else_=c[name]) for name, v in fields.items()}
         values["resolved_at"] = _greatest(c.resolved_at, at)

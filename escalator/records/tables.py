@@ -19,6 +19,7 @@ __all__ = [
     "DeliveryGuardRecord",
     "ExceptionRecord",
     "NotificationRecord",
+    "RuleScorecardRecord",
     "SilenceRecord",
     "TimelineRecord",
 ]
@@ -55,6 +56,7 @@ class ExceptionRecord(SQLModel, table=True):
     resolved_at: datetime | None = _ts()
     resolution_note: str | None = None
     resolution_cause: str | None = Field(default=None, max_length=200)
+    resolution_real: bool | None = None  # False: a false alarm; None: not said
     highest_level: int = 0
     occurrences: int = 1
     reopened_from: str | None = Field(default=None, max_length=128)
@@ -148,3 +150,17 @@ class SilenceRecord(SQLModel, table=True):
     created_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
     expired_at: datetime | None = _ts()
     expired_by: str | None = Field(default=None, max_length=120)
+
+
+class RuleScorecardRecord(SQLModel, table=True):
+    """One rule's scorecard as ``escalator scorecard`` computed it (its JSON figures)."""
+
+    __tablename__ = "rule_scorecards"
+
+    id: int | None = Field(default=None, primary_key=True)
+    journey: str = Field(max_length=80)
+    rule: str = Field(max_length=80, index=True)
+    scored_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+    log: str
+    policy_version: str | None = Field(default=None, max_length=64)
+    figures: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)

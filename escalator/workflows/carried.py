@@ -38,6 +38,7 @@ NOT_CARRIED: frozenset[str] = frozenset(
         "resolved_by",
         "resolved_at",
         "resolution_note",
+        "resolution_real",
     }
 )
 CARRIED: tuple[str, ...] = tuple(

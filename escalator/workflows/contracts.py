@@ -83,8 +83,11 @@ class AcknowledgeInput(Contract):
 class ResolveInput(Contract):
     actor: str
     note: str = Field(min_length=1)
-    cause: str | None = None
+    cause: str | None = None  # a cause code, e.g. stock_sync
     via: str = "cli"
+    # The learning loop: was the exception real? False: a false alarm; None: not said.
+    # Optional, so updates in histories written before it replay unchanged.
+    real: bool | None = None
 
 
 class ReassignInput(Contract):

@@ -79,6 +79,7 @@ class EscalationState:
     resolved_by: str | None = None
     resolved_at: datetime | None = None
     resolution_note: str | None = None
+    resolution_real: bool | None = None  # False: the owner said "false alarm"
     ack_due: datetime | None = None
     restore_due: datetime | None = None
     snoozed_until: datetime | None = None
@@ -287,6 +288,7 @@ class EscalationState:
             resolved_by=self.resolved_by,
             resolved_at=self.resolved_at,
             resolution_note=self.resolution_note,
+            resolution_real=self.resolution_real,
             ack_due=self.ack_due if self.state is ExceptionState.OPEN else None,
             restore_due=self.restore_due if self.state is ExceptionState.ACKNOWLEDGED else None,
             snoozed_until=self.snoozed_until if self.state is ExceptionState.SNOOZED else None,

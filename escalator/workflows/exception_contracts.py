@@ -123,6 +123,7 @@ class ExceptionStatus(Contract):
     resolved_by: str | None = None
     resolved_at: datetime | None = None
     resolution_note: str | None = None
+    resolution_real: bool | None = None  # False: a false alarm; None: not said
     ack_due: datetime | None = None
     restore_due: datetime | None = None
     snoozed_until: datetime | None = None

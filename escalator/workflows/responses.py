@@ -134,10 +134,17 @@ def refuse_resolve(s: EscalationState, inp: ResolveInput) -> str | None:
 
 
 def resolve(
-    s: EscalationState, actor: str, note: str, cause: str | None, via: str, now: datetime
+    s: EscalationState,
+    actor: str,
+    note: str,
+    cause: str | None,
+    via: str,
+    now: datetime,
+    real: bool | None = None,
 ) -> None:
     s.state = RESOLVED
     s.resolved_by, s.resolved_at, s.resolution_note = actor, now, note
+    s.resolution_real = real
     s.ack_due = s.restore_due = s.snoozed_until = None
     s.record(
         StepKind.RESOLVED,
@@ -148,13 +155,18 @@ def resolve(
         note=note,
         cause=cause,
         via=via,
+        # Only when said: the records read "not said" from its absence, and the steps
+        # of resolutions without it stay as they were.
+        **({"real": real} if real is not None else {}),
         time_to_restore_s=(now - s.detected_at).total_seconds(),
         onset_to_resolved_s=(now - s.detection.onset).total_seconds(),
     )
 
 
 def apply_resolve(s: EscalationState, inp: ResolveInput, now: datetime) -> str:
-    resolve(s, inp.actor, inp.note, inp.cause, inp.via, now)
+    resolve(s, inp.actor, inp.note, inp.cause, inp.via, now, inp.real)
+    if inp.real is False:
+        return f"resolved by {inp.actor} as a false alarm"
     return f"resolved by {inp.actor}"
 
 

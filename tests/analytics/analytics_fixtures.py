@@ -44,6 +44,12 @@ def exceptions(rows: list[tuple] | None = None) -> pl.DataFrame:
         .then(pl.lit("acknowledged"))
         .otherwise(pl.lit("open"))
         .alias("state"),
+        # report_steps records every resolution with cause "x" and nothing said of "real"
+        pl.when(pl.col("resolved_at").is_not_null())
+        .then(pl.lit("x"))
+        .otherwise(None)
+        .alias("resolution_cause"),
+        pl.lit(None, pl.Boolean).alias("resolution_real"),
     ).select(list(EXCEPTION_SCHEMA))
 
 

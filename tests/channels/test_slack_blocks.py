@@ -115,8 +115,9 @@ def test_the_resolve_modal_carries_the_value_and_asks_for_note_and_cause() -> No
     modal = resolve_modal(value)
     assert ButtonValue.decode(modal["private_metadata"]) == value
     inputs = {b["block_id"]: b for b in modal["blocks"] if b["type"] == "input"}
-    assert set(inputs) == {"note", "cause"}
+    assert set(inputs) == {"note", "cause", "real"}
     assert inputs["cause"]["optional"] is True and "optional" not in inputs["note"]
+    assert inputs["real"]["optional"] is True  # "was it real?": not said unless answered
 
 
 @pytest.mark.parametrize(

@@ -55,6 +55,7 @@ async def test_posts_one_block_kit_message_to_the_role_channel(
         "escalator.runbook",
         "escalator.ack",
         "escalator.resolve",
+        "escalator.false_alarm",
         "escalator.escalate",
         "escalator.snooze",
         "escalator.reassign",

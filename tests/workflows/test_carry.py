@@ -102,7 +102,12 @@ def test_a_held_exception_carries_the_decision_that_holds_it() -> None:
 def test_the_busy_state_sets_every_field_so_the_round_trip_checks_it() -> None:
     """A field added to EscalationState without a value here would pass the round trip
     unchecked (its default on both sides): set it in _busy_state, and carry it."""
-    never_open = {"resolved_by", "resolved_at", "resolution_note"}  # only resolved runs
+    never_open = {
+        "resolved_by",
+        "resolved_at",
+        "resolution_note",
+        "resolution_real",
+    }  # only resolved runs
     s = _busy_state()
     for f in dataclasses.fields(EscalationState):
         if f.name in never_open:

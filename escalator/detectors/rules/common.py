@@ -15,6 +15,7 @@ __all__ = [
     "detail",
     "evidence_slices",
     "finish",
+    "flapping_subjects",
     "next_in_case",
     "seen_in_case",
     "us",
@@ -84,6 +85,28 @@ def detail(**fields: pl.Expr) -> pl.Expr:
 def window_subject(onset: pl.Expr) -> pl.Expr:
     """Aggregate rules' subject: the episode's first moment, stable across polls."""
     return pl.lit("window@") + onset.dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def flapping_subjects(frame: pl.DataFrame, reopen_window: timedelta) -> pl.DataFrame:
+    """Window rules: an episode that starts within ``reopen_window`` of the previous one
+    clearing takes that one's subject, so a flapping condition reopens one exception.
+
+    Hysteresis: a new dedupe key needs the condition to stay clear for longer than the
+    reopen window (the workflow reopens within ``<=`` of the resolution, so a gap of
+    exactly the window still reopens). Chains follow each other: the subject is the first
+    episode's of the chain. Only earlier episodes decide, so there is no look-ahead.
+    """
+    if frame.height < 2:
+        return frame
+    ordered = frame.sort("onset")
+    gap = pl.col("onset") - pl.col("cleared_at").shift(1)
+    # A previous episode still holding cannot be followed by another; first row: a chain.
+    starts = gap.is_null() | (gap > pl.duration(microseconds=us(reopen_window)))
+    return (
+        ordered.with_columns(starts.cum_sum().alias("__chain"))
+        .with_columns(pl.col("subject").first().over("__chain"))
+        .drop("__chain")
+    )
 
 
 def evidence_slices(

@@ -6,6 +6,10 @@ event's time and time + window, up to ``as_of``). Consecutive moments where
 ``valid >= min_volume`` and ``defects / valid > threshold`` form one episode: onset =
 its first moment, cleared at the first moment it no longer holds. Subject =
 ``window@<onset>``; evidence = the defect events inside the window at the onset.
+
+A flapping condition is one exception: an episode starting within the rule's
+``reopen_window`` of the previous one clearing keeps that one's subject (see
+``flapping_subjects``), so the workflow reopens it instead of raising a new one.
 """
 
 from __future__ import annotations
@@ -16,7 +20,14 @@ import polars as pl
 
 from escalator.detectors.events import EVENT, LINE, TS
 from escalator.detectors.firing import empty_firings
-from escalator.detectors.rules.common import detail, evidence_slices, finish, us, window_subject
+from escalator.detectors.rules.common import (
+    detail,
+    evidence_slices,
+    finish,
+    flapping_subjects,
+    us,
+    window_subject,
+)
 from escalator.policies.duration import format_duration
 from escalator.policies.rules import QualityRule
 
@@ -78,16 +89,19 @@ def quality_firings(events: pl.DataFrame, rule: QualityRule, *, as_of: datetime)
     lo = dts.search_sorted(episodes["onset"] - w, side="right").cast(pl.Int64)
     hi = dts.search_sorted(episodes["onset"], side="right").cast(pl.Int64)
     evidence = evidence_slices(episodes, lo, hi, defects[LINE])
-    return finish(
-        episodes.with_columns(
-            window_subject(pl.col("onset")).alias("subject"),
-            evidence,
-            detail(
-                defects=pl.col("d"),
-                valid=pl.col("v"),
-                ratio=pl.col("d") / pl.col("v"),
-                threshold=pl.lit(rule.threshold),
-                window=pl.lit(format_duration(w)),
-            ).alias("detail"),
-        )
+    return flapping_subjects(
+        finish(
+            episodes.with_columns(
+                window_subject(pl.col("onset")).alias("subject"),
+                evidence,
+                detail(
+                    defects=pl.col("d"),
+                    valid=pl.col("v"),
+                    ratio=pl.col("d") / pl.col("v"),
+                    threshold=pl.lit(rule.threshold),
+                    window=pl.lit(format_duration(w)),
+                ).alias("detail"),
+            )
+        ),
+        rule.reopen_window,
     )

@@ -14,7 +14,9 @@ unobserved, so a window whose baseline reaches back there is not judged.
 
 Consecutive windows in either condition form one episode: subject =
 ``window@<first window start>``, onset = the first window's onset, cleared at the end
-of the first later complete window that is in neither condition.
+of the first later complete window that is in neither condition. An episode starting
+within the rule's ``reopen_window`` of the previous one clearing keeps that one's
+subject (``flapping_subjects``): a flapping volume reopens one exception.
 """
 
 from __future__ import annotations
@@ -25,7 +27,13 @@ import polars as pl
 
 from escalator.detectors.events import EVENT, LINE, TS
 from escalator.detectors.firing import empty_firings
-from escalator.detectors.rules.common import detail, evidence_slices, finish, us
+from escalator.detectors.rules.common import (
+    detail,
+    evidence_slices,
+    finish,
+    flapping_subjects,
+    us,
+)
 from escalator.policies.duration import format_duration
 from escalator.policies.rules import VolumeRule
 
@@ -129,7 +137,7 @@ def volume_firings(events: pl.DataFrame, rule: VolumeRule, *, as_of: datetime) -
         pl.when(episodes["spike"]).then(lo + episodes["crossing"]).otherwise(lo)
     ).to_series()
     evidence = evidence_slices(episodes, lo, hi, matching[LINE])
-    return finish(
+    fired = finish(
         episodes.with_columns(
             (pl.lit("window@") + pl.col("window_start").dt.strftime("%Y-%m-%dT%H:%M:%SZ")).alias(
                 "subject"
@@ -145,3 +153,4 @@ def volume_firings(events: pl.DataFrame, rule: VolumeRule, *, as_of: datetime) -
             ).alias("detail"),
         )
     )
+    return flapping_subjects(fired, rule.reopen_window)
