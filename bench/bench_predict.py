@@ -1,6 +1,6 @@
 """Remaining-time prediction on the four shared logs, against the published numbers.
 
-    .venv/bin/python bench/bench_predict.py [--logs DIR] [--only helpdesk,receipt]
+    .venv/bin/python bench/bench_predict.py [--logs DIR] [--only helpdesk,receipt] [--libraries]
     (or ESCALATOR_EVENTLOGS=DIR; DIR holds helpdesk.xes.gz, bpic2012.xes.gz, ...)
 
 Without --logs the logs shipped in tests/data are used (helpdesk and receipt whole,
@@ -13,6 +13,8 @@ AUC/Brier, training time (encoding + boosters, 2 threads), scoring throughput
 Goals (issue 14): MAE <= best published (helpdesk 4.80, BPIC12 5.49, BPIC13
 incidents 2.39, receipt 1.46); training <= 60 s; scoring >= 50,000 prefixes/s;
 artefact <= 20 MB; loaded model <= 150 MB extra. Prints a JSON summary at the end.
+With --libraries, also XGBoost, CatBoost and HistGradientBoosting side by side with
+LightGBM on the same features and split (bench/predict_libraries.py; `.[bench]`).
 """
 
 from __future__ import annotations
@@ -70,7 +72,7 @@ print(json.dumps({"before": before, "after": after}))
 """
 
 
-def bench_log(name: str, log: Path) -> dict[str, Any]:
+def bench_log(name: str, log: Path, libraries: bool = False) -> dict[str, Any]:
     policy_dir, pgtnet, best = LOGS[name]
     policies = load_policies([ROOT / "escalator" / "policies" / "eventlogs" / policy_dir])
     journey = choose_journey(policies, None)
@@ -99,7 +101,13 @@ def bench_log(name: str, log: Path) -> dict[str, Any]:
         b.risk(x)
     score_s = time.perf_counter() - t0
     mae = result["mae_days"]
+    compared = None
+    if libraries:
+        from predict_libraries import compare_libraries
+
+        compared = compare_libraries(events, policies, journey)
     return {
+        "libraries": compared,
         "log": name,
         "events": events.height,
         "cases": events["case_id"].n_unique(),
@@ -123,6 +131,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--logs", default=os.environ.get("ESCALATOR_EVENTLOGS"))
     parser.add_argument("--only", default=",".join(LOGS))
+    parser.add_argument("--libraries", action="store_true", help="compare boosting libraries")
     args = parser.parse_args()
     logs_dir = Path(args.logs) if args.logs else ROOT / "tests" / "data"
     names = [n for n in args.only.split(",") if n]
@@ -142,7 +151,7 @@ def main() -> None:
     print(f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; cpus {os.cpu_count()}")
     results = []
     for name in names:
-        r = bench_log(name, log_file(name))
+        r = bench_log(name, log_file(name), args.libraries)
         results.append(r)
         print(
             f"{name:<20} MAE {r['mae_days']:.2f} d (best published {r['best_published_mae_days']},"
@@ -151,6 +160,12 @@ def main() -> None:
             f" {r['artefact_bytes'] / 1e6:.2f} MB; +{r['loaded_model_extra_mb']} MB loaded",
             flush=True,
         )
+        for lib, v in (r["libraries"] or {}).items():
+            print(
+                f"  {lib:<22} MAE {v['mae_days']:.2f} d; train {v['train_seconds']} s; "
+                f"{v['prefixes_per_second']:,} prefixes/s",
+                flush=True,
+            )
     print(json.dumps({"load_average": load, "results": results}))
 
 

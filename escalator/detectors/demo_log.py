@@ -46,8 +46,13 @@ __all__ = ["ORDER_COLUMNS", "TICKET_COLUMNS", "order_events", "ticket_events", "
 
 START = datetime(2026, 2, 2, tzinfo=UTC)  # a Monday: five weeks before the story week
 STORY_WEEK = START + timedelta(weeks=4)  # Mon 2 March 2026
+OUT_OF_STOCK = STORY_WEEK + timedelta(days=1, hours=8)  # Tue 3 March, 08:00 UTC
 END = STORY_WEEK + timedelta(days=4, hours=18)  # Fri 6 March, 18:00 UTC: the log stops
 SEED = 7
+BACKORDERED = 12  # orders of each earlier stock-out, as many as in the story's
+# (days after START, hour UTC): spread over days and hours, so that the time of day
+# does not tell them apart; the last two fall in the model's validation cases.
+STOCK_OUTS = ((0, 10), (1, 14), (2, 9), (3, 15), (7, 12), (8, 16), (10, 13), (11, 10))
 ORDERS_PER_DAY = 250  # 25 an hour over 08:00-18:00 UTC: enough for burn rates to be trusted
 ORDER_COLUMNS = [
     "case:concept:name",
@@ -127,10 +132,31 @@ def order_events(seed: int = SEED) -> list[Row]:
             t0 = day + timedelta(hours=8, seconds=rng.randrange(10 * 3600))
             if t0 + timedelta(hours=4) > END:
                 continue
-            o.happy(t0, wait_stock=rng.random() < 0.15)
+            needs_stock = rng.random() < 0.15
+            # While the story's product is out of stock (Tue 3 March 08:00 UTC until the
+            # stuck orders leave the day-long queue), the other orders find theirs.
+            if OUT_OF_STOCK <= t0 < OUT_OF_STOCK + timedelta(hours=26):
+                needs_stock = False
+            o.happy(t0, wait_stock=needs_stock)
         # The volume baseline: one failed label at Thursday 13:xx UTC in every week.
         if day.weekday() == 3 and day < STORY_WEEK:
             o.happy(day + timedelta(hours=12, minutes=30), failed_label=True)
+    # Earlier stock-outs, in the weeks the predicted_breach model learns from: 12 orders
+    # each queue in awaiting_inventory, are allocated within 90 minutes (before the
+    # awaiting_inventory rule's 2 business hours) but picked only the next day, after
+    # the 24 h promise. What tells them apart when they start waiting is the queue.
+    for day, hour in ((START + timedelta(days=d), h) for d, h in STOCK_OUTS):
+        for i in range(BACKORDERED):
+            case = o.new()
+            t0 = day + timedelta(hours=hour, minutes=5 * i)
+            o.add(case, "order_created", t0)
+            o.add(case, "payment_pending", t0 + M)
+            o.add(case, "payment_confirmed", t0 + 3 * M, "psp")
+            o.add(case, "awaiting_inventory", t0 + 10 * M, "wms")
+            o.add(case, "inventory_allocated", t0 + 100 * M, "wms")
+            next_day = day + timedelta(days=1, hours=hour + 2, minutes=5 * i)
+            o.label(case, next_day)
+            o.add(case, "order_shipped", next_day + 2 * 60 * M, "carrier")
     tue, wed, thu = (STORY_WEEK + timedelta(days=d) for d in (1, 2, 3))
     # Latency storm: the Amsterdam warehouse runs out; 12 orders wait for stock.
     for i in range(12):

@@ -347,6 +347,17 @@ def loop_worked(ctx: DemoContext) -> Result:
             lambda: bool(view.held_for_support_hours),
         ),
         ("storm control grouped the payment outage", lambda: bool(view.grouped)),
+        (
+            "a predicted breach raised before the latency rule fired for its case",
+            lambda: (
+                bool(ctx.loop.get("predicted_ahead"))
+                and any(
+                    r["rule"] == "order_predicted_late"
+                    and i.endswith(":" + ctx.loop["predicted_ahead"][0][0])
+                    for i, r in view.exceptions.items()
+                )
+            ),
+        ),
         ("the report exists and agrees with the records", lambda: "report" in ctx.loop),
     ]
     failed = [name for name, check in checks if not check()]

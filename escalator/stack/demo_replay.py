@@ -36,6 +36,7 @@ __all__ = [
     "SPEEDUP",
     "ReplayClock",
     "demo_policy_files",
+    "predicted_ahead",
     "replay_log",
     "replayed_detection",
     "routing_env",
@@ -138,6 +139,25 @@ def _timeline(policies: Any) -> list[Moment]:
     return moments
 
 
+def predicted_ahead(moments: list[Moment]) -> list[tuple[str, datetime, str, datetime]]:
+    """Cases a predicted_breach rule raised before a latency rule fired for them.
+
+    (case, predicted onset, latency rule, its onset), earliest prediction first: what
+    the model bought the owner, on the same case.
+    """
+    raised = [m[2] for m in moments if m[1] == "raise"]
+    predicted = {f.subject: f for f in raised if f.kind == "predicted_breach"}
+    ahead = [
+        (f.subject, predicted[f.subject].onset, f.rule, f.onset)
+        for f in raised
+        if f.kind == "latency"
+        and f.subject in predicted
+        and predicted[f.subject].journey == f.journey
+        and predicted[f.subject].onset < f.onset
+    ]
+    return sorted(ahead, key=lambda a: (a[1], a[0]))
+
+
 def replay_log(ctx: DemoContext) -> Result:
     from escalator.policies.loader import load_policies
 
@@ -194,9 +214,18 @@ def replay_log(ctx: DemoContext) -> Result:
             f"the replay did not finish within {REPLAY_WITHIN:.0f} s: no worker answered "
             "(see the worker's lines above)"
         )
-    ctx.loop.update(raised=raised, cleared=cleared, policy_version=policies.version)
+    ahead = predicted_ahead(moments)
+    ctx.loop.update(
+        raised=raised, cleared=cleared, policy_version=policies.version, predicted_ahead=ahead
+    )
+    for case, predicted, rule, fired in ahead[:3]:
+        ctx.echo(
+            f"  predicted breach {case} at {predicted:%a %d %b %H:%M}, {rule} fired at "
+            f"{fired:%H:%M}: {(fired - predicted).total_seconds() / 3600:.1f} h earlier"
+        )
     kinds = sorted({k.split(":")[2] for k in raised})
     return (
         Outcome.OK,
-        f"raised {len(raised)} exceptions ({', '.join(kinds)}); cleared {len(cleared)}",
+        f"raised {len(raised)} exceptions ({', '.join(kinds)}); cleared {len(cleared)}; "
+        f"{len(ahead)} predicted breaches raised before their case's latency rule",
     )

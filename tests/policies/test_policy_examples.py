@@ -10,7 +10,7 @@ import pytest
 from escalator.policies.errors import PolicyError
 from escalator.policies.journeys import LatencySLI
 from escalator.policies.loader import load, load_policies
-from escalator.policies.rules import LatencyRule, VolumeRule
+from escalator.policies.rules import LatencyRule, PredictedBreachRule, VolumeRule
 from escalator.policy_source import load_configured_policies
 from escalator.settings import SHIPPED_POLICY_DIR
 
@@ -67,7 +67,15 @@ def test_starter_template_content() -> None:
         "completeness",
         "conformance",
         "volume",
+        "predicted_breach",
     }
+    predicted = p.rule("order_predicted_late")
+    assert isinstance(predicted, PredictedBreachRule)
+    assert (predicted.sli, predicted.risk_threshold, predicted.owner) == (
+        "shipped_within_24h",
+        0.9,
+        "inventory",
+    )
     assert p.role("incident-leads")
     assert any(r.rotation for r in p.roles)
     assert any("sms" in lvl.channels for e in p.escalation_policies for lvl in e.levels)

@@ -44,7 +44,7 @@ def check_demo_report(state_dir: Path, output: str) -> None:
     raised = re.search(r"raised (\d+) exceptions", output)
     assert raised, output
     said = int(raised.group(1))
-    assert said == expected_firings() == 35  # every rule kind of both journeys, by design
+    assert said == expected_firings() == 45  # every rule kind of both journeys, by design
 
     html = state_dir / "report.html"
     assert html.exists(), output
@@ -108,11 +108,11 @@ def check_demo_report(state_dir: Path, output: str) -> None:
 
 def check_durations(report: dict[str, Any], spans: dict[str, tuple[float, float, int]]) -> None:
     """Onset, detection and answers on one clock: every span is short and never negative."""
-    assert spans["onset -> detected"][2] == 35, spans  # every exception has an onset
+    assert spans["onset -> detected"][2] == 45, spans  # every exception has an onset
     assert spans["detected -> acknowledged"][2] >= 3 and spans["detected -> resolved"][2] >= 3
     for name, (low, high, _count) in spans.items():
         assert 0 <= low <= high < WITHIN_THE_RUN, f"{name}: {low:.1f}..{high:.1f} s"
     for key in ("time_to_detect", "time_to_acknowledge", "time_to_restore"):
         overall = report[key]["overall"]
         assert overall["count"] > 0 and 0 <= overall["p99"] < WITHIN_THE_RUN, (key, overall)
-    assert report["time_to_detect"]["overall"]["count"] == 35
+    assert report["time_to_detect"]["overall"]["count"] == 45

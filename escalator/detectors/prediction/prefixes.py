@@ -32,7 +32,7 @@ __all__ = [
     "fit_vocabulary",
 ]
 
-ENCODING_VERSION = 1
+ENCODING_VERSION = 2  # 2: cases_in_same_state
 MAX_ACTIVITIES = 48  # activity-count columns: the most frequent activities, the rest pooled
 MAX_LEVELS = 64  # per attribute: the most frequent values, the rest pooled as "other"
 _DAY_S = 86400.0
@@ -42,6 +42,8 @@ BUSINESS_ELAPSED = "business_elapsed_s"
 HOUR, WEEKDAY = "hour", "weekday"
 LAST, PREV, PREV2 = "last_activity", "prev_activity", "prev2_activity"
 STARTED_7D, OPEN_CASES = "cases_started_7d", "open_cases"
+SAME_STATE = "cases_in_same_state"
+SAME_STATE_HORIZON_US = 86_400_000_000  # the queue of the last day: a day-old backlog is not news
 
 
 @dataclass(frozen=True)
@@ -83,7 +85,7 @@ def feature_names(vocab: Vocabulary, *, business_hours: bool) -> list[str]:
     names = [PREFIX_LEN, ELAPSED, SINCE_LAST, HOUR, WEEKDAY]
     if business_hours:
         names.append(BUSINESS_ELAPSED)
-    names += [LAST, PREV, PREV2, STARTED_7D, OPEN_CASES]
+    names += [LAST, PREV, PREV2, STARTED_7D, OPEN_CASES, SAME_STATE]
     names += [f"count:{a}" for a in vocab.activities]
     names += [f"attr:{a}" for a in vocab.attributes]
     return names
@@ -193,7 +195,49 @@ def _work_in_flight(frame: pl.DataFrame, journey: Journey) -> list[pl.Series]:
     return [
         pl.Series(STARTED_7D, started_7d, dtype=pl.Float64),
         pl.Series(OPEN_CASES, open_cases, dtype=pl.Float64),
+        pl.Series(SAME_STATE, _same_state(frame, journey, ts), dtype=pl.Float64),
     ]
+
+
+def _same_state(frame: pl.DataFrame, journey: Journey, ts: np.ndarray) -> np.ndarray:
+    """Other cases whose latest event, at the row's moment, is the row's own activity.
+
+    The queue the case joins: a warehouse out of stock shows as many orders in
+    ``awaiting_inventory`` at once. Case *j* is in state *a* from its event *a* at
+    t_j until its next event n_j (at most a day; a completed case is in no state).
+    At moment t it counts when t_j <= t < n_j: whether n_j > t only says that case
+    *j* had no event in (t_j, t], known at t, so no row sees past its own moment.
+    """
+    nxt = frame.select(pl.col(TS).shift(-1).over(CASE).dt.epoch("us")).to_series()
+    ends = np.minimum(nxt.fill_null(np.iinfo(np.int64).max).to_numpy(), ts + SAME_STATE_HORIZON_US)
+    codes = frame[LAST].to_numpy()
+    done = (
+        frame.select(
+            pl.sum_horizontal(
+                [
+                    pl.col(f"count:{n}")
+                    for n in journey.completing_events
+                    if f"count:{n}" in frame.columns
+                ]
+                or [pl.lit(0)]
+            )
+            > 0
+        )
+        .to_series()
+        .to_numpy()
+    )
+    counts = np.zeros(ts.size, dtype=np.int64)
+    for code in np.unique(codes):
+        rows = codes == code
+        member = rows & ~done
+        starts, stops = np.sort(ts[member]), np.sort(ends[member])
+        at = ts[rows]
+        inside = np.searchsorted(starts, at, side="right") - np.searchsorted(
+            stops, at, side="right"
+        )
+        counts[rows] = inside
+    own = (~done) & (ends > ts)  # the row's own case, when it is in that state
+    return np.maximum(counts - own, 0)
 
 
 def events_of(frame: pl.DataFrame, names: list[str]) -> np.ndarray:

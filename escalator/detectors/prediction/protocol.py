@@ -42,6 +42,7 @@ from escalator.policies.policy_set import PolicySet
 __all__ = ["Split", "evaluate_protocol", "journey_calendar", "split_cases", "train_predictor"]
 
 MIN_EVENTS = 3
+MIN_SETTLED_CASES = 100  # fewer cases than this give a model of constant risk
 
 
 def journey_calendar(policies: PolicySet, journey: Journey) -> Calendar | None:
@@ -107,7 +108,14 @@ def train_predictor(
     cases = completed_cases(events, journey)
     outcomes = case_outcomes(cases, journey).filter(pl.col("n_events") >= 2)
     if cases_from is not None:
-        outcomes = outcomes.filter(pl.col("case_start") <= cases_from)
+        settled = outcomes.filter(pl.col("case_start") <= cases_from)
+        # A log with few cases that long before the cutoff (an extract) teaches
+        # nothing from them: then every case completed by the cutoff is learnt from,
+        # fast ones over-represented, and the model's metadata says so.
+        if settled.height >= MIN_SETTLED_CASES:
+            outcomes = settled
+        else:
+            cases_from = None
     if outcomes.height < 10:
         raise ValueError(
             f"journey {journey.name}: only {outcomes.height} completed cases to learn from "
@@ -126,6 +134,8 @@ def train_predictor(
         policy_version=policies.version,
         seed=seed,
     )
+    window = predictor.meta["training_window"]
+    window["cases_started_by"] = cases_from.isoformat() if cases_from is not None else None
     return predictor
 
 
