@@ -199,10 +199,12 @@ async def channel_stack(
     silencer: Silencer | None = None,
     policies: PolicySet | None = None,
     alert_secrets: dict[str, str] | None = None,
+    metrics: Callable[[], bytes] | None = None,
 ) -> AsyncIterator[ChannelStack]:
     """``recorder``, ``decide``, ``silences`` and ``silencer`` default to what the receiver
     and worker tests need (in-memory records, always page, no silences). With
-    ``alert_secrets`` (environment variable name → secret) the receiver serves /alerts."""
+    ``alert_secrets`` (environment variable name → secret) the receiver serves /alerts;
+    with ``metrics`` (an exposition), /metrics."""
     policies = policies or load_configured_policies()
     slack, twilio = FakeSlack().start(), FakeTwilio().start()
     ledger = InMemoryLedger()
@@ -236,6 +238,7 @@ async def channel_stack(
         twilio_auth_token=twilio.auth_token,
         silencer=silencer,
         silences=silences,
+        metrics=metrics,
         alerts=None
         if alert_secrets is None
         else AlertWebhook(
