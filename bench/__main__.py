@@ -28,6 +28,8 @@ ROOT = HERE.parent
 # Each benchmark's quick-mode arguments. Every bench_*.py needs an entry: the test
 # tests/test_bench_main.py fails for one without, so `make bench` never skips a benchmark.
 QUICK: dict[str, list[str]] = {
+    # 100 Alertmanager alerts through the receiver, 100 raised straight (the baseline)
+    "alerts": ["--alerts", "100"],
     # 10 clicks each way (direct update, through the receiver) and 50 Slack sends
     "channels": ["--exceptions", "10"],
     # the shipped bpic2012 extract against pm4py and rustxes, rules on 500,000 events, watch
