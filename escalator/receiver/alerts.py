@@ -22,6 +22,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from aiohttp import web
+from prometheus_client import CollectorRegistry, Counter
 from pydantic import SecretStr
 from temporalio.client import Client
 from temporalio.service import RPCError
@@ -64,6 +65,16 @@ class AlertWebhook:
         self.temporal, self.policies, self.task_queue = temporal, policies, task_queue
         self.auth = AlertAuth(secret)
         self.outage = outage
+        # Served with the receiver's /metrics: an operator can alert on unmatched or
+        # refused alerts, which are answered 4xx and raise nothing.
+        self.registry = CollectorRegistry()
+        self.counted = Counter(
+            "escalator_alerts",
+            "Alerts received, by integration and outcome (accepted, resolved, not_open, "
+            "unmatched, refused, malformed).",
+            ["integration", "outcome"],
+            registry=self.registry,
+        )
         self._snapshots: dict[tuple[str, str | None, date], ExceptionPolicy] = {}
         for integration in self.integrations():
             missing = missing_secrets(integration, secret)
@@ -108,6 +119,7 @@ class AlertWebhook:
         body = await request.read()
         refusal = self.auth.refuse(integration, request.headers, body)
         if refusal is not None:
+            self.counted.labels(integration.name, "refused").inc()
             log.warning(
                 "refused alerts for integration %r from %s: %s",
                 integration.name,
@@ -118,6 +130,7 @@ class AlertWebhook:
         try:
             alerts = parse_alerts(integration, body)
         except AlertPayloadError as err:
+            self.counted.labels(integration.name, "malformed").inc()
             log.warning("refused alerts for integration %r: %s", integration.name, err)
             return web.json_response({"error": str(err)}, status=400)
         outage = self.outage() if self.outage else None
@@ -131,6 +144,10 @@ class AlertWebhook:
                 {"error": f"Temporal did not take the alerts ({err}); send them again"},
                 status=503,
             )
+        for outcome in ("accepted", "resolved", "not_open", "unmatched"):
+            found = len(getattr(answer, outcome))
+            if found:
+                self.counted.labels(integration.name, outcome).inc(found)
         status = 422 if answer.unmatched else 202
         return web.json_response(
             {

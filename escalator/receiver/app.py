@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from aiohttp import web
+from prometheus_client import generate_latest
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
@@ -97,6 +98,8 @@ def build_receiver(
 
         async def metrics_page(request: web.Request) -> web.Response:
             body = await asyncio.to_thread(exposition)
+            if alerts is not None:  # the receiver's own counts of alerts received
+                body += generate_latest(alerts.registry)
             return web.Response(body=body, content_type="text/plain", charset="utf-8")
 
         app.router.add_get("/metrics", metrics_page)

@@ -72,7 +72,9 @@ async def stack(client: Client, task_queue: str) -> AsyncIterator[ChannelStack]:
     policies = examples.model_copy(
         update={"integrations": [*examples.integrations, GRAFANA, GENERIC]}
     )
-    async with channel_stack(client, task_queue, policies=policies, alert_secrets=SECRETS) as s:
+    async with channel_stack(
+        client, task_queue, policies=policies, alert_secrets=SECRETS, metrics=lambda: b""
+    ) as s:
         yield s
 
 
@@ -196,6 +198,11 @@ async def test_unmatched_alert_is_answered_422_and_raises_nothing(stack: Channel
     assert not await exists(
         stack.client, dedupe_key("orderToShip", "no_such_rule", str(wrong["fingerprint"]))
     )
+    # Counted for the operator, on the receiver's /metrics.
+    async with stack.http.get(f"{stack.url}/metrics") as resp:
+        exposition = await resp.text()
+    assert 'escalator_alerts_total{integration="prometheus",outcome="unmatched"} 2.0' in exposition
+    assert 'escalator_alerts_total{integration="prometheus",outcome="accepted"} 1.0' in exposition
 
 
 @pytest.mark.parametrize(
