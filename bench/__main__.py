@@ -30,6 +30,8 @@ ROOT = HERE.parent
 QUICK: dict[str, list[str]] = {
     # the shipped bpic2012 extract against pm4py, 1,000,000 synthetic events
     "mine": ["--events", "1000000", "--repeats", "3", "--pm4py-repeats", "1"],
+    # 100 Alertmanager alerts through the receiver, 100 raised straight (the baseline)
+    "alerts": ["--alerts", "100"],
     # 10 clicks each way (direct update, through the receiver) and 50 Slack sends
     "channels": ["--exceptions", "10"],
     # the shipped bpic2012 extract against pm4py and rustxes, rules on 500,000 events, watch

@@ -5,10 +5,12 @@ Secrets are `SecretStr`: they never appear in a repr, a log line or `policy show
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
+from dotenv import dotenv_values
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -65,6 +67,21 @@ class Settings(BaseSettings):
     twilio_auth_token: SecretStr | None = Field(default=None, alias="TWILIO_AUTH_TOKEN")
     twilio_from_number: str | None = Field(default=None, alias="TWILIO_FROM_NUMBER")
     twilio_api_url: str | None = Field(default=None, alias="TWILIO_API_URL")
+
+    # The bearer token alert senders present at /alerts/* (an integration's default).
+    webhook_token: SecretStr | None = Field(default=None, alias="ESCALATOR_WEBHOOK_TOKEN")
+
+    def secret(self, name: str) -> SecretStr | None:
+        """The secret an integration's policy names (an environment variable, or an
+        entry of the .env file), never logged; None when it is unset or empty."""
+        if name == "ESCALATOR_WEBHOOK_TOKEN":
+            return self.webhook_token or None
+        value = os.environ.get(name)
+        if value is None:
+            env_file = self.model_config.get("env_file")
+            if isinstance(env_file, str) and Path(env_file).is_file():
+                value = dotenv_values(env_file).get(name)
+        return SecretStr(value) if value else None
 
     @property
     def resolved_database_url(self) -> str:

@@ -27,7 +27,7 @@ from escalator.stack.temporal_binaries import test_server_path
 from escalator.workflows.search_attributes import ALL_KEYS
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
-STRICT_MARKERS = ("temporal", "postgres", "browser", "faults")
+STRICT_MARKERS = ("temporal", "postgres", "browser", "faults", "monitoring")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -67,7 +67,7 @@ def pytest_testnodedown(node: object, error: object) -> None:
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
-    """Under CI=true a skipped Temporal, PostgreSQL or browser test is a failure."""
+    """Under CI=true a skipped Temporal, PostgreSQL, browser or monitoring test is a failure."""
     outcome = yield
     report = outcome.get_result()
     if IN_CI and report.skipped and any(item.get_closest_marker(m) for m in STRICT_MARKERS):

@@ -22,7 +22,7 @@ from escalator.activities.button_values import (
 from escalator.activities.slack_silence_menu import silence_menu
 from escalator.activities.storm_blocks import storm_message
 from escalator.workflows.contracts import ExceptionState, ExceptionStatus, StepKind, TimelineStep
-from escalator.workflows.presentation import prediction_lines
+from escalator.workflows.presentation import alert_lines, prediction_lines
 
 __all__ = [
     "ACTION_PREFIX",
@@ -135,6 +135,11 @@ def render_message(status: ExceptionStatus, ctx: MessageContext, now: datetime) 
     predicted = prediction_lines(status.payload)
     if predicted:  # predicted_breach: what the model sees, while the case can be saved
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _slack_md(predicted)}})
+    alert = alert_lines(status.payload, slack=True)
+    if alert:  # from Alertmanager / Grafana: its labels, annotations and a link to its source
+        blocks.append(
+            {"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(alert)[:3000]}}
+        )
     if status.routing_reason:  # why this reached you (or did not page): the routing decision
         blocks.append(
             {

@@ -47,6 +47,7 @@ from typing import TYPE_CHECKING, Any
 
 from escalator.policies.duration import format_duration
 from escalator.policies.errors import Problem
+from escalator.policies.integrations import integration_problems
 from escalator.policies.journeys import AvailabilitySLI, Journey, LatencySLI
 from escalator.policies.roles import Channel, OwnerRole
 from escalator.policies.rules import (
@@ -71,6 +72,7 @@ _KIND_WORD = {
     "escalation_policies": "escalation policy",
     "playbooks": "playbook",
     "calendars": "calendar",
+    "integrations": "integration",
 }
 
 
@@ -97,6 +99,7 @@ def run_checks(
         *checker.event_vocabulary(),
         *checker.inner_duplicates(),
         *checker.predicted_slis(),
+        *integration_problems(items["integrations"], sources["integrations"], items["rules"]),
     ]
 
 

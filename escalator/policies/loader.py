@@ -3,7 +3,7 @@
 A path may be a file or a directory (its ``*.yaml``/``*.yml`` files, recursively,
 in name order); a file may hold several YAML documents separated by ``---``.
 Each document is a mapping with any of the keys ``journeys``, ``rules``,
-``roles``, ``escalation_policies``, ``playbooks`` and ``calendars``, each a list;
+``roles``, ``escalation_policies``, ``playbooks``, ``calendars`` and ``integrations``, each a list;
 keys starting with ``x-`` are ignored, so they can hold YAML anchors to reuse
 (``x-defaults: &level {...}`` then ``<<: *level``). Hidden files and
 directories (``.name``) inside a directory are skipped.

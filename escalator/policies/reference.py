@@ -24,6 +24,12 @@ from pydantic_core import PydanticUndefined
 
 from escalator.policies.calendars import Calendar, HolidaySource
 from escalator.policies.duration import format_duration
+from escalator.policies.integrations import (
+    AlertRoute,
+    GenericFields,
+    Integration,
+    IntegrationAuth,
+)
 from escalator.policies.journeys import (
     AvailabilitySLI,
     ColumnMapping,
@@ -88,6 +94,10 @@ MODELS: list[tuple[str, type[BaseModel], type[BaseModel] | None]] = [
     ("PlaybookStep", PlaybookStep, None),
     ("Calendar", Calendar, None),
     ("HolidaySource", HolidaySource, None),
+    ("Integration", Integration, None),
+    ("IntegrationAuth", IntegrationAuth, None),
+    ("AlertRoute", AlertRoute, None),
+    ("GenericFields", GenericFields, None),
 ]
 _HEADING = {model: heading for heading, model, _ in MODELS}
 _ANCHOR = {model: heading.lower().replace(" ", "-") for heading, model, _ in MODELS}
@@ -98,6 +108,7 @@ _WHERE: dict[str, type[BaseModel]] = {
     "escalation_policies": EscalationPolicy,
     "playbooks": Playbook,
     "calendars": Calendar,
+    "integrations": Integration,
 }
 
 # --- types, defaults ---------------------------------------------------------------

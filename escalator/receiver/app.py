@@ -1,7 +1,8 @@
 """`escalator receiver`: the HTTP endpoint owners answer through.
 
 Routes: ``/slack/events`` (Slack events, interactivity and the slash
-command), ``/twilio/sms`` (inbound SMS), ``/healthz`` (the process answers) and
+command), ``/twilio/sms`` (inbound SMS), ``/alerts/{source}`` (Alertmanager, Grafana and
+generic alerts: `escalator/receiver/alerts.py`), ``/healthz`` (the process answers) and
 ``/readyz`` (Temporal, records and policies are there: `escalator/receiver/ready.py`).
 While Temporal is unreachable, Slack requests get an ephemeral "try again"
 (`escalator/receiver/outage.py`) and SMS replies a "try again" text. One aiohttp server
@@ -24,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from aiohttp import web
+from prometheus_client import generate_latest
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
@@ -32,6 +34,7 @@ from temporalio.client import Client
 
 from escalator.activities.delivery_ledger import DeliveryLedger
 from escalator.policies.policy_set import PolicySet
+from escalator.receiver.alerts import AlertWebhook
 from escalator.receiver.directory import MemberDirectory
 from escalator.receiver.listing import OpenException, list_open
 from escalator.receiver.outage import answer_during_outage
@@ -67,11 +70,12 @@ def build_receiver(
     silences: StoreOpener | None = None,
     metrics: Callable[[], bytes] | None = None,
     ready: Readiness | None = None,
+    alerts: AlertWebhook | None = None,
 ) -> web.Application:
     """``silences`` opens the records' silences: with it, the Silence menu of each
     exception's Slack message works (without it, the receiver says it does not know
     that action). ``ready``: serve /readyz from it, and answer Slack at once while it
-    finds Temporal unreachable."""
+    finds Temporal unreachable. ``alerts``: serve /alerts/{source}."""
     directory = MemberDirectory(policies)
     responses = ResponseApplier(temporal, task_queue=ready.task_queue if ready else None)
 
@@ -94,6 +98,8 @@ def build_receiver(
 
         async def metrics_page(request: web.Request) -> web.Response:
             body = await asyncio.to_thread(exposition)
+            if alerts is not None:  # the receiver's own counts of alerts received
+                body += generate_latest(alerts.registry)
             return web.Response(body=body, content_type="text/plain", charset="utf-8")
 
         app.router.add_get("/metrics", metrics_page)
@@ -149,6 +155,8 @@ def build_receiver(
             public_url=public_url,
         )
         app.router.add_post("/twilio/sms", sms.handle)
+    if alerts is not None:
+        alerts.routes(app)
     return app
 
 

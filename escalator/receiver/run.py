@@ -17,6 +17,7 @@ from escalator.activities.delivery_ledger import DeliveryLedger, DeliveryRecord
 from escalator.activities.slack_client import slack_client
 from escalator.client import connect
 from escalator.policies.loader import load_policies
+from escalator.receiver.alerts import AlertWebhook
 from escalator.receiver.app import SlackConfig, build_receiver, run_socket_mode, serve
 from escalator.receiver.ready import Readiness
 from escalator.receiver.silence import configured_silencer, lazy_silence_store
@@ -127,6 +128,13 @@ async def run_receiver(
         silences=silences,
         metrics=records_metrics(settings),
         ready=ready,
+        alerts=AlertWebhook(
+            temporal=client,
+            policies=policies,
+            task_queue=settings.temporal_task_queue,
+            secret=settings.secret,
+            outage=ready.outage,
+        ),
     )
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -143,7 +151,7 @@ async def run_receiver(
         f"escalator receiver on http://{host}:{port} (/slack/events: "
         f"{'socket mode' if socket_task else 'on' if slack else 'off: no Slack credentials'}, "
         f"/twilio/sms: {'on' if twilio_token else 'off: no Twilio credentials'}, "
-        "/healthz, /readyz)",
+        "/alerts/alertmanager|grafana|generic, /healthz, /readyz)",
         flush=True,
     )
     try:

@@ -15,6 +15,7 @@ from escalator.policies.snapshot import ExceptionPolicy
 from escalator.workflows.contracts import EscalationInput, ExceptionState
 
 __all__ = [
+    "alert_lines",
     "clock",
     "continued_details",
     "current_details",
@@ -60,6 +61,9 @@ def static_details(inp: EscalationInput) -> str:
     predicted = prediction_lines(d.payload)
     if predicted:
         lines += ["", *predicted]
+    alert = alert_lines(d.payload)
+    if alert:
+        lines += ["", *alert]
     if inp.reopened_from:
         lines.append(f"**Reopened** from run `{inp.reopened_from}` (rework #{inp.rework_count})")
     if d.attributes:
@@ -83,6 +87,33 @@ def prediction_lines(payload: dict[str, Any]) -> list[str]:
         f"**Model:** {pred.get('model_version', '-')} (prefix of {pred.get('prefix_length', '?')} "
         f"events, last {pred.get('last_event', '-')})",
     ]
+
+
+def alert_lines(payload: dict[str, Any], *, slack: bool = False) -> list[str]:
+    """An alert's payload (Alertmanager, Grafana, generic) in Markdown, or in Slack's mrkdwn:
+    its name linked to its source (``generatorURL``), summary, description and labels."""
+    alert = payload.get("alert")
+    if not isinstance(alert, dict):
+        return []
+    labels: dict[str, Any] = alert.get("labels") or {}
+    notes: dict[str, Any] = alert.get("annotations") or {}
+    name = str(labels.get("alertname") or alert.get("fingerprint") or "alert")
+    url = alert.get("url")
+    title = f"`{name}`"
+    if url:
+        title = f"<{url}|{name}>" if slack else f"[{name}]({url})"
+    bold = "*" if slack else "**"
+    lines = [
+        f"{bold}Alert:{bold} {title} from {alert.get('source', '?')} "
+        f"(integration {alert.get('integration', '?')})"
+    ]
+    for key in ("summary", "description"):
+        if notes.get(key):
+            lines.append(f"{bold}{key.capitalize()}:{bold} {notes[key]}")
+    if labels:
+        shown = ", ".join(f"{k}={v}" for k, v in sorted(labels.items()))
+        lines.append(f"{bold}Labels:{bold} {shown}")
+    return lines
 
 
 def continued_details(inp: EscalationInput, runs: int | None) -> str:

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar, overload
 
 import aiohttp
+from pydantic import SecretStr
 from temporalio.client import Client
 from twilio.request_validator import RequestValidator
 
@@ -34,6 +35,7 @@ from escalator.activities.sms_twilio import twilio_client
 from escalator.client import raise_exception, with_pydantic
 from escalator.policies.policy_set import PolicySet
 from escalator.policy_source import load_configured_policies
+from escalator.receiver.alerts import AlertWebhook
 from escalator.receiver.app import SlackConfig, build_receiver, serve
 from escalator.receiver.silence_button import StoreOpener
 from escalator.receiver.slack import Silencer
@@ -195,10 +197,15 @@ async def channel_stack(
     decide: Decide | None = None,
     silences: StoreOpener | None = None,
     silencer: Silencer | None = None,
+    policies: PolicySet | None = None,
+    alert_secrets: dict[str, str] | None = None,
+    metrics: Callable[[], bytes] | None = None,
 ) -> AsyncIterator[ChannelStack]:
     """``recorder``, ``decide``, ``silences`` and ``silencer`` default to what the receiver
-    and worker tests need (in-memory records, always page, no silences)."""
-    policies = load_configured_policies()
+    and worker tests need (in-memory records, always page, no silences). With
+    ``alert_secrets`` (environment variable name → secret) the receiver serves /alerts;
+    with ``metrics`` (an exposition), /metrics."""
+    policies = policies or load_configured_policies()
     slack, twilio = FakeSlack().start(), FakeTwilio().start()
     ledger = InMemoryLedger()
     slack_sender = SlackSender(
@@ -231,6 +238,15 @@ async def channel_stack(
         twilio_auth_token=twilio.auth_token,
         silencer=silencer,
         silences=silences,
+        metrics=metrics,
+        alerts=None
+        if alert_secrets is None
+        else AlertWebhook(
+            temporal=client,
+            policies=policies,
+            task_queue=task_queue,
+            secret=lambda name: SecretStr(alert_secrets[name]) if name in alert_secrets else None,
+        ),
     )
     runner = await serve(app, "127.0.0.1", 0)
     port = runner.addresses[0][1]

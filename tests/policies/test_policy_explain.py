@@ -229,5 +229,5 @@ def test_show_and_check_for_people() -> None:
         assert word in out
     code, out, _ = run("policy", "check")
     assert code == 0
-    assert out.startswith("ok: 5 file(s), 2 journeys, 8 rules")
+    assert out.startswith("ok: 6 file(s), 2 journeys, 8 rules")
     assert len(out.strip().splitlines()) == 1
