@@ -48,7 +48,7 @@ from typing import TYPE_CHECKING, Any
 from escalator.policies.duration import format_duration
 from escalator.policies.errors import Problem
 from escalator.policies.journeys import AvailabilitySLI, Journey, LatencySLI
-from escalator.policies.roles import Channel, OwnerRole
+from escalator.policies.roles import LevelChannel, OwnerRole
 from escalator.policies.rules import (
     CompletenessRule,
     ConformanceRule,
@@ -57,6 +57,7 @@ from escalator.policies.rules import (
     QualityRule,
     VolumeRule,
 )
+from escalator.policies.webhooks import webhook_name
 
 if TYPE_CHECKING:
     from escalator.policies.locate import SourceRef
@@ -71,6 +72,7 @@ _KIND_WORD = {
     "escalation_policies": "escalation policy",
     "playbooks": "playbook",
     "calendars": "calendar",
+    "webhooks": "webhook",
 }
 
 
@@ -100,9 +102,9 @@ def run_checks(
     ]
 
 
-def channel_reaches(channel: Channel, role: OwnerRole) -> bool:
+def channel_reaches(channel: LevelChannel, role: OwnerRole) -> bool:
     """Whether any member of ``role`` can be reached on ``channel`` at all."""
-    if channel == "console":
+    if channel == "console" or webhook_name(channel) is not None:  # a tool, not a person
         return True
     if channel == "slack":  # a post in the role's channel, as the workflow sends it
         return role.slack_channel is not None
@@ -293,6 +295,10 @@ class _Checker:
                 "levels",
                 i,
             )
+        for c, channel in enumerate(level.channels):
+            hook = webhook_name(channel)
+            if hook is not None:
+                yield from self._ref(ref, "webhooks", hook, "levels", i, "channels", c)
         role = roles.get(level.role)
         if role is None:
             return
@@ -525,7 +531,7 @@ def _dupes(ref: SourceRef, word: str, names: list[str], field: str) -> Iterator[
             seen[name] = i
 
 
-def _missing_address(channel: Channel) -> str:
+def _missing_address(channel: LevelChannel) -> str:
     if channel in ("sms", "voice"):
         return "no member has a phone number; add E.164 'phone' numbers or drop the channel"
     if channel == "slack_dm":

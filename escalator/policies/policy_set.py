@@ -13,6 +13,7 @@ from escalator.policies.journeys import Journey
 from escalator.policies.playbooks import Playbook
 from escalator.policies.roles import EscalationPolicy, OwnerRole
 from escalator.policies.rules import ExceptionRule
+from escalator.policies.webhooks import Webhook
 
 __all__ = ["DOCUMENT_KEYS", "PolicyDocument", "PolicySet"]
 
@@ -28,6 +29,7 @@ class PolicyDocument(PolicyModel):
     escalation_policies: list[EscalationPolicy] = Field(default_factory=list)
     playbooks: list[Playbook] = Field(default_factory=list)
     calendars: list[Calendar] = Field(default_factory=list)
+    webhooks: list[Webhook] = Field(default_factory=list)
 
 
 DOCUMENT_KEYS = tuple(PolicyDocument.model_fields)
@@ -40,6 +42,7 @@ class PolicySet(PolicyModel):
     escalation_policies: list[EscalationPolicy] = Field(default_factory=list)
     playbooks: list[Playbook] = Field(default_factory=list)
     calendars: list[Calendar] = Field(default_factory=list)
+    webhooks: list[Webhook] = Field(default_factory=list)
 
     @classmethod
     def merge(cls, documents: list[PolicyDocument]) -> PolicySet:
@@ -72,6 +75,9 @@ class PolicySet(PolicyModel):
 
     def calendar(self, name: str) -> Calendar:
         return _by_name(self.calendars, name, "calendar")
+
+    def webhook(self, name: str) -> Webhook:
+        return _by_name(self.webhooks, name, "webhook")
 
 
 def _by_name(items: list[T], name: str, what: str) -> T:

@@ -54,6 +54,7 @@ from escalator.policies.rules import (
     _RuleBase,
 )
 from escalator.policies.storm import StormControl
+from escalator.policies.webhooks import Webhook
 
 __all__ = ["MODELS", "REFERENCE_PATH", "SCHEMA_PATH", "json_schema", "main", "reference_markdown"]
 
@@ -88,6 +89,7 @@ MODELS: list[tuple[str, type[BaseModel], type[BaseModel] | None]] = [
     ("PlaybookStep", PlaybookStep, None),
     ("Calendar", Calendar, None),
     ("HolidaySource", HolidaySource, None),
+    ("Webhook", Webhook, None),
 ]
 _HEADING = {model: heading for heading, model, _ in MODELS}
 _ANCHOR = {model: heading.lower().replace(" ", "-") for heading, model, _ in MODELS}
@@ -98,6 +100,7 @@ _WHERE: dict[str, type[BaseModel]] = {
     "escalation_policies": EscalationPolicy,
     "playbooks": Playbook,
     "calendars": Calendar,
+    "webhooks": Webhook,
 }
 
 # --- types, defaults ---------------------------------------------------------------

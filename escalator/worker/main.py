@@ -188,7 +188,8 @@ class StoreRecorder:
 
 
 def production_wiring(settings: Settings) -> Wiring:
-    """Records in the SQL store; Slack and SMS when configured, the console otherwise."""
+    """Records in the SQL store; Slack, SMS and webhooks when configured, the console
+    otherwise."""
     from escalator.records.ledger import SqlDeliveryLedger
     from escalator.records.store import Store
 
@@ -223,6 +224,11 @@ def production_wiring(settings: Settings) -> Wiring:
             retries=0,  # Temporal retries the deliver activity
         )
         senders["sms"] = senders["voice"] = SmsSender(twilio, ledger, settings.twilio_from_number)
+    from escalator.worker.webhooks import webhook_sender
+
+    webhooks = webhook_sender(settings, ledger)
+    if webhooks is not None:
+        senders["webhook"] = webhooks
     from escalator.activities.digest import StoreDigestSource
     from escalator.worker.routing import configured_logs, routing_decide
 
