@@ -24,6 +24,7 @@ from escalator.cli import (
     records,
     responses,
     silence,
+    slo,
     stack,
     storm,
 )
@@ -68,6 +69,7 @@ for module in (
     storm,
     mine,
     predict,
+    slo,
 ):
     module.register(app)
 
