@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     twilio_from_number: str | None = Field(default=None, alias="TWILIO_FROM_NUMBER")
     twilio_api_url: str | None = Field(default=None, alias="TWILIO_API_URL")
 
+    # The bearer token alert senders present at /alerts/* (an integration's default).
+    webhook_token: SecretStr | None = Field(default=None, alias="ESCALATOR_WEBHOOK_TOKEN")
+
     # Secrets that sign outbound webhooks (`webhooks:` in the policies), by the webhook's
     # `secret` name: "ticketing=5f3a...,statuspage=9c1e..." (docs/integrations.md).
     webhook_secrets: SecretStr | None = Field(default=None, alias="ESCALATOR_WEBHOOK_SECRETS")

@@ -73,6 +73,7 @@ _KIND_WORD = {
     "playbooks": "playbook",
     "calendars": "calendar",
     "webhooks": "webhook",
+    "heartbeats": "heartbeat",
 }
 
 
@@ -92,6 +93,7 @@ def run_checks(
     return [
         *checker.duplicates(),
         *checker.references(),
+        *checker.heartbeats(),
         *checker.escalation_policies(),
         *checker.burn_rate_tiers(),
         *checker.windows(),
@@ -254,6 +256,13 @@ class _Checker:
                     "protects one of them",
                     "sli",
                 )
+
+    def heartbeats(self) -> Iterator[Problem]:
+        def body(beat: Any, ref: SourceRef) -> Iterator[Problem]:
+            yield from self._field_ref(beat, ref, "rules", "rule")
+            yield from self._field_ref(beat, ref, "calendars", "calendar")
+
+        yield from self._each("heartbeats", body)
 
     # --- escalation policies --------------------------------------------
 

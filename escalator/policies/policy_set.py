@@ -9,6 +9,7 @@ from pydantic import Field, TypeAdapter
 
 from escalator.policies.base import PolicyModel
 from escalator.policies.calendars import Calendar
+from escalator.policies.heartbeats import Heartbeat
 from escalator.policies.journeys import Journey
 from escalator.policies.playbooks import Playbook
 from escalator.policies.roles import EscalationPolicy, OwnerRole
@@ -30,6 +31,7 @@ class PolicyDocument(PolicyModel):
     playbooks: list[Playbook] = Field(default_factory=list)
     calendars: list[Calendar] = Field(default_factory=list)
     webhooks: list[Webhook] = Field(default_factory=list)
+    heartbeats: list[Heartbeat] = Field(default_factory=list)
 
 
 DOCUMENT_KEYS = tuple(PolicyDocument.model_fields)
@@ -43,6 +45,7 @@ class PolicySet(PolicyModel):
     playbooks: list[Playbook] = Field(default_factory=list)
     calendars: list[Calendar] = Field(default_factory=list)
     webhooks: list[Webhook] = Field(default_factory=list)
+    heartbeats: list[Heartbeat] = Field(default_factory=list)
 
     @classmethod
     def merge(cls, documents: list[PolicyDocument]) -> PolicySet:
@@ -78,6 +81,9 @@ class PolicySet(PolicyModel):
 
     def webhook(self, name: str) -> Webhook:
         return _by_name(self.webhooks, name, "webhook")
+
+    def heartbeat(self, name: str) -> Heartbeat:
+        return _by_name(self.heartbeats, name, "heartbeat")
 
 
 def _by_name(items: list[T], name: str, what: str) -> T:

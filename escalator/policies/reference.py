@@ -24,6 +24,7 @@ from pydantic_core import PydanticUndefined
 
 from escalator.policies.calendars import Calendar, HolidaySource
 from escalator.policies.duration import format_duration
+from escalator.policies.heartbeats import Heartbeat
 from escalator.policies.journeys import (
     AvailabilitySLI,
     ColumnMapping,
@@ -90,6 +91,7 @@ MODELS: list[tuple[str, type[BaseModel], type[BaseModel] | None]] = [
     ("Calendar", Calendar, None),
     ("HolidaySource", HolidaySource, None),
     ("Webhook", Webhook, None),
+    ("Heartbeat", Heartbeat, None),
 ]
 _HEADING = {model: heading for heading, model, _ in MODELS}
 _ANCHOR = {model: heading.lower().replace(" ", "-") for heading, model, _ in MODELS}
@@ -101,6 +103,7 @@ _WHERE: dict[str, type[BaseModel]] = {
     "playbooks": Playbook,
     "calendars": Calendar,
     "webhooks": Webhook,
+    "heartbeats": Heartbeat,
 }
 
 # --- types, defaults ---------------------------------------------------------------

@@ -33,6 +33,7 @@ from temporalio.client import Client
 from escalator.activities.delivery_ledger import DeliveryLedger
 from escalator.policies.policy_set import PolicySet
 from escalator.receiver.directory import MemberDirectory
+from escalator.receiver.heartbeats import HeartbeatEndpoint
 from escalator.receiver.listing import OpenException, list_open
 from escalator.receiver.outage import answer_during_outage
 from escalator.receiver.ready import Readiness
@@ -67,6 +68,7 @@ def build_receiver(
     silences: StoreOpener | None = None,
     metrics: Callable[[], bytes] | None = None,
     ready: Readiness | None = None,
+    heartbeat_token: str | None = None,
 ) -> web.Application:
     """``silences`` opens the records' silences: with it, the Silence menu of each
     exception's Slack message works (without it, the receiver says it does not know
@@ -149,6 +151,8 @@ def build_receiver(
             public_url=public_url,
         )
         app.router.add_post("/twilio/sms", sms.handle)
+    task_queue = ready.task_queue if ready else "escalator"
+    HeartbeatEndpoint(temporal, policies, heartbeat_token, task_queue).add_to(app)
     return app
 
 

@@ -127,6 +127,9 @@ async def run_receiver(
         silences=silences,
         metrics=records_metrics(settings),
         ready=ready,
+        heartbeat_token=(
+            settings.webhook_token.get_secret_value() if settings.webhook_token else None
+        ),
     )
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
