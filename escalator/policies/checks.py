@@ -261,6 +261,7 @@ class _Checker:
         def body(beat: Any, ref: SourceRef) -> Iterator[Problem]:
             yield from self._field_ref(beat, ref, "rules", "rule")
             yield from self._field_ref(beat, ref, "calendars", "calendar")
+            yield from self._field_ref(beat, ref, "journeys", "journey")
 
         yield from self._each("heartbeats", body)
 

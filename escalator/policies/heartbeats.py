@@ -1,12 +1,14 @@
 """Heartbeat monitors (dead-man switches): a source that must be seen every so often.
 
 A batch job, an integration or a journey's event feed beats (``POST /heartbeats/NAME``
-on the receiver); when no beat comes within ``every`` (counted in the calendar's open
+on the receiver, or new events of the heartbeat's ``journey`` read by `detect --watch`); when no beat comes within ``every`` (counted in the calendar's open
 hours when a calendar is given) the heartbeat's rule is raised for subject
 ``heartbeat:NAME`` through the normal routing and escalation; the next beat clears it.
 """
 
 from __future__ import annotations
+
+from pydantic import Field
 
 from escalator.policies.base import Name, PolicyModel
 from escalator.policies.duration import Duration
@@ -33,3 +35,7 @@ class Heartbeat(PolicyModel):
     """The rule raised (subject `heartbeat:NAME`) when a beat is missed: its owner, severity and escalation apply."""
     calendar: Name | None = None
     """Count `every` in this calendar's open hours only (a nightly job need not beat at the weekend)."""
+    journey: Name | None = None
+    """Also beat on the journey's own events: each `detect --watch` poll that reads new ones beats."""
+    events: list[str] = Field(default_factory=list)
+    """With `journey`: only these event names beat; empty: any event of the journey."""
