@@ -40,8 +40,9 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from escalator.errors import RefusedError
+from escalator.policies.heartbeats import Heartbeat
 from escalator.policies.policy_set import PolicySet
-from escalator.policies.snapshot import ExceptionPolicy, snapshot
+from escalator.policies.snapshot import ExceptionPolicy, resolve_calendar, snapshot
 from escalator.temporal_errors import run_ended, update_busy
 from escalator.workflows import search_attributes as sa
 from escalator.workflows.activity_contracts import DetectionOutcome, ReportDetection
@@ -55,6 +56,13 @@ from escalator.workflows.contracts import (
     ExceptionStatus,
     dedupe_key,
 )
+from escalator.workflows.heartbeat_contracts import (
+    BEAT_SIGNAL,
+    HEARTBEAT_WORKFLOW,
+    Beat,
+    HeartbeatInput,
+    heartbeat_workflow_id,
+)
 from escalator.workflows.presentation import static_details, static_summary
 
 __all__ = [
@@ -63,11 +71,14 @@ __all__ = [
     "OUTCOME_WITHIN",
     "REFUSED",
     "Raised",
+    "beat_heartbeat",
     "clear_condition",
     "connect",
+    "heartbeat_input",
     "raise_exception",
     "refusal",
     "refusals",
+    "start_heartbeat",
     "with_pydantic",
 ]
 
@@ -299,3 +310,53 @@ def refusals() -> Iterator[None]:
         if refused is None:
             raise
         raise refused from err
+
+
+# --- heartbeat monitors (escalator/workflows/heartbeat.py) ---
+
+
+def heartbeat_input(heartbeat: Heartbeat, policies: PolicySet, at: datetime) -> HeartbeatInput:
+    """The monitor's input, resolved now: the rule's snapshot and the calendar's holidays."""
+    calendar = policies.calendar(heartbeat.calendar) if heartbeat.calendar else None
+    return HeartbeatInput(
+        name=heartbeat.name,
+        every=heartbeat.every,
+        policy=snapshot(policies, heartbeat.rule, at),
+        calendar=resolve_calendar(calendar, at) if calendar else None,
+    )
+
+
+async def start_heartbeat(
+    client: Client, heartbeat: Heartbeat, policies: PolicySet, *, task_queue: str
+) -> None:
+    """Start the heartbeat's monitor unless it runs: a source that never beats at all is
+    missed ``every`` after this."""
+    await with_pydantic(client).start_workflow(
+        HEARTBEAT_WORKFLOW,
+        heartbeat_input(heartbeat, policies, datetime.now(UTC)),
+        id=heartbeat_workflow_id(heartbeat.name),
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        task_queue=task_queue,
+        static_summary=f"heartbeat {heartbeat.name}: every {heartbeat.every}",
+    )
+
+
+async def beat_heartbeat(
+    client: Client,
+    heartbeat: Heartbeat,
+    policies: PolicySet,
+    *,
+    task_queue: str,
+    source: str = "http",
+) -> None:
+    """One beat: signals the monitor, starting it first when it does not run yet."""
+    await with_pydantic(client).start_workflow(
+        HEARTBEAT_WORKFLOW,
+        heartbeat_input(heartbeat, policies, datetime.now(UTC)),
+        id=heartbeat_workflow_id(heartbeat.name),
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        task_queue=task_queue,
+        static_summary=f"heartbeat {heartbeat.name}: every {heartbeat.every}",
+        start_signal=BEAT_SIGNAL,
+        start_signal_args=[Beat(source=source)],
+    )

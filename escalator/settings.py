@@ -83,6 +83,10 @@ class Settings(BaseSettings):
                 value = dotenv_values(env_file).get(name)
         return SecretStr(value) if value else None
 
+    # Secrets that sign outbound webhooks (`webhooks:` in the policies), by the webhook's
+    # `secret` name: "ticketing=5f3a...,statuspage=9c1e..." (docs/integrations.md).
+    webhook_secrets: SecretStr | None = Field(default=None, alias="ESCALATOR_WEBHOOK_SECRETS")
+
     @property
     def resolved_database_url(self) -> str:
         """The records database: the SQLite file under the state dir unless a URL is set."""
@@ -97,6 +101,23 @@ class Settings(BaseSettings):
     @property
     def slack_enabled(self) -> bool:
         return self.slack_bot_token is not None
+
+    def webhook_secret_map(self) -> dict[str, str]:
+        """``ESCALATOR_WEBHOOK_SECRETS`` by name; a malformed entry is an error naming it
+        by position (never its value: it is a secret)."""
+        raw = self.webhook_secrets.get_secret_value() if self.webhook_secrets else ""
+        found: dict[str, str] = {}
+        for i, entry in enumerate(e.strip() for e in raw.split(",")):
+            if not entry:
+                continue
+            name, sep, value = entry.partition("=")
+            if not sep or not name.strip() or not value.strip():
+                raise ValueError(
+                    f"ESCALATOR_WEBHOOK_SECRETS entry {i + 1} is not name=secret; "
+                    "write 'ticketing=<secret>,statuspage=<secret>'"
+                )
+            found[name.strip()] = value.strip()
+        return found
 
     @property
     def twilio_enabled(self) -> bool:

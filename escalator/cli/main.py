@@ -26,6 +26,7 @@ from escalator.cli import (
     review,
     scorecard,
     silence,
+    slo,
     stack,
     storm,
     suggest,
@@ -74,6 +75,7 @@ for module in (
     suggest,
     predict,
     review,
+    slo,
 ):
     module.register(app)
 

@@ -29,11 +29,12 @@ from typing import TYPE_CHECKING, Protocol
 import polars as pl
 
 from escalator.detectors.evaluate import ModelUse, evaluate
-from escalator.detectors.events import LINE, Quarantine, canonicalize, empty_events
+from escalator.detectors.events import EVENT, LINE, Quarantine, canonicalize, empty_events
 from escalator.detectors.firing import Firing
 from escalator.detectors.prediction.model_file import ModelFile
 from escalator.detectors.sql_source import SqlSource
 from escalator.detectors.watch_state import WatchState
+from escalator.policies.heartbeats import Heartbeat
 from escalator.policies.journeys import Journey
 from escalator.policies.policy_set import PolicySet
 from escalator.policies.rules import PredictedBreachRule
@@ -77,6 +78,13 @@ class TemporalSink:
             self.client, journey, rule, subject, at=at, reason="condition cleared by detector"
         )
 
+    async def beat(self, heartbeat: Heartbeat) -> None:
+        from escalator.client import beat_heartbeat
+
+        await beat_heartbeat(
+            self.client, heartbeat, self.policies, task_queue=self.task_queue, source="events"
+        )
+
 
 @dataclass
 class WatchConfig:
@@ -98,6 +106,7 @@ class PollReport:
     raised: list[str] = field(default_factory=list)
     cleared: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
+    beaten: list[str] = field(default_factory=list)  # heartbeats the new events beat
 
 
 def _occurrence(f: Firing) -> str:
@@ -159,6 +168,7 @@ class Watcher:
             self.events = pl.concat([self.events, events], how="diagonal_relaxed").sort(
                 "timestamp", LINE
             )
+            await self._beat(events, report)
         now = self.clock()
         firings = [
             f
@@ -202,6 +212,24 @@ class Watcher:
             report.cleared.append(key)
         self.state.save(self.config.state_file)
         return report
+
+    async def _beat(self, events: pl.DataFrame, report: PollReport) -> None:
+        """New events of this journey beat its heartbeats (those naming the journey, and
+        one of the new events' names when they list events). A sink without beats
+        (a test's recorder) is left alone; a failed beat is logged, the next poll beats."""
+        beat = getattr(self.sink, "beat", None)
+        mine = [h for h in self.policies.heartbeats if h.journey == self.journey.name]
+        if beat is None or not mine:
+            return
+        seen = set(events.get_column(EVENT).unique().to_list())
+        for heartbeat in mine:
+            if heartbeat.events and not seen & set(heartbeat.events):
+                continue
+            try:
+                await beat(heartbeat)
+                report.beaten.append(heartbeat.name)
+            except Exception as exc:  # retried at the next poll with new events
+                log.warning("heartbeat %s not beaten: %s", heartbeat.name, exc)
 
     def _models(self) -> dict[str, ModelUse]:
         """The saved models, re-read when their file changed since the last poll."""

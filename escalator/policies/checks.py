@@ -49,7 +49,7 @@ from escalator.policies.duration import format_duration
 from escalator.policies.errors import Problem
 from escalator.policies.integrations import integration_problems
 from escalator.policies.journeys import AvailabilitySLI, Journey, LatencySLI
-from escalator.policies.roles import Channel, OwnerRole
+from escalator.policies.roles import LevelChannel, OwnerRole
 from escalator.policies.rules import (
     CompletenessRule,
     ConformanceRule,
@@ -58,6 +58,7 @@ from escalator.policies.rules import (
     QualityRule,
     VolumeRule,
 )
+from escalator.policies.webhooks import webhook_name
 
 if TYPE_CHECKING:
     from escalator.policies.locate import SourceRef
@@ -73,6 +74,8 @@ _KIND_WORD = {
     "playbooks": "playbook",
     "calendars": "calendar",
     "integrations": "integration",
+    "webhooks": "webhook",
+    "heartbeats": "heartbeat",
 }
 
 
@@ -92,6 +95,7 @@ def run_checks(
     return [
         *checker.duplicates(),
         *checker.references(),
+        *checker.heartbeats(),
         *checker.escalation_policies(),
         *checker.burn_rate_tiers(),
         *checker.windows(),
@@ -103,9 +107,9 @@ def run_checks(
     ]
 
 
-def channel_reaches(channel: Channel, role: OwnerRole) -> bool:
+def channel_reaches(channel: LevelChannel, role: OwnerRole) -> bool:
     """Whether any member of ``role`` can be reached on ``channel`` at all."""
-    if channel == "console":
+    if channel == "console" or webhook_name(channel) is not None:  # a tool, not a person
         return True
     if channel == "slack":  # a post in the role's channel, as the workflow sends it
         return role.slack_channel is not None
@@ -256,6 +260,14 @@ class _Checker:
                     "sli",
                 )
 
+    def heartbeats(self) -> Iterator[Problem]:
+        def body(beat: Any, ref: SourceRef) -> Iterator[Problem]:
+            yield from self._field_ref(beat, ref, "rules", "rule")
+            yield from self._field_ref(beat, ref, "calendars", "calendar")
+            yield from self._field_ref(beat, ref, "journeys", "journey")
+
+        yield from self._each("heartbeats", body)
+
     # --- escalation policies --------------------------------------------
 
     def escalation_policies(self) -> Iterator[Problem]:
@@ -296,6 +308,10 @@ class _Checker:
                 "levels",
                 i,
             )
+        for c, channel in enumerate(level.channels):
+            hook = webhook_name(channel)
+            if hook is not None:
+                yield from self._ref(ref, "webhooks", hook, "levels", i, "channels", c)
         role = roles.get(level.role)
         if role is None:
             return
@@ -528,7 +544,7 @@ def _dupes(ref: SourceRef, word: str, names: list[str], field: str) -> Iterator[
             seen[name] = i
 
 
-def _missing_address(channel: Channel) -> str:
+def _missing_address(channel: LevelChannel) -> str:
     if channel in ("sms", "voice"):
         return "no member has a phone number; add E.164 'phone' numbers or drop the channel"
     if channel == "slack_dm":

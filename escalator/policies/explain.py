@@ -31,8 +31,9 @@ from escalator.policies.calendars import Calendar
 from escalator.policies.checks import channel_reaches
 from escalator.policies.duration import Duration
 from escalator.policies.policy_set import PolicySet
-from escalator.policies.roles import Channel, Member, OnExhausted, OwnerRole
+from escalator.policies.roles import LevelChannel, Member, OnExhausted, OwnerRole
 from escalator.policies.snapshot import ExceptionPolicy, snapshot
+from escalator.policies.webhooks import webhook_name
 
 __all__ = [
     "ROUTING_NOTE",
@@ -52,7 +53,7 @@ class _Preview(BaseModel):
 
 
 class TargetPreview(_Preview):
-    channel: Channel
+    channel: LevelChannel
     address: str | None  # Slack channel, Slack user id or masked phone; None: unreachable
     member: str | None = None
     reachable: bool
@@ -119,8 +120,13 @@ def mask_phone(phone: str) -> str:
     return phone[:3] + "*" * (len(phone) - 6) + phone[-3:]
 
 
-def _address(role: OwnerRole, member: Member, channel: Channel) -> tuple[str | None, str | None]:
+def _address(
+    role: OwnerRole, member: Member, channel: LevelChannel
+) -> tuple[str | None, str | None]:
     """The same choice as the workflow's targets: (address, member name)."""
+    hook = webhook_name(channel)
+    if hook is not None:
+        return hook, None
     if channel == "slack":
         return role.slack_channel, None
     if channel == "slack_dm":
@@ -130,7 +136,7 @@ def _address(role: OwnerRole, member: Member, channel: Channel) -> tuple[str | N
     return role.name, member.name  # console
 
 
-def _why_not(role: OwnerRole, member: Member, channel: Channel) -> str:
+def _why_not(role: OwnerRole, member: Member, channel: LevelChannel) -> str:
     if channel == "slack":
         return f"role {role.name} has no slack_channel"
     if channel == "slack_dm":
@@ -139,7 +145,7 @@ def _why_not(role: OwnerRole, member: Member, channel: Channel) -> str:
 
 
 def _targets(
-    role: OwnerRole, channels: list[Channel], at: datetime
+    role: OwnerRole, channels: list[LevelChannel], at: datetime
 ) -> tuple[list[TargetPreview], bool]:
     member = role.on_call(at)
     out: list[TargetPreview] = []

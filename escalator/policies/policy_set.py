@@ -9,11 +9,13 @@ from pydantic import Field, TypeAdapter
 
 from escalator.policies.base import PolicyModel
 from escalator.policies.calendars import Calendar
+from escalator.policies.heartbeats import Heartbeat
 from escalator.policies.integrations import Integration
 from escalator.policies.journeys import Journey
 from escalator.policies.playbooks import Playbook
 from escalator.policies.roles import EscalationPolicy, OwnerRole
 from escalator.policies.rules import ExceptionRule
+from escalator.policies.webhooks import Webhook
 
 __all__ = ["DOCUMENT_KEYS", "PolicyDocument", "PolicySet"]
 
@@ -30,6 +32,8 @@ class PolicyDocument(PolicyModel):
     playbooks: list[Playbook] = Field(default_factory=list)
     calendars: list[Calendar] = Field(default_factory=list)
     integrations: list[Integration] = Field(default_factory=list)
+    webhooks: list[Webhook] = Field(default_factory=list)
+    heartbeats: list[Heartbeat] = Field(default_factory=list)
 
 
 DOCUMENT_KEYS = tuple(PolicyDocument.model_fields)
@@ -43,6 +47,8 @@ class PolicySet(PolicyModel):
     playbooks: list[Playbook] = Field(default_factory=list)
     calendars: list[Calendar] = Field(default_factory=list)
     integrations: list[Integration] = Field(default_factory=list)
+    webhooks: list[Webhook] = Field(default_factory=list)
+    heartbeats: list[Heartbeat] = Field(default_factory=list)
 
     @classmethod
     def merge(cls, documents: list[PolicyDocument]) -> PolicySet:
@@ -78,6 +84,12 @@ class PolicySet(PolicyModel):
 
     def integration(self, name: str) -> Integration:
         return _by_name(self.integrations, name, "integration")
+
+    def webhook(self, name: str) -> Webhook:
+        return _by_name(self.webhooks, name, "webhook")
+
+    def heartbeat(self, name: str) -> Heartbeat:
+        return _by_name(self.heartbeats, name, "heartbeat")
 
 
 def _by_name(items: list[T], name: str, what: str) -> T:

@@ -24,6 +24,7 @@ from pydantic_core import PydanticUndefined
 
 from escalator.policies.calendars import Calendar, HolidaySource
 from escalator.policies.duration import format_duration
+from escalator.policies.heartbeats import Heartbeat
 from escalator.policies.integrations import (
     AlertRoute,
     GenericFields,
@@ -60,6 +61,7 @@ from escalator.policies.rules import (
     _RuleBase,
 )
 from escalator.policies.storm import StormControl
+from escalator.policies.webhooks import Webhook
 
 __all__ = ["MODELS", "REFERENCE_PATH", "SCHEMA_PATH", "json_schema", "main", "reference_markdown"]
 
@@ -98,6 +100,8 @@ MODELS: list[tuple[str, type[BaseModel], type[BaseModel] | None]] = [
     ("IntegrationAuth", IntegrationAuth, None),
     ("AlertRoute", AlertRoute, None),
     ("GenericFields", GenericFields, None),
+    ("Webhook", Webhook, None),
+    ("Heartbeat", Heartbeat, None),
 ]
 _HEADING = {model: heading for heading, model, _ in MODELS}
 _ANCHOR = {model: heading.lower().replace(" ", "-") for heading, model, _ in MODELS}
@@ -109,6 +113,8 @@ _WHERE: dict[str, type[BaseModel]] = {
     "playbooks": Playbook,
     "calendars": Calendar,
     "integrations": Integration,
+    "webhooks": Webhook,
+    "heartbeats": Heartbeat,
 }
 
 # --- types, defaults ---------------------------------------------------------------

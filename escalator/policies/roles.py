@@ -12,19 +12,24 @@ from escalator.policies.base import Name, PolicyModel
 from escalator.policies.calendars import known_zone
 from escalator.policies.duration import Duration
 from escalator.policies.storm import StormControl
+from escalator.policies.webhooks import WebhookChannel
 
 __all__ = [
     "Channel",
     "Digest",
     "EscalationLevel",
     "EscalationPolicy",
+    "LevelChannel",
     "Member",
     "OnExhausted",
     "OwnerRole",
     "Rotation",
 ]
 
-Channel = Literal["slack", "slack_dm", "sms", "voice", "console"]
+# What one notification goes out on ("webhook": a tool named in the policy's webhooks).
+Channel = Literal["slack", "slack_dm", "sms", "voice", "console", "webhook"]
+# What an escalation level lists: a person's or role's channel, or ``webhook:NAME``.
+LevelChannel = Literal["slack", "slack_dm", "sms", "voice", "console"] | WebhookChannel
 OnExhausted = Literal["broadcast", "repeat", "flag"]
 
 
@@ -127,15 +132,15 @@ class OwnerRole(PolicyModel):
         return next(m for m in self.members if m.name == name)
 
 
-def _slack_only() -> list[Channel]:
+def _slack_only() -> list[LevelChannel]:
     return ["slack"]
 
 
 class EscalationLevel(PolicyModel):
     role: Name
     """The owner role notified at this level."""
-    channels: list[Channel] = Field(default_factory=_slack_only, min_length=1)
-    """`slack`, `slack_dm`, `sms`, `voice` or `console`."""
+    channels: list[LevelChannel] = Field(default_factory=_slack_only, min_length=1)
+    """`slack`, `slack_dm`, `sms`, `voice`, `console` or `webhook:NAME` (a declared webhook)."""
     response_time: Duration
     """Escalate to the next level when nobody acknowledged within this."""
     business_hours: bool = False  # count the response time in the policy's calendar only

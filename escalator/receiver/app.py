@@ -36,6 +36,7 @@ from escalator.activities.delivery_ledger import DeliveryLedger
 from escalator.policies.policy_set import PolicySet
 from escalator.receiver.alerts import AlertWebhook
 from escalator.receiver.directory import MemberDirectory
+from escalator.receiver.heartbeats import HeartbeatEndpoint
 from escalator.receiver.listing import OpenException, list_open
 from escalator.receiver.outage import answer_during_outage
 from escalator.receiver.ready import Readiness
@@ -71,6 +72,7 @@ def build_receiver(
     metrics: Callable[[], bytes] | None = None,
     ready: Readiness | None = None,
     alerts: AlertWebhook | None = None,
+    heartbeat_token: str | None = None,
 ) -> web.Application:
     """``silences`` opens the records' silences: with it, the Silence menu of each
     exception's Slack message works (without it, the receiver says it does not know
@@ -157,6 +159,8 @@ def build_receiver(
         app.router.add_post("/twilio/sms", sms.handle)
     if alerts is not None:
         alerts.routes(app)
+    task_queue = ready.task_queue if ready else "escalator"
+    HeartbeatEndpoint(temporal, policies, heartbeat_token, task_queue).add_to(app)
     return app
 
 

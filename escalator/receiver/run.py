@@ -135,6 +135,9 @@ async def run_receiver(
             secret=settings.secret,
             outage=ready.outage,
         ),
+        heartbeat_token=(
+            settings.webhook_token.get_secret_value() if settings.webhook_token else None
+        ),
     )
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -151,7 +154,7 @@ async def run_receiver(
         f"escalator receiver on http://{host}:{port} (/slack/events: "
         f"{'socket mode' if socket_task else 'on' if slack else 'off: no Slack credentials'}, "
         f"/twilio/sms: {'on' if twilio_token else 'off: no Twilio credentials'}, "
-        "/alerts/alertmanager|grafana|generic, /healthz, /readyz)",
+        "/alerts/alertmanager|grafana|generic, /heartbeats/NAME, /healthz, /readyz)",
         flush=True,
     )
     try:

@@ -25,6 +25,7 @@ from temporalio.worker import Worker
 
 from escalator.activities.channels import ChannelSender, ConsoleSender
 from escalator.activities.digest import DigestActivities, DigestSource, NoDigestData
+from escalator.activities.heartbeat import HeartbeatActivities
 from escalator.activities.notify import NotifyActivities
 from escalator.activities.playbook import Action, ConditionChecker, PlaybookActivities
 from escalator.activities.records import InMemoryRecorder, RecordActivities, Recorder
@@ -34,9 +35,11 @@ from escalator.client import connect as connect_client
 from escalator.client import with_pydantic
 from escalator.settings import Settings, get_settings
 from escalator.worker.digest_startup import start_digest_install
+from escalator.worker.heartbeat_startup import start_heartbeat_monitors
 from escalator.workflows.activity_contracts import Delivery, Notification
 from escalator.workflows.digest import DigestWorkflow
 from escalator.workflows.escalation import EscalationWorkflow
+from escalator.workflows.heartbeat import HeartbeatWorkflow
 from escalator.workflows.storm import StormWorkflow
 
 __all__ = ["StoreRecorder", "Wiring", "build_worker", "connect", "run_worker"]
@@ -72,6 +75,7 @@ class Wiring:
         routing = RoutingActivities(self.decide)
         playbook = PlaybookActivities(self.actions, self.checker)
         digest = DigestActivities(self.digest_source or NoDigestData(), self.senders, self.fallback)
+        heartbeats = HeartbeatActivities()
         return [
             records.record_steps,
             notify.deliver,
@@ -81,6 +85,8 @@ class Wiring:
             playbook.recheck_condition,
             digest.post_digest,
             StormActivities().storm_gate,
+            heartbeats.heartbeat_missed,
+            heartbeats.heartbeat_seen,
         ]
 
 
@@ -111,7 +117,7 @@ def build_worker(
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[EscalationWorkflow, StormWorkflow, DigestWorkflow],
+        workflows=[EscalationWorkflow, StormWorkflow, DigestWorkflow, HeartbeatWorkflow],
         activities=(wiring or Wiring()).activities(),
         activity_executor=ThreadPoolExecutor(4),
         **tuned,
@@ -188,7 +194,8 @@ class StoreRecorder:
 
 
 def production_wiring(settings: Settings) -> Wiring:
-    """Records in the SQL store; Slack and SMS when configured, the console otherwise."""
+    """Records in the SQL store; Slack, SMS and webhooks when configured, the console
+    otherwise."""
     from escalator.records.ledger import SqlDeliveryLedger
     from escalator.records.store import Store
 
@@ -223,6 +230,11 @@ def production_wiring(settings: Settings) -> Wiring:
             retries=0,  # Temporal retries the deliver activity
         )
         senders["sms"] = senders["voice"] = SmsSender(twilio, ledger, settings.twilio_from_number)
+    from escalator.worker.webhooks import webhook_sender
+
+    webhooks = webhook_sender(settings, ledger)
+    if webhooks is not None:
+        senders["webhook"] = webhooks
     from escalator.activities.digest import StoreDigestSource
     from escalator.worker.routing import configured_logs, routing_decide
 
@@ -253,6 +265,7 @@ async def run_worker(
     )
     budgets = serve_escalator_metrics(settings, wiring)
     digests = start_digest_install(client, settings)  # beside the worker, never blocking it
+    monitors = start_heartbeat_monitors(client, settings)
     log.info(
         "escalator worker on %s, task queue %s%s%s",
         settings.temporal_address,
@@ -270,5 +283,6 @@ async def run_worker(
             budgets.cancel()
         if digests is not None:
             digests.cancel()
+        monitors.cancel()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.remove_signal_handler(sig)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from escalator.policies.roles import Channel
+    from escalator.policies.roles import LevelChannel
     from escalator.workflows.activity_contracts import NotificationReason
     from escalator.workflows.constants import NOTIFY_FACTOR
     from escalator.workflows.contracts import ExceptionState, StepKind
@@ -29,7 +29,7 @@ __all__ = ["Pager"]
 OPEN, ACKED = ExceptionState.OPEN, ExceptionState.ACKNOWLEDGED
 
 
-def routed_channels(s: EscalationState, channels: list[Channel]) -> list[Channel]:
+def routed_channels(s: EscalationState, channels: list[LevelChannel]) -> list[LevelChannel]:
     """The level's channels as routing allows them (a notification drops SMS and voice)."""
     if s.routing_v2 and s.routing == "notify":
         return quiet_channels(channels)

@@ -14,7 +14,7 @@ from typing import Literal
 
 from escalator.policies.business_hours import add_business_time
 from escalator.policies.duration import format_duration
-from escalator.policies.roles import Channel, EscalationLevel
+from escalator.policies.roles import EscalationLevel, LevelChannel
 from escalator.policies.snapshot import ExceptionPolicy
 from escalator.workflows.constants import NOTIFY_FACTOR
 from escalator.workflows.storm_contracts import MemberRouting, StormInput, StormState
@@ -62,7 +62,7 @@ def route(state: StormState, routing: MemberRouting) -> bool:
     return was == "notify" and state.routing == "page"
 
 
-def level_channels(state: StormState, channels: list[Channel]) -> list[Channel]:
+def level_channels(state: StormState, channels: list[LevelChannel]) -> list[LevelChannel]:
     """A level's channels for the storm's message: the quiet ones for a notifying storm, as
     for a notify-routed exception (`escalation_paging.routed_channels`)."""
     return quiet_channels(channels) if quiet(state) else list(channels)

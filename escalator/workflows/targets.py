@@ -4,6 +4,8 @@ A level names a role and channels; the role's on-call member (rotation) is
 the person paged by DM, SMS or voice, the role's Slack channel gets the
 channel post. A channel with no address for this role is skipped and said so;
 when nothing is left, the console target keeps the page from vanishing.
+A ``webhook:NAME`` channel is a tool, not a person: its target is the webhook's
+name, and the worker's webhook sender knows its URL and secret.
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from escalator.policies.roles import Channel, Member, OwnerRole
+from escalator.policies.roles import Channel, LevelChannel, Member, OwnerRole
 from escalator.policies.snapshot import ExceptionPolicy
+from escalator.policies.webhooks import webhook_name
 from escalator.workflows.constants import CHAT_CHANNELS
 
 __all__ = ["Target", "member_targets", "quiet_channels", "role_targets", "update_targets"]
@@ -41,22 +44,34 @@ def _address(role: OwnerRole, member: Member, channel: Channel) -> tuple[str | N
     return role.name, member.name  # console
 
 
-def quiet_channels(channels: list[Channel]) -> list[Channel]:
+def _person_channel(channel: LevelChannel) -> Channel:
+    if channel in ("slack", "slack_dm", "sms", "voice", "console"):
+        return channel
+    raise ValueError(f"not a person's channel: {channel!r}")
+
+
+def quiet_channels(channels: list[LevelChannel]) -> list[LevelChannel]:
     """A level's channels for a notification (a notify-routed exception, or a storm of
-    them): SMS and voice dropped; a level with neither Slack nor console posts to Slack."""
-    quiet = [c for c in channels if c in CHAT_CHANNELS]
+    them): SMS and voice dropped, webhooks kept (they page nobody); a level left with
+    none of these posts to Slack."""
+    quiet = [c for c in channels if c in CHAT_CHANNELS or webhook_name(c) is not None]
     return quiet or ["slack"]
 
 
 def role_targets(
-    policy: ExceptionPolicy, role_name: str, channels: Iterable[Channel], at: datetime
+    policy: ExceptionPolicy, role_name: str, channels: Iterable[LevelChannel], at: datetime
 ) -> tuple[list[Target], list[str]]:
     """Targets for paging ``role_name`` now, and the channels skipped (with why)."""
     role = policy.role(role_name)
     member = role.on_call(at)
     targets: list[Target] = []
     skipped: list[str] = []
-    for channel in channels:
+    for level_channel in channels:
+        hook = webhook_name(level_channel)
+        if hook is not None:
+            targets.append(Target(role.name, "webhook", hook))
+            continue
+        channel = _person_channel(level_channel)
         address, person = _address(role, member, channel)
         if address is None:
             skipped.append(f"{channel}: no address for {person or role.name} in role {role.name}")
@@ -68,7 +83,7 @@ def role_targets(
 
 
 def member_targets(
-    policy: ExceptionPolicy, member_name: str, channels: Iterable[Channel]
+    policy: ExceptionPolicy, member_name: str, channels: Iterable[LevelChannel]
 ) -> list[Target]:
     """A person directly (a reminder to whoever acknowledged): DM, SMS or console."""
     for role in policy.roles.values():
@@ -76,7 +91,10 @@ def member_targets(
         if member is None:
             continue
         targets = []
-        for channel in channels:
+        for level_channel in channels:
+            if webhook_name(level_channel) is not None:
+                continue  # a reminder is for the person, not for a tool
+            channel = _person_channel(level_channel)
             if channel == "slack":
                 channel = "slack_dm"  # remind the person, not the whole channel
             address, person = _address(role, member, channel)
