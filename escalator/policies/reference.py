@@ -53,6 +53,7 @@ from escalator.policies.rules import (
     VolumeRule,
     _RuleBase,
 )
+from escalator.policies.schedules import Layer, Schedule, ShiftWindow
 from escalator.policies.storm import StormControl
 
 __all__ = ["MODELS", "REFERENCE_PATH", "SCHEMA_PATH", "json_schema", "main", "reference_markdown"]
@@ -80,6 +81,9 @@ MODELS: list[tuple[str, type[BaseModel], type[BaseModel] | None]] = [
     ("OwnerRole", OwnerRole, None),
     ("Member", Member, None),
     ("Rotation", Rotation, None),
+    ("Schedule", Schedule, None),
+    ("Layer", Layer, None),
+    ("ShiftWindow", ShiftWindow, None),
     ("Digest", Digest, None),
     ("EscalationPolicy", EscalationPolicy, None),
     ("EscalationLevel", EscalationLevel, None),

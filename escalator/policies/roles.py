@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
@@ -11,6 +12,7 @@ from pydantic import Field, field_validator, model_validator
 from escalator.policies.base import Name, PolicyModel
 from escalator.policies.calendars import known_zone
 from escalator.policies.duration import Duration
+from escalator.policies.schedules import Away, OnCall, Override, Schedule, on_call
 from escalator.policies.storm import StormControl
 
 __all__ = [
@@ -103,7 +105,9 @@ class OwnerRole(PolicyModel):
     slack_channel: str | None = Field(default=None, pattern=r"^[#]?[a-z0-9_-]+$|^[CG][A-Z0-9]+$")
     """The role's Slack channel (`#name` or a channel id), for `slack`."""
     rotation: Rotation | None = None
-    """Who of the members is on call when."""
+    """Who of the members is on call when (one weekly rotation; see `schedule` for more)."""
+    schedule: Schedule | None = None
+    """Layers of rotations in time windows (follow the sun, business hours vs nights); replaces `rotation`."""
     digest: Digest | None = None
     """A daily digest of ticket-level exceptions and SLO status."""
 
@@ -116,10 +120,42 @@ class OwnerRole(PolicyModel):
                 raise ValueError(
                     f"rotation names {', '.join(unknown)} who are not members of role {self.name}"
                 )
+        if self.schedule:
+            if self.rotation:
+                raise ValueError(
+                    f"role {self.name} has both a rotation and a schedule; "
+                    "move the rotation into a schedule layer"
+                )
+            unknown = sorted(self.schedule.members() - names)
+            if unknown:
+                raise ValueError(
+                    f"schedule names {', '.join(unknown)} who are not members of role {self.name}"
+                )
         return self
 
+    def who(self, at: datetime, overrides: Sequence[Override | Away] = ()) -> OnCall:
+        """Who is on call at ``at`` and why; ``member`` is None only in a schedule's gap."""
+        if self.schedule is not None:
+            return on_call(self.schedule, overrides, at)
+        member = self.on_call(at).name
+        for o in reversed(overrides):  # a role without a schedule honours overrides too
+            if isinstance(o, Override) and o.active(at) and o.covers in (None, member):
+                return OnCall(
+                    o.member,
+                    f"override {o.id}: {o.member} until {o.ends_at.isoformat(timespec='minutes')}",
+                    override=o.id,
+                )
+        why = "rotation" if self.rotation and at >= self.rotation.start else "first member"
+        return OnCall(member, why)
+
+    def member(self, name: str | None) -> Member | None:
+        return next((m for m in self.members if m.name == name), None)
+
     def on_call(self, at: datetime) -> Member:
-        """The member on call at ``at`` (the first member when there is no rotation)."""
+        """The member on call at ``at`` by the policy alone (the first member when there is
+        no rotation, and in a schedule's gap)."""
+        if self.schedule is not None:
+            return self.member(on_call(self.schedule, (), at).member) or self.members[0]
         if not self.rotation or at < self.rotation.start:
             return self.members[0]
         periods = self.rotation.periods_at(at)
