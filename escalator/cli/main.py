@@ -18,6 +18,7 @@ from escalator.cli import (
     digest,
     exceptions,
     mine,
+    oncall,
     policy,
     predict,
     receiver,
@@ -68,6 +69,7 @@ for module in (
     storm,
     mine,
     predict,
+    oncall,
 ):
     module.register(app)
 

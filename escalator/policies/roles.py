@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -12,7 +12,7 @@ from pydantic import Field, field_validator, model_validator
 from escalator.policies.base import Name, PolicyModel
 from escalator.policies.calendars import known_zone
 from escalator.policies.duration import Duration
-from escalator.policies.schedules import Away, OnCall, Override, Schedule, on_call
+from escalator.policies.schedules import Away, Layer, OnCall, Override, Schedule, on_call
 from escalator.policies.storm import StormControl
 
 __all__ = [
@@ -134,19 +134,35 @@ class OwnerRole(PolicyModel):
         return self
 
     def who(self, at: datetime, overrides: Sequence[Override | Away] = ()) -> OnCall:
-        """Who is on call at ``at`` and why; ``member`` is None only in a schedule's gap."""
+        """Who is on call at ``at`` and why; ``member`` is None only in a schedule's gap.
+        A role without a schedule reads as one: its rotation as a single layer (from its
+        start: before it, the first member), or its members in order."""
+        return on_call(self.effective_schedule(at), overrides, at)
+
+    def effective_schedule(self, at: datetime) -> Schedule:
         if self.schedule is not None:
-            return on_call(self.schedule, overrides, at)
-        member = self.on_call(at).name
-        for o in reversed(overrides):  # a role without a schedule honours overrides too
-            if isinstance(o, Override) and o.active(at) and o.covers in (None, member):
-                return OnCall(
-                    o.member,
-                    f"override {o.id}: {o.member} until {o.ends_at.isoformat(timespec='minutes')}",
-                    override=o.id,
-                )
-        why = "rotation" if self.rotation and at >= self.rotation.start else "first member"
-        return OnCall(member, why)
+            return self.schedule
+        rot = self.rotation
+        if rot is not None and at >= rot.start:
+            layer = Layer(
+                name="rotation",
+                order=rot.order,
+                start=rot.start,
+                timezone=rot.timezone or "UTC",
+                handoff_every=rot.handoff_every,
+            )
+        else:
+            first = self.on_call(at).name
+            names = [m.name for m in self.members]
+            order = names[names.index(first) :] + names[: names.index(first)]
+            layer = Layer(
+                name="members",
+                order=order,
+                start=datetime(1970, 1, 5, tzinfo=UTC),
+                timezone="UTC",
+                handoff_every=timedelta(days=36500),
+            )
+        return Schedule(layers=[layer])
 
     def member(self, name: str | None) -> Member | None:
         return next((m for m in self.members if m.name == name), None)
