@@ -26,12 +26,14 @@ from temporalio.worker import Worker
 from escalator.activities.channels import ChannelSender, ConsoleSender
 from escalator.activities.digest import DigestActivities, DigestSource, NoDigestData
 from escalator.activities.notify import NotifyActivities
+from escalator.activities.oncall import Changes, OnCallActivities, no_changes, store_changes
 from escalator.activities.playbook import Action, ConditionChecker, PlaybookActivities
 from escalator.activities.records import InMemoryRecorder, RecordActivities, Recorder
 from escalator.activities.routing import Decide, RoutingActivities, always_page
 from escalator.activities.storm import StormActivities
 from escalator.client import connect as connect_client
 from escalator.client import with_pydantic
+from escalator.records.oncall import OnCallStore
 from escalator.settings import Settings, get_settings
 from escalator.worker.digest_startup import start_digest_install
 from escalator.workflows.activity_contracts import Delivery, Notification
@@ -65,6 +67,7 @@ class Wiring:
     actions: Mapping[str, Action] = field(default_factory=dict)
     checker: ConditionChecker | None = None
     digest_source: DigestSource | None = None  # None: digests list no tickets and no SLOs
+    oncall_changes: Changes = no_changes  # overrides and vacations (the records database)
 
     def activities(self) -> Sequence[Any]:
         records = RecordActivities(self.recorder)
@@ -81,6 +84,7 @@ class Wiring:
             playbook.recheck_condition,
             digest.post_digest,
             StormActivities().storm_gate,
+            OnCallActivities(self.oncall_changes).resolve_on_call,
         ]
 
 
@@ -231,6 +235,7 @@ def production_wiring(settings: Settings) -> Wiring:
         senders=senders,
         decide=routing_decide(settings, store),
         digest_source=StoreDigestSource(store.engine, configured_logs(settings)),
+        oncall_changes=store_changes(OnCallStore(store.engine)),
     )
 
 
