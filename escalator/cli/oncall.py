@@ -31,7 +31,7 @@ from escalator.records.store import Store
 from escalator.records.tables import OnCallChangeRecord
 from escalator.settings import Settings
 
-__all__ = ["oncall_app", "register"]
+__all__ = ["oncall_app", "open_store", "register"]
 
 
 class _ShowByDefault(TyperGroup):
@@ -61,7 +61,8 @@ def register(app: typer.Typer) -> None:
     app.add_typer(oncall_app, name="oncall")
 
 
-def _store(database_url: str | None) -> OnCallStore:
+def open_store(database_url: str | None) -> OnCallStore:
+    """The records' overrides and vacations (the state directory made for SQLite)."""
     settings = Settings()
     url = database_url or settings.resolved_database_url
     if url.startswith("sqlite:///"):
@@ -107,7 +108,7 @@ def show(
     """Who is on call for each role now (or at --at), why, and the next hand-offs."""
     moment = _time(at, "--at") if at else datetime.now(UTC)
     policies = _policies()
-    store = _store(database_url)
+    store = open_store(database_url)
     out: list[dict[str, Any]] = []
     for r in _roles(policies, role):
         changes = store.for_role(r, moment - timedelta(days=1))
@@ -163,7 +164,7 @@ def override_add(
         check_actor(policies, "override", actor, member, role)
         if covers is not None:
             check_actor(policies, "override", actor, covers, role)
-        made = _store(database_url).add(
+        made = open_store(database_url).add(
             kind="override",
             role=role,
             member=member,
@@ -192,7 +193,7 @@ def away_add(
     """Mark MEMBER away: every layer skips them, the next in order covers."""
     try:
         check_actor(_policies(), "away", actor, member, None)
-        made = _store(database_url).add(
+        made = open_store(database_url).add(
             kind="away",
             member=member,
             starts_at=_time(start, "--from"),
@@ -216,7 +217,7 @@ def override_list(
     json_out: JsonOpt = False,
 ) -> None:
     """Overrides and vacations that have not ended (or all of them)."""
-    store = _store(database_url)
+    store = open_store(database_url)
     members = None
     if role is not None:
         members = [m.name for r in _roles(_policies(), role) for m in r.members]
@@ -239,7 +240,7 @@ def override_remove(
     database_url: DbOpt = None,
 ) -> None:
     """Remove an override or a vacation (kept in the records, marked removed)."""
-    store = _store(database_url)
+    store = open_store(database_url)
     try:
         row = store.get(change_id)
         if row.kind == "override":
