@@ -77,15 +77,15 @@ def check_actor(policies: PolicySet, kind: Kind, actor: str, member: str, role: 
         assert role is not None
         r = _role(policies, role)
         names = [m.name for m in r.members]
-        if member not in names:
-            raise OnCallError(
-                f"{member} is not a member of role {role} ({', '.join(names)}); "
-                "only members can be put on call for it"
-            )
         if actor not in names and not lead:
             raise OnCallError(
                 f"{actor} may not change who is on call for {role}: only its members "
                 f"({', '.join(names)}) or an incident lead ({lead_text}) may"
+            )
+        if member not in names:
+            raise OnCallError(
+                f"{member} is not a member of role {role} ({', '.join(names)}); "
+                "only members can be put on call for it"
             )
         return
     roles = [r for r in policies.roles if member in {m.name for m in r.members}]
