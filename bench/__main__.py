@@ -37,6 +37,8 @@ QUICK: dict[str, list[str]] = {
     # the fault suite's outage test with 15 s outages; its own figures file, so the long
     # run's (.escalator/faults-figures-long.json, quoted in docs/reliability.md) stays
     "faults": ["--outage", "15", "--out", str(ROOT / ".escalator" / "faults-figures-quick.json")],
+    # 20 roles' year of hand-offs; the minute-by-minute baseline on 1 of them for 14 days
+    "oncall": ["--roles", "20", "--baseline-roles", "1", "--baseline-days", "14"],
     # the smallest shipped log, whole
     "predict": ["--only", "receipt"],
     # 20,000 records and 100,000 events on SQLite and PostgreSQL; its own work directory
