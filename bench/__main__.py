@@ -43,6 +43,8 @@ QUICK: dict[str, list[str]] = {
     "faults": ["--outage", "15", "--out", str(ROOT / ".escalator" / "faults-figures-quick.json")],
     # 300 heartbeat monitors started, then beaten once each
     "heartbeats": ["--monitors", "300"],
+    # 20 roles' year of hand-offs; the minute-by-minute baseline on 1 of them for 14 days
+    "oncall": ["--roles", "20", "--baseline-roles", "1", "--baseline-days", "14"],
     # the smallest shipped log, whole
     "predict": ["--only", "receipt"],
     # 20,000 records and 100,000 events on SQLite and PostgreSQL; its own work directory

@@ -18,6 +18,7 @@ from escalator.cli import (
     digest,
     exceptions,
     mine,
+    oncall,
     policy,
     predict,
     receiver,
@@ -74,6 +75,7 @@ for module in (
     mine,
     suggest,
     predict,
+    oncall,
     review,
     slo,
 ):

@@ -24,6 +24,7 @@ from escalator.policies.explain import ExplainResult, explain, mask_phone
 from escalator.policies.journeys import LatencySLI
 from escalator.policies.loader import LoadedPolicies, load
 from escalator.policies.policy_set import PolicySet
+from escalator.policies.schedules import Away, Override
 from escalator.settings import Settings
 
 __all__ = ["policy_app", "register", "show_data"]
@@ -368,19 +369,27 @@ def explain_cmd(
         list[Path] | None,
         typer.Option("--policy", help="Policy file or directory (repeatable)."),
     ] = None,
+    overrides: Annotated[
+        bool,
+        typer.Option(
+            "--overrides",
+            help="Apply the on-call overrides and vacations in the records database.",
+        ),
+    ] = False,
     as_json: JsonOpt = False,
     database_url: Annotated[
         str | None,
         typer.Option(
             "--database-url",
-            help="Records database with the rule's latest scorecard (default: "
-            "ESCALATOR_DATABASE_URL, else the SQLite file in the state dir).",
+            help="Records database with the on-call overrides (--overrides) and the rule's "
+            "latest scorecard (default: ESCALATOR_DATABASE_URL, else the SQLite file in the "
+            "state dir).",
             show_default=False,
         ),
     ] = None,
 ) -> None:
-    """Dry run: routing, playbook, who is paged when and how, what can never be reached,
-    and the rule's latest scorecard."""
+    """Dry run: routing, playbook, who is paged when and how (and why them), what can
+    never be reached, and the rule's latest scorecard."""
     loaded = _load_or_exit(policy)
     p = loaded.policies
     if rule not in {r.name for r in p.rules}:
@@ -388,7 +397,8 @@ def explain_cmd(
         print(f"unknown rule {rule!r}; known rules: {known}", file=sys.stderr)
         raise typer.Exit(1)
     moment = _parse_at(at, _rule_zone(p, rule))
-    result = explain(p, rule, moment)
+    changes = _oncall_changes(p, moment, database_url) if overrides else None
+    result = explain(p, rule, moment, changes)
     from escalator.cli.kept_scorecards import latest_kept, scorecard_lines
     from escalator.settings import Settings
 
@@ -406,6 +416,16 @@ def explain_cmd(
     _render_explain(result)
     for line in scorecard_lines(kept, problem, rule):
         print(line)
+
+
+def _oncall_changes(
+    p: PolicySet, moment: datetime, database_url: str | None
+) -> dict[str, list[Override | Away]]:
+    """Each role's overrides and vacations from the records (still running at ``moment``)."""
+    from escalator.cli.oncall import open_store
+
+    store = open_store(database_url)
+    return {r.name: store.for_role(r, moment) for r in p.roles}
 
 
 def _clock(t: datetime) -> str:
@@ -468,7 +488,7 @@ def _render_explain(r: ExplainResult) -> None:
             str(lvl.level),
             _clock(lvl.notify_at),
             lvl.role,
-            lvl.on_call,
+            f"{lvl.on_call}\n({lvl.on_call_why})" if lvl.on_call_why else lvl.on_call,
             "\n".join(channels),
             f"{_clock(lvl.escalates_at)} ({deadline})",
         )

@@ -19,6 +19,11 @@ reference. What is checked:
 - **channel that reaches nobody**: a level's channel for which no member of the
   role has an address (``sms``/``voice`` with no phone numbers, ``slack_dm``
   with no Slack user id, ``slack`` when the role has no ``slack_channel``).
+- **member without the contact a level needs**: a member the role's schedule
+  can put on call lacks the phone number or Slack user id a level's
+  ``sms``/``voice``/``slack_dm`` channel needs.
+- **gaps in an on-call schedule**: times within a year of its latest layer start
+  when no layer is active, unless the schedule says ``allow_gaps``.
 - **burn-rate tier that can never fire**: its threshold, scaled to the
   journey's SLO window, is above ``1 / (1 - objective)`` for one of the
   journey's SLIs: even an error ratio of 100 % burns slower than that.
@@ -44,12 +49,13 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import timedelta
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from escalator.policies.duration import format_duration
 from escalator.policies.errors import Problem
 from escalator.policies.integrations import integration_problems
 from escalator.policies.journeys import AvailabilitySLI, Journey, LatencySLI
-from escalator.policies.roles import LevelChannel, OwnerRole
+from escalator.policies.roles import LevelChannel, Member, OwnerRole
 from escalator.policies.rules import (
     CompletenessRule,
     ConformanceRule,
@@ -58,6 +64,7 @@ from escalator.policies.rules import (
     QualityRule,
     VolumeRule,
 )
+from escalator.policies.schedules import Schedule, gaps
 from escalator.policies.webhooks import webhook_name
 
 if TYPE_CHECKING:
@@ -65,6 +72,8 @@ if TYPE_CHECKING:
     from escalator.policies.rules import ExceptionRule
 
 __all__ = ["channel_reaches", "run_checks"]
+
+GAP_HORIZON = timedelta(days=371)
 
 _KIND_WORD = {
     "journeys": "journey",
@@ -104,6 +113,7 @@ def run_checks(
         *checker.inner_duplicates(),
         *checker.predicted_slis(),
         *integration_problems(items["integrations"], sources["integrations"], items["rules"]),
+        *checker.schedule_gaps(),
     ]
 
 
@@ -325,6 +335,46 @@ class _Checker:
                     "channels",
                     c,
                 )
+                continue
+            missing = [m.name for m in _can_be_on_call(role) if not _member_reached(channel, m)]
+            if missing:
+                yield ref.problem(
+                    f"channel {channel!r} misses {', '.join(missing)} of role {role.name!r}, "
+                    f"who can be on call: {_missing_address(channel, person=True)}",
+                    "levels",
+                    i,
+                    "channels",
+                    c,
+                )
+
+    # --- on-call schedules ----------------------------------------------
+
+    def schedule_gaps(self) -> Iterator[Problem]:
+        def body(role: Any, ref: SourceRef) -> Iterator[Problem]:
+            schedule = role.schedule
+            if not isinstance(schedule, Schedule) or schedule.allow_gaps:
+                return
+            if role.name in self.broken.get("roles", set()):
+                return  # a partial model: its schedule's problems are reported already
+            # A year from the latest layer start meets every weekday and both daylight
+            # saving changes of every zone the layers use.
+            start = max(layer.handoff(0) for layer in schedule.layers)
+            found = gaps(schedule, start, start + GAP_HORIZON)
+            if found:
+                first, until = found[0]
+                zone = ZoneInfo(schedule.layers[0].timezone)
+                when = (
+                    f"{first.astimezone(zone):%a %Y-%m-%d %H:%M} until "
+                    f"{until.astimezone(zone):%a %H:%M} {zone.key}"
+                )
+                yield ref.problem(
+                    f"nobody is on call in role {role.name!r} from {when} "
+                    f"({len(found)} gaps in a year); add a layer or window covering it, "
+                    "or set 'allow_gaps: true' if nobody should be",
+                    "schedule",
+                )
+
+        yield from self._each("roles", body)
 
     # --- SLO maths ------------------------------------------------------
 
@@ -544,7 +594,28 @@ def _dupes(ref: SourceRef, word: str, names: list[str], field: str) -> Iterator[
             seen[name] = i
 
 
-def _missing_address(channel: LevelChannel) -> str:
+def _can_be_on_call(role: OwnerRole) -> list[Member]:
+    """Members the role's schedule can put on call (overrides aside). Roles with a
+    plain rotation are left as they were (``policy explain`` names the member a
+    level never reaches): policy sets that loaded before schedules keep loading."""
+    if not isinstance(role.schedule, Schedule):
+        return []
+    names = role.schedule.members()
+    return [m for m in role.members if m.name in names]
+
+
+def _member_reached(channel: LevelChannel, member: Member) -> bool:
+    if channel == "slack_dm":
+        return member.slack_user_id is not None
+    if channel in ("sms", "voice"):
+        return member.phone is not None
+    return True  # the role's channel or the console: not the member's address
+
+
+def _missing_address(channel: LevelChannel, *, person: bool = False) -> str:
+    if person:
+        field = "a 'phone' number (E.164)" if channel in ("sms", "voice") else "a 'slack_user_id'"
+        return f"add {field} to each of them, or take them out of the rotation"
     if channel in ("sms", "voice"):
         return "no member has a phone number; add E.164 'phone' numbers or drop the channel"
     if channel == "slack_dm":

@@ -20,6 +20,7 @@ burn rates, support hours and silences, which a dry run does not know.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
@@ -32,6 +33,7 @@ from escalator.policies.checks import channel_reaches
 from escalator.policies.duration import Duration
 from escalator.policies.policy_set import PolicySet
 from escalator.policies.roles import LevelChannel, Member, OnExhausted, OwnerRole
+from escalator.policies.schedules import Away, Override
 from escalator.policies.snapshot import ExceptionPolicy, snapshot
 from escalator.policies.webhooks import webhook_name
 
@@ -64,7 +66,8 @@ class LevelPreview(_Preview):
     round: int  # 1 = first pass; 2.. = repeats
     level: int  # 1-based
     role: str
-    on_call: str  # the member on call when paged (rotation)
+    on_call: str  # the member on call when paged (schedule, overrides, vacations)
+    on_call_why: str = ""  # which layer, override or vacation put them there
     notify_at: datetime
     response_time: Duration
     business_hours: bool
@@ -145,9 +148,9 @@ def _why_not(role: OwnerRole, member: Member, channel: LevelChannel) -> str:
 
 
 def _targets(
-    role: OwnerRole, channels: list[LevelChannel], at: datetime
+    role: OwnerRole, channels: list[LevelChannel], at: datetime, member: Member | None = None
 ) -> tuple[list[TargetPreview], bool]:
-    member = role.on_call(at)
+    member = member or role.on_call(at)
     out: list[TargetPreview] = []
     for channel in channels:
         address, person = _address(role, member, channel)
@@ -172,18 +175,26 @@ def _zone(calendar: Calendar | None) -> ZoneInfo | None:
     return ZoneInfo(calendar.timezone) if calendar else None
 
 
-def explain(policies: PolicySet, rule_name: str, at: datetime) -> ExplainResult:
-    """The preview for an exception of ``rule_name`` raised at ``at`` (aware datetime).
+def explain(
+    policies: PolicySet,
+    rule_name: str,
+    at: datetime,
+    changes: Mapping[str, Sequence[Override | Away]] | None = None,
+) -> ExplainResult:
+    """The preview for an exception of ``rule_name`` raised at ``at`` (aware datetime);
+    ``changes`` are each role's overrides and vacations (from the records), if known.
 
     Raises ``KeyError`` for an unknown rule and ``ValueError`` for a naive ``at``.
     """
     if at.tzinfo is None or at.utcoffset() is None:
         raise ValueError("the moment to explain needs a UTC offset, e.g. 2026-03-27T16:00:00+01:00")
     snap = snapshot(policies, rule_name, at)
-    return _walk(snap, at)
+    return _walk(snap, at, changes or {})
 
 
-def _walk(snap: ExceptionPolicy, at: datetime) -> ExplainResult:
+def _walk(
+    snap: ExceptionPolicy, at: datetime, changes: Mapping[str, Sequence[Override | Away]]
+) -> ExplainResult:
     rule, esc, cal = snap.rule, snap.escalation, snap.calendar
     zone = _zone(cal)
     tz_name = cal.timezone if cal else "UTC"
@@ -223,14 +234,19 @@ def _walk(snap: ExceptionPolicy, at: datetime) -> ExplainResult:
     for rnd in range(1, esc.repeat + 2):
         for i, lvl in enumerate(esc.levels, start=1):
             role = snap.role(lvl.role)
-            targets, fallback = _targets(role, list(lvl.channels), t)
+            on_call = role.who(t, changes.get(role.name, ()))
+            member = role.member(on_call.member) or role.on_call(t)
+            targets, fallback = _targets(role, list(lvl.channels), t, member)
             due = after(t, lvl.response_time, lvl.business_hours)
             levels.append(
                 LevelPreview(
                     round=rnd,
                     level=i,
                     role=role.name,
-                    on_call=role.on_call(t).name,
+                    on_call=member.name,
+                    on_call_why=(
+                        on_call.why if on_call.member else f"{on_call.why}: the first member"
+                    ),
                     notify_at=local(t),
                     response_time=lvl.response_time,
                     business_hours=lvl.business_hours,
@@ -254,10 +270,12 @@ def _walk(snap: ExceptionPolicy, at: datetime) -> ExplainResult:
         )
     elif esc.on_exhausted == "broadcast" and esc.incident_lead_role:
         lead = snap.role(esc.incident_lead_role)
-        broadcast, _ = _targets(lead, list(esc.levels[-1].channels), t)
+        lead_who = lead.who(t, changes.get(lead.name, ()))
+        lead_member = lead.member(lead_who.member) or lead.on_call(t)
+        broadcast, _ = _targets(lead, list(esc.levels[-1].channels), t, lead_member)
         text = (
             f"all levels exhausted: broadcast to incident lead role {lead.name} "
-            f"(on call: {lead.on_call(t).name}); every role paged so far is kept informed; "
+            f"(on call: {lead_member.name}); every role paged so far is kept informed; "
             "the exception stays open"
         )
     elif esc.on_exhausted == "broadcast":

@@ -60,6 +60,7 @@ from escalator.policies.rules import (
     VolumeRule,
     _RuleBase,
 )
+from escalator.policies.schedules import Layer, Schedule, ShiftWindow
 from escalator.policies.storm import StormControl
 from escalator.policies.webhooks import Webhook
 
@@ -88,6 +89,9 @@ MODELS: list[tuple[str, type[BaseModel], type[BaseModel] | None]] = [
     ("OwnerRole", OwnerRole, None),
     ("Member", Member, None),
     ("Rotation", Rotation, None),
+    ("Schedule", Schedule, None),
+    ("Layer", Layer, None),
+    ("ShiftWindow", ShiftWindow, None),
     ("Digest", Digest, None),
     ("EscalationPolicy", EscalationPolicy, None),
     ("EscalationLevel", EscalationLevel, None),

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -11,6 +12,7 @@ from pydantic import Field, field_validator, model_validator
 from escalator.policies.base import Name, PolicyModel
 from escalator.policies.calendars import known_zone
 from escalator.policies.duration import Duration
+from escalator.policies.schedules import Away, Layer, OnCall, Override, Schedule, on_call
 from escalator.policies.storm import StormControl
 from escalator.policies.webhooks import WebhookChannel
 
@@ -108,7 +110,9 @@ class OwnerRole(PolicyModel):
     slack_channel: str | None = Field(default=None, pattern=r"^[#]?[a-z0-9_-]+$|^[CG][A-Z0-9]+$")
     """The role's Slack channel (`#name` or a channel id), for `slack`."""
     rotation: Rotation | None = None
-    """Who of the members is on call when."""
+    """Who of the members is on call when (one weekly rotation; see `schedule` for more)."""
+    schedule: Schedule | None = None
+    """Layers of rotations in time windows (follow the sun, business hours vs nights); replaces `rotation`."""
     digest: Digest | None = None
     """A daily digest of ticket-level exceptions and SLO status."""
 
@@ -121,10 +125,58 @@ class OwnerRole(PolicyModel):
                 raise ValueError(
                     f"rotation names {', '.join(unknown)} who are not members of role {self.name}"
                 )
+        if self.schedule:
+            if self.rotation:
+                raise ValueError(
+                    f"role {self.name} has both a rotation and a schedule; "
+                    "move the rotation into a schedule layer"
+                )
+            unknown = sorted(self.schedule.members() - names)
+            if unknown:
+                raise ValueError(
+                    f"schedule names {', '.join(unknown)} who are not members of role {self.name}"
+                )
         return self
 
+    def who(self, at: datetime, overrides: Sequence[Override | Away] = ()) -> OnCall:
+        """Who is on call at ``at`` and why; ``member`` is None only in a schedule's gap.
+        A role without a schedule reads as one: its rotation as a single layer (from its
+        start: before it, the first member), or its members in order."""
+        return on_call(self.effective_schedule(at), overrides, at)
+
+    def effective_schedule(self, at: datetime) -> Schedule:
+        if self.schedule is not None:
+            return self.schedule
+        rot = self.rotation
+        if rot is not None and at >= rot.start:
+            layer = Layer(
+                name="rotation",
+                order=rot.order,
+                start=rot.start,
+                timezone=rot.timezone or "UTC",
+                handoff_every=rot.handoff_every,
+            )
+        else:
+            first = self.on_call(at).name
+            names = [m.name for m in self.members]
+            order = names[names.index(first) :] + names[: names.index(first)]
+            layer = Layer(
+                name="members",
+                order=order,
+                start=datetime(1970, 1, 5, tzinfo=UTC),
+                timezone="UTC",
+                handoff_every=timedelta(days=36500),
+            )
+        return Schedule(layers=[layer])
+
+    def member(self, name: str | None) -> Member | None:
+        return next((m for m in self.members if m.name == name), None)
+
     def on_call(self, at: datetime) -> Member:
-        """The member on call at ``at`` (the first member when there is no rotation)."""
+        """The member on call at ``at`` by the policy alone (the first member when there is
+        no rotation, and in a schedule's gap)."""
+        if self.schedule is not None:
+            return self.member(on_call(self.schedule, (), at).member) or self.members[0]
         if not self.rotation or at < self.rotation.start:
             return self.members[0]
         periods = self.rotation.periods_at(at)

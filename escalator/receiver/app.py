@@ -68,6 +68,7 @@ def build_receiver(
     public_url: str | None = None,
     lister: Lister | None = None,
     silencer: Silencer | None = None,
+    coverer: Silencer | None = None,
     silences: StoreOpener | None = None,
     metrics: Callable[[], bytes] | None = None,
     ready: Readiness | None = None,
@@ -115,6 +116,7 @@ def build_receiver(
             lister=lister or default_lister,
             silencer=silencer,
             silence_menu=SilenceFromMessage(responses, silences, policies) if silences else None,
+            coverer=coverer,
         )
         app[BOLT] = bolt
 

@@ -19,6 +19,7 @@ from escalator.client import connect
 from escalator.policies.loader import load_policies
 from escalator.receiver.alerts import AlertWebhook
 from escalator.receiver.app import SlackConfig, build_receiver, run_socket_mode, serve
+from escalator.receiver.cover import configured_coverer
 from escalator.receiver.ready import Readiness
 from escalator.receiver.silence import configured_silencer, lazy_silence_store
 from escalator.settings import Settings
@@ -125,6 +126,7 @@ async def run_receiver(
         twilio_auth_token=twilio_token,
         public_url=settings.public_url,
         silencer=configured_silencer(settings, policies, silences),
+        coverer=configured_coverer(settings, policies),
         silences=silences,
         metrics=records_metrics(settings),
         ready=ready,

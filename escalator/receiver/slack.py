@@ -52,7 +52,7 @@ FALSE_ALARM_NOTE = "marked a false alarm in Slack"
 MODAL_ANSWER_S = 2.5  # Slack wants a view_submission answer within 3 s
 USAGE = (
     "Usage: `/escalator list` · `/escalator ack ID` · `/escalator resolve ID NOTE` · "
-    "`/escalator silence ...`"
+    "`/escalator silence ...` · `/escalator cover @member until monday 09:00`"
 )
 
 
@@ -65,6 +65,7 @@ def slack_app(
     lister: Lister,
     silencer: Silencer | None = None,
     silence_menu: SilenceFromMessage | None = None,
+    coverer: Silencer | None = None,  # `/escalator cover ...`: same shape (text, member) -> reply
 ) -> AsyncApp:
     app = AsyncApp(
         client=client,
@@ -202,6 +203,8 @@ def slack_app(
         elif verb == "silence" and silencer is not None:
             rest = (command.get("text") or "").strip()[len("silence") :]
             text = await silencer(rest, actor)
+        elif verb == "cover" and coverer is not None:
+            text = await coverer((command.get("text") or "").strip()[len("cover") :], actor)
         elif verb == "resolve" and len(words) == 3:
             outcome = await responses.resolve(words[1], actor, words[2], None, "slack")
             text = outcome.message if outcome.ok else f"Not done: {outcome.message}"

@@ -19,6 +19,7 @@ __all__ = [
     "DeliveryGuardRecord",
     "ExceptionRecord",
     "NotificationRecord",
+    "OnCallChangeRecord",
     "RuleScorecardRecord",
     "SilenceRecord",
     "TimelineRecord",
@@ -164,3 +165,22 @@ class RuleScorecardRecord(SQLModel, table=True):
     log: str
     policy_version: str | None = Field(default=None, max_length=64)
     figures: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+
+
+class OnCallChangeRecord(SQLModel, table=True):
+    """An on-call override or a vacation (see ``escalator.records.oncall``)."""
+
+    __tablename__ = "oncall_changes"
+
+    id: str = Field(primary_key=True, max_length=64)
+    kind: str = Field(max_length=16)  # "override" or "away"
+    role: str | None = Field(default=None, max_length=80, index=True)  # none for "away"
+    member: str = Field(max_length=80, index=True)
+    covers: str | None = Field(default=None, max_length=80)
+    starts_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+    ends_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+    reason: str = ""
+    created_by: str = Field(max_length=120)
+    created_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+    removed_at: datetime | None = _ts()
+    removed_by: str | None = Field(default=None, max_length=120)

@@ -27,12 +27,14 @@ from escalator.activities.channels import ChannelSender, ConsoleSender
 from escalator.activities.digest import DigestActivities, DigestSource, NoDigestData
 from escalator.activities.heartbeat import HeartbeatActivities
 from escalator.activities.notify import NotifyActivities
+from escalator.activities.oncall import Changes, OnCallActivities, no_changes, store_changes
 from escalator.activities.playbook import Action, ConditionChecker, PlaybookActivities
 from escalator.activities.records import InMemoryRecorder, RecordActivities, Recorder
 from escalator.activities.routing import Decide, RoutingActivities, always_page
 from escalator.activities.storm import StormActivities
 from escalator.client import connect as connect_client
 from escalator.client import with_pydantic
+from escalator.records.oncall import OnCallStore
 from escalator.settings import Settings, get_settings
 from escalator.worker.digest_startup import start_digest_install
 from escalator.worker.heartbeat_startup import start_heartbeat_monitors
@@ -68,6 +70,7 @@ class Wiring:
     actions: Mapping[str, Action] = field(default_factory=dict)
     checker: ConditionChecker | None = None
     digest_source: DigestSource | None = None  # None: digests list no tickets and no SLOs
+    oncall_changes: Changes = no_changes  # overrides and vacations (the records database)
 
     def activities(self) -> Sequence[Any]:
         records = RecordActivities(self.recorder)
@@ -87,6 +90,7 @@ class Wiring:
             StormActivities().storm_gate,
             heartbeats.heartbeat_missed,
             heartbeats.heartbeat_seen,
+            OnCallActivities(self.oncall_changes).resolve_on_call,
         ]
 
 
@@ -243,6 +247,7 @@ def production_wiring(settings: Settings) -> Wiring:
         senders=senders,
         decide=routing_decide(settings, store),
         digest_source=StoreDigestSource(store.engine, configured_logs(settings)),
+        oncall_changes=store_changes(OnCallStore(store.engine)),
     )
 
 

@@ -13,7 +13,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from escalator.policies.playbooks import PlaybookStep
-from escalator.policies.roles import Channel
+from escalator.policies.roles import Channel, OwnerRole
 from escalator.policies.snapshot import ExceptionPolicy
 from escalator.workflows.contracts import (
     Contract,
@@ -31,6 +31,7 @@ __all__ = [
     "ACTIVITY_PLAYBOOK_ACTION",
     "ACTIVITY_RECHECK",
     "ACTIVITY_RECORD_STEPS",
+    "ACTIVITY_RESOLVE_ON_CALL",
     "ACTIVITY_ROUTE",
     "ActionResult",
     "Delivery",
@@ -40,6 +41,8 @@ __all__ = [
     "NotificationReason",
     "NotifyRequest",
     "NotifyResult",
+    "OnCallAnswer",
+    "OnCallInput",
     "PlaybookActionInput",
     "RecheckInput",
     "RecheckResult",
@@ -51,6 +54,7 @@ __all__ = [
 
 ACTIVITY_RECORD_STEPS = "escalator.record_steps"
 ACTIVITY_ROUTE = "escalator.decide_routing"
+ACTIVITY_RESOLVE_ON_CALL = "escalator.resolve_on_call"  # schedule + overrides, at a level's start
 ACTIVITY_NOTIFY = "escalator.notify"  # a level's targets in one call (histories before per-target)
 ACTIVITY_DELIVER = "escalator.deliver"  # one notification to one target, heartbeating
 ACTIVITY_PLAYBOOK_ACTION = "escalator.run_playbook_action"
@@ -150,6 +154,25 @@ class RoutingDecision(Contract):
     recheck_at: datetime | None = None
     silence_id: str | None = None
     inputs: dict[str, Any] = Field(default_factory=dict)
+
+
+# --- who is on call ---
+
+
+class OnCallInput(Contract):
+    role: OwnerRole  # from the run's policy snapshot: the schedule the exception started with
+    at: datetime  # workflow time of the level's start
+
+
+class OnCallAnswer(Contract):
+    """Who of the role is on call at ``at``, and why (layer, override, vacation)."""
+
+    role: str
+    member: str | None  # None: a declared gap (the role's first member is reached)
+    why: str
+    layer: str | None = None
+    override: str | None = None
+    skipped: list[str] = Field(default_factory=list)  # away, passed over
 
 
 # --- playbook ---

@@ -26,6 +26,7 @@ __all__ = [
     "NOTIFY_FACTOR",
     "NOTIFY_RETRY",
     "OCCURRENCE_ONCE",
+    "ONCALL_RESOLVED",
     "QUICK_RETRY",
     "RECORD_FOREVER",
     "RECORD_RETRY",
@@ -101,3 +102,7 @@ REOPEN_SIGNAL_CARRIES = "reopen-signal-carries"
 OCCURRENCE_ONCE = "occurrence-once"
 # Storm control and hold-down before the first page.
 STORM_GATE = "storm-gate"
+# Who is on call is resolved by an activity when a level starts (schedule, overrides and
+# vacations from the records), and recorded with the page; before, the policy's rotation
+# was read inside the workflow.
+ONCALL_RESOLVED = "oncall-resolved"

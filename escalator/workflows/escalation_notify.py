@@ -60,9 +60,15 @@ class Notifier:
         return self._per_target_
 
     async def notify(
-        self, s: EscalationState, batch: Batch, skipped: Sequence[str], summary: str
+        self,
+        s: EscalationState,
+        batch: Batch,
+        skipped: Sequence[str],
+        summary: str,
+        on_call: dict[str, Any] | None = None,
     ) -> None:
-        """Send ``batch`` and record it as one NOTIFIED step."""
+        """Send ``batch`` and record it as one NOTIFIED step (with who was on call and why,
+        when the level's start resolved it)."""
         if s.storm_id is not None:
             # Grouped: an in-place update of a message this exception never sent would be a
             # new message per subject, exactly the flood storm control prevents.
@@ -70,13 +76,19 @@ class Notifier:
         if not batch:
             return
         s.notify_count += 1
+        extra = {"on_call": on_call} if on_call else {}
         if self.per_target():
-            self._dispatch(s, batch, skipped, summary)
+            self._dispatch(s, batch, skipped, summary, extra)
             return
-        await self._notify_at_once(s, batch, skipped, summary)
+        await self._notify_at_once(s, batch, skipped, summary, extra)
 
     async def _notify_at_once(
-        self, s: EscalationState, batch: Batch, skipped: Sequence[str], summary: str
+        self,
+        s: EscalationState,
+        batch: Batch,
+        skipped: Sequence[str],
+        summary: str,
+        extra: dict[str, Any],
     ) -> None:
         """Before per-target delivery: one activity for the batch, awaited."""
         status = s.status(with_timeline=False)
@@ -128,10 +140,16 @@ class Notifier:
             status="sent" if any(d.ok for d in deliveries) else "failed",
             sent=sent,
             skipped=list(skipped),
+            **extra,
         )
 
     def _dispatch(
-        self, s: EscalationState, batch: Batch, skipped: Sequence[str], summary: str
+        self,
+        s: EscalationState,
+        batch: Batch,
+        skipped: Sequence[str],
+        summary: str,
+        extra: dict[str, Any],
     ) -> None:
         """Start one background delivery per target; record the NOTIFIED step when the
         last of them has an answer (sent, refused for good, or out of time)."""
@@ -185,6 +203,7 @@ class Notifier:
                 sent=sent,
                 skipped=list(skipped),
                 first_delivered_at=first_ok[0] if first_ok else None,
+                **extra,
             )
             self._writer.soon(s)
 

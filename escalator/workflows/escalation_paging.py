@@ -8,12 +8,21 @@ once every level had its chance. Everything here runs inside the workflow.
 
 from __future__ import annotations
 
+from datetime import timedelta
+from typing import Any
+
 from temporalio import workflow
+from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from escalator.policies.roles import LevelChannel
-    from escalator.workflows.activity_contracts import NotificationReason
-    from escalator.workflows.constants import NOTIFY_FACTOR
+    from escalator.workflows.activity_contracts import (
+        ACTIVITY_RESOLVE_ON_CALL,
+        NotificationReason,
+        OnCallAnswer,
+        OnCallInput,
+    )
+    from escalator.workflows.constants import NOTIFY_FACTOR, ONCALL_RESOLVED, QUICK_RETRY
     from escalator.workflows.contracts import ExceptionState, StepKind
     from escalator.workflows.escalation_notify import Batch, Notifier
     from escalator.workflows.escalation_state import Deadline, EscalationState
@@ -27,6 +36,12 @@ with workflow.unsafe.imports_passed_through():
 __all__ = ["Pager"]
 
 OPEN, ACKED = ExceptionState.OPEN, ExceptionState.ACKNOWLEDGED
+# Pages that start a level (or hand it to another role): who is on call is asked again.
+# A reminder or a reverted acknowledgement goes to whoever the level started with.
+LEVEL_STARTS: frozenset[NotificationReason] = frozenset(
+    {"first", "escalated", "repeat", "reassigned", "notify", "broadcast"}
+)
+ON_CALL_TIMEOUT = timedelta(seconds=10)
 
 
 def routed_channels(s: EscalationState, channels: list[LevelChannel]) -> list[LevelChannel]:
@@ -39,6 +54,38 @@ def routed_channels(s: EscalationState, channels: list[LevelChannel]) -> list[Le
 class Pager:
     def __init__(self, notifier: Notifier) -> None:
         self._notifier = notifier
+        self._on_call: dict[str, dict[str, Any]] = {}  # role -> the answer its level started with
+
+    async def on_call(
+        self, s: EscalationState, role: str, reason: NotificationReason
+    ) -> dict[str, Any] | None:
+        """Who of ``role`` is on call now, asked of an activity when a level starts (runs
+        with patch ``oncall-resolved``); None in runs before it (the rotation, read here)."""
+        if not workflow.patched(ONCALL_RESOLVED):
+            return None
+        known = self._on_call.get(role)
+        if known is not None and reason not in LEVEL_STARTS:
+            return known
+        now = workflow.now()
+        try:
+            answer = await workflow.execute_activity(
+                ACTIVITY_RESOLVE_ON_CALL,
+                OnCallInput(role=s.policy.role(role), at=now),
+                result_type=OnCallAnswer,
+                start_to_close_timeout=ON_CALL_TIMEOUT,
+                retry_policy=QUICK_RETRY,
+                summary=f"who is on call for {role}",
+            )
+        except ActivityError as err:
+            # The records are out of reach: the schedule alone (pure), and say so.
+            who = s.policy.role(role).who(now)
+            answer = OnCallAnswer(
+                role=role,
+                **(who.as_dict() | {"why": f"{who.why}; overrides unknown ({err.cause or err})"}),
+            )
+        found = answer.model_dump(mode="json") | {"at": now.isoformat()}
+        self._on_call[role] = found
+        return found
 
     async def page(
         self, s: EscalationState, reason: NotificationReason, also: Batch | None = None
@@ -46,7 +93,9 @@ class Pager:
         """Page the role that owns the current level; keep every earlier role informed."""
         role = s.owner_role
         channels = routed_channels(s, s.current_level.channels)
-        targets, skipped = role_targets(s.policy, role, channels, workflow.now())
+        on_call = await self.on_call(s, role, reason)
+        member = on_call["member"] if on_call else None
+        targets, skipped = role_targets(s.policy, role, channels, workflow.now(), member)
         s.add_notified(role)
         batch: Batch = [(t, reason) for t in targets] + list(also or [])
         inform: NotificationReason = (
@@ -54,7 +103,9 @@ class Pager:
         )
         others = [r for r in s.notified_roles if r != role]
         batch += [(t, inform) for t in update_targets(s.policy, others)]
-        await self._notifier.notify(s, batch, skipped, f"page {role} (level {s.level}, {reason})")
+        await self._notifier.notify(
+            s, batch, skipped, f"page {role} (level {s.level}, {reason})", on_call
+        )
 
     async def deliver_routed(self, s: EscalationState) -> None:
         """Level 1 has started and routing did not page: notify (chat only, slower) or ticket."""
@@ -144,13 +195,15 @@ class Pager:
         lead = esc.incident_lead_role
         if esc.on_exhausted == "broadcast" and lead:
             channels = s.levels[-1].channels
-            targets, skipped = role_targets(s.policy, lead, channels, now)
+            on_call = await self.on_call(s, lead, "broadcast")
+            member = on_call["member"] if on_call else None
+            targets, skipped = role_targets(s.policy, lead, channels, now, member)
             s.add_notified(lead)
             batch: Batch = [(t, "broadcast") for t in targets] + list(also or [])
             others = [r for r in s.notified_roles if r != lead]
             batch += [(t, "informed") for t in update_targets(s.policy, others)]
             await self._notifier.notify(
-                s, batch, skipped, f"broadcast to {lead}: all levels exhausted"
+                s, batch, skipped, f"broadcast to {lead}: all levels exhausted", on_call
             )
         elif also:
             await self._notifier.notify(s, list(also), [], "remind: all levels exhausted")

@@ -59,11 +59,17 @@ def quiet_channels(channels: list[LevelChannel]) -> list[LevelChannel]:
 
 
 def role_targets(
-    policy: ExceptionPolicy, role_name: str, channels: Iterable[LevelChannel], at: datetime
+    policy: ExceptionPolicy,
+    role_name: str,
+    channels: Iterable[LevelChannel],
+    at: datetime,
+    on_call: str | None = None,
 ) -> tuple[list[Target], list[str]]:
-    """Targets for paging ``role_name`` now, and the channels skipped (with why)."""
+    """Targets for paging ``role_name`` now, and the channels skipped (with why).
+    ``on_call`` names the member resolved at the level's start (schedule, overrides,
+    vacations); without it, the policy's rotation at ``at``."""
     role = policy.role(role_name)
-    member = role.on_call(at)
+    member = role.member(on_call) or role.on_call(at)
     targets: list[Target] = []
     skipped: list[str] = []
     for level_channel in channels:

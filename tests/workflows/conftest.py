@@ -15,6 +15,7 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from escalator.activities.channels import CapturingSender
+from escalator.activities.oncall import Changes, no_changes
 from escalator.activities.playbook import Action, InMemoryConditions
 from escalator.activities.records import InMemoryRecorder
 from escalator.activities.routing import Decide, always_page
@@ -47,7 +48,9 @@ async def harness_factory(
     harnesses: list[Harness] = []
 
     async def make(
-        actions: Mapping[str, Action] | None = None, decide: Decide | None = None
+        actions: Mapping[str, Action] | None = None,
+        decide: Decide | None = None,
+        oncall_changes: Changes | None = None,
     ) -> Harness:
         task_queue = f"tq-{uuid.uuid4()}"
         channel = CapturingSender()
@@ -60,6 +63,7 @@ async def harness_factory(
             actions=dict(actions or {}),
             checker=conditions,
             decide=decide or always_page,
+            oncall_changes=oncall_changes or no_changes,
         )
         worker = build_worker(client, task_queue, wiring)
         workers.append(worker)

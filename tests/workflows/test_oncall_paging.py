@@ -1,0 +1,115 @@
+"""Each level pages whoever is on call when it starts: an override made while the
+exception is open reaches its next level, and the timeline says who and why."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from harness import Harness, has, steps, subject
+from policy_factory import ROLES, detection, make_policy
+
+from escalator.activities.oncall import store_changes
+from escalator.policies.roles import EscalationLevel, Member, OwnerRole
+from escalator.policies.schedules import Schedule
+from escalator.records.oncall import OnCallStore
+from escalator.records.store import Store
+from escalator.workflows.contracts import StepKind
+
+pytestmark = pytest.mark.temporal
+
+INVENTORY = OwnerRole(
+    name="inventory",
+    slack_channel="#inventory",
+    members=[
+        Member(name="alice", slack_user_id="UALICE1", phone="+31600000001"),
+        Member(name="bob", slack_user_id="UBOB01", phone="+31600000003"),
+        Member(name="carol", slack_user_id="UCAROL1", phone="+31600000004"),
+    ],
+    # alice and bob hand over every week; carol is not in the rotation.
+    schedule=Schedule.model_validate(
+        {
+            "layers": [
+                {
+                    "name": "weekly",
+                    "order": ["alice", "bob"],
+                    "start": "2026-01-05T09:00:00",
+                    "timezone": "Europe/Amsterdam",
+                }
+            ]
+        }
+    ),
+)
+
+
+@pytest.fixture
+def oncall(tmp_path: Path) -> Iterator[OnCallStore]:
+    store = Store.open(f"sqlite:///{tmp_path / 'records.db'}")
+    try:
+        yield OnCallStore(store.engine)
+    finally:
+        store.close()
+
+
+async def test_an_override_made_mid_escalation_reaches_the_next_level(
+    harness_factory: Callable[..., Awaitable[Harness]], oncall: OnCallStore
+) -> None:
+    h = await harness_factory(oncall_changes=store_changes(oncall))
+    base = make_policy(h.unit, roles=("inventory", "inventory"))
+    levels = [
+        EscalationLevel(role="inventory", channels=["slack", "sms"], response_time=h.unit * 3),
+        EscalationLevel(role="inventory", channels=["slack_dm"], response_time=h.unit * 3),
+    ]
+    policy = base.model_copy(
+        update={
+            "roles": dict(ROLES) | {"inventory": INVENTORY},
+            "escalation": base.escalation.model_copy(update={"levels": levels}),
+        }
+    )
+    eid = (await h.raise_(detection(subject()), policy)).exception_id
+    first = steps(await h.until(eid, has(StepKind.NOTIFIED)), StepKind.NOTIFIED)[0]
+    on_call = first.detail["on_call"]
+    scheduled = on_call["member"]
+    assert scheduled in ("alice", "bob") and on_call["layer"] == "weekly"
+    assert on_call["override"] is None and "layer weekly" in on_call["why"]
+    phone = {m.name: m.phone for m in INVENTORY.members}[scheduled]
+    firsts = await h.pages_for(eid, "first", 2)
+    assert {(n.channel, n.target, n.member) for n in firsts} == {
+        ("slack", "#inventory", None),
+        ("sms", phone, scheduled),
+    }
+
+    # While level 1 waits, carol takes over (made in the records, as `oncall override add`).
+    now = datetime.now(UTC)
+    made = oncall.add(
+        kind="override",
+        role="inventory",
+        member="carol",
+        starts_at=now - timedelta(hours=1),
+        ends_at=now + timedelta(days=2),
+        created_by=scheduled,
+        now=now,
+        reason="swap",
+    )
+    await h.advance(3)  # level 1's response time passes: level 2 starts
+    status = await h.until(eid, has(StepKind.NOTIFIED, 2))
+    second = steps(status, StepKind.NOTIFIED)[1]
+    assert second.level == 2
+    assert second.detail["on_call"]["member"] == "carol"
+    assert second.detail["on_call"]["override"] == made.id
+    assert f"made by {scheduled}" in second.detail["on_call"]["why"]
+    dm = [n for n in await h.pages_for(eid, "escalated") if n.channel == "slack_dm"]
+    assert [(n.target, n.member) for n in dm] == [("UCAROL1", "carol")]
+    await h.save_history(eid, "oncall_override_mid_escalation")
+
+
+async def test_without_records_the_schedule_alone_decides(harness: Harness) -> None:
+    h = harness
+    policy = make_policy(h.unit)
+    eid = (await h.raise_(detection(subject()), policy)).exception_id
+    first = steps(await h.until(eid, has(StepKind.NOTIFIED)), StepKind.NOTIFIED)[0]
+    # The factory's inventory role has no rotation: its first member, alice.
+    assert first.detail["on_call"]["member"] == "alice"
+    assert first.detail["on_call"]["layer"] == "members"
