@@ -331,14 +331,7 @@ async def start_heartbeat(
 ) -> None:
     """Start the heartbeat's monitor unless it runs: a source that never beats at all is
     missed ``every`` after this."""
-    await with_pydantic(client).start_workflow(
-        HEARTBEAT_WORKFLOW,
-        heartbeat_input(heartbeat, policies, datetime.now(UTC)),
-        id=heartbeat_workflow_id(heartbeat.name),
-        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        task_queue=task_queue,
-        static_summary=f"heartbeat {heartbeat.name}: every {heartbeat.every}",
-    )
+    await _heartbeat_monitor(client, heartbeat, policies, task_queue=task_queue)
 
 
 async def beat_heartbeat(
@@ -350,6 +343,24 @@ async def beat_heartbeat(
     source: str = "http",
 ) -> None:
     """One beat: signals the monitor, starting it first when it does not run yet."""
+    await _heartbeat_monitor(client, heartbeat, policies, task_queue=task_queue, beat=source)
+
+
+async def _heartbeat_monitor(
+    client: Client,
+    heartbeat: Heartbeat,
+    policies: PolicySet,
+    *,
+    task_queue: str,
+    beat: str | None = None,
+) -> None:
+    """Start the monitor (one per heartbeat, whoever comes first), with a beat from
+    ``beat`` as its start signal when given."""
+    signal: dict[str, Any] = (
+        {}
+        if beat is None
+        else {"start_signal": BEAT_SIGNAL, "start_signal_args": [Beat(source=beat)]}
+    )
     await with_pydantic(client).start_workflow(
         HEARTBEAT_WORKFLOW,
         heartbeat_input(heartbeat, policies, datetime.now(UTC)),
@@ -357,6 +368,5 @@ async def beat_heartbeat(
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         task_queue=task_queue,
         static_summary=f"heartbeat {heartbeat.name}: every {heartbeat.every}",
-        start_signal=BEAT_SIGNAL,
-        start_signal_args=[Beat(source=source)],
+        **signal,
     )

@@ -28,8 +28,31 @@ __all__ = [
     "Notification",
     "NotificationReason",
     "Sent",
+    "delivered",
+    "not_delivered",
     "render_text",
 ]
+
+
+def delivered(message: Notification, provider_id: str | None) -> Delivery:
+    """The provider took ``message`` (its id, where it gives one, finds it again)."""
+    return Delivery(
+        ok=True, channel=message.channel, target=message.target, provider_message_id=provider_id
+    )
+
+
+def not_delivered(
+    message: Notification, error: str, *, retryable: bool, wait: float | None = None
+) -> Delivery:
+    """The provider did not take ``message``; ``wait`` is its Retry-After, if retryable."""
+    return Delivery(
+        ok=False,
+        channel=message.channel,
+        target=message.target,
+        error=error,
+        retryable=retryable,
+        retry_after=wait if retryable else None,
+    )
 
 
 @runtime_checkable

@@ -31,7 +31,7 @@ import aiohttp
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.rest import Client
 
-from escalator.activities.channels import Delivery, Notification
+from escalator.activities.channels import Delivery, Notification, delivered, not_delivered
 from escalator.activities.delivery_ledger import (
     GUARD_TIMEOUT,
     DeliveryLedger,
@@ -64,7 +64,7 @@ class SmsSender:
         if message.attempt > 1:
             known = await guard_find(self.ledger, message.idempotency_key)
         if known is not None and known.state == "sent":
-            return _ok(message, known.provider_message_id)
+            return delivered(message, known.provider_message_id)
         first = message.scheduled_at or datetime.now(UTC)
         code = (known.reply_code if known else None) or await self._code(message, first)
         text = sms_text(message.status, first, code)
@@ -73,7 +73,7 @@ class SmsSender:
                 sid = await self._find_sent(message, text, first)
             except (TwilioUnavailable, TwilioException, *UNANSWERED) as exc:
                 reason = f"Twilio message list unavailable ({exc}); not texting blind"
-                return _failed(message, reason, retryable=True, wait=_wait(exc))
+                return not_delivered(message, reason, retryable=True, wait=_wait(exc))
             if sid is not None:
                 log.info(
                     "sms: %s was sent before (found in Twilio's list)", message.idempotency_key
@@ -82,7 +82,7 @@ class SmsSender:
                     self.ledger,
                     self._record(message, state="sent", provider_message_id=sid, reply_code=code),
                 )
-                return _ok(message, sid).model_copy(update={"found_at_provider": True})
+                return delivered(message, sid).model_copy(update={"found_at_provider": True})
         if message.channel == "sms":
             # The reply code must map back before the owner can answer the text: guard it
             # first (bounded: a records outage costs a text at most GUARD_TIMEOUT).
@@ -97,20 +97,22 @@ class SmsSender:
                     to=message.target, from_=self.from_number, body=text
                 )
         except TwilioUnavailable as exc:
-            return _failed(message, f"Twilio unavailable: {exc}", retryable=True, wait=exc.wait)
+            return not_delivered(
+                message, f"Twilio unavailable: {exc}", retryable=True, wait=exc.wait
+            )
         except TwilioRestException as exc:
             permanent = 400 <= exc.status < 500 and exc.status != 429
             reason = f"Twilio refused {message.channel} to {message.target}: {exc.code} {exc.msg}"
             log.warning("%s (%s)", reason, "permanent" if permanent else "will retry")
-            return _failed(message, reason, retryable=not permanent)
+            return not_delivered(message, reason, retryable=not permanent)
         except UNANSWERED as exc:
-            return _failed(message, f"Twilio did not answer: {exc!r}", retryable=True)
+            return not_delivered(message, f"Twilio did not answer: {exc!r}", retryable=True)
         sid = str(created.sid)
         await guard_record(
             self.ledger,
             self._record(message, state="sent", provider_message_id=sid, reply_code=code),
         )
-        return _ok(message, sid)
+        return delivered(message, sid)
 
     async def _code(self, message: Notification, now: datetime) -> str:
         """The exception's reply code; with the ledger unreachable, its first derivation
@@ -140,7 +142,7 @@ class SmsSender:
     async def update(self, message: Notification, provider_message_id: str) -> Delivery:
         """A text cannot be edited; a page per state change would be noise, so none is sent."""
         log.info("sms: no update texted for %s (%s)", message.exception_id, message.reason)
-        return _ok(message, provider_message_id)
+        return delivered(message, provider_message_id)
 
     @staticmethod
     def _record(message: Notification, **fields: Any) -> DeliveryRecord:
@@ -155,25 +157,6 @@ class SmsSender:
 def _voice_twiml(text: str) -> str:
     spoken = text.replace("Reply", "Reply by text message with")
     return f"<Response><Say>Escalator. {escape(spoken)}</Say></Response>"
-
-
-def _ok(message: Notification, sid: str | None) -> Delivery:
-    return Delivery(
-        ok=True, channel=message.channel, target=message.target, provider_message_id=sid
-    )
-
-
-def _failed(
-    message: Notification, error: str, *, retryable: bool, wait: float | None = None
-) -> Delivery:
-    return Delivery(
-        ok=False,
-        channel=message.channel,
-        target=message.target,
-        error=error,
-        retryable=retryable,
-        retry_after=wait if retryable else None,
-    )
 
 
 def _wait(exc: BaseException) -> float | None:

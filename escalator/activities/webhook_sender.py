@@ -27,7 +27,13 @@ from typing import Any
 
 import aiohttp
 
-from escalator.activities.channels import Delivery, Notification, render_text
+from escalator.activities.channels import (
+    Delivery,
+    Notification,
+    delivered,
+    not_delivered,
+    render_text,
+)
 from escalator.activities.delivery_ledger import (
     DeliveryLedger,
     DeliveryRecord,
@@ -90,11 +96,11 @@ class WebhookSender:
             known = await guard_find(self.ledger, message.idempotency_key)
             if known is not None and known.state == "sent":
                 log.info("webhook: %s was delivered before", message.idempotency_key)
-                return _ok(message, known.provider_message_id)
+                return delivered(message, known.provider_message_id)
         hook = self.webhooks.get(message.target)
         if hook is None:
             known_names = ", ".join(sorted(self.webhooks)) or "none"
-            return _failed(
+            return not_delivered(
                 message,
                 f"no webhook named {message.target!r} in the worker's policies "
                 f"(known: {known_names}); declare it under 'webhooks:' and restart the worker",
@@ -102,7 +108,7 @@ class WebhookSender:
             )
         secret = self.secrets.get(hook.secret_ref)
         if not secret:
-            return _failed(
+            return not_delivered(
                 message,
                 f"webhook {hook.name}: no secret {hook.secret_ref!r} in "
                 f"ESCALATOR_WEBHOOK_SECRETS; set '{hook.secret_ref}=<secret>' on the worker",
@@ -125,7 +131,9 @@ class WebhookSender:
                 status = response.status
                 wait = retry_after(response.headers)
         except UNANSWERED as exc:
-            return _failed(message, f"webhook {hook.name} did not answer: {exc!r}", retryable=True)
+            return not_delivered(
+                message, f"webhook {hook.name} did not answer: {exc!r}", retryable=True
+            )
         if 200 <= status < 300:
             provider_id = _answer_id(answer) or _key_id(message.idempotency_key)
             await guard_record(
@@ -139,11 +147,11 @@ class WebhookSender:
                     provider_message_id=provider_id,
                 ),
             )
-            return _ok(message, provider_id)
+            return delivered(message, provider_id)
         retryable = status in RETRYABLE_STATUS or status >= 500
         reason = f"webhook {hook.name} answered HTTP {status}: {_snippet(answer)}"
         log.warning("%s (%s)", reason, "will retry" if retryable else "permanent")
-        return _failed(message, reason, retryable=retryable, wait=wait)
+        return not_delivered(message, reason, retryable=retryable, wait=wait)
 
     async def update(self, message: Notification, provider_message_id: str) -> Delivery:
         """A webhook cannot be edited: the change goes out as a new event whose
@@ -178,22 +186,3 @@ def _key_id(key: str) -> str:
 def _snippet(answer: bytes) -> str:
     text = answer.decode("utf-8", "replace").strip().splitlines()
     return (text[0][:200] if text else "") or "(empty body)"
-
-
-def _ok(message: Notification, provider_id: str | None) -> Delivery:
-    return Delivery(
-        ok=True, channel=message.channel, target=message.target, provider_message_id=provider_id
-    )
-
-
-def _failed(
-    message: Notification, error: str, *, retryable: bool, wait: float | None = None
-) -> Delivery:
-    return Delivery(
-        ok=False,
-        channel=message.channel,
-        target=message.target,
-        error=error,
-        retryable=retryable,
-        retry_after=wait if retryable else None,
-    )
