@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from property_counts import count
 
 from escalator.policies.schedules import (
     Away,
@@ -25,7 +26,6 @@ from escalator.policies.schedules import (
     on_call,
     timeline,
 )
-from tests.property_counts import count
 
 ZONES = ["Europe/Amsterdam", "America/New_York", "Australia/Sydney", "Asia/Kolkata", "UTC"]
 # Daylight-saving changes in 2026 (UTC) of the zones above that have them.
