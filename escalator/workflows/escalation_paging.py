@@ -67,6 +67,13 @@ class Pager:
         if known is not None and reason not in LEVEL_STARTS:
             return known
         now = workflow.now()
+        owner = s.policy.role(role)
+        if owner.schedule is None and owner.rotation is None:
+            # No schedule, no rotation: the level pages as before schedules existed, with
+            # no activity and no on-call detail in the step. Both, on every page of every
+            # plain role, made continue-as-new flaky on the time-skipping server (2 runs in
+            # 8, 0 in 16 without).
+            return None
         try:
             answer = await workflow.execute_activity(
                 ACTIVITY_RESOLVE_ON_CALL,

@@ -88,7 +88,7 @@ def quality(rows: list[Row], rule: QualityRule) -> Fired:
             onset = None
     if onset is not None:
         out.add((f"window@{onset:%Y-%m-%dT%H:%M:%SZ}", onset, None))
-    return out
+    return reopened(out, rule.reopen_window)
 
 
 def volume(rows: list[Row], rule: VolumeRule) -> Fired:
@@ -137,6 +137,19 @@ def volume(rows: list[Row], rule: VolumeRule) -> Fired:
         if k <= last and epoch + (k + 1) * size <= as_of:
             cleared = epoch + (k + 1) * size
         out.add((f"window@{epoch + start * size:%Y-%m-%dT%H:%M:%SZ}", onset, cleared))
+    return reopened(out, rule.reopen_window)
+
+
+def reopened(fired: Fired, window: timedelta) -> Fired:
+    """A window episode starting at most ``window`` after the previous one cleared reopens
+    that one's exception: it takes the subject the chain started with."""
+    out: Fired = set()
+    subject, cleared = None, None
+    for name, onset, left in sorted(fired, key=lambda f: f[1]):
+        if subject is None or cleared is None or onset - cleared > window:
+            subject = name
+        out.add((subject, onset, left))
+        cleared = left
     return out
 
 

@@ -10,6 +10,7 @@ from event_logs import POLICIES, log_path
 from typer.testing import CliRunner
 
 from escalator.cli.main import app
+from escalator.detectors.backtest import backtest_models
 from escalator.detectors.evaluate import evaluate
 from escalator.detectors.readers import read_log
 from escalator.policies.loader import load_policies
@@ -186,7 +187,11 @@ def test_backtest_json_on_helpdesk_matches_the_library(tmp_path: Path) -> None:
     out = json.loads(res.stdout)
     ps = load_policies([POLICIES / "helpdesk"])
     events = read_log(log_path("helpdesk"), ps.journeys[0]).events
-    want = {r.rule.name: r.frame.height for r in evaluate(events, ps, ps.journeys[0])}
+    models = backtest_models(events, ps, ps.journeys[0])  # the predicted_breach rule's
+    want = {
+        r.rule.name: r.frame.height for r in evaluate(events, ps, ps.journeys[0], models=models)
+    }
+    assert want["ticket_predicted_late"] > 0  # the learned rule fires, as in the CLI
     assert out["by_rule"] == want
     assert len(out["firings"]) == sum(want.values())
     onsets = [f["onset"] for f in out["firings"]]

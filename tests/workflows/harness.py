@@ -109,7 +109,16 @@ class Harness:
         return await self.handle(exception_id).execute_update(name, inp, result_type=UpdateResult)
 
     async def status(self, exception_id: str) -> ExceptionStatus:
-        return await self.handle(exception_id).query("status", result_type=ExceptionStatus)
+        """The status query, once the current run has finished its first workflow task: on
+        the time-skipping server a query that reaches a run just started by continue-as-new
+        can hang and hold the clock (see ``new_run_ready``)."""
+        handle = self.handle(exception_id)
+        for _ in range(200):
+            events = (await handle.fetch_history()).events
+            if any(e.HasField("workflow_task_completed_event_attributes") for e in events):
+                break
+            await asyncio.sleep(0.05)
+        return await handle.query("status", result_type=ExceptionStatus)
 
     async def until(
         self, exception_id: str, check: Callable[[ExceptionStatus], bool], within: float = 15

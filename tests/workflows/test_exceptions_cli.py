@@ -25,7 +25,12 @@ from temporalio.testing import WorkflowEnvironment
 from escalator.activities.channels import CapturingSender
 from escalator.client import exception_handle, raise_exception, with_pydantic
 from escalator.worker.main import Wiring, build_worker
-from escalator.workflows.contracts import AddNoteInput, EscalateNowInput, UpdateResult
+from escalator.workflows.contracts import (
+    AddNoteInput,
+    EscalateNowInput,
+    ExceptionStatus,
+    UpdateResult,
+)
 
 pytestmark = [pytest.mark.temporal, pytest.mark.own_dev_server]
 ESCALATOR = str(Path(sys.executable).parent / "escalator")
@@ -153,6 +158,13 @@ async def test_list_shows_an_exception_that_continued_as_new_once(cli: Cli) -> N
     )
     eid = raised.exception_id
     handle = exception_handle(client, eid)
+    # Only a role that was told may add a note: wait for the first page (who is on call is
+    # asked of an activity first).
+    for _ in range(200):
+        status = await handle.query("status", result_type=ExceptionStatus)
+        if "inventory" in status.notified_roles:
+            break
+        await asyncio.sleep(0.05)
     first_run = (await handle.describe()).run_id
     for n in range(60):  # notes fill the history until the run continues as new
         if (await handle.describe()).run_id != first_run:

@@ -16,6 +16,7 @@ from escalator.policies.roles import EscalationLevel, Member, OwnerRole
 from escalator.policies.schedules import Schedule
 from escalator.records.oncall import OnCallStore
 from escalator.records.store import Store
+from escalator.workflows.activity_contracts import ACTIVITY_RESOLVE_ON_CALL
 from escalator.workflows.contracts import StepKind
 
 pytestmark = pytest.mark.temporal
@@ -105,11 +106,20 @@ async def test_an_override_made_mid_escalation_reaches_the_next_level(
     await h.save_history(eid, "oncall_override_mid_escalation")
 
 
-async def test_without_records_the_schedule_alone_decides(harness: Harness) -> None:
+async def test_a_role_without_schedule_or_rotation_pages_as_before(harness: Harness) -> None:
+    """No schedule, no rotation: no on-call activity, no on-call detail; the first member
+    with a phone gets the SMS, as before schedules existed."""
     h = harness
     policy = make_policy(h.unit)
     eid = (await h.raise_(detection(subject()), policy)).exception_id
     first = steps(await h.until(eid, has(StepKind.NOTIFIED)), StepKind.NOTIFIED)[0]
-    # The factory's inventory role has no rotation: its first member, alice.
-    assert first.detail["on_call"]["member"] == "alice"
-    assert first.detail["on_call"]["layer"] == "members"
+    assert "on_call" not in first.detail
+    sms = [n for n in await h.pages_for(eid, "first", count=2) if n.channel == "sms"]
+    assert [(n.target, n.member) for n in sms] == [("+31600000001", "alice")]
+    events = (await h.handle(eid).fetch_history()).events
+    scheduled = [
+        e.activity_task_scheduled_event_attributes.activity_type.name
+        for e in events
+        if e.HasField("activity_task_scheduled_event_attributes")
+    ]
+    assert ACTIVITY_RESOLVE_ON_CALL not in scheduled
