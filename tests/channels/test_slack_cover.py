@@ -4,7 +4,6 @@ local fake); and the time words, against a fixed clock."""
 
 from __future__ import annotations
 
-import urllib.parse
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
-from fakes.channel_stack import SIGNING_SECRET, eventually, slack_headers
+from fakes.channel_stack import SIGNING_SECRET, SlashCommands
 from fakes.slack_api import FakeSlack
 from temporalio.client import Client
 
@@ -27,23 +26,7 @@ from escalator.records.store import Store
 ANNA, BRAM, DIRK = "U0INV00001", "U0INV00002", "U0BIL00001"
 
 
-class Receiver:
-    def __init__(self, url: str, slack: FakeSlack, http: aiohttp.ClientSession) -> None:
-        self.url, self.slack, self.http = url, slack, http
-
-    async def command(self, user: str, text: str) -> str:
-        body = urllib.parse.urlencode(
-            {"command": "/escalator", "text": text, "user_id": user, "team_id": "T0TEAM",
-             "channel_id": "C0INVENTORY", "response_url": self.slack.response_url,
-             "trigger_id": f"1.2.{len(self.slack.responses)}", "token": "legacy"}
-        )  # fmt: skip
-        before = len(self.slack.responses)
-        async with self.http.post(
-            f"{self.url}/slack/events", data=body.encode(), headers=slack_headers(body)
-        ) as resp:
-            assert resp.status == 200
-        await eventually(lambda: len(self.slack.responses) > before)
-        return str(self.slack.responses[-1]["text"])
+Receiver = SlashCommands
 
 
 @pytest.fixture

@@ -266,3 +266,25 @@ async def channel_stack(
         await runner.cleanup()
         slack.stop()
         twilio.stop()
+
+
+class SlashCommands:
+    """Slash commands typed into Slack, signed and posted to the receiver; the reply is
+    what the fake Slack got at the response URL."""
+
+    def __init__(self, url: str, slack: Any, http: Any) -> None:
+        self.url, self.slack, self.http = url, slack, http
+
+    async def command(self, user: str, text: str) -> str:
+        body = urllib.parse.urlencode(
+            {"command": "/escalator", "text": text, "user_id": user, "team_id": "T0TEAM",
+             "channel_id": "C0INVENTORY", "response_url": self.slack.response_url,
+             "trigger_id": f"1.2.{len(self.slack.responses)}", "token": "legacy"}
+        )  # fmt: skip
+        before = len(self.slack.responses)
+        async with self.http.post(
+            f"{self.url}/slack/events", data=body.encode(), headers=slack_headers(body)
+        ) as resp:
+            assert resp.status == 200
+        await eventually(lambda: len(self.slack.responses) > before)
+        return str(self.slack.responses[-1]["text"])
