@@ -34,8 +34,8 @@ from pydantic import TypeAdapter
 from ruamel.yaml import YAML
 
 from escalator.analytics.mining.correlations import correlations
-from escalator.analytics.mining.frame import WAIT_S, CaseLog, case_log
-from escalator.analytics.mining.paths import SEP, variants
+from escalator.analytics.mining.frame import WAIT_S, CaseLog, activity_lists, case_log
+from escalator.analytics.mining.paths import variants
 from escalator.detectors.evaluate import evaluate
 from escalator.detectors.events import EVENT, TS
 from escalator.detectors.scorecard import RuleScore, score_rules
@@ -177,15 +177,14 @@ def _name(prefix: str, text: str) -> str:
 
 
 def _conformance(
-    table: pl.DataFrame, base: dict[str, Any], coverage: float, cases: int
+    table: pl.DataFrame, activities: pl.Series, base: dict[str, Any], coverage: float, cases: int
 ) -> Proposal | None:
     kept = table.filter((pl.col("coverage") - pl.col("share")) < coverage)
     if kept.height == 0:
         return None
     starts: set[str] = set()
     allowed: dict[str, set[str]] = {}
-    for trace in kept["trace"].to_list():
-        acts = trace.split(SEP) if trace else []
+    for acts in activity_lists(kept["acts"], activities):
         if not acts:
             continue
         starts.add(acts[0])
@@ -317,13 +316,13 @@ def suggest(
     table, _ = variants(log)
     base = _common(journey, outcome, owner, escalation)
     proposals = _latency(log, journey, base, max_latency)
-    model = _conformance(table, base, coverage, log.cases.height)
+    model = _conformance(table, log.activities, base, coverage, log.cases.height)
     if model is not None:
         proposals.append(model)
     volume = _volume(log, base)
     if volume is not None:
         proposals.append(volume)
-    found, notes = _patterns(correlations(log, table), model, base, max_patterns)
+    found, notes = _patterns(correlations(log), model, base, max_patterns)
     proposals += found
     taken = {r.name for r in policies.rules}
     proposals = [p for p in proposals if p.body["name"] not in taken]

@@ -17,7 +17,7 @@ from typing import Any
 
 import polars as pl
 
-from escalator.analytics.mining.frame import NEXT_EVENT, NEXT_TS, CaseLog
+from escalator.analytics.mining.frame import CODE_COLUMNS, NEXT_EVENT, NEXT_TS, CaseLog
 from escalator.detectors.events import CASE, CORE_COLUMNS, EVENT, TS
 from escalator.detectors.intervals import wilson
 
@@ -25,10 +25,10 @@ __all__ = ["correlations"]
 
 BEFORE_SHARE = 0.9
 MAX_ATTRIBUTE_VALUES = 50  # columns with more distinct values are identifiers, not patterns
-_SKIP = {*CORE_COLUMNS, NEXT_EVENT, NEXT_TS, "wait_s"}
+_SKIP = {*CORE_COLUMNS, *CODE_COLUMNS, NEXT_EVENT, NEXT_TS, "wait_s"}
 
 
-def _features(log: CaseLog, variant_table: pl.DataFrame) -> pl.DataFrame:
+def _features(log: CaseLog) -> pl.DataFrame:
     """(case, kind, pattern, seen): when the case first showed the pattern."""
     ev = log.events
     parts = [
@@ -45,12 +45,12 @@ def _features(log: CaseLog, variant_table: pl.DataFrame) -> pl.DataFrame:
             "seen",
         ),
     ]
-    ranks = variant_table.select("trace", (pl.col("rank") + 1).alias("n"))
+    # A case's variant number is its variant's rank in the table (0 = most frequent).
     parts.append(
-        log.cases.join(ranks, on="trace").select(
+        log.cases.select(
             CASE,
             pl.lit("variant").alias("kind"),
-            pl.concat_str(pl.lit("variant #"), pl.col("n").cast(pl.String)).alias("pattern"),
+            pl.format("variant #{}", pl.col("variant") + 1).alias("pattern"),
             pl.col("last").alias("seen"),
         )
     )
@@ -72,17 +72,13 @@ def _features(log: CaseLog, variant_table: pl.DataFrame) -> pl.DataFrame:
     return pl.concat(parts)
 
 
-def correlations(
-    log: CaseLog, variant_table: pl.DataFrame, *, min_support: int = 5, top: int = 50
-) -> dict[str, Any]:
+def correlations(log: CaseLog, *, min_support: int = 5, top: int = 50) -> dict[str, Any]:
     known = log.cases.filter(pl.col("bad").is_not_null())
     if log.outcome is None or known.height == 0:
         return {"outcome": None, "base_rate": None, "known_cases": 0, "patterns": []}
     base = float(known["bad"].sum()) / known.height
     overall_median = known["duration_s"].median()
-    feats = _features(log, variant_table).join(
-        known.select(CASE, "bad", "breach", "duration_s"), on=CASE
-    )
+    feats = _features(log).join(known.select(CASE, "bad", "breach", "duration_s"), on=CASE)
     table = (
         feats.group_by("kind", "pattern")
         .agg(

@@ -26,7 +26,7 @@ class MineResult:
     data: dict[str, Any]
 
     def coverage(self) -> dict[tuple[str, str], float]:
-        return edge_coverage(self.variant_table)
+        return edge_coverage(self.variant_table, self.log.activities)
 
 
 def mine(
@@ -40,7 +40,7 @@ def mine(
     completing_events: list[str] | None = None,
 ) -> MineResult:
     log = case_log(events, outcome, completing_events)
-    table, rows = variants(log)
+    table, rows = variants(log, top_variants)
     known = log.cases.filter(pl.col("bad").is_not_null())
     data: dict[str, Any] = {
         "journey": journey,
@@ -50,10 +50,10 @@ def mine(
         "base_rate": (known["bad"].sum() / known.height) if outcome and known.height else None,
         "censored_cases": (log.cases.height - known.height) if outcome else None,
         "variant_count": table.height,
-        "variants": rows[:top_variants],
+        "variants": rows,
         "dfg": directly_follows(log),
         "rework": rework(log),
-        "correlations": correlations(log, table, min_support=min_support),
+        "correlations": correlations(log, min_support=min_support),
         "bottlenecks": bottlenecks(log, calendar),
     }
     return MineResult(journey, log, table, data)

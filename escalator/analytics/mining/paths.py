@@ -12,48 +12,51 @@ from typing import Any
 
 import polars as pl
 
-from escalator.analytics.mining.frame import NEXT_EVENT, WAIT_S, CaseLog
-from escalator.detectors.events import CASE, EVENT
+from escalator.analytics.mining.case_order import ACT_NO, CASE_NO
+from escalator.analytics.mining.frame import NEXT_ACT_NO, WAIT_S, CaseLog, activity_lists
 
 __all__ = ["directly_follows", "edge_coverage", "variants"]
-
-SEP = "\x1f"
 
 
 def _f(v: object) -> float | None:
     return None if v is None else float(v)  # type: ignore[arg-type]
 
 
-def variants(log: CaseLog) -> tuple[pl.DataFrame, list[dict[str, Any]]]:
+def variants(log: CaseLog, top: int | None = None) -> tuple[pl.DataFrame, list[dict[str, Any]]]:
     """Per variant: count, share, cumulative coverage, duration median/p90, bad-outcome rate.
 
     Ordered by count (most frequent first), ties by the activity sequence, so the
-    coverage column is well defined.
+    coverage column is well defined. The table has every variant, its activities as
+    ACT_NO codes (``acts``); the rows (for JSON) the ``top`` first by name, or all.
     """
     total = log.cases.height
-    table = (
-        log.cases.group_by("trace")
+    stats = (
+        log.cases.group_by("variant")
         .agg(
-            pl.len().alias("count"),
             pl.col("duration_s").median().alias("median_duration_s"),
             pl.col("duration_s").quantile(0.9, "linear").alias("p90_duration_s"),
             pl.col("bad").sum().alias("bad"),
             pl.col("bad").count().alias("known"),
         )
-        .sort(["count", "trace"], descending=[True, False])
-        .with_columns(
-            (pl.col("count") / total).alias("share"),
-            (pl.col("count").cum_sum() / total).alias("coverage"),
-            pl.int_range(pl.len()).alias("rank"),
-        )
+        .sort("variant")
     )
+    table = pl.concat(
+        [log.paths.select("acts", "count"), stats.drop("variant")], how="horizontal"
+    ).with_columns(
+        (pl.col("count") / total).alias("share"),
+        (pl.col("count").cum_sum() / total).alias("coverage"),
+        pl.int_range(pl.len()).alias("rank"),
+    )
+    shown = table.head(table.height if top is None else top)
     rows = []
-    for r in table.iter_rows(named=True):
+    for r, acts in zip(
+        shown.iter_rows(named=True), activity_lists(shown["acts"], log.activities), strict=True
+    ):
         known = r["known"]
         rows.append(
             {
                 "rank": r["rank"] + 1,
-                "activities": r["trace"].split(SEP) if r["trace"] else [],
+                "activities": acts,
                 "count": r["count"],
                 "share": r["share"],
                 "coverage": r["coverage"],
@@ -66,15 +69,37 @@ def variants(log: CaseLog) -> tuple[pl.DataFrame, list[dict[str, Any]]]:
     return table, rows
 
 
+def _counted(codes: pl.DataFrame, names: pl.Series) -> dict[str, int]:
+    """{activity: count} from (code, count) rows, by name."""
+    return dict(
+        sorted(zip(names.gather(codes["code"]).to_list(), codes["n"].to_list(), strict=True))
+    )
+
+
 def directly_follows(log: CaseLog) -> dict[str, Any]:
-    """Activities, start/end counts and the edges a→b (b directly after a in a case)."""
-    ev = log.events
-    nodes = ev.group_by(EVENT).agg(pl.len().alias("count"), pl.col(CASE).n_unique().alias("cases"))
-    starts = ev.group_by(CASE, maintain_order=True).agg(pl.col(EVENT).first()).group_by(EVENT).len()
-    ends = ev.filter(pl.col(NEXT_EVENT).is_null()).group_by(EVENT).len()
+    """Activities, start/end counts and the edges a→b (b directly after a in a case).
+
+    Grouped by integer codes: an edge is one number, source * activities + target.
+    Start and end counts come from the variants (a few thousand rows, not every event).
+    """
+    ev, names, paths = log.events, log.activities, log.paths
+    k = max(names.len(), 1)
+    nodes = (
+        ev.group_by(ACT_NO)
+        .agg(pl.len().alias("count"), pl.col(CASE_NO).n_unique().alias("cases"))
+        .select(pl.lit(names).gather(pl.col(ACT_NO)).alias("activity"), "count", "cases")
+        .sort(["count", "activity"], descending=[True, False])
+    )
+    ends = {
+        side: paths.group_by(pl.col("acts").list.get(i).alias("code")).agg(
+            pl.col("count").sum().alias("n")
+        )
+        for side, i in (("start", 0), ("end", -1))
+    }
+    edge = pl.col(ACT_NO).cast(pl.UInt64) * k + pl.col(NEXT_ACT_NO)
     edges = (
-        ev.filter(pl.col(NEXT_EVENT).is_not_null())
-        .group_by(EVENT, NEXT_EVENT)
+        ev.filter(pl.col(NEXT_ACT_NO).is_not_null())
+        .group_by(edge.alias("edge"))
         .agg(
             pl.len().alias("count"),
             pl.col(WAIT_S).median().alias("median_wait_s"),
@@ -82,15 +107,17 @@ def directly_follows(log: CaseLog) -> dict[str, Any]:
             pl.col(WAIT_S).mean().alias("mean_wait_s"),
             pl.col(WAIT_S).sum().alias("total_wait_s"),
         )
-        .sort(["count", EVENT, NEXT_EVENT], descending=[True, False, False])
+        .select(
+            pl.lit(names).gather(pl.col("edge") // k).alias("source"),
+            pl.lit(names).gather(pl.col("edge") % k).alias("target"),
+            pl.exclude("edge"),
+        )
+        .sort(["count", "source", "target"], descending=[True, False, False])
     )
     return {
-        "activities": [
-            {"activity": a, "count": c, "cases": k}
-            for a, c, k in nodes.sort(["count", EVENT], descending=[True, False]).iter_rows()
-        ],
-        "start": dict(sorted(starts.iter_rows())),
-        "end": dict(sorted(ends.iter_rows())),
+        "activities": [{"activity": a, "count": c, "cases": n} for a, c, n in nodes.iter_rows()],
+        "start": _counted(ends["start"], names),
+        "end": _counted(ends["end"], names),
         "edges": [
             {
                 "source": s,
@@ -106,12 +133,14 @@ def directly_follows(log: CaseLog) -> dict[str, Any]:
     }
 
 
-def edge_coverage(variant_table: pl.DataFrame) -> dict[tuple[str, str], float]:
+def edge_coverage(
+    variant_table: pl.DataFrame, activities: pl.Series
+) -> dict[tuple[str, str], float]:
     """For each edge and activity, the variant coverage at which it first appears: the
     HTML's coverage filter shows only what the most frequent variants up to a share use."""
     seen: dict[tuple[str, str], float] = {}
-    for trace, coverage in variant_table.select("trace", "coverage").iter_rows():
-        acts = trace.split(SEP)
+    traces = activity_lists(variant_table["acts"], activities)
+    for acts, coverage in zip(traces, variant_table["coverage"].to_list(), strict=True):
         for a in acts:
             seen.setdefault((a, ""), coverage)
         for a, b in itertools.pairwise(acts):
