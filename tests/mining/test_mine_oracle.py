@@ -16,6 +16,7 @@ import itertools
 
 from detector_helpers import events
 
+from escalator.analytics.mining import paths
 from escalator.analytics.mining.mine import mine
 from escalator.analytics.mining.render_html import render_html
 from escalator.policies.rules import Outcome
@@ -150,3 +151,15 @@ def test_random_log_in_any_row_order_matches_oracle(names: list[str], order: str
         assert edges[k]["p90_wait_s"] == _q(ws, 0.9)
         assert edges[k]["total_wait_s"] == pytest.approx(sum(ws), rel=1e-12, abs=1e-9)
         assert edges[k]["mean_wait_s"] == pytest.approx(sum(ws) / len(ws), rel=1e-12)
+
+
+def test_cases_per_activity_counted_alike_above_the_bitmap_limit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A log with many cases and activities counts cases per activity by hash instead of
+    a bitmap; both ways give the oracle's counts."""
+    rows = _random_rows(7, ["a", "ab", "b", "c"])
+    want = _oracle(rows)["activities"]
+    monkeypatch.setattr(paths, "BITMAP_LIMIT", 0)
+    dfg = mine(events(rows), "orders", None).data["dfg"]
+    assert [(a["activity"], a["count"], a["cases"]) for a in dfg["activities"]] == want

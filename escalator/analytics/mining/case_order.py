@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import polars as pl
 
 from escalator.detectors.events import CASE, EVENT, LINE, TS
@@ -40,6 +41,16 @@ def _runs(starts: pl.Series) -> pl.Series:
     return (starts.cum_sum() - 1).cast(pl.UInt32).set_sorted().alias(CASE_NO)
 
 
+def _stable_order(key: np.ndarray) -> np.ndarray:
+    """The permutation a stable sort by ``key`` (unsigned, < 2**32) makes: two radix passes
+    over 16-bit halves (numpy sorts 16-bit keys by radix), about 10x a comparison sort."""
+    low = np.argsort((key & 0xFFFF).astype(np.uint16), kind="stable")
+    if key.size == 0 or key.max() <= 0xFFFF:
+        return low
+    high = (key[low] >> 16).astype(np.uint16)
+    return low[np.argsort(high, kind="stable")]
+
+
 def _in_time_order_per_case(ev: pl.DataFrame) -> bool:
     """Whether (time, line) never goes back within a case."""
     ts, prev = pl.col(TS), pl.col(TS).shift(1)
@@ -59,8 +70,8 @@ def case_order(events: pl.DataFrame) -> CaseOrder:
     else:
         # A stable sort by the case's first appearance keeps each case's events in the
         # frame's order, which is (time, line) already when the log is in time order.
-        key = pl.col(CASE).cast(pl.Categorical).to_physical().alias(CASE_NO)
-        ev = ev.with_columns(key).sort(CASE_NO, maintain_order=True)
+        key = ev[CASE].cast(pl.Categorical).to_physical()
+        ev = ev.with_columns(key.alias(CASE_NO))[pl.Series(_stable_order(key.to_numpy()))]
         ev = ev.with_columns(_runs(ev.select(_starts(pl.col(CASE_NO))).to_series()))
     if not _in_time_order_per_case(ev):
         order = [CASE_NO, TS, LINE] if LINE in ev.columns else [CASE_NO, TS]

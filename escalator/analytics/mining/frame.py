@@ -25,8 +25,7 @@ from escalator.policies.rules import Outcome
 __all__ = ["CODE_COLUMNS", "SEP", "CaseLog", "activity_lists", "bad_outcome", "case_log"]
 
 NEXT_EVENT, NEXT_TS, WAIT_S = "next_event", "next_ts", "wait_s"
-NEXT_ACT_NO = "__next_act_no"
-CODE_COLUMNS = (CASE_NO, ACT_NO, NEXT_ACT_NO)  # integer codes, not attributes of the log
+CODE_COLUMNS = (CASE_NO, ACT_NO)  # integer codes, not attributes of the log
 SEP = "\x1f"  # joins a variant's activities: the unit separator cannot clash with a name
 
 
@@ -37,7 +36,7 @@ class CaseLog:
     # variant (0 = most frequent; ties by the activities), acts (ACT_NO codes), count:
     # one row per variant, in variant order
     paths: pl.DataFrame
-    activities: pl.Series  # sorted names; ACT_NO and NEXT_ACT_NO index it
+    activities: pl.Series  # sorted names; ACT_NO indexes it
     outcome: Outcome | None
     log_end: datetime | None
 
@@ -61,7 +60,6 @@ def _with_next(ev: pl.DataFrame) -> pl.DataFrame:
     return ev.with_columns(
         pl.when(same_case).then(pl.col(EVENT).shift(-1)).alias(NEXT_EVENT),
         pl.when(same_case).then(pl.col(TS).shift(-1)).alias(NEXT_TS),
-        pl.when(same_case).then(pl.col(ACT_NO).shift(-1)).alias(NEXT_ACT_NO),
     ).with_columns(((pl.col(NEXT_TS) - pl.col(TS)).dt.total_microseconds() / 1e6).alias(WAIT_S))
 
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from escalator.analytics.mining.case_order import ACT_NO, CASE_NO
-from escalator.analytics.mining.frame import NEXT_ACT_NO, WAIT_S, CaseLog, activity_lists
+from escalator.analytics.mining.frame import WAIT_S, CaseLog, activity_lists
 
 __all__ = ["directly_follows", "edge_coverage", "variants"]
 
@@ -76,30 +77,53 @@ def _counted(codes: pl.DataFrame, names: pl.Series) -> dict[str, int]:
     )
 
 
+_COUNTS = {"count": pl.UInt32, "cases": pl.UInt32}
+BITMAP_LIMIT = 1 << 27  # cases x activities; above it, counting by hash costs less memory
+
+
+def _activity_counts(case: np.ndarray, act: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per activity code: its events, and the cases with at least one (one bit per case
+    and activity, marked by every event; a hash group-by above BITMAP_LIMIT bits)."""
+    occurrences = np.bincount(act, minlength=k)
+    cases = int(case[-1]) + 1 if case.size else 0  # numbered 0, 1, … in frame order
+    if cases * k > BITMAP_LIMIT:
+        pairs = pl.DataFrame({"case": case, "act": act}).unique()
+        return occurrences, np.bincount(pairs["act"].to_numpy(), minlength=k)
+    seen = np.zeros(cases * k, dtype=bool)
+    seen[case.astype(np.int64) * k + act] = True
+    return occurrences, np.bincount(np.flatnonzero(seen) % k, minlength=k)
+
+
+def _steps(case: np.ndarray, act: np.ndarray, wait: np.ndarray, k: int) -> pl.DataFrame:
+    """Every step a→b within a case as (edge, wait_s), edge = a * k + b, in frame order
+    (so each edge's waits are summed in the order they always were)."""
+    same = case[1:] == case[:-1]
+    edge = act[:-1][same].astype(np.uint32) * k + act[1:][same]
+    return pl.DataFrame({"edge": edge, WAIT_S: wait[:-1][same]})
+
+
 def directly_follows(log: CaseLog) -> dict[str, Any]:
     """Activities, start/end counts and the edges a→b (b directly after a in a case).
 
-    Grouped by integer codes: an edge is one number, source * activities + target.
+    Counted on integer codes: an edge is one number, source * activities + target.
     Start and end counts come from the variants (a few thousand rows, not every event).
     """
     ev, names, paths = log.events, log.activities, log.paths
     k = max(names.len(), 1)
-    nodes = (
-        ev.group_by(ACT_NO)
-        .agg(pl.len().alias("count"), pl.col(CASE_NO).n_unique().alias("cases"))
-        .select(pl.lit(names).gather(pl.col(ACT_NO)).alias("activity"), "count", "cases")
-        .sort(["count", "activity"], descending=[True, False])
-    )
+    case, act = ev[CASE_NO].to_numpy(), ev[ACT_NO].to_numpy()
+    occurrences, cases = _activity_counts(case, act, k)
+    nodes = pl.DataFrame(
+        {"activity": names, "count": occurrences, "cases": cases}, schema_overrides=_COUNTS
+    ).sort(["count", "activity"], descending=[True, False])
     ends = {
         side: paths.group_by(pl.col("acts").list.get(i).alias("code")).agg(
             pl.col("count").sum().alias("n")
         )
         for side, i in (("start", 0), ("end", -1))
     }
-    edge = pl.col(ACT_NO).cast(pl.UInt64) * k + pl.col(NEXT_ACT_NO)
     edges = (
-        ev.filter(pl.col(NEXT_ACT_NO).is_not_null())
-        .group_by(edge.alias("edge"))
+        _steps(case, act, ev[WAIT_S].to_numpy(), k)
+        .group_by("edge")
         .agg(
             pl.len().alias("count"),
             pl.col(WAIT_S).median().alias("median_wait_s"),
