@@ -19,6 +19,7 @@ from escalator.activities.button_values import (
     ButtonValue,
     ButtonValueError,
 )
+from escalator.activities.resolve_fields import learning_inputs
 from escalator.activities.slack_silence_menu import silence_menu
 from escalator.activities.storm_blocks import storm_message
 from escalator.workflows.contracts import ExceptionState, ExceptionStatus, StepKind, TimelineStep
@@ -288,10 +289,6 @@ def change_text(reason: str, status: ExceptionStatus, ctx: MessageContext, now: 
     return f"{now.strftime('%H:%M UTC')} · {text}"
 
 
-# The resolve modal's answer to "was it real?": the value sent back, the text shown.
-REAL_CHOICES = {"real": "Yes: confirmed", "false_alarm": "No: a false alarm"}
-
-
 def resolve_modal(value: ButtonValue) -> Block:
     """Asks for the resolution note (required), the cause code and whether it was real
     (both optional)."""
@@ -313,33 +310,6 @@ def resolve_modal(value: ButtonValue) -> Block:
                 "label": {"type": "plain_text", "text": "What was done"},
                 "element": {"type": "plain_text_input", "action_id": "note", "multiline": True},
             },
-            {
-                "type": "input",
-                "block_id": "cause",
-                "optional": True,
-                "label": {"type": "plain_text", "text": "Cause code"},
-                "element": {
-                    "type": "plain_text_input",
-                    "action_id": "cause",
-                    "placeholder": {"type": "plain_text", "text": "e.g. stock_sync"},
-                },
-            },
-            {
-                "type": "input",
-                "block_id": "real",
-                "optional": True,
-                "label": {"type": "plain_text", "text": "Was it real?"},
-                "element": {
-                    "type": "radio_buttons",
-                    "action_id": "real",
-                    "options": [
-                        {
-                            "text": {"type": "plain_text", "text": text},
-                            "value": value,
-                        }
-                        for value, text in REAL_CHOICES.items()
-                    ],
-                },
-            },
+            *learning_inputs(),
         ],
     }

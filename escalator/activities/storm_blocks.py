@@ -1,7 +1,8 @@
 """Block Kit of storm control's grouped message: the count, the subjects, and two buttons.
 
 "Acknowledge all" takes the storm (its escalation stops) and every open member;
-"Resolve all" opens a modal for the note, then resolves every open member. The button
+"Resolve all" opens a modal for the note (and, optional, the cause code and whether it
+was real), then resolves every open member with them. The button
 value names the storm only, never who may click: the storm's update validator decides.
 """
 
@@ -11,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from escalator.activities.resolve_fields import learning_inputs
 from escalator.workflows.contracts import ExceptionStatus
 
 __all__ = [
@@ -84,7 +86,8 @@ def storm_message(status: ExceptionStatus) -> list[Block]:
 
 
 def storm_resolve_modal(value: StormButtonValue) -> Block:
-    """Asks for the note every open member is resolved with."""
+    """Asks for the note every open member is resolved with, and (optional) the cause
+    code and whether it was real, which every member's resolution records too."""
     return {
         "type": "modal",
         "callback_id": STORM_RESOLVE_CALLBACK,
@@ -106,5 +109,6 @@ def storm_resolve_modal(value: StormButtonValue) -> Block:
                 "label": {"type": "plain_text", "text": "What was done"},
                 "element": {"type": "plain_text_input", "action_id": "note", "multiline": True},
             },
+            *learning_inputs(" (every exception)"),
         ],
     }

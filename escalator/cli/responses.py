@@ -19,6 +19,7 @@ from pydantic import BaseModel
 from temporalio.client import Client
 
 from escalator.cli.errors import ExitCode
+from escalator.cli.learning_options import CauseOpt, ConfirmedOpt, FalseAlarmOpt, real_from
 from escalator.cli.temporal import DEFAULT_TIMEOUT, TimeoutOpt, cli_exit, run, say
 from escalator.client import exception_handle, refusals
 from escalator.policies.duration import parse_duration
@@ -85,21 +86,15 @@ def resolve_command(
     exception_id: str,
     actor: Actor,
     note: Annotated[str, typer.Option(help="What was done.")],
-    cause: Annotated[str | None, typer.Option(help="Cause code, e.g. stock_sync.")] = None,
-    false_alarm: Annotated[
-        bool, typer.Option("--false-alarm", help="The exception was not real: a false alarm.")
-    ] = False,
-    confirmed: Annotated[
-        bool, typer.Option("--confirmed", help="The exception was real (confirmed).")
-    ] = False,
+    cause: CauseOpt = None,
+    false_alarm: FalseAlarmOpt = False,
+    confirmed: ConfirmedOpt = False,
     timeout: TimeoutOpt = DEFAULT_TIMEOUT,
 ) -> None:
     """Resolve an exception with a note (and optionally a cause code, and whether it was real)."""
     if not note.strip():
         say("--note must say what was done")
-    if false_alarm and confirmed:
-        say("--false-alarm and --confirmed contradict each other: give one")
-    real = False if false_alarm else (True if confirmed else None)
+    real = real_from(false_alarm, confirmed)
     inp = ResolveInput(actor=actor, note=note, cause=cause, via="cli", real=real)
     _done(respond(exception_id, "resolve", inp, "resolution", timeout))
 

@@ -2,7 +2,7 @@
 
     escalator storm ack storm:orderToShip:awaiting_inventory:inventory --as anna
     escalator storm resolve storm:orderToShip:awaiting_inventory:inventory --as anna \\
-        --note "warehouse NL2 back online"
+        --note "warehouse NL2 back online" [--cause stock_sync] [--false-alarm | --confirmed]
 
 The same path as the grouped message's buttons (`escalator/receiver/storm_responses.py`): the
 storm's validator decides whether you may answer it, then every open member is
@@ -22,8 +22,9 @@ from temporalio.client import Client
 # The exception commands' Temporal plumbing: one client, one exit that survives the
 # SDK's teardown abort (temporalio/sdk-python#300), --timeout and its one-line answer.
 from escalator.cli.exceptions import _exit, _fail
+from escalator.cli.learning_options import CauseOpt, ConfirmedOpt, FalseAlarmOpt, real_from
 from escalator.cli.temporal import DEFAULT_TIMEOUT, TimeoutOpt, run
-from escalator.receiver.storm_responses import StormOutcome, StormResponder
+from escalator.receiver.storm_responses import Learned, StormOutcome, StormResponder
 from escalator.settings import Settings
 from escalator.temporal_outage import pollers
 
@@ -80,10 +81,16 @@ def resolve_command(
     storm_id: str,
     actor: Actor,
     note: Annotated[str, typer.Option(help="What was done (every exception gets it).")],
+    cause: CauseOpt = None,
+    false_alarm: FalseAlarmOpt = False,
+    confirmed: ConfirmedOpt = False,
     timeout: TimeoutOpt = DEFAULT_TIMEOUT,
 ) -> None:
-    """Resolve every open exception of the storm with one note."""
+    """Resolve every open exception of the storm with one note (and optionally a cause
+    code, and whether it was real: every exception records them)."""
     if not note.strip():
         _fail("--note must say what was done")
-
-    _report(_answer(lambda r: r.resolve_all(storm_id, actor, note, "cli"), storm_id, timeout))
+    learned = Learned(cause=(cause or "").strip() or None, real=real_from(false_alarm, confirmed))
+    _report(
+        _answer(lambda r: r.resolve_all(storm_id, actor, note, "cli", learned), storm_id, timeout)
+    )

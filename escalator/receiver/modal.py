@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 from escalator.receiver.directory import MemberDirectory, stranger
 
-__all__ = ["choice", "field", "modal_submission"]
+__all__ = ["choice", "field", "modal_submission", "real_answer"]
 
 V = TypeVar("V")
 
@@ -28,6 +28,12 @@ def choice(values: dict[str, Any], name: str) -> str | None:
     option = ((values.get(name) or {}).get(name) or {}).get("selected_option") or {}
     value = option.get("value")
     return value if isinstance(value, str) else None
+
+
+def real_answer(values: dict[str, Any]) -> bool | None:
+    """The answer to "was it real?" (`learning_inputs`): only the two options escalator
+    wrote count; anything else is "not said"."""
+    return {"real": True, "false_alarm": False}.get(choice(values, "real") or "")
 
 
 async def modal_submission(

@@ -36,9 +36,10 @@ from escalator.activities.slack_blocks import (
 )
 from escalator.receiver.directory import MemberDirectory, stranger
 from escalator.receiver.listing import OpenException
-from escalator.receiver.modal import choice, field, modal_submission
+from escalator.receiver.modal import field, modal_submission, real_answer
 from escalator.receiver.responses import Outcome, ResponseApplier
 from escalator.receiver.silence_button import SilenceFromMessage, register_silence_menu
+from escalator.receiver.slash_resolve import FALSE_ALARM_NOTE, RESOLVE_USAGE, parse_resolve
 from escalator.receiver.storm import register_storm_actions
 from escalator.receiver.storm_responses import StormResponder
 from escalator.temporal_outage import unreachable_reason
@@ -48,10 +49,9 @@ __all__ = ["Lister", "Silencer", "slack_app"]
 log = logging.getLogger(__name__)
 Lister = Callable[[list[str]], Awaitable[list[OpenException]]]
 Silencer = Callable[[str, str], Awaitable[str]]  # (text after "silence", member) -> reply
-FALSE_ALARM_NOTE = "marked a false alarm in Slack"
 MODAL_ANSWER_S = 2.5  # Slack wants a view_submission answer within 3 s
 USAGE = (
-    "Usage: `/escalator list` · `/escalator ack ID` · `/escalator resolve ID NOTE` · "
+    f"Usage: `/escalator list` · `/escalator ack ID` · {RESOLVE_USAGE} · "
     "`/escalator silence ...` · `/escalator cover @member until monday 09:00`"
 )
 
@@ -155,8 +155,7 @@ def slack_app(
             return
         value, actor, state = submitted
         note, cause = field(state, "note") or "", field(state, "cause")
-        # Only the two options escalator wrote count; anything else is "not said".
-        real = {"real": True, "false_alarm": False}.get(choice(state, "real") or "")
+        real = real_answer(state)
         pending = asyncio.ensure_future(
             responses.resolve(value.exception_id, actor, note, cause, "slack", real=real)
         )
@@ -205,9 +204,15 @@ def slack_app(
             text = await silencer(rest, actor)
         elif verb == "cover" and coverer is not None:
             text = await coverer((command.get("text") or "").strip()[len("cover") :], actor)
-        elif verb == "resolve" and len(words) == 3:
-            outcome = await responses.resolve(words[1], actor, words[2], None, "slack")
-            text = outcome.message if outcome.ok else f"Not done: {outcome.message}"
+        elif verb == "resolve" and len(words) >= 2:
+            asked = parse_resolve((command.get("text") or "").strip()[len("resolve") :])
+            if isinstance(asked, str):
+                text = f"Not done: {asked}"
+            else:
+                outcome = await responses.resolve(
+                    asked.exception_id, actor, asked.note, asked.cause, "slack", real=asked.real
+                )
+                text = outcome.message if outcome.ok else f"Not done: {outcome.message}"
         else:
             text = USAGE
         await respond(text=text, response_type="ephemeral")

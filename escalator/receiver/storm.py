@@ -6,7 +6,8 @@ rest of the listener after the response), does the work (the storm's validator
 decides who may, then the members are answered many at a time), and tells the
 clicker the result ephemerally. The resolve modal waits only for the storm's yes or
 no (one round trip, so a refusal shows in the modal); the members are resolved after
-the modal has closed.
+the modal has closed, each with the note, the cause code and the answer to "was it
+real?" the modal got (the learning loop counts every member).
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ from escalator.activities.storm_blocks import (
     storm_resolve_modal,
 )
 from escalator.receiver.directory import MemberDirectory, stranger
-from escalator.receiver.modal import field, modal_submission
-from escalator.receiver.storm_responses import StormOutcome, StormResponder
+from escalator.receiver.modal import field, modal_submission, real_answer
+from escalator.receiver.storm_responses import Learned, StormOutcome, StormResponder
 
 __all__ = ["register_storm_actions"]
 
@@ -95,6 +96,7 @@ def register_storm_actions(
         value, actor, state = submitted
         user = (body.get("user") or {}).get("id", "")
         note = field(state, "note") or ""
+        learned = Learned(cause=field(state, "cause"), real=real_answer(state))
         try:
             asked = await asyncio.wait_for(
                 responder.ask_resolve(value.storm_id, actor, note, "slack"), MODAL_ANSWER_S
@@ -109,7 +111,7 @@ def register_storm_actions(
             await ack(response_action="errors", errors={"note": asked.message})
             return
         await ack()  # the modal closes; the members are resolved now, then the clicker is told
-        outcome = await responder.resolve_members(asked, actor, note, "slack")
+        outcome = await responder.resolve_members(asked, actor, note, "slack", learned)
         where = value.channel or user  # no channel: a DM from the app
         try:
             if value.channel:

@@ -40,10 +40,27 @@ from escalator.workflows.storm_contracts import (
     StormState,
 )
 
-__all__ = ["StormOutcome", "StormResponder", "fan_out"]
+__all__ = ["Learned", "StormOutcome", "StormResponder", "fan_out"]
 
 log = logging.getLogger(__name__)
 CONCURRENCY = 50  # member updates in flight at once: 500 members cost ~10 rounds, not 500
+
+
+@dataclass(frozen=True)
+class Learned:
+    """What a resolution teaches the learning loop: a cause code, and whether the
+    exception was real (False: a false alarm; None: not said). Every member gets it."""
+
+    cause: str | None = None
+    real: bool | None = None
+
+    def said(self) -> str:
+        """How the result sentence says it: "" when nothing was said."""
+        parts = [] if self.real is None else ["false alarms" if not self.real else "confirmed"]
+        cause = (self.cause or "").strip()
+        if cause:
+            parts.append(f"cause {cause}")
+        return f" ({', '.join(parts)})" if parts else ""
 
 
 @dataclass(frozen=True)
@@ -82,11 +99,13 @@ class StormResponder:
         total = len(asked.open_members)
         return _outcome(asked.message, "acknowledged", actor, total, done, refused)
 
-    async def resolve_all(self, storm_id: str, actor: str, note: str, via: str) -> StormOutcome:
+    async def resolve_all(
+        self, storm_id: str, actor: str, note: str, via: str, learned: Learned = Learned()
+    ) -> StormOutcome:
         asked = await self.ask_resolve(storm_id, actor, note, via)
         if isinstance(asked, StormOutcome):
             return asked
-        return await self.resolve_members(asked, actor, note, via)
+        return await self.resolve_members(asked, actor, note, via, learned)
 
     async def ask_resolve(
         self, storm_id: str, actor: str, note: str, via: str
@@ -98,15 +117,16 @@ class StormResponder:
         return await self.ask(storm_id, "resolve_all", inp)
 
     async def resolve_members(
-        self, asked: StormAnswer, actor: str, note: str, via: str
+        self, asked: StormAnswer, actor: str, note: str, via: str, learned: Learned = Learned()
     ) -> StormOutcome:
+        cause, real = learned.cause, learned.real
         done, refused = await fan_out(
             asked.open_members,
-            lambda xid: self.members.resolve(xid, actor, note.strip(), None, via),
+            lambda xid: self.members.resolve(xid, actor, note.strip(), cause, via, real=real),
             self.concurrency,
         )
         total = len(asked.open_members)
-        return _outcome(asked.message, "resolved", actor, total, done, refused)
+        return _outcome(asked.message, "resolved", actor, total, done, refused, learned.said())
 
     async def ask(self, storm_id: str, update: str, inp: BaseModel) -> StormAnswer | StormOutcome:
         """The storm's answer (its open members), or why there is nothing to fan out."""
@@ -179,9 +199,15 @@ async def fan_out(
 
 
 def _outcome(
-    head: str, verb: str, actor: str, total: int, done: int, refused: Counter[str]
+    head: str,
+    verb: str,
+    actor: str,
+    total: int,
+    done: int,
+    refused: Counter[str],
+    said: str = "",
 ) -> StormOutcome:
-    text = f"{head}; {done} of {total} open exceptions {verb} by {actor}"
+    text = f"{head}; {done} of {total} open exceptions {verb} by {actor}{said}"
     if refused:
         reasons = "; ".join(f"{why} ({n})" for why, n in refused.most_common(3))
         more = len(refused) - 3

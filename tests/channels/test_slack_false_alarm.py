@@ -93,3 +93,47 @@ async def test_modal_records_cause_and_whether_it_was_real(stack: ChannelStack) 
         False,
         "stock count ran",
     )
+
+
+async def test_slash_resolve_carries_cause_and_false_alarm(stack: ChannelStack) -> None:
+    """`/escalator resolve ID cause=… false-alarm|confirmed NOTE` through the receiver:
+    the options reach the workflow's resolution; a bad request is told, nothing changes."""
+    xid, _ = await opened(stack)
+
+    async def said(text: str) -> str:
+        before = len(stack.slack.responses)
+        await stack.post_slack(stack.command_body(ANNA, text))
+        replies = await eventually(lambda: stack.slack.responses[before:])
+        return replies[0]["text"]
+
+    assert (await said(f"resolve {xid} false-alarm confirmed")).startswith(
+        "Not done: false-alarm and confirmed contradict each other"
+    )
+    assert (await said(f"resolve {xid} cause=stock_sync")).startswith(
+        "Not done: a resolution needs a note"
+    )
+    assert (await stack.status(xid)).state is ExceptionState.OPEN
+    # A false alarm needs no note: it gets the False-alarm button's.
+    assert (await said(f"resolve {xid} cause=stock_sync false-alarm")).startswith(
+        "resolved by anna"
+    )
+    detail = resolved_step(await stack.status(xid))
+    assert (detail["cause"], detail["real"], detail["note"], detail["via"]) == (
+        "stock_sync",
+        False,
+        "marked a false alarm in Slack",
+        "slack",
+    )
+
+    other, _ = await opened(stack)
+    # Options only right after the id: "customer confirmed" in the note stays the note.
+    reply = await said(
+        f"resolve {other} confirmed cause=late_truck  truck at 9, customer confirmed"
+    )
+    assert reply.startswith("resolved by anna"), reply
+    detail = resolved_step(await stack.status(other))
+    assert (detail["cause"], detail["real"], detail["note"]) == (
+        "late_truck",
+        True,
+        "truck at 9, customer confirmed",
+    )

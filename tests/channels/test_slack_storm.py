@@ -23,7 +23,7 @@ from escalator.activities.storm_blocks import STORM_ACK, STORM_RESOLVE
 from escalator.client import raise_exception, with_pydantic
 from escalator.policies.snapshot import snapshot
 from escalator.policies.storm import StormControl
-from escalator.workflows.contracts import Detection, ExceptionState
+from escalator.workflows.contracts import Detection, ExceptionState, StepKind
 from escalator.workflows.storm_contracts import StormState, storm_id
 
 pytestmark = pytest.mark.temporal
@@ -159,3 +159,57 @@ async def test_resolve_all_asks_for_a_note_then_resolves_every_member(stack: Cha
     # Every member told the storm; its message counts them and drops the buttons.
     await eventually(lambda: f"{GROUPED} resolved, 0 open" in message.blocks[1]["text"]["text"])
     assert not [b for b in message.blocks if b["type"] == "actions"]
+
+
+async def test_resolve_all_records_cause_and_false_alarm_on_every_member(
+    stack: ChannelStack,
+) -> None:
+    """The Resolve-all modal asks what the one-exception modal asks; every member's
+    resolution records the cause code and "not real", as one click on each would."""
+    _, members, message = await storm(stack)
+    await stack.post_slack(stack.action_body(ANNA, click(message, STORM_RESOLVE), message))
+    view = (await eventually(lambda: stack.slack.views))[0]
+    modal = view["view"] if isinstance(view["view"], dict) else json.loads(view["view"])
+    blocks = {b.get("block_id"): b for b in modal["blocks"]}
+    assert {o["value"] for o in blocks["real"]["element"]["options"]} == {"real", "false_alarm"}
+    assert blocks["cause"]["optional"] and blocks["real"]["optional"]
+    payload = {
+        "type": "view_submission",
+        "team": {"id": "T0TEAM"},
+        "user": {"id": ANNA},
+        "api_app_id": "A0APP",
+        "view": {
+            "id": "V0VIEW",
+            "type": "modal",
+            "callback_id": modal["callback_id"],
+            "private_metadata": modal["private_metadata"],
+            "state": {
+                "values": {
+                    "note": {"note": {"type": "plain_text_input", "value": "scanner glitch"}},
+                    "cause": {"cause": {"type": "plain_text_input", "value": " scanner "}},
+                    "real": {
+                        "real": {
+                            "type": "radio_buttons",
+                            "selected_option": {"value": "false_alarm"},
+                        }
+                    },
+                }
+            },
+        },
+    }
+    status, text = await stack.post_slack("payload=" + urllib.parse.quote(json.dumps(payload)))
+    assert (status, text) == (200, "")
+    told = await eventually(lambda: stack.slack.ephemerals)
+    assert (
+        f"{GROUPED} of {GROUPED} open exceptions resolved by anna (false alarms, cause scanner)"
+        in told[0]["text"]
+    ), told
+    for x in members:
+        s = await stack.status(x)
+        [step] = [t for t in s.timeline if t.kind is StepKind.RESOLVED]
+        assert s.state is ExceptionState.RESOLVED
+        assert (step.detail["cause"], step.detail["real"], step.detail["note"]) == (
+            "scanner",
+            False,
+            "scanner glitch",
+        )

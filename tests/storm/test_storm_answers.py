@@ -89,10 +89,22 @@ async def test_storm_ack_and_resolve_from_the_cli(storm_harness) -> None:
     assert code == 1 and "maria is not in inventory or incident-leads" in out, (out, err)
     code, out, err = await cli(h, "storm", "resolve", SID, "--as", "bob", "--note", " ")
     assert code == 2 and "--note must say what was done" in err
-    code, out, err = await cli(h, "storm", "resolve", SID, "--as", "bob", "--note", "restocked")
-    assert code == 0 and "3 of 3 open exceptions resolved by bob" in out, (out, err)
+    learning = ["--cause", "stock_sync", "--confirmed"]
+    code, out, err = await cli(
+        h, "storm", "resolve", SID, "--as", "bob", "--note", "x", *learning, "--false-alarm"
+    )
+    assert code == 2 and "--false-alarm and --confirmed contradict each other" in err
+    code, out, err = await cli(
+        h, "storm", "resolve", SID, "--as", "bob", "--note", "restocked", *learning
+    )
+    assert code == 0, (out, err)
+    assert "3 of 3 open exceptions resolved by bob (confirmed, cause stock_sync)" in out
     await h.eventually(lambda: set(members) <= h.recorded(StepKind.RESOLVED))
     assert out.startswith(f"storm {SID} is over")
+    for x in members:  # each member's resolution carries what the learning loop counts
+        s = await h.client.get_workflow_handle(x).query("status", result_type=ExceptionStatus)
+        [step] = [t for t in s.timeline if t.kind is StepKind.RESOLVED]
+        assert (step.detail["cause"], step.detail["real"]) == ("stock_sync", True)
     code, out, err = await cli(h, "storm", "ack", "storm:no:such:storm", "--as", "alice")
     assert code == 1 and "no storm storm:no:such:storm" in err
 
