@@ -21,7 +21,9 @@ def rework(log: CaseLog) -> dict[str, Any]:
     ev = log.events
     total = log.cases.height
     per = (
-        ev.group_by(CASE, EVENT)
+        # In frame order, so each loop time is summed in the same order on every run
+        # (a hash group-by's order varies, and so did the sums' last bit).
+        ev.group_by(CASE, EVENT, maintain_order=True)
         .agg(pl.len().alias("n"), pl.col(TS).min().alias("t0"), pl.col(TS).max().alias("t1"))
         .filter(pl.col("n") > 1)
         .with_columns(((pl.col("t1") - pl.col("t0")).dt.total_microseconds() / 1e6).alias("span_s"))
