@@ -144,7 +144,8 @@ def bench_pm4py(log: Path, repeats: int, pm4py_repeats: int) -> dict[str, Any]:
             cpu[name].append(c)
     load_after = os.getloadavg()[0]
     for order in ("case order", "time order"):
-        sizes = agree(*results[f"escalator, {order}"], results[f"pm4py, {order}"])
+        log_, table, dfg = results[f"escalator, {order}"]
+        sizes = agree(log_, table, dfg, results[f"pm4py, {order}"])
     best = {k: min(v) for k, v in wall.items()}
     best_cpu = {k: min(v) for k, v in cpu.items()}
     out: dict[str, Any] = {
