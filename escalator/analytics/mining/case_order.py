@@ -6,8 +6,10 @@ text is what makes mining a 10 M-event log take seconds. Sorting is avoided wher
 log already has the order: an XES log holds each case's events together, and a CSV or
 Parquet export is usually in time order. Both are checked, never assumed; a log in
 neither order is sorted as before. The order is always exactly the one a stable sort
-by (case in order of first appearance, time, line) gives, so two runs give the same
-variants and the same sums.
+by (case, time, line) gives, so two runs give the same variants and the same sums. Cases
+come in order of first appearance; in a frame not grouped by case, in the order of
+polars' categorical codes of their ids, which is the same unless this process coded
+some of those ids before (the order of cases changes no table).
 """
 
 from __future__ import annotations
