@@ -9,7 +9,8 @@ neither order is sorted as before. The order is always exactly the one a stable 
 by (case, time, line) gives, so two runs give the same variants and the same sums. Cases
 come in order of first appearance; in a frame not grouped by case, in the order of
 polars' categorical codes of their ids, which is the same unless this process coded
-some of those ids before (the order of cases changes no table).
+some of those ids before (that order changes no count, median or quantile; at most the
+last bit of a sum).
 """
 
 from __future__ import annotations
