@@ -19,6 +19,7 @@ __all__ = [
     "CONTINUE_AS_NEW_OPEN",
     "DELIVERY_PER_TARGET",
     "DELIVER_RETRY",
+    "DETECT_RETRY",
     "DIGEST_RETRY",
     "EARLY_ANSWER",
     "GATE_RETRY",
@@ -75,6 +76,9 @@ RECORD_RETRY = RetryPolicy(maximum_attempts=10, maximum_interval=timedelta(secon
 RECORD_FOREVER = RetryPolicy(maximum_attempts=0, maximum_interval=timedelta(seconds=30))
 GATE_RETRY = RetryPolicy(maximum_attempts=5, maximum_interval=timedelta(seconds=10))
 DIGEST_RETRY = RetryPolicy(maximum_attempts=5, maximum_interval=timedelta(minutes=1))
+# A detection run that fails is tried twice more; the schedule's next run reads on from the
+# records watermark anyway, so retrying longer would only overlap with it.
+DETECT_RETRY = RetryPolicy(maximum_attempts=3, maximum_interval=timedelta(seconds=10))
 
 # --- workflow.patched ids of the EscalationWorkflow (recorded in histories: never rename) ---
 
