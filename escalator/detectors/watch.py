@@ -197,13 +197,12 @@ class Watcher:
             )
             await self._beat(events, report)
         now = self.clock()
-        firings = [
-            f
-            for r in evaluate(
-                self.events, self.policies, self.journey, as_of=now, models=self._models()
-            )
-            for f in r.firings()
-        ]
+        models = self._models()
+        # Off the event loop: inside a worker, the loop also runs workflow tasks.
+        results = await asyncio.to_thread(
+            evaluate, self.events, self.policies, self.journey, as_of=now, models=models
+        )
+        firings = [f for r in results for f in r.firings()]
         holding = {f.dedupe_key: f for f in firings if f.cleared_at is None}
         for key, f in holding.items():
             if key not in self.state.open and await self._raise(f, now, report):
