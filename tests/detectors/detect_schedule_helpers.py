@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,8 @@ from escalator.worker.main import Wiring, build_worker, detection_setup
 from escalator.workflows.detection_contracts import DetectionResult, detection_schedule_id
 
 JOURNEY = "orders"
+RECORD = os.environ.get("ESCALATOR_RECORD_HISTORIES") == "1"
+DETECTION_HISTORIES = Path(__file__).parent.parent / "histories" / "detection"
 SCHEDULE = detection_schedule_id(JOURNEY)
 
 
@@ -85,9 +88,10 @@ async def install(client: Client, settings: Settings) -> None:
     )
 
 
-async def trigger(client: Client) -> tuple[DetectionResult, str]:
+async def trigger(client: Client, history: str | None = None) -> tuple[DetectionResult, str]:
     """Trigger the journey's schedule once, wait for the run it started; its result and the
-    identity of the worker whose activity did the detection."""
+    identity of the worker whose activity did the detection. The run's history is kept as
+    ``history`` for test_detection_replay.py under ESCALATOR_RECORD_HISTORIES=1."""
     handle = client.get_schedule_handle(SCHEDULE)
     before = (await handle.describe()).info.num_actions
     await handle.trigger()
@@ -104,6 +108,9 @@ async def trigger(client: Client) -> tuple[DetectionResult, str]:
         action.workflow_id, run_id=action.first_execution_run_id, result_type=DetectionResult
     )
     result = await run.result()
+    if history and RECORD:
+        DETECTION_HISTORIES.mkdir(parents=True, exist_ok=True)
+        (DETECTION_HISTORIES / f"{history}.json").write_text((await run.fetch_history()).to_json())
     return result, await activity_worker(client, action.workflow_id, action.first_execution_run_id)
 
 

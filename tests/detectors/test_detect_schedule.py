@@ -102,7 +102,7 @@ async def test_schedule_raises_from_table_rows_and_clears_them(
     await install(client, settings)
     one = await replica(client, settings, "replica-1")
     async with one.worker:
-        result, _ = await trigger(client)
+        result, _ = await trigger(client, history="raised")
         assert result.raised == [_key(a)] and result.rows == 2
         status = await _status(client, _key(a))
         assert status.state is ExceptionState.OPEN and status.subject == a
@@ -113,7 +113,7 @@ async def test_schedule_raises_from_table_rows_and_clears_them(
 
         # The case leaves the state: the run clears it and the exception auto-resolves.
         insert(events, "events", (a, "allocated", _ago(0)))
-        result, _ = await trigger(client)
+        result, _ = await trigger(client, history="cleared")
         assert result.cleared == [_key(a)] and result.rows == 1
         await _eventually_state(client, _key(a), ExceptionState.RESOLVED)
         assert (await _status(client, _key(a))).occurrences == 1
