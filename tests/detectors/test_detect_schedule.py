@@ -3,7 +3,8 @@ with the watch state in the records (SQLite and PostgreSQL).
 
 Rows inserted into a SQL table raise an EscalationWorkflow and rows that clear the condition
 clear it; two replicas never raise one exception twice; a replica started after another
-(a worker restart) resumes from the records watermark. Schedules need the dev server (the
+(a worker restart) resumes from the records watermark; worker start installs the schedule
+idempotently and says what is wrong with an unusable setting. Schedules need the dev server (the
 time-skipping server has none), so this module starts its own; the tests trigger the
 schedule (`handle.trigger()`) instead of waiting for its interval.
 """
@@ -29,14 +30,15 @@ from detect_schedule_helpers import (
 )
 from fakes.channel_stack import eventually
 from temporal_servers import start_dev_server
-from temporalio.client import Client, ScheduleOverlapPolicy
+from temporalio.client import Client, ScheduleOverlapPolicy, WorkflowFailureError
+from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 from watch_helpers import create_table, insert
 
 from escalator.client import exception_handle, with_pydantic
 from escalator.settings import Settings
-from escalator.worker.main import Wiring, run_worker
+from escalator.worker.main import Wiring, build_worker, run_worker
 from escalator.workflows.contracts import ExceptionState, ExceptionStatus
 from escalator.workflows.detection_contracts import (
     DETECTION_WORKFLOW,
@@ -278,3 +280,57 @@ async def test_worker_start_installs_the_schedule_idempotently(
     with pytest.raises(RPCError) as gone:
         await client.get_schedule_handle(SCHEDULE).describe()
     assert gone.value.status == RPCStatusCode.NOT_FOUND
+
+
+async def test_an_unusable_setting_is_one_error_line_and_the_worker_runs_on(
+    client: Client, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="escalator.detection")
+    settings = detect_settings(
+        client,
+        tmp_path,
+        records=f"sqlite:///{tmp_path / 'records.db'}",
+        source=f"sqlite:///{tmp_path / 'events.db'}",
+        task_queue=f"tq-{uuid.uuid4()}",
+        detect_table="shipments=events",
+    )
+    stop = asyncio.Event()
+    run = asyncio.create_task(run_worker(settings, Wiring(), stop))
+
+    def logged() -> list[logging.LogRecord]:
+        return [r for r in caplog.records if r.name == "escalator.detection"]
+
+    try:
+        [error] = await eventually(logged, within=30)
+        assert not run.done()  # the worker polls on
+    finally:
+        stop.set()
+        await run
+    assert error.levelno == logging.ERROR
+    assert error.getMessage() == (
+        "detection schedules not installed: ESCALATOR_DETECT_TABLE entry 1 names journey "
+        "'shipments', which the policies do not have (journeys: orders)"
+    )
+    with pytest.raises(RPCError):
+        await client.get_schedule_handle(SCHEDULE).describe()
+
+
+async def test_a_worker_without_detection_fails_the_run_saying_what_to_set(
+    client: Client,
+) -> None:
+    task_queue = f"tq-{uuid.uuid4()}"
+    async with build_worker(client, task_queue, Wiring()):
+        with pytest.raises(WorkflowFailureError) as failed:
+            await client.execute_workflow(
+                DETECTION_WORKFLOW,
+                DetectionRequest(journey="orders"),
+                id=f"detect-{uuid.uuid4()}",
+                task_queue=task_queue,
+                result_type=DetectionResult,
+            )
+    cause = failed.value.cause
+    assert isinstance(cause, ActivityError) and isinstance(cause.cause, ApplicationError)
+    assert cause.cause.type == "DetectionNotConfigured" and cause.cause.non_retryable
+    assert "set ESCALATOR_DETECT_TABLE and ESCALATOR_DETECT_SOURCE on every worker" in str(
+        cause.cause
+    )
