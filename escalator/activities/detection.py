@@ -162,11 +162,6 @@ class DetectionActivities:
         self._watchers[source.key] = _Cached(watcher, source, policies.version)
         return watcher
 
-    def close(self) -> None:
-        for cached in self._watchers.values():
-            cached.watcher.close()
-        self._watchers.clear()
-
 
 class _NoKeeper:
     """A new watcher's keeper until its first run hands it the claimed row's."""
