@@ -19,7 +19,7 @@ from datetime import UTC, datetime, time, timedelta, tzinfo
 
 from escalator.policies.policy_set import PolicySet
 from escalator.policies.roles import OwnerRole
-from escalator.records.oncall import OnCallError, OnCallStore, check_actor
+from escalator.records.oncall import OnCallError, OnCallStore, add_override
 from escalator.records.store import Store
 from escalator.settings import Settings
 
@@ -127,15 +127,15 @@ class SlackCoverer:
             named = rest[0] if rest and rest[0] in role_names else None
             reason = " ".join(rest[1:] if named else rest)
             role = self._role(actor, covered, named)
-            check_actor(self.policies, "override", actor, actor, role.name)
-            made = self.store.add(
-                kind="override",
+            made = add_override(
+                self.store,
+                self.policies,
                 role=role.name,
                 member=actor,
+                actor=actor,
                 covers=covered,
                 starts_at=now,
                 ends_at=end,
-                created_by=actor,
                 now=now,
                 reason=reason or "covered from Slack",
             )
