@@ -45,6 +45,7 @@ from escalator.receiver.security import ReplayGuard, SlackRequestCheck
 from escalator.receiver.silence_button import SilenceFromMessage, StoreOpener
 from escalator.receiver.slack import Lister, Silencer, slack_app
 from escalator.receiver.sms import SmsWebhook
+from escalator.receiver.take_shift import ShiftTaker
 
 __all__ = ["BOLT", "SlackConfig", "build_receiver"]
 
@@ -69,6 +70,7 @@ def build_receiver(
     lister: Lister | None = None,
     silencer: Silencer | None = None,
     coverer: Silencer | None = None,
+    taker: ShiftTaker | None = None,
     silences: StoreOpener | None = None,
     metrics: Callable[[], bytes] | None = None,
     ready: Readiness | None = None,
@@ -117,6 +119,7 @@ def build_receiver(
             silencer=silencer,
             silence_menu=SilenceFromMessage(responses, silences, policies) if silences else None,
             coverer=coverer,
+            taker=taker,
         )
         app[BOLT] = bolt
 

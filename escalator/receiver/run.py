@@ -22,6 +22,7 @@ from escalator.receiver.app import SlackConfig, build_receiver, run_socket_mode,
 from escalator.receiver.cover import configured_coverer
 from escalator.receiver.ready import Readiness
 from escalator.receiver.silence import configured_silencer, lazy_silence_store
+from escalator.receiver.take_shift import configured_taker
 from escalator.settings import Settings
 
 __all__ = ["run_receiver"]
@@ -127,6 +128,7 @@ async def run_receiver(
         public_url=settings.public_url,
         silencer=configured_silencer(settings, policies, silences),
         coverer=configured_coverer(settings, policies),
+        taker=configured_taker(settings, policies),
         silences=silences,
         metrics=records_metrics(settings),
         ready=ready,
