@@ -19,9 +19,8 @@ from datetime import UTC, datetime, time, timedelta, tzinfo
 
 from escalator.policies.policy_set import PolicySet
 from escalator.policies.roles import OwnerRole
+from escalator.receiver.oncall_store import OnCallOpener
 from escalator.records.oncall import OnCallError, OnCallStore, add_override
-from escalator.records.store import Store
-from escalator.settings import Settings
 
 __all__ = ["COVER_USAGE", "SlackCoverer", "configured_coverer", "parse_until"]
 
@@ -152,16 +151,11 @@ class SlackCoverer:
 
 
 def configured_coverer(
-    settings: Settings, policies: PolicySet
+    store: OnCallOpener, policies: PolicySet
 ) -> Callable[[str, str], Awaitable[str]]:
-    """A coverer on the records database, opened at the first use (the receiver must
-    start even while the database is unreachable)."""
-    opened: list[SlackCoverer] = []
+    """A coverer on the records database (``store`` opens it at the first use)."""
 
     async def cover(text: str, actor: str) -> str:
-        if not opened:
-            records = await asyncio.to_thread(Store.open, settings.resolved_database_url)
-            opened.append(SlackCoverer(OnCallStore(records.engine), policies))
-        return await opened[0](text, actor)
+        return await SlackCoverer(await store(), policies)(text, actor)
 
     return cover

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -37,14 +37,12 @@ from escalator.activities.handoff_blocks import (
 )
 from escalator.policies.policy_set import PolicySet
 from escalator.receiver.directory import MemberDirectory
-from escalator.records.oncall import OnCallError, OnCallStore, add_override
-from escalator.records.store import Store
-from escalator.settings import Settings
+from escalator.receiver.oncall_store import OnCallOpener
+from escalator.records.oncall import OnCallError, add_override
 
-__all__ = ["OnCallOpener", "ShiftTaker", "Taken", "configured_taker", "register_take_shift"]
+__all__ = ["ShiftTaker", "Taken", "register_take_shift"]
 
 log = logging.getLogger(__name__)
-OnCallOpener = Callable[[], Awaitable[OnCallStore]]
 REASON = "took the rest of the shift from the hand-off message"
 
 
@@ -99,20 +97,6 @@ class ShiftTaker:
         text = taken_text(role.name, actor, value.member, value.end, zone, now)
         undo = f"`escalator oncall override remove {made.id} --as {actor}`"
         return Taken(True, f"{text}. Override `{made.id}`; undo: {undo}", text, made.id)
-
-
-def configured_taker(settings: Settings, policies: PolicySet) -> ShiftTaker:
-    """A taker on the records database, opened at the first click (the receiver must
-    start even while the database is unreachable)."""
-    opened: list[OnCallStore] = []
-
-    async def store() -> OnCallStore:
-        if not opened:
-            records = await asyncio.to_thread(Store.open, settings.resolved_database_url)
-            opened.append(OnCallStore(records.engine))
-        return opened[0]
-
-    return ShiftTaker(store, policies)
 
 
 def register_take_shift(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -33,6 +33,7 @@ from escalator.policies.roles import Member, OwnerRole
 from escalator.policies.schedules import Layer, Schedule
 from escalator.records.oncall import OnCallStore
 from escalator.records.store import Store
+from escalator.worker.handoff_startup import start_handoff
 from escalator.worker.main import Wiring, build_worker
 from escalator.workflows.handoff_contracts import (
     HANDOFF_WORKFLOW,
@@ -215,3 +216,27 @@ async def test_an_override_that_keeps_the_member_on_call_posts_nothing_and_says_
     said = f"chloe is on call for inventory until {until(stack.now + 5 * HOUR)}"
     await eventually(lambda: stack.messages() == [said])
     await handle.terminate("test over")
+
+
+async def test_the_worker_starts_one_workflow_per_role_and_updates_it(stack: Stack) -> None:
+    """`start_handoff` (what the worker runs at start) twice: one workflow, whose next
+    hand-off follows the role as the policies say the second time."""
+    await start_handoff(stack.client, stack.role, "v1", stack.task_queue)
+    handle = stack.client.get_workflow_handle(handoff_workflow_id("inventory"))
+
+    async def next_at() -> datetime | None:
+        status = await handle.query("status", result_type=HandoffStatus | None)
+        return status.next_at if status else None
+
+    assert await eventually(next_at) == stack.now + HOUR
+    later = two_hour_role(stack.now - HOUR + 30 * timedelta(minutes=1))
+    await start_handoff(stack.client, later, "v2", stack.task_queue)
+    assert await eventually(lambda: _is(next_at, stack.now + 90 * timedelta(minutes=1)))
+    await stack.env.sleep(100 * timedelta(minutes=1))
+    said = f"bram is on call for inventory until {until(stack.now + 210 * timedelta(minutes=1))}"
+    await eventually(lambda: stack.messages() == [said])
+    await handle.terminate("test over")
+
+
+async def _is(read: Callable[[], Awaitable[datetime | None]], expected: datetime) -> bool:
+    return await read() == expected
