@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -93,7 +94,7 @@ class Stack:
         )
 
         async def foreseen() -> HandoffStatus | None:
-            status = await handle.query("status", result_type=HandoffStatus | None)
+            status = await status_of(handle)
             return status if status and status.next_at else None
 
         await eventually(foreseen)
@@ -131,6 +132,12 @@ async def stack(
     role = two_hour_role(now - HOUR)  # anna since an hour ago; bram from now + 1 h
     async with build_worker(client, task_queue, wiring):
         yield Stack(temporal_env, client, slack, oncall, task_queue, now, role)
+
+
+async def status_of(handle: WorkflowHandle[Any, Any]) -> HandoffStatus | None:
+    # None until the workflow's first question is answered.
+    found = await handle.query("status", result_type=cast(type, HandoffStatus | None))
+    return cast(HandoffStatus | None, found)
 
 
 def until(at: datetime) -> str:
@@ -209,7 +216,7 @@ async def test_an_override_that_keeps_the_member_on_call_posts_nothing_and_says_
     )
     await stack.env.sleep(90 * timedelta(minutes=1))
     # anna stays on call through bram's shift: the next hand-off is chloe's, at now + 3 h.
-    status = await handle.query("status", result_type=HandoffStatus | None)
+    status = await status_of(handle)
     assert status is not None and status.next_at == stack.now + 3 * HOUR
     assert stack.messages() == []
     await stack.env.sleep(2 * HOUR)
@@ -225,7 +232,7 @@ async def test_the_worker_starts_one_workflow_per_role_and_updates_it(stack: Sta
     handle = stack.client.get_workflow_handle(handoff_workflow_id("inventory"))
 
     async def next_at() -> datetime | None:
-        status = await handle.query("status", result_type=HandoffStatus | None)
+        status = await status_of(handle)
         return status.next_at if status else None
 
     assert await eventually(next_at) == stack.now + HOUR

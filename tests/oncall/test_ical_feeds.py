@@ -71,11 +71,11 @@ def events(body: str) -> list[dict[str, Any]]:
     return [
         {
             "uid": str(e["UID"]),
-            "start": e["DTSTART"].dt,
-            "end": e["DTEND"].dt,
+            "start": e.decoded("DTSTART"),
+            "end": e.decoded("DTEND"),
             "summary": str(e["SUMMARY"]),
             "description": str(e.get("DESCRIPTION", "")),
-            "stamp": e["DTSTAMP"].dt,
+            "stamp": e.decoded("DTSTAMP"),
         }
         for e in cal.walk("VEVENT")
     ]
