@@ -22,7 +22,7 @@ from typing import Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from escalator.activities.channels import ChannelSender
+from escalator.activities.channels import ChannelSender, ConsoleSender
 from escalator.activities.handoff_blocks import ShiftValue, handoff_text, role_zone
 from escalator.activities.oncall import Changes, no_changes
 from escalator.policies.schedules import next_handoffs
@@ -41,6 +41,7 @@ from escalator.workflows.handoff_contracts import (
 __all__ = ["HORIZON", "HandoffActivities"]
 
 HORIZON = timedelta(days=62)  # no hand-off within this: the workflow asks again later
+DUE_AT_MOST = 500  # hand-offs already due looked through for the latest (then ask again)
 
 
 def _status(req: PostHandoff, summary: str, shift: ShiftValue, why: str) -> ExceptionStatus:
@@ -69,8 +70,6 @@ class HandoffActivities:
         senders: Mapping[str, ChannelSender] | None = None,
         fallback: ChannelSender | None = None,
     ) -> None:
-        from escalator.activities.channels import ConsoleSender
-
         self.changes = changes
         self.senders = senders or {}
         self.fallback = fallback or ConsoleSender()
@@ -78,13 +77,16 @@ class HandoffActivities:
     @activity.defn(name=ACTIVITY_NEXT_HANDOFF)
     async def next_handoff(self, req: NextHandoffRequest) -> NextHandoff:
         changes = await self.changes(req.role, req.after)
-        found = next_handoffs(
-            req.role.effective_schedule(req.after), changes, req.after, 1, HORIZON
-        )
+        schedule = req.role.effective_schedule(req.after)
+        if req.now is not None and req.now > req.after:  # any due already: the latest
+            span = req.now - req.after + timedelta(microseconds=1)  # up to `now` itself
+            due = next_handoffs(schedule, changes, req.after, DUE_AT_MOST, span)
+            if due:
+                return NextHandoff(at=due[-1][0], member=due[-1][1].member)
+        found = next_handoffs(schedule, changes, req.after, 1, HORIZON)
         if not found:
             return NextHandoff()
-        at, who = found[0]
-        return NextHandoff(at=at, member=who.member)
+        return NextHandoff(at=found[0][0], member=found[0][1].member)
 
     @activity.defn(name=ACTIVITY_POST_HANDOFF)
     async def post_handoff(self, req: PostHandoff) -> HandoffPosted:

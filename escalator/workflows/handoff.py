@@ -88,7 +88,7 @@ class HandoffWorkflow:
     async def _next(self, role: OwnerRole, after: datetime) -> NextHandoff:
         return await workflow.execute_activity(
             ACTIVITY_NEXT_HANDOFF,
-            NextHandoffRequest(role=role, after=after),
+            NextHandoffRequest(role=role, after=after, now=workflow.now()),
             result_type=NextHandoff,
             start_to_close_timeout=ASK_TIMEOUT,
             retry_policy=QUICK_RETRY,

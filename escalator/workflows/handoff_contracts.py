@@ -59,11 +59,15 @@ class RoleChanged(Contract):
 class NextHandoffRequest(Contract):
     role: OwnerRole
     after: datetime
+    # The workflow's clock: of the hand-offs already due (a worker that was down), only
+    # the latest is announced: the shift under way, not a burst of stale messages.
+    now: datetime | None = None
 
 
 class NextHandoff(Contract):
-    """The first instant after ``after`` where the member on call changes (schedule,
-    overrides and vacations as the records say now); None within the horizon."""
+    """The instant after ``after`` where the member on call changes (schedule, overrides
+    and vacations as the records say now): the latest one at or before ``now`` if any is
+    due, else the first; None within the horizon."""
 
     at: datetime | None = None
     member: str | None = None  # who takes over then, as foreseen now

@@ -247,3 +247,22 @@ async def test_the_worker_starts_one_workflow_per_role_and_updates_it(stack: Sta
 
 async def _is(read: Callable[[], Awaitable[datetime | None]], expected: datetime) -> bool:
     return await read() == expected
+
+
+async def test_hand_offs_missed_while_nothing_ran_are_one_message_for_the_shift_under_way(
+    stack: Stack,
+) -> None:
+    """Started as if its last message was ten hours ago (a worker down since): of the five
+    hand-offs due meanwhile only the latest is announced, then the next on time."""
+    handle = await stack.client.start_workflow(
+        HANDOFF_WORKFLOW,
+        HandoffInput(role=stack.role, announced_until=stack.now - 10 * HOUR, last_member="bram"),
+        id=f"{handoff_workflow_id(stack.role.name)}:{uuid.uuid4().hex[:6]}",
+        task_queue=stack.task_queue,
+    )
+    anna = f"anna is on call for inventory until {until(stack.now + HOUR)}"
+    await eventually(lambda: stack.messages() == [anna])
+    await stack.env.sleep(70 * timedelta(minutes=1))
+    bram = f"bram is on call for inventory until {until(stack.now + 3 * HOUR)}"
+    await eventually(lambda: stack.messages() == [anna, bram])
+    await handle.terminate("test over")
