@@ -20,6 +20,7 @@ import contextlib
 from datetime import datetime, timedelta
 
 from temporalio import workflow
+from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from escalator.policies.roles import OwnerRole
@@ -86,14 +87,21 @@ class HandoffWorkflow:
             self._continue(inp, role, version, announced, last)
 
     async def _next(self, role: OwnerRole, after: datetime) -> NextHandoff:
-        return await workflow.execute_activity(
-            ACTIVITY_NEXT_HANDOFF,
-            NextHandoffRequest(role=role, after=after, now=workflow.now()),
-            result_type=NextHandoff,
-            start_to_close_timeout=ASK_TIMEOUT,
-            retry_policy=QUICK_RETRY,
-            summary=f"next hand-off of {role.name}",
-        )
+        try:
+            return await workflow.execute_activity(
+                ACTIVITY_NEXT_HANDOFF,
+                NextHandoffRequest(role=role, after=after, now=workflow.now()),
+                result_type=NextHandoff,
+                start_to_close_timeout=ASK_TIMEOUT,
+                retry_policy=QUICK_RETRY,
+                summary=f"next hand-off of {role.name}",
+            )
+        except ActivityError as err:  # the records out of reach: ask again after a while
+            workflow.logger.warning("next hand-off of %s not known: %s", role.name, err.cause)
+            workflow.set_current_details(
+                f"Next hand-off for {role.name} unknown (asking again soon): {err.cause}"
+            )
+            return NextHandoff()
 
     async def _sleep(self, role: str, nxt: NextHandoff, recheck: timedelta) -> None:
         wait = recheck if nxt.at is None else min(nxt.at - workflow.now(), recheck)

@@ -31,7 +31,7 @@ from escalator.activities.slack_client import slack_client
 from escalator.activities.slack_sender import SlackSender
 from escalator.client import with_pydantic
 from escalator.policies.roles import Member, OwnerRole
-from escalator.policies.schedules import Layer, Schedule
+from escalator.policies.schedules import Away, Layer, Override, Schedule
 from escalator.records.oncall import OnCallStore
 from escalator.records.store import Store
 from escalator.worker.handoff_startup import start_handoff
@@ -266,3 +266,36 @@ async def test_hand_offs_missed_while_nothing_ran_are_one_message_for_the_shift_
     bram = f"bram is on call for inventory until {until(stack.now + 3 * HOUR)}"
     await eventually(lambda: stack.messages() == [anna, bram])
     await handle.terminate("test over")
+
+
+async def test_a_records_outage_while_asking_is_waited_out_not_fatal(
+    temporal_env: WorkflowEnvironment, slack: FakeSlack
+) -> None:
+    """The first four questions fail (more than the activity's three attempts): the
+    workflow asks again after a while and still posts the hand-off."""
+    if not temporal_env.supports_time_skipping:
+        pytest.skip("sleeps an hour of workflow time: the time-skipping server only")
+    failures = [RuntimeError("records unreachable")] * 4
+
+    async def changes(role: OwnerRole, at: datetime) -> list[Override | Away]:
+        if failures:
+            raise failures.pop()
+        return []
+
+    sender = SlackSender(slack_client(slack.token, base_url=slack.api_url), InMemoryLedger())
+    wiring = Wiring(senders={"slack": sender}, oncall_changes=changes)
+    client = with_pydantic(temporal_env.client)
+    now = await temporal_env.get_current_time()
+    task_queue = f"tq-{uuid.uuid4()}"
+    async with build_worker(client, task_queue, wiring):
+        handle = await client.start_workflow(
+            HANDOFF_WORKFLOW,
+            HandoffInput(role=two_hour_role(now - HOUR)),
+            id=f"handoff:inventory:{uuid.uuid4().hex[:6]}",
+            task_queue=task_queue,
+        )
+        await temporal_env.sleep(70 * timedelta(minutes=1))
+        said = f"bram is on call for inventory until {until(now + 3 * HOUR)}"
+        await eventually(lambda: [m.text for m in slack.top_level("C0INVENTORY")] == [said])
+        assert failures == []
+        await handle.terminate("test over")
