@@ -77,6 +77,10 @@ class Settings(BaseSettings):
     twilio_from_number: str | None = Field(default=None, alias="TWILIO_FROM_NUMBER")
     twilio_api_url: str | None = Field(default=None, alias="TWILIO_API_URL")
 
+    # The token in the URL of the receiver's on-call iCal feeds (/oncall/ROLE.ics?token=...);
+    # unset: the feeds are not served.
+    ical_token: SecretStr | None = Field(default=None, alias="ESCALATOR_ICAL_TOKEN")
+
     # The bearer token alert senders present at /alerts/* (an integration's default).
     webhook_token: SecretStr | None = Field(default=None, alias="ESCALATOR_WEBHOOK_TOKEN")
 

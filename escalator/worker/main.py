@@ -5,7 +5,9 @@ records into the records store (ESCALATOR_DATABASE_URL, default SQLite under
 the state dir), sends through Slack / Twilio when their credentials are set
 and through the console otherwise, exports the SDK's Prometheus metrics on
 ESCALATOR_METRICS_PORT, installs the digest schedules and the detection schedules at
-start (`escalator/worker/digest_startup.py`, `detection_schedules.py`), and drains in-flight tasks on SIGINT/SIGTERM.
+start (`escalator/worker/digest_startup.py`, `detection_schedules.py`), starts each role's
+shift hand-off workflow (`escalator/worker/handoff_startup.py`), and drains in-flight tasks
+on SIGINT/SIGTERM.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from temporalio.worker import Worker
 from escalator.activities.channels import ChannelSender, ConsoleSender
 from escalator.activities.detection import DetectionActivities, DetectionSetup
 from escalator.activities.digest import DigestActivities, DigestSource, NoDigestData
+from escalator.activities.handoff import HandoffActivities
 from escalator.activities.heartbeat import HeartbeatActivities
 from escalator.activities.notify import NotifyActivities
 from escalator.activities.oncall import Changes, OnCallActivities, no_changes, store_changes
@@ -39,11 +42,13 @@ from escalator.records.oncall import OnCallStore
 from escalator.settings import Settings, get_settings
 from escalator.worker.detection_schedules import start_detection_install
 from escalator.worker.digest_startup import start_digest_install
+from escalator.worker.handoff_startup import start_handoff_workflows
 from escalator.worker.heartbeat_startup import start_heartbeat_monitors
 from escalator.workflows.activity_contracts import Delivery, Notification
 from escalator.workflows.detection import DetectionWorkflow
 from escalator.workflows.digest import DigestWorkflow
 from escalator.workflows.escalation import EscalationWorkflow
+from escalator.workflows.handoff import HandoffWorkflow
 from escalator.workflows.heartbeat import HeartbeatWorkflow
 from escalator.workflows.storm import StormWorkflow
 
@@ -84,6 +89,7 @@ class Wiring:
         playbook = PlaybookActivities(self.actions, self.checker)
         digest = DigestActivities(self.digest_source or NoDigestData(), self.senders, self.fallback)
         heartbeats = HeartbeatActivities()
+        handoffs = HandoffActivities(self.oncall_changes, self.senders, self.fallback)
         return [
             records.record_steps,
             notify.deliver,
@@ -96,6 +102,8 @@ class Wiring:
             heartbeats.heartbeat_missed,
             heartbeats.heartbeat_seen,
             OnCallActivities(self.oncall_changes).resolve_on_call,
+            handoffs.next_handoff,
+            handoffs.post_handoff,
             # One per worker: its cache of events read is this replica's own.
             DetectionActivities(self.detection).detect,
         ]
@@ -133,6 +141,7 @@ def build_worker(
             StormWorkflow,
             DigestWorkflow,
             HeartbeatWorkflow,
+            HandoffWorkflow,
             DetectionWorkflow,
         ],
         activities=(wiring or Wiring()).activities(),
@@ -301,6 +310,7 @@ async def run_worker(
     budgets = serve_escalator_metrics(settings, wiring)
     digests = start_digest_install(client, settings)  # beside the worker, never blocking it
     monitors = start_heartbeat_monitors(client, settings)
+    handoffs = start_handoff_workflows(client, settings)  # one per role with a schedule
     detections = start_detection_install(client, settings)
     log.info(
         "escalator worker on %s, task queue %s%s%s",
@@ -320,6 +330,7 @@ async def run_worker(
         if digests is not None:
             digests.cancel()
         monitors.cancel()
+        handoffs.cancel()
         detections.cancel()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.remove_signal_handler(sig)
