@@ -16,7 +16,13 @@ from escalator.policies.roles import EscalationLevel, LevelChannel, Member, Owne
 from escalator.policies.snapshot import ExceptionPolicy
 from escalator.workflows.activity_contracts import RoutingDecision, RoutingInput
 from escalator.workflows.constants import PERSONAL_NOTIFY_RULES
-from escalator.workflows.contracts import AcknowledgeInput, StepKind, TimelineStep
+from escalator.workflows.contracts import (
+    AcknowledgeInput,
+    AddNoteInput,
+    ExceptionState,
+    StepKind,
+    TimelineStep,
+)
 
 # Exact step times are asserted: time must skip (a unit is a minute there).
 pytestmark = [pytest.mark.temporal, pytest.mark.time_skipping_only]
@@ -236,3 +242,32 @@ async def test_routing_notify_uses_the_members_notify_steps(
     await h.advance(6)  # past the page rule's 2m and 5m: they are not this urgency's
     assert _alice(h, eid) == [("slack_dm", ALICE_DM)]
     assert h.channel.for_exception(eid)[0].reason == "notify"
+
+
+async def test_steps_waiting_when_the_run_continues_as_new_go_out_once_in_the_next(
+    harness: Harness,
+) -> None:
+    h = harness
+    policy = _policy(h, ["slack", "slack_dm", "sms", "voice"], response=10)
+    eid = (await h.raise_(detection(subject()), policy, history_limit=50)).exception_id
+    first = steps(await h.until(eid, has(StepKind.NOTIFIED)), StepKind.NOTIFIED)[0]
+    first_run = (await h.handle(eid).describe()).run_id
+    for n in range(40):  # notes fill the run until it continues as new (the SMS still waits)
+        if (await h.handle(eid).describe()).run_id != first_run:
+            break
+        await h.update(eid, "add_note", AddNoteInput(actor="alice", note=f"looking {n}"))
+    else:
+        raise AssertionError("the run never continued as new")
+    await h.new_run_ready(eid, first_run)
+    assert _alice(h, eid) == [("slack_dm", ALICE_DM)]  # both later steps carried, not sent
+    await h.advance(5)
+    status = await h.until(eid, lambda s: bool(_personal(s.timeline, "voice")))
+    (sms,), (voice,) = _personal(status.timeline, "sms"), _personal(status.timeline, "voice")
+    _on_time(sms, first, 2 * h.unit)
+    _on_time(voice, first, 5 * h.unit)
+    assert status.state is ExceptionState.OPEN
+    assert _alice(h, eid) == [
+        ("slack_dm", ALICE_DM),
+        ("sms", ALICE_PHONE),
+        ("voice", ALICE_PHONE),
+    ]
