@@ -486,6 +486,12 @@ def _render_explain(r: ExplainResult) -> None:
                 channels.append(f"{target.channel}: {target.address}{who}")
             else:
                 channels.append(f"{target.channel}: UNREACHABLE ({target.reason})")
+        for step in lvl.steps:  # the on-call member's own rule, within the level's channels
+            when = "at once" if not step.after else f"after {format_duration(step.after)}"
+            goes = f"SKIPPED ({step.skipped})" if step.skipped else _clock(step.at)
+            channels.append(
+                f"{lvl.on_call}'s step {step.step}: {step.channel} {step.address} {when}: {goes}"
+            )
         if lvl.console_fallback:
             channels.append("console only")
         if lvl.informed:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import jsonschema
@@ -14,6 +15,7 @@ from typer.testing import CliRunner
 
 from escalator.cli.main import app
 from escalator.policies.errors import PolicyError
+from escalator.policies.explain import explain
 from escalator.policies.loader import load, load_policies
 from escalator.policies.notify_checks import notify_rule_warnings
 from escalator.policies.reference import SCHEMA_PATH
@@ -174,3 +176,50 @@ def test_a_broadcast_counts_as_a_level_paging_the_lead_role(tmp_path: Path) -> N
     loaded = load(_files(tmp_path, text))
     warnings = notify_rule_warnings(loaded.policies, loaded.sources["roles"])
     assert [str(w) for w in warnings if "night-shift" in str(w)] == []
+
+
+def test_explain_shows_the_on_call_members_steps_within_each_level(tmp_path: Path) -> None:
+    """Starter policy: level 1 posts to Slack only, level 2 allows slack_dm and sms; chloe
+    (on call then) wants a DM, an SMS after 2m and a call after 5m."""
+    starter = tmp_path / "starter"
+    shutil.copytree(EXAMPLES, starter)
+    roles = starter / "roles.yaml"
+    rule = "notify: {page: [{channel: slack_dm}, {channel: sms, after: 2m}, {channel: voice, after: 5m}]}"
+    chloe = '{name: chloe, slack_user_id: U0INV00003, phone: "+31612340003"}'
+    assert chloe in roles.read_text("utf-8")
+    roles.write_text(roles.read_text("utf-8").replace(chloe, chloe[:-1] + ", " + rule + "}"))
+    result = explain(
+        load_policies([starter]),
+        "awaiting_inventory",
+        datetime.fromisoformat("2026-03-06T10:30:00+01:00"),
+    )
+    first, second = result.levels[0], result.levels[1]
+    assert first.on_call == second.on_call == "chloe"
+    assert [(s.channel, s.skipped) for s in first.steps] == [
+        ("slack_dm", "the level does not allow slack_dm"),
+        ("sms", "the level does not allow sms"),
+        ("voice", "the level does not allow voice"),
+    ]
+    assert [t.channel for t in first.targets] == ["slack"] and not first.console_fallback
+    assert [(s.channel, s.address, s.at - second.notify_at, s.skipped) for s in second.steps] == [
+        ("slack_dm", "U0INV00003", timedelta(0), None),
+        ("sms", "+31******003", timedelta(minutes=2), None),
+        ("voice", "+31******003", timedelta(minutes=5), "the level does not allow voice"),
+    ]
+    assert second.targets == [] and not second.console_fallback  # her steps replace DM and SMS
+    out = CliRunner().invoke(
+        app,
+        [
+            "policy",
+            "explain",
+            "awaiting_inventory",
+            "--policy",
+            str(starter),
+            "--at",
+            "2026-03-06T10:30:00+01:00",
+            "--json",
+        ],
+    )
+    assert out.exit_code == 0, out.output
+    levels = json.loads(out.output)["levels"]
+    assert [s["channel"] for s in levels[1]["steps"]] == ["slack_dm", "sms", "voice"]
