@@ -277,6 +277,13 @@ def step_text(step: TimelineStep, ctx: MessageContext | None = None) -> str:
         StepKind.OCCURRED_AGAIN: "Occurred again",
         StepKind.CONDITION_CLEARED: "Condition cleared",
         StepKind.EXHAUSTED: "Every level was notified without an acknowledgement",
+        StepKind.STEPS_STOPPED: (
+            "Stopped "
+            + ", ".join(
+                f"{p.get('member')}'s {p.get('channel')}" for p in detail.get("stopped") or []
+            )
+            + f": {detail.get('cause', '')}"
+        ),
     }.get(step.kind, step.kind.value.replace("_", " ").capitalize())
     return f"{_when(step.at)} · {text}"
 

@@ -28,6 +28,7 @@ __all__ = [
     "NOTIFY_RETRY",
     "OCCURRENCE_ONCE",
     "ONCALL_RESOLVED",
+    "PERSONAL_NOTIFY_RULES",
     "QUICK_RETRY",
     "RECORD_FOREVER",
     "RECORD_RETRY",
@@ -110,3 +111,6 @@ STORM_GATE = "storm-gate"
 # vacations from the records), and recorded with the page; before, the policy's rotation
 # was read inside the workflow.
 ONCALL_RESOLVED = "oncall-resolved"
+# A paged member with a personal notification rule is reached by its steps (the later ones
+# on durable timers, stopped by an answer); before, by the level's channels alone.
+PERSONAL_NOTIFY_RULES = "personal-notify-rules"
