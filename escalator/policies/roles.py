@@ -43,7 +43,10 @@ class Member(PolicyModel):
     """Slack user id (`U…`/`W…`), for `slack_dm` and mentions."""
     phone: str | None = Field(default=None, pattern=r"^\+[1-9]\d{6,14}$")  # E.164
     """Phone number in E.164 (`+31612345678`), quoted in YAML, for `sms` and `voice`."""
-    notify: NotifyRules | None = None
+    # Left out of the serialised snapshot when unset, so a worker from before personal
+    # rules (extra fields forbidden) still reads the snapshots of members without them
+    # during a rolling upgrade, and policy versions without rules stay as they were.
+    notify: NotifyRules | None = Field(default=None, exclude_if=lambda v: v is None)
     """Personal notification rules: steps per urgency (`page`, `notify`), each a channel and an `after`; within what the level allows."""
 
     @model_validator(mode="after")
