@@ -14,11 +14,14 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "detectors"))
 import itertools
 
+import polars as pl
 from detector_helpers import events
 
 from escalator.analytics.mining import paths
+from escalator.analytics.mining.case_order import ACT_NO, case_order
 from escalator.analytics.mining.mine import mine
 from escalator.analytics.mining.render_html import render_html
+from escalator.detectors.events import EVENT
 from escalator.policies.rules import Outcome
 
 ROWS = [
@@ -163,3 +166,20 @@ def test_cases_per_activity_counted_alike_above_the_bitmap_limit(
     monkeypatch.setattr(paths, "BITMAP_LIMIT", 0)
     dfg = mine(events(rows), "orders", None).data["dfg"]
     assert [(a["activity"], a["count"], a["cases"]) for a in dfg["activities"]] == want
+
+
+def test_activity_codes_index_the_sorted_names() -> None:
+    """Codes number the names in sorted order, whatever order the events come in; an
+    event without a name (no reader hands one over) gets no code rather than a wrong one."""
+    frame = events(ROWS).sample(fraction=1.0, shuffle=True, seed=5)
+    order = case_order(frame)
+    names = order.activities.to_list()
+    assert names == sorted({e for _, e, _ in ROWS})
+    coded = order.events.select(EVENT, ACT_NO).iter_rows()
+    assert all(names[code] == name for name, code in coded)
+    unnamed = frame.with_columns(
+        pl.when(pl.int_range(pl.len()) == 0).then(None).otherwise(pl.col(EVENT)).alias(EVENT)
+    )
+    order = case_order(unnamed)
+    assert order.activities.null_count() == 0
+    assert order.events.filter(pl.col(EVENT).is_null())[ACT_NO].to_list() == [None]

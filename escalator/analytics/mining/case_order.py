@@ -54,6 +54,24 @@ def _stable_order(key: np.ndarray) -> np.ndarray:
     return low[np.argsort(high, kind="stable")]
 
 
+def _activity_codes(events: pl.Series) -> tuple[pl.Series, pl.Series]:
+    """The names sorted, and each event's index into them. One pass of hashing over the
+    names (a categorical cast; the names of a log in time order lie scattered in memory,
+    so a second pass, as a unique then an enum cast, costs as much again); the few
+    distinct codes are then renumbered in name order through a lookup table."""
+    cat = events.cast(pl.Categorical)
+    if cat.null_count():  # no reader hands over an event without a name; still, exact
+        names = events.unique().drop_nulls().sort()
+        return names, events.cast(pl.Enum(names)).to_physical().cast(pl.UInt32)
+    distinct = cat.unique()
+    by_name = distinct.cast(pl.String).arg_sort().to_numpy()
+    ids = distinct.to_physical().to_numpy()
+    lookup = np.zeros(int(ids.max()) + 1 if ids.size else 0, dtype=np.uint32)
+    lookup[ids[by_name]] = np.arange(by_name.size, dtype=np.uint32)
+    names = distinct.cast(pl.String).gather(by_name).alias(EVENT)
+    return names, pl.Series(lookup[cat.to_physical().to_numpy()])
+
+
 def _in_time_order_per_case(ev: pl.DataFrame) -> bool:
     """Whether (time, line) never goes back within a case."""
     ts, prev = pl.col(TS), pl.col(TS).shift(1)
@@ -79,6 +97,5 @@ def case_order(events: pl.DataFrame) -> CaseOrder:
     if not _in_time_order_per_case(ev):
         order = [CASE_NO, TS, LINE] if LINE in ev.columns else [CASE_NO, TS]
         ev = ev.sort(order, maintain_order=True).with_columns(pl.col(CASE_NO).set_sorted())
-    names = ev[EVENT].unique().drop_nulls().sort()
-    code = pl.col(EVENT).cast(pl.Enum(names)).to_physical().cast(pl.UInt32)
-    return CaseOrder(ev.with_columns(code.alias(ACT_NO)), names)
+    names, codes = _activity_codes(ev[EVENT])
+    return CaseOrder(ev.with_columns(codes.alias(ACT_NO)), names)
