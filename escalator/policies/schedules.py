@@ -242,6 +242,7 @@ class OnCall:
     layer: str | None = None
     override: str | None = None
     skipped: tuple[str, ...] = field(default=())  # away members passed over
+    override_by: str | None = None  # who made the override, when one decided
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -250,6 +251,7 @@ class OnCall:
             "layer": self.layer,
             "override": self.override,
             "skipped": list(self.skipped),
+            "override_by": self.override_by,
         }
 
 
@@ -273,6 +275,7 @@ def on_call(schedule: Schedule, overrides: Sequence[Override | Away], at: dateti
             layer=base.layer,
             override=o.id or "override",
             skipped=base.skipped,
+            override_by=o.created_by or None,
         )
     return base
 

@@ -58,6 +58,7 @@ def _busy_state() -> EscalationState:
     s.add_notified("billing-leads")
     s.messages = {"inventory|slack|#inventory": "msg-1"}
     s.notify_count = 7
+    s.note_on_call("billing-leads", {"member": "carol", "why": "layer days", "layer": "days"})
     s.occurrences, s.payload = 4, {"waiting_for": "sku-9"}
     s.last_detection = detection("o-1", waiting_for="sku-9")
     r.apply_acknowledge(s, AcknowledgeInput(actor="alice"), T0 + 2 * MIN)

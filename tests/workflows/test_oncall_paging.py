@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from harness import Harness, has, steps, subject
 from policy_factory import ROLES, detection, make_policy
+from temporalio.api.sdk.v1 import WorkflowMetadata
 
 from escalator.activities.oncall import store_changes
 from escalator.policies.roles import EscalationLevel, Member, OwnerRole
@@ -103,6 +104,16 @@ async def test_an_override_made_mid_escalation_reaches_the_next_level(
     assert f"made by {scheduled}" in second.detail["on_call"]["why"]
     dm = [n for n in await h.pages_for(eid, "escalated") if n.channel == "slack_dm"]
     assert [(n.target, n.member) for n in dm] == [("UCAROL1", "carol")]
+
+    # The Temporal UI (the server's answer to the metadata query the UI sends): who was
+    # on call at each level paged so far, and why.
+    meta = await h.handle(eid).query("__temporal_workflow_metadata", result_type=WorkflowMetadata)
+    details = meta.current_details
+    assert "**On call when paged:**" in details
+    assert f"- level 1 · inventory: **{scheduled}**" in details
+    assert "— layer weekly" in details
+    assert "- level 2 · inventory: **carol**" in details
+    assert f"— override `{made.id}` by {scheduled} over layer weekly" in details
     await h.save_history(eid, "oncall_override_mid_escalation")
 
 
