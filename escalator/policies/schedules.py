@@ -28,7 +28,7 @@ Who is on call is a pure function of the schedule, the overrides and the time
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cached_property
@@ -48,10 +48,10 @@ __all__ = [
     "Override",
     "Schedule",
     "ShiftWindow",
-    "gaps",
-    "next_handoffs",
+    "decide",
+    "gap_answer",
+    "layer_answer",
     "on_call",
-    "timeline",
 ]
 
 DAY = timedelta(days=1)
@@ -259,8 +259,28 @@ def on_call(schedule: Schedule, overrides: Sequence[Override | Away], at: dateti
     """Who is on call at ``at``; pure: the same inputs always give the same answer."""
     if at.tzinfo is None:
         raise ValueError("on_call needs an aware datetime")
+    layers = schedule.layers
+
+    def shift(i: int) -> int | None:
+        layer = layers[i]
+        return layer.period(at) if layer.active(at) else None
+
+    return decide(schedule, overrides, at, shift)
+
+
+def decide(
+    schedule: Schedule,
+    overrides: Sequence[Override | Away],
+    at: datetime,
+    shift: Callable[[int], int | None],
+) -> OnCall:
+    """The precedence rules (overrides, then layers with vacations skipped, then a gap),
+    given ``shift(i)``: the hand-offs layer ``i`` has had at ``at``, None when it is not
+    active then. :func:`on_call` reads the clock for it; the sweep
+    (``escalator.policies.schedule_sweep``) its precomputed intervals, so both answer by
+    the same rules."""
     away = {o.member for o in overrides if isinstance(o, Away) and o.active(at)}
-    base = _scheduled(schedule, away, at)
+    base = _scheduled(schedule, away, shift)
     for o in reversed(overrides):  # the one made last wins
         if not isinstance(o, Override) or not o.active(at):
             continue
@@ -280,12 +300,29 @@ def on_call(schedule: Schedule, overrides: Sequence[Override | Away], at: dateti
     return base
 
 
-def _scheduled(schedule: Schedule, away: set[str], at: datetime) -> OnCall:
+def layer_answer(layer: Layer, k: int, name: str, skipped: Sequence[str] = ()) -> OnCall:
+    """``name`` of layer ``layer`` is on call in its shift ``k`` (``skipped`` passed over
+    as away)."""
+    why = f"layer {layer.name} ({layer.timezone}), shift {k}"
+    if skipped:
+        why += f"; {', '.join(skipped)} away, next in order covers"
+    return OnCall(name, why, layer=layer.name, skipped=tuple(skipped))
+
+
+def gap_answer(skipped: Sequence[str] = ()) -> OnCall:
+    why = "nobody scheduled (a gap)"
+    if skipped:
+        why = f"{', '.join(skipped)} away and nobody else scheduled (a gap)"
+    return OnCall(None, why, skipped=tuple(skipped))
+
+
+def _scheduled(schedule: Schedule, away: set[str], shift: Callable[[int], int | None]) -> OnCall:
     skipped: list[str] = []
-    for layer in reversed(schedule.layers):
-        if not layer.active(at):
+    for i in range(len(schedule.layers) - 1, -1, -1):
+        k = shift(i)
+        if k is None:
             continue
-        k = layer.period(at)
+        layer = schedule.layers[i]
         n = len(layer.order)
         for j in range(n):
             name = layer.order[(k + j) % n]
@@ -293,72 +330,8 @@ def _scheduled(schedule: Schedule, away: set[str], at: datetime) -> OnCall:
                 if name not in skipped:
                     skipped.append(name)
                 continue
-            why = f"layer {layer.name} ({layer.timezone}), shift {k}"
-            if skipped:
-                why += f"; {', '.join(skipped)} away, next in order covers"
-            return OnCall(name, why, layer=layer.name, skipped=tuple(skipped))
-    why = "nobody scheduled (a gap)"
-    if skipped:
-        why = f"{', '.join(skipped)} away and nobody else scheduled (a gap)"
-    return OnCall(None, why, skipped=tuple(skipped))
-
-
-def timeline(
-    schedule: Schedule,
-    overrides: Sequence[Override | Away],
-    start: datetime,
-    end: datetime,
-) -> list[tuple[datetime, OnCall]]:
-    """Who is on call from ``start`` until ``end``: (from, answer) at each change."""
-    start, end = start.astimezone(UTC), end.astimezone(UTC)
-    edges = {start}
-    for layer in schedule.layers:
-        edges.update(layer.edges(start, end))
-    for o in overrides:
-        for t in (o.starts_at, o.ends_at):
-            t = t.astimezone(UTC)
-            if start <= t < end:
-                edges.add(t)
-    out: list[tuple[datetime, OnCall]] = []
-    for t in sorted(edges):
-        now = on_call(schedule, overrides, t)
-        if out:
-            prev = out[-1][1]
-            if (prev.member, prev.layer, prev.override) == (now.member, now.layer, now.override):
-                continue
-        out.append((t, now))
-    return out
-
-
-def next_handoffs(
-    schedule: Schedule,
-    overrides: Sequence[Override | Away],
-    at: datetime,
-    count: int = 3,
-    horizon: timedelta = timedelta(days=62),
-) -> list[tuple[datetime, OnCall]]:
-    """The next ``count`` changes of who is on call after ``at`` (within ``horizon``)."""
-    changes = timeline(schedule, overrides, at, at + horizon)
-    out = []
-    current = changes[0][1].member if changes else None
-    for t, who in changes[1:]:
-        if who.member != current:
-            out.append((t, who))
-            current = who.member
-            if len(out) == count:
-                break
-    return out
-
-
-def gaps(schedule: Schedule, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
-    """The periods in [start, end) when no layer is active (nobody on call)."""
-    changes = timeline(schedule, [], start, end)
-    out: list[tuple[datetime, datetime]] = []
-    for i, (t, who) in enumerate(changes):
-        if who.member is None:
-            until = changes[i + 1][0] if i + 1 < len(changes) else end.astimezone(UTC)
-            out.append((t, until))
-    return out
+            return layer_answer(layer, k, name, skipped)
+    return gap_answer(skipped)
 
 
 def _days(first: date, last: date) -> Iterable[date]:
