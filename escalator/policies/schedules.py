@@ -243,6 +243,7 @@ class OnCall:
     override: str | None = None
     skipped: tuple[str, ...] = field(default=())  # away members passed over
     override_by: str | None = None  # who made the override, when one decided
+    timezone: str | None = None  # the zone of the layer (under an override: the layer's below)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -252,6 +253,7 @@ class OnCall:
             "override": self.override,
             "skipped": list(self.skipped),
             "override_by": self.override_by,
+            "timezone": self.timezone,
         }
 
 
@@ -296,6 +298,7 @@ def decide(
             override=o.id or "override",
             skipped=base.skipped,
             override_by=o.created_by or None,
+            timezone=base.timezone,
         )
     return base
 
@@ -306,7 +309,7 @@ def layer_answer(layer: Layer, k: int, name: str, skipped: Sequence[str] = ()) -
     why = f"layer {layer.name} ({layer.timezone}), shift {k}"
     if skipped:
         why += f"; {', '.join(skipped)} away, next in order covers"
-    return OnCall(name, why, layer=layer.name, skipped=tuple(skipped))
+    return OnCall(name, why, layer=layer.name, skipped=tuple(skipped), timezone=layer.timezone)
 
 
 def gap_answer(skipped: Sequence[str] = ()) -> OnCall:

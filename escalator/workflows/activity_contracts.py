@@ -175,6 +175,7 @@ class OnCallAnswer(Contract):
     skipped: list[str] = Field(default_factory=list)  # away, passed over
     # Who made the override that decided (histories recorded before it lack the field).
     override_by: str | None = None
+    timezone: str | None = None  # the layer's zone: where "night" is for this member
 
 
 # --- playbook ---

@@ -53,4 +53,6 @@ async def ask_on_call(policy: ExceptionPolicy, role: str) -> dict[str, Any] | No
             role=role,
             **(who.as_dict() | {"why": f"{who.why}; overrides unknown ({err.cause or err})"}),
         )
-    return answer.model_dump(mode="json") | {"at": now.isoformat()}
+    # The calendar's zone beside the layer's: the report reads nights in one of them.
+    calendar = policy.calendar.timezone if policy.calendar else None
+    return answer.model_dump(mode="json") | {"at": now.isoformat(), "calendar_timezone": calendar}

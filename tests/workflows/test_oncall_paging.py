@@ -76,6 +76,7 @@ async def test_an_override_made_mid_escalation_reaches_the_next_level(
     scheduled = on_call["member"]
     assert scheduled in ("alice", "bob") and on_call["layer"] == "weekly"
     assert on_call["override"] is None and "layer weekly" in on_call["why"]
+    assert on_call["timezone"] == "Europe/Amsterdam"  # where nights are, for the report
     phone = {m.name: m.phone for m in INVENTORY.members}[scheduled]
     firsts = await h.pages_for(eid, "first", 2)
     assert {(n.channel, n.target, n.member) for n in firsts} == {
