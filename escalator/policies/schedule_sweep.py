@@ -30,6 +30,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
+from operator import ne
+from typing import cast
 from zoneinfo import ZoneInfo
 
 from escalator.policies.roles import OwnerRole
@@ -97,16 +99,24 @@ def _handoffs(
     # Readings and hand-offs both only grow, so the stretch only moves forward.
     wall = (layer._first_local - NAIVE_EPOCH) // timedelta(microseconds=1) + k * every
     out: list[int] = []
-    i, last = 0, len(segments) - 1
-    while True:
-        while i < last and segments[i][1] + segments[i][2] <= wall:
-            i += 1
-        a, _, off = segments[i]
-        t = max(a, wall - off)  # past the last stretch (PAD beyond hi): after hi anyway
+    for a, b, off in segments:
+        limit = b + off  # readings of this stretch end here
+        if wall >= limit:
+            continue
+        # The first may fall where the clock skipped (clamped to the jump); whole-day
+        # periods are longer than any jump, so the rest read normally in this stretch.
+        t = max(a, wall - off)
         if t >= hi:
             return out
         out.append(t)
         wall += every
+        if wall < limit:
+            n = max((min(limit, hi + off) - wall + every - 1) // every, 0)
+            out.extend(range(wall - off, wall - off + n * every, every))
+            wall += n * every
+            if wall - off >= hi:
+                return out
+    return out  # the stretches reach PAD past hi: no hand-off before hi is left
 
 
 def _week(layer: Layer) -> list[tuple[int, int]]:
@@ -309,32 +319,41 @@ def sweep(
     # Overlay: the highest layer where it is active, then the next below, then gaps.
     free = [(lo, hi)]
     covered: list[tuple[int, int]] = []
-    spans: list[tuple[int, int, Base]] = []
+    spans: list[tuple[int, int, int, int]] = []  # (start, end, layer index or -1, shift)
     for i in range(len(layered) - 1, -1, -1):
         if not free:
             break
-        order, n = schedule.layers[i].order, len(schedule.layers[i].order)
         pieces = layered[i].pieces
         if covered:
             pieces = _within(pieces, free)
-        spans += [(a, b, (order[k % n], i, k)) for a, b, k in pieces]
+        spans += [(a, b, i, k) for a, b, k in pieces]
         covered = _merged(sorted(covered + actives[i])) if covered else actives[i]
         free = _complement(covered, lo, hi)
-    spans += [(a, b, None) for a, b in free]
+    spans += [(a, b, -1, 0) for a, b in free]
     spans.sort()  # disjoint: the starts decide
+    orders = [layer.order for layer in schedule.layers]
+
+    def base(i: int, k: int) -> Base:
+        return (orders[i][k % len(orders[i])], i, k) if i >= 0 else None
 
     starts: list[int] = []
     answers: list[Base | OnCall] = []
     changed = _changed_periods(overrides, lo, hi)
     if not changed:
-        member: str | None = ""
-        index = -2
-        for a, _, who in spans:
-            m, i = (None, -1) if who is None else (who[0], who[1])
-            if i != index or m != member:  # a change of member or layer, as `timeline`
-                starts.append(a)
-                answers.append(who)
-                member, index = m, i
+        # Keep the spans whose (layer, member) differs from the one before, as `timeline`
+        # lists changes; comprehensions, as this runs for every span of every role.
+        sizes = [len(o) for o in orders]
+        keys = [(i, orders[i][k % sizes[i]]) if i >= 0 else (-1, None) for _, _, i, k in spans]
+        kept = [True, *map(ne, keys[1:], keys[:-1])]
+        starts = [sp[0] for sp, keep in zip(spans, kept, strict=True) if keep]
+        answers = cast(
+            list[Base | OnCall],
+            [
+                (key[1], key[0], sp[3]) if key[0] >= 0 else None
+                for sp, key, keep in zip(spans, keys, kept, strict=True)
+                if keep
+            ],
+        )
         return Timeline(schedule, start, end, starts, answers)
 
     names = [layer.name for layer in schedule.layers]
@@ -357,7 +376,8 @@ def sweep(
         | {t for lay in layered for p in lay.pieces for t in p[:2]}
     )
     ci = 0
-    for a, b, who in spans:
+    for a, b, i, k in spans:
+        who = base(i, k)
         t = a
         while t < b:
             while ci < len(changed) and changed[ci][1] <= t:
