@@ -74,7 +74,9 @@ def load_on_call_pages(engine: sa.Engine, *, since: datetime | None = None) -> p
     rows = []
     with engine.connect() as conn:
         for r in conn.execute(query.order_by(STEPS.c.at, STEPS.c.seq)):
-            row = on_call_page_row(r[0], r[1], as_utc(r[2]), r[3], r[4], r[5] or {})
+            at = as_utc(r[2])
+            assert at is not None  # the column is NOT NULL
+            row = on_call_page_row(r[0], r[1], at, r[3], r[4], r[5] or {})
             if row is not None:
                 rows.append(row)
     return pl.DataFrame(rows, schema=ON_CALL_PAGES_SCHEMA)

@@ -31,7 +31,7 @@ def _page(
     reason: str = "first",
     level: int = 1,
 ) -> None:
-    detected = {
+    detected: dict[str, Any] = {
         "journey": "orderToShip", "rule": "awaiting_inventory", "kind": "latency",
         "subject": exc, "severity": "high", "policy_version": "v1",
         "onset": at.isoformat(), "detected_at": at.isoformat(), "owner_role": "inventory",
