@@ -145,6 +145,8 @@ def _active(
         microseconds=1
     )
     template = _week(layer)
+    if not template:
+        return []
     local = [
         (monday + w * WEEK_US + x, monday + w * WEEK_US + y)
         for w in range(weeks)
