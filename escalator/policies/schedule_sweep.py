@@ -41,10 +41,10 @@ from escalator.policies.schedules import (
     OnCall,
     Override,
     Schedule,
-    _transitions,
     decide,
     gap_answer,
     layer_answer,
+    offset_changes,
 )
 
 __all__ = ["Timeline", "gaps", "next_handoffs", "on_call_at", "sweep", "timeline"]
@@ -74,7 +74,7 @@ def _segments(zone_key: str, lo: int, hi: int) -> tuple[tuple[int, int, int], ..
     """``(start, end, UTC offset)`` in µs covering [lo, hi): the zone's offset is constant
     in each (cached: many layers share a zone and a period)."""
     zone = ZoneInfo(zone_key)
-    cuts = [lo, *(_us(t) for t in _transitions(zone, _dt(lo), _dt(hi))), hi]
+    cuts = [lo, *(_us(t) for t in offset_changes(zone, _dt(lo), _dt(hi))), hi]
     out = []
     for a, b in itertools.pairwise(cuts):
         off = _dt(a).astimezone(zone).utcoffset()
@@ -90,14 +90,14 @@ def _handoffs(
     ``hi``, in µs."""
     k = k0 + 1
     every = layer.handoff_every // timedelta(microseconds=1)
-    if not layer._wall_clock:
-        first = _us(layer._first_utc) + k * every
+    if not layer.wall_clock:
+        first = _us(layer.first_utc) + k * every
         return list(range(first, hi, every)) if first < hi else []
     # A wall-clock hand-off happens at the first instant the local clock reads its time
     # or later (as ``schedules._first_reaching``): in the first stretch whose readings
     # reach past it, at that reading, or at the stretch's start when the clock skipped it.
     # Readings and hand-offs both only grow, so the stretch only moves forward.
-    wall = (layer._first_local - NAIVE_EPOCH) // timedelta(microseconds=1) + k * every
+    wall = (layer.first_local - NAIVE_EPOCH) // timedelta(microseconds=1) + k * every
     out: list[int] = []
     for a, b, off in segments:
         limit = b + off  # readings of this stretch end here

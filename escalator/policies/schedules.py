@@ -14,7 +14,8 @@ elapsed time from ``start``. A rotation extends before its start too: ``start`` 
 anchors who is first.
 
 Who is on call is a pure function of the schedule, the overrides and the time
-(:func:`on_call`); the overrides and vacations come from the records database
+(:func:`on_call`, the definition; ``escalator.policies.schedule_sweep`` answers a whole
+period at once by the same rules); the overrides and vacations come from the records database
 (they are operational data, not policy). Precedence, highest first:
 
 1. an override active at that instant (the one made last wins); one that
@@ -51,6 +52,7 @@ __all__ = [
     "decide",
     "gap_answer",
     "layer_answer",
+    "offset_changes",
     "on_call",
 ]
 
@@ -125,30 +127,30 @@ class Layer(PolicyModel):
         return ZoneInfo(self.timezone)
 
     @cached_property
-    def _first_local(self) -> datetime:
+    def first_local(self) -> datetime:
         start = self.start
         if start.tzinfo is not None:
             start = start.astimezone(self.zone)
         return start.replace(tzinfo=None)
 
     @cached_property
-    def _first_utc(self) -> datetime:
-        return _first_reaching(self.zone, self._first_local)
+    def first_utc(self) -> datetime:
+        return _first_reaching(self.zone, self.first_local)
 
     @cached_property
-    def _wall_clock(self) -> bool:
+    def wall_clock(self) -> bool:
         return self.handoff_every % DAY == timedelta(0)
 
     def handoff(self, k: int) -> datetime:
         """The instant (UTC) the ``k``-th hand-off after ``start`` happens."""
-        if not self._wall_clock:
-            return self._first_utc + k * self.handoff_every
-        return _first_reaching(self.zone, self._first_local + k * self.handoff_every)
+        if not self.wall_clock:
+            return self.first_utc + k * self.handoff_every
+        return _first_reaching(self.zone, self.first_local + k * self.handoff_every)
 
     def period(self, at: datetime) -> int:
         """How many hand-offs after ``start`` have happened at ``at`` (negative before it)."""
         at = at.astimezone(UTC)
-        k = (at - self._first_utc) // self.handoff_every
+        k = (at - self.first_utc) // self.handoff_every
         # Daylight saving moves a wall-clock hand-off by at most a few hours: adjust.
         while self.handoff(k + 1) <= at:
             k += 1
@@ -181,7 +183,7 @@ class Layer(PolicyModel):
                         if start <= t < end:
                             yield t
         # Where the clock jumps, a wall-clock window edge inside the jump takes effect.
-        yield from _transitions(self.zone, start, end)
+        yield from offset_changes(self.zone, start, end)
 
 
 class Schedule(PolicyModel):
@@ -352,7 +354,7 @@ def _first_reaching(zone: ZoneInfo, wall: datetime) -> datetime:
     if first.astimezone(zone).replace(tzinfo=None) == wall:
         return first
     before = wall.replace(tzinfo=zone, fold=1).astimezone(UTC)  # read with the old offset
-    return next(_transitions(zone, min(before, first), max(before, first) + DAY), first)
+    return next(offset_changes(zone, min(before, first), max(before, first) + DAY), first)
 
 
 def _wall_instants(zone: ZoneInfo, d: date, second: int) -> set[datetime]:
@@ -363,7 +365,7 @@ def _wall_instants(zone: ZoneInfo, d: date, second: int) -> set[datetime]:
     }
 
 
-def _transitions(zone: ZoneInfo, start: datetime, end: datetime) -> Iterator[datetime]:
+def offset_changes(zone: ZoneInfo, start: datetime, end: datetime) -> Iterator[datetime]:
     """Instants in [start, end) where ``zone``'s UTC offset changes (to the second)."""
 
     def offset(ts: int) -> timedelta | None:
