@@ -23,6 +23,7 @@ __all__ = [
     "RuleScorecardRecord",
     "SilenceRecord",
     "TimelineRecord",
+    "WatchStateRecord",
 ]
 
 
@@ -184,3 +185,23 @@ class OnCallChangeRecord(SQLModel, table=True):
     created_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
     removed_at: datetime | None = _ts()
     removed_by: str | None = Field(default=None, max_length=120)
+
+
+class WatchStateRecord(SQLModel, table=True):
+    """What detection on Temporal remembers of one journey's event table between runs
+    (``escalator.records.watch_states``): the watermark, the open dedupe keys, the raised
+    occurrences, and the lease of the run that polls now."""
+
+    __tablename__ = "watch_states"
+
+    watch_key: str = Field(primary_key=True, max_length=300)  # "journey:table"
+    journey: str = Field(max_length=80)
+    table_name: str = Field(max_length=200)
+    started_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+    watermark_ts: str | None = None  # the last row's timestamp as the source returned it
+    watermark_id: int | None = Field(default=None, sa_type=sa.BigInteger)
+    open_keys: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    raised: list[str] = Field(default_factory=list, sa_type=sa.JSON)
+    lease_owner: str | None = Field(default=None, max_length=200)
+    lease_until: datetime | None = _ts()
+    updated_at: datetime | None = _ts()
