@@ -25,7 +25,7 @@ from temporalio.exceptions import ApplicationError
 from escalator.activities.channels import ChannelSender, ConsoleSender
 from escalator.activities.handoff_blocks import ShiftValue, handoff_text, role_zone
 from escalator.activities.oncall import Changes, no_changes
-from escalator.policies.schedules import next_handoffs
+from escalator.policies.schedule_sweep import next_handoffs
 from escalator.policies.shifts import shift_at
 from escalator.workflows.activity_contracts import Notification
 from escalator.workflows.exception_contracts import ExceptionState, ExceptionStatus

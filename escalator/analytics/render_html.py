@@ -11,6 +11,7 @@ from html import escape
 from typing import Any
 
 from escalator.analytics.formatting import format_percent, format_seconds
+from escalator.analytics.oncall_load import CAUSES
 from escalator.analytics.render_learning import LEARNING_HEADERS, learning_rows
 from escalator.analytics.svg import bar_chart, grouped_bar_chart, line_chart
 
@@ -70,6 +71,37 @@ def rule_week_series(rows: list[dict[str, Any]]) -> tuple[list[str], dict[str, l
     for r in rows:
         series.setdefault(r["rule"], [0] * len(weeks))[weeks.index(r["week"])] = r["count"]
     return weeks, series
+
+
+def _on_call_section(report: dict[str, Any]) -> str:
+    load = report.get("on_call_load") or {"people": [], "per_person_week": [], "night": ""}
+    people = load["people"]
+    totals = [
+        [
+            escape(p["member"]),
+            escape(", ".join(p["roles"])),
+            str(p["pages"]),
+            str(p["night_pages"]),
+            str(p["weeks"]),
+            str(p["max_week_pages"]),
+            *(str(p["causes"][c]) for c in CAUSES),
+            escape(", ".join(f"{who} ({n})" for who, n in p["overrides_by"].items())),
+        ]
+        for p in people
+    ]
+    weeks = [
+        [escape(w["member"]), escape(w["week"]), str(w["pages"]), str(w["night_pages"])]
+        for w in load["per_person_week"]
+    ]
+    headers = ["member", "roles", "pages", "night pages", "weeks paged", "most in a week"]
+    headers += ["layer", "override", "vacation cover", "gap", "overrides made by"]
+    return (
+        f'<p class="note">{escape(load["night"])} Causes: the schedule layer\'s rotation; an '
+        "override; covering a colleague away (vacation); a gap (nobody scheduled: the first "
+        "member).</p>"
+        + _table(headers, totals, "on-call-load")
+        + _table(["member", "ISO week", "pages", "night pages"], weeks, "on-call-weeks")
+    )
 
 
 def _fmt_seconds(value: float | None) -> str:
@@ -207,6 +239,8 @@ def render_html(report: dict[str, Any], title: str = "escalator report") -> str:
 {grouped_bar_chart("rule-week", "Exceptions per rule per ISO week", "exceptions_per_rule_week", weeks, series)}
 <h2>Load per owner role</h2>
 {bar_chart("load-by-role", "Exceptions per owner role", "load_by_owner_role[].exceptions", [str(r["owner_role"]) for r in roles], [r["exceptions"] for r in roles])}
+<h2>On-call load per person</h2>
+{_on_call_section(report)}
 <h2>Open exceptions</h2>
 {bar_chart("open-by-age", "Open exceptions by age", "open_by_age[].count", [b["bucket"] for b in age], [b["count"] for b in age])}
 {_open_list(report)}

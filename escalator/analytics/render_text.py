@@ -91,6 +91,29 @@ def print_report(report: dict[str, Any], console: Console | None = None) -> None
             ],
         )
     )
+    load = report.get("on_call_load") or {"people": []}
+    out.print(
+        _table(
+            "On-call load per person (night: 22:00-07:00 in the layer's zone)",
+            [
+                "member",
+                "pages",
+                "night",
+                "weeks",
+                "most/week",
+                "layer",
+                "override",
+                "vacation",
+                "gap",
+            ],
+            [
+                [p["member"], str(p["pages"]), str(p["night_pages"]), str(p["weeks"])]
+                + [str(p["max_week_pages"])]
+                + [str(p["causes"][c]) for c in ("layer", "override", "vacation_cover", "gap")]
+                for p in load["people"]
+            ],
+        )
+    )
     rw = report["rework"]["overall"]
     dora = report["dora_operations"]
     out.print(

@@ -14,6 +14,7 @@ import polars as pl
 
 from escalator.analytics.cases import case_table
 from escalator.analytics.leadtime import lead_time_summary
+from escalator.analytics.oncall_load import ON_CALL_PAGES_SCHEMA, on_call_load
 from escalator.analytics.restore import (
     bucket_counts,
     duration_reports,
@@ -52,6 +53,7 @@ def build_report(
     logs_as_of: datetime | None = None,
     scorecards: dict[str, dict[str, Any]] | None = None,
     false_alarm_threshold: float = FALSE_ALARM_SHARE,
+    on_call_pages: pl.DataFrame | None = None,
 ) -> dict[str, Any]:
     """Figures over the exceptions detected since ``since`` and the journeys' event logs.
 
@@ -59,6 +61,8 @@ def build_report(
     computed at: a log replayed from the past (the demo) is judged as of its own time,
     not as of today, when its SLO window would hold no case. ``scorecards``: each rule's
     latest scorecard figures (the records keep them), for the rule flags.
+    ``on_call_pages``: who each page reached in person and why
+    (``escalator.records.oncall_pages``), for the on-call load per person.
     """
     log_time = logs_as_of or as_of
     if since is not None:
@@ -82,6 +86,7 @@ def build_report(
         "open_exceptions": _open_list(exceptions, as_of, ui_url, namespace),
         "rule_learning": learning_by_rule(exceptions, scorecards, threshold=false_alarm_threshold),
         "false_alarm_threshold": false_alarm_threshold,
+        "on_call_load": on_call_load(_in_period(on_call_pages, since, as_of)),
         "slos": [],
         "dora_operations": {"label": DORA_LABEL, "lead_time": []},
     }
@@ -103,6 +108,14 @@ def build_report(
     report["dora_operations"]["change_failure_rate"] = overall_rework["rate"]
     report["dora_operations"]["time_to_restore"] = report["time_to_restore"]["overall"]
     return report
+
+
+def _in_period(pages: pl.DataFrame | None, since: datetime | None, as_of: datetime) -> pl.DataFrame:
+    if pages is None:
+        return pl.DataFrame(schema=ON_CALL_PAGES_SCHEMA)
+    if since is not None:
+        pages = pages.filter(pl.col("at") >= since)
+    return pages.filter(pl.col("at") <= as_of)
 
 
 def _totals(exceptions: pl.DataFrame) -> dict[str, int]:

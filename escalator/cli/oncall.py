@@ -25,7 +25,8 @@ from escalator.cli.errors import fail as _fail
 from escalator.policies.loader import load_policies
 from escalator.policies.policy_set import PolicySet
 from escalator.policies.roles import OwnerRole
-from escalator.policies.schedules import OnCall, next_handoffs
+from escalator.policies.schedule_sweep import next_handoffs
+from escalator.policies.schedules import OnCall
 from escalator.records.oncall import OnCallError, OnCallStore, add_override, check_actor
 from escalator.records.store import Store
 from escalator.records.tables import OnCallChangeRecord

@@ -185,6 +185,7 @@ def report(
     from escalator.analytics.render_text import print_report
     from escalator.analytics.report import build_report
     from escalator.records.frames import load_exceptions
+    from escalator.records.oncall_pages import load_on_call_pages
     from escalator.records.scorecards import latest_scorecards
 
     now = datetime.now(UTC)
@@ -204,6 +205,7 @@ def report(
             logs = _logs(log or [], journeys, policies, assume_timezone, checks)
             exceptions = pending.result()
         kept = {rule: card.figures for rule, card in latest_scorecards(store).items()}
+        pages = load_on_call_pages(store.engine, since=start)
     finally:
         store.close()
     log_time = None
@@ -223,6 +225,7 @@ def report(
         namespace=settings.temporal_namespace,
         scorecards=kept,
         false_alarm_threshold=false_alarm_threshold,
+        on_call_pages=pages,
     )
     if html is not None:
         html.parent.mkdir(parents=True, exist_ok=True)

@@ -64,7 +64,8 @@ from escalator.policies.rules import (
     QualityRule,
     VolumeRule,
 )
-from escalator.policies.schedules import Schedule, gaps
+from escalator.policies.schedule_sweep import gaps
+from escalator.policies.schedules import Schedule
 from escalator.policies.webhooks import webhook_name
 
 if TYPE_CHECKING:

@@ -33,7 +33,8 @@ from escalator.policies.checks import channel_reaches
 from escalator.policies.duration import Duration
 from escalator.policies.notify_rules import PERSONAL_CHANNELS
 from escalator.policies.policy_set import PolicySet
-from escalator.policies.roles import LevelChannel, Member, OnExhausted, OwnerRole
+from escalator.policies.roles import EscalationLevel, LevelChannel, Member, OnExhausted, OwnerRole
+from escalator.policies.schedule_sweep import on_call_at
 from escalator.policies.schedules import Away, Override
 from escalator.policies.snapshot import ExceptionPolicy, snapshot
 from escalator.policies.webhooks import webhook_name
@@ -274,41 +275,55 @@ def _walk(
     levels: list[LevelPreview] = []
     t = first_page
     notified: list[str] = []
+    # When each level starts first (it does not depend on who answers), then who is on
+    # call then: one sweep per role over those times, not a search per level.
+    starts: list[tuple[int, int, EscalationLevel, datetime, datetime]] = []
     for rnd in range(1, esc.repeat + 2):
         for i, lvl in enumerate(esc.levels, start=1):
-            role = snap.role(lvl.role)
-            on_call = role.who(t, changes.get(role.name, ()))
-            member = role.member(on_call.member) or role.on_call(t)
-            personal = _personal_steps(member, list(lvl.channels), local(t))
-            if personal:  # the member's rule replaces the level's person channels for them
-                own = [c for c in lvl.channels if c not in PERSONAL_CHANNELS]
-                targets, fallback = _targets(role, own, t, member)
-                fallback = fallback and all(p.skipped for p in personal)
-            else:
-                targets, fallback = _targets(role, list(lvl.channels), t, member)
             due = after(t, lvl.response_time, lvl.business_hours)
-            levels.append(
-                LevelPreview(
-                    round=rnd,
-                    level=i,
-                    role=role.name,
-                    on_call=member.name,
-                    on_call_why=(
-                        on_call.why if on_call.member else f"{on_call.why}: the first member"
-                    ),
-                    notify_at=local(t),
-                    response_time=lvl.response_time,
-                    business_hours=lvl.business_hours,
-                    escalates_at=due,
-                    targets=targets,
-                    console_fallback=fallback,
-                    informed=[r for r in notified if r != role.name],
-                    steps=personal,
-                )
-            )
-            if role.name not in notified:
-                notified.append(role.name)
+            starts.append((rnd, i, lvl, t, due))
             t = due
+    lead_name = esc.incident_lead_role if esc.on_exhausted == "broadcast" else None
+    moments: dict[str, list[datetime]] = {}
+    for _, _, lvl, when, _ in starts:
+        moments.setdefault(lvl.role, []).append(when)
+    if lead_name:
+        moments.setdefault(lead_name, []).append(t)
+    who_at = {
+        name: on_call_at(snap.role(name), changes.get(name, ()), times)
+        for name, times in moments.items()
+    }
+    for rnd, i, lvl, t, due in starts:
+        role = snap.role(lvl.role)
+        on_call = who_at[role.name][t]
+        member = role.member(on_call.member) or role.on_call(t)
+        personal = _personal_steps(member, list(lvl.channels), local(t))
+        if personal:  # the member's rule replaces the level's person channels for them
+            own = [c for c in lvl.channels if c not in PERSONAL_CHANNELS]
+            targets, fallback = _targets(role, own, t, member)
+            fallback = fallback and all(p.skipped for p in personal)
+        else:
+            targets, fallback = _targets(role, list(lvl.channels), t, member)
+        levels.append(
+            LevelPreview(
+                round=rnd,
+                level=i,
+                role=role.name,
+                on_call=member.name,
+                on_call_why=(on_call.why if on_call.member else f"{on_call.why}: the first member"),
+                notify_at=local(t),
+                response_time=lvl.response_time,
+                business_hours=lvl.business_hours,
+                escalates_at=due,
+                targets=targets,
+                console_fallback=fallback,
+                informed=[r for r in notified if r != role.name],
+                steps=personal,
+            )
+        )
+        if role.name not in notified:
+            notified.append(role.name)
+    t = starts[-1][4] if starts else t
 
     never += _never_reached(snap, levels)
     exhausted_at = local(t)
@@ -320,7 +335,7 @@ def _walk(
         )
     elif esc.on_exhausted == "broadcast" and esc.incident_lead_role:
         lead = snap.role(esc.incident_lead_role)
-        lead_who = lead.who(t, changes.get(lead.name, ()))
+        lead_who = who_at[lead.name][t]
         lead_member = lead.member(lead_who.member) or lead.on_call(t)
         broadcast, _ = _targets(lead, list(esc.levels[-1].channels), t, lead_member)
         text = (

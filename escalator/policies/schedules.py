@@ -14,7 +14,8 @@ elapsed time from ``start``. A rotation extends before its start too: ``start`` 
 anchors who is first.
 
 Who is on call is a pure function of the schedule, the overrides and the time
-(:func:`on_call`); the overrides and vacations come from the records database
+(:func:`on_call`, the definition; ``escalator.policies.schedule_sweep`` answers a whole
+period at once by the same rules); the overrides and vacations come from the records database
 (they are operational data, not policy). Precedence, highest first:
 
 1. an override active at that instant (the one made last wins); one that
@@ -28,7 +29,7 @@ Who is on call is a pure function of the schedule, the overrides and the time
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cached_property
@@ -48,10 +49,11 @@ __all__ = [
     "Override",
     "Schedule",
     "ShiftWindow",
-    "gaps",
-    "next_handoffs",
+    "decide",
+    "gap_answer",
+    "layer_answer",
+    "offset_changes",
     "on_call",
-    "timeline",
 ]
 
 DAY = timedelta(days=1)
@@ -125,30 +127,30 @@ class Layer(PolicyModel):
         return ZoneInfo(self.timezone)
 
     @cached_property
-    def _first_local(self) -> datetime:
+    def first_local(self) -> datetime:
         start = self.start
         if start.tzinfo is not None:
             start = start.astimezone(self.zone)
         return start.replace(tzinfo=None)
 
     @cached_property
-    def _first_utc(self) -> datetime:
-        return _first_reaching(self.zone, self._first_local)
+    def first_utc(self) -> datetime:
+        return _first_reaching(self.zone, self.first_local)
 
     @cached_property
-    def _wall_clock(self) -> bool:
+    def wall_clock(self) -> bool:
         return self.handoff_every % DAY == timedelta(0)
 
     def handoff(self, k: int) -> datetime:
         """The instant (UTC) the ``k``-th hand-off after ``start`` happens."""
-        if not self._wall_clock:
-            return self._first_utc + k * self.handoff_every
-        return _first_reaching(self.zone, self._first_local + k * self.handoff_every)
+        if not self.wall_clock:
+            return self.first_utc + k * self.handoff_every
+        return _first_reaching(self.zone, self.first_local + k * self.handoff_every)
 
     def period(self, at: datetime) -> int:
         """How many hand-offs after ``start`` have happened at ``at`` (negative before it)."""
         at = at.astimezone(UTC)
-        k = (at - self._first_utc) // self.handoff_every
+        k = (at - self.first_utc) // self.handoff_every
         # Daylight saving moves a wall-clock hand-off by at most a few hours: adjust.
         while self.handoff(k + 1) <= at:
             k += 1
@@ -181,7 +183,7 @@ class Layer(PolicyModel):
                         if start <= t < end:
                             yield t
         # Where the clock jumps, a wall-clock window edge inside the jump takes effect.
-        yield from _transitions(self.zone, start, end)
+        yield from offset_changes(self.zone, start, end)
 
 
 class Schedule(PolicyModel):
@@ -242,6 +244,8 @@ class OnCall:
     layer: str | None = None
     override: str | None = None
     skipped: tuple[str, ...] = field(default=())  # away members passed over
+    override_by: str | None = None  # who made the override, when one decided
+    timezone: str | None = None  # the zone of the layer (under an override: the layer's below)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -250,6 +254,8 @@ class OnCall:
             "layer": self.layer,
             "override": self.override,
             "skipped": list(self.skipped),
+            "override_by": self.override_by,
+            "timezone": self.timezone,
         }
 
 
@@ -257,8 +263,28 @@ def on_call(schedule: Schedule, overrides: Sequence[Override | Away], at: dateti
     """Who is on call at ``at``; pure: the same inputs always give the same answer."""
     if at.tzinfo is None:
         raise ValueError("on_call needs an aware datetime")
+    layers = schedule.layers
+
+    def shift(i: int) -> int | None:
+        layer = layers[i]
+        return layer.period(at) if layer.active(at) else None
+
+    return decide(schedule, overrides, at, shift)
+
+
+def decide(
+    schedule: Schedule,
+    overrides: Sequence[Override | Away],
+    at: datetime,
+    shift: Callable[[int], int | None],
+) -> OnCall:
+    """The precedence rules (overrides, then layers with vacations skipped, then a gap),
+    given ``shift(i)``: the hand-offs layer ``i`` has had at ``at``, None when it is not
+    active then. :func:`on_call` reads the clock for it; the sweep
+    (``escalator.policies.schedule_sweep``) its precomputed intervals, so both answer by
+    the same rules."""
     away = {o.member for o in overrides if isinstance(o, Away) and o.active(at)}
-    base = _scheduled(schedule, away, at)
+    base = _scheduled(schedule, away, shift)
     for o in reversed(overrides):  # the one made last wins
         if not isinstance(o, Override) or not o.active(at):
             continue
@@ -273,16 +299,35 @@ def on_call(schedule: Schedule, overrides: Sequence[Override | Away], at: dateti
             layer=base.layer,
             override=o.id or "override",
             skipped=base.skipped,
+            override_by=o.created_by or None,
+            timezone=base.timezone,
         )
     return base
 
 
-def _scheduled(schedule: Schedule, away: set[str], at: datetime) -> OnCall:
+def layer_answer(layer: Layer, k: int, name: str, skipped: Sequence[str] = ()) -> OnCall:
+    """``name`` of layer ``layer`` is on call in its shift ``k`` (``skipped`` passed over
+    as away)."""
+    why = f"layer {layer.name} ({layer.timezone}), shift {k}"
+    if skipped:
+        why += f"; {', '.join(skipped)} away, next in order covers"
+    return OnCall(name, why, layer=layer.name, skipped=tuple(skipped), timezone=layer.timezone)
+
+
+def gap_answer(skipped: Sequence[str] = ()) -> OnCall:
+    why = "nobody scheduled (a gap)"
+    if skipped:
+        why = f"{', '.join(skipped)} away and nobody else scheduled (a gap)"
+    return OnCall(None, why, skipped=tuple(skipped))
+
+
+def _scheduled(schedule: Schedule, away: set[str], shift: Callable[[int], int | None]) -> OnCall:
     skipped: list[str] = []
-    for layer in reversed(schedule.layers):
-        if not layer.active(at):
+    for i in range(len(schedule.layers) - 1, -1, -1):
+        k = shift(i)
+        if k is None:
             continue
-        k = layer.period(at)
+        layer = schedule.layers[i]
         n = len(layer.order)
         for j in range(n):
             name = layer.order[(k + j) % n]
@@ -290,72 +335,8 @@ def _scheduled(schedule: Schedule, away: set[str], at: datetime) -> OnCall:
                 if name not in skipped:
                     skipped.append(name)
                 continue
-            why = f"layer {layer.name} ({layer.timezone}), shift {k}"
-            if skipped:
-                why += f"; {', '.join(skipped)} away, next in order covers"
-            return OnCall(name, why, layer=layer.name, skipped=tuple(skipped))
-    why = "nobody scheduled (a gap)"
-    if skipped:
-        why = f"{', '.join(skipped)} away and nobody else scheduled (a gap)"
-    return OnCall(None, why, skipped=tuple(skipped))
-
-
-def timeline(
-    schedule: Schedule,
-    overrides: Sequence[Override | Away],
-    start: datetime,
-    end: datetime,
-) -> list[tuple[datetime, OnCall]]:
-    """Who is on call from ``start`` until ``end``: (from, answer) at each change."""
-    start, end = start.astimezone(UTC), end.astimezone(UTC)
-    edges = {start}
-    for layer in schedule.layers:
-        edges.update(layer.edges(start, end))
-    for o in overrides:
-        for t in (o.starts_at, o.ends_at):
-            t = t.astimezone(UTC)
-            if start <= t < end:
-                edges.add(t)
-    out: list[tuple[datetime, OnCall]] = []
-    for t in sorted(edges):
-        now = on_call(schedule, overrides, t)
-        if out:
-            prev = out[-1][1]
-            if (prev.member, prev.layer, prev.override) == (now.member, now.layer, now.override):
-                continue
-        out.append((t, now))
-    return out
-
-
-def next_handoffs(
-    schedule: Schedule,
-    overrides: Sequence[Override | Away],
-    at: datetime,
-    count: int = 3,
-    horizon: timedelta = timedelta(days=62),
-) -> list[tuple[datetime, OnCall]]:
-    """The next ``count`` changes of who is on call after ``at`` (within ``horizon``)."""
-    changes = timeline(schedule, overrides, at, at + horizon)
-    out = []
-    current = changes[0][1].member if changes else None
-    for t, who in changes[1:]:
-        if who.member != current:
-            out.append((t, who))
-            current = who.member
-            if len(out) == count:
-                break
-    return out
-
-
-def gaps(schedule: Schedule, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
-    """The periods in [start, end) when no layer is active (nobody on call)."""
-    changes = timeline(schedule, [], start, end)
-    out: list[tuple[datetime, datetime]] = []
-    for i, (t, who) in enumerate(changes):
-        if who.member is None:
-            until = changes[i + 1][0] if i + 1 < len(changes) else end.astimezone(UTC)
-            out.append((t, until))
-    return out
+            return layer_answer(layer, k, name, skipped)
+    return gap_answer(skipped)
 
 
 def _days(first: date, last: date) -> Iterable[date]:
@@ -373,7 +354,7 @@ def _first_reaching(zone: ZoneInfo, wall: datetime) -> datetime:
     if first.astimezone(zone).replace(tzinfo=None) == wall:
         return first
     before = wall.replace(tzinfo=zone, fold=1).astimezone(UTC)  # read with the old offset
-    return next(_transitions(zone, min(before, first), max(before, first) + DAY), first)
+    return next(offset_changes(zone, min(before, first), max(before, first) + DAY), first)
 
 
 def _wall_instants(zone: ZoneInfo, d: date, second: int) -> set[datetime]:
@@ -384,7 +365,7 @@ def _wall_instants(zone: ZoneInfo, d: date, second: int) -> set[datetime]:
     }
 
 
-def _transitions(zone: ZoneInfo, start: datetime, end: datetime) -> Iterator[datetime]:
+def offset_changes(zone: ZoneInfo, start: datetime, end: datetime) -> Iterator[datetime]:
     """Instants in [start, end) where ``zone``'s UTC offset changes (to the second)."""
 
     def offset(ts: int) -> timedelta | None:

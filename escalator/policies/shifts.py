@@ -3,7 +3,7 @@ vacations applied.
 
 A shift is what a person sees in a calendar or a hand-off message: "dirk is on call
 for inventory from Mon 09:00 until Mon 09:00". It is cut from
-:func:`escalator.policies.schedules.timeline`, with consecutive stretches of the same
+:func:`escalator.policies.schedule_sweep.timeline`, with consecutive stretches of the same
 member joined (a member on call in two layers back to back has one shift), so a shift
 starts and ends exactly where the member on call changes (a hand-off).
 """
@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from escalator.policies.roles import OwnerRole
-from escalator.policies.schedules import Away, OnCall, Override, timeline
+from escalator.policies.schedule_sweep import timeline
+from escalator.policies.schedules import Away, OnCall, Override
 
 __all__ = ["LOOK_BACK", "Shift", "shift_at", "shifts"]
 

@@ -174,6 +174,9 @@ class OnCallAnswer(Contract):
     layer: str | None = None
     override: str | None = None
     skipped: list[str] = Field(default_factory=list)  # away, passed over
+    # Who made the override that decided (histories recorded before it lack the field).
+    override_by: str | None = None
+    timezone: str | None = None  # the layer's zone: where "night" is for this member
 
 
 # --- playbook ---

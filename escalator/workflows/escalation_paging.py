@@ -8,25 +8,19 @@ once every level had its chance. Everything here runs inside the workflow.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from escalator.policies.roles import LevelChannel
-    from escalator.workflows.activity_contracts import (
-        ACTIVITY_RESOLVE_ON_CALL,
-        NotificationReason,
-        OnCallAnswer,
-        OnCallInput,
-    )
-    from escalator.workflows.constants import NOTIFY_FACTOR, ONCALL_RESOLVED, QUICK_RETRY
+    from escalator.workflows.activity_contracts import NotificationReason
+    from escalator.workflows.constants import NOTIFY_FACTOR, ONCALL_RESOLVED
     from escalator.workflows.contracts import ExceptionState, StepKind
     from escalator.workflows.escalation_notify import Batch, Notifier
     from escalator.workflows.escalation_state import Deadline, EscalationState
     from escalator.workflows.escalation_steps import PersonalSteps, stop_steps
+    from escalator.workflows.on_call import ask_on_call
     from escalator.workflows.targets import member_targets, quiet_channels, update_targets
 
 __all__ = ["Pager"]
@@ -37,7 +31,6 @@ OPEN, ACKED = ExceptionState.OPEN, ExceptionState.ACKNOWLEDGED
 LEVEL_STARTS: frozenset[NotificationReason] = frozenset(
     {"first", "escalated", "repeat", "reassigned", "notify", "broadcast"}
 )
-ON_CALL_TIMEOUT = timedelta(seconds=10)
 
 
 def routed_channels(s: EscalationState, channels: list[LevelChannel]) -> list[LevelChannel]:
@@ -63,32 +56,11 @@ class Pager:
         known = self._on_call.get(role)
         if known is not None and reason not in LEVEL_STARTS:
             return known
-        now = workflow.now()
-        owner = s.policy.role(role)
-        if owner.schedule is None and owner.rotation is None:
-            # No schedule, no rotation: the level pages as before schedules existed, with
-            # no activity and no on-call detail in the step. Both, on every page of every
-            # plain role, made continue-as-new flaky on the time-skipping server (2 runs in
-            # 8, 0 in 16 without).
+        found = await ask_on_call(s.policy, role)
+        if found is None:
             return None
-        try:
-            answer = await workflow.execute_activity(
-                ACTIVITY_RESOLVE_ON_CALL,
-                OnCallInput(role=s.policy.role(role), at=now),
-                result_type=OnCallAnswer,
-                start_to_close_timeout=ON_CALL_TIMEOUT,
-                retry_policy=QUICK_RETRY,
-                summary=f"who is on call for {role}",
-            )
-        except ActivityError as err:
-            # The records are out of reach: the schedule alone (pure), and say so.
-            who = s.policy.role(role).who(now)
-            answer = OnCallAnswer(
-                role=role,
-                **(who.as_dict() | {"why": f"{who.why}; overrides unknown ({err.cause or err})"}),
-            )
-        found = answer.model_dump(mode="json") | {"at": now.isoformat()}
         self._on_call[role] = found
+        s.note_on_call(role, found)  # for the Temporal UI's current details
         return found
 
     async def page(

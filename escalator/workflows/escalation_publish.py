@@ -64,6 +64,7 @@ class Publisher:
             resolved_by=s.resolved_by,
             resolved_at=s.resolved_at,
             occurrences=s.occurrences,
+            on_call=s.on_call_paged,
         )
         if s.routing_reason:  # the routing headline (routing-v2 runs)
             details += f"\n\n**Routing:** {s.routing_reason}"

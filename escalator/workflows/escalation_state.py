@@ -36,6 +36,9 @@ DeadlineKind = Literal["ack", "restore", "ack_timeout", "snooze", "step"]
 SEEN = 1000  # detection fingerprints kept to recognise a retried call
 
 
+ON_CALL_KEPT = 12  # on-call answers shown in the UI: a level each, and a broadcast
+
+
 def fingerprint(detection: Detection) -> str:
     return hashlib.sha256(detection.model_dump_json().encode()).hexdigest()[:20]
 
@@ -100,6 +103,9 @@ class EscalationState:
     # carries only part of the timeline, and seq must go on where the last run stopped.
     seq: int = 0
     runs: int = 1  # runs this exception has gone through while open (continue-as-new)
+    # Who was on call and why at each level paged so far (level, role, the answer), for
+    # the Temporal UI's current details; the latest per level and role, bounded.
+    on_call_paged: list[dict[str, Any]] = field(default_factory=list)
 
     @classmethod
     def start(
@@ -276,6 +282,12 @@ class EscalationState:
     def _flagged(self) -> bool:
         """Exhausted and not repeating: nothing left to page, stay open until someone acts."""
         return self.exhausted and self.policy.escalation.on_exhausted != "repeat"
+
+    def note_on_call(self, role: str, answer: dict[str, Any]) -> None:
+        """Remember who ``role``'s page at the current level reached, and why."""
+        entry = {"level": self.level, "round": self.round, "role": role} | answer
+        kept = [e for e in self.on_call_paged if (e["level"], e["role"]) != (self.level, role)]
+        self.on_call_paged = [*kept, entry][-ON_CALL_KEPT:]
 
     def add_notified(self, role: str) -> None:
         if role not in self.notified_roles:

@@ -6,6 +6,7 @@ details) and by the client that starts it (static summary and details).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -19,6 +20,8 @@ __all__ = [
     "clock",
     "continued_details",
     "current_details",
+    "on_call_lines",
+    "on_call_why",
     "prediction_lines",
     "static_details",
     "static_summary",
@@ -143,8 +146,10 @@ def current_details(
     resolved_by: str | None,
     resolved_at: datetime | None,
     occurrences: int,
+    on_call: Sequence[dict[str, Any]] = (),
 ) -> str:
-    """One line for the UI: "Level 2: paging billing-leads, ack due 14:05 UTC"."""
+    """One line for the UI: "Level 2: paging billing-leads, ack due 14:05 UTC"; then who
+    was on call at each level paged so far, and why (``on_call``: `on_call_lines`)."""
     if state is ExceptionState.RESOLVED and resolved_at:
         text = f"Resolved by {resolved_by} at {clock(resolved_at, policy)}"
     elif state is ExceptionState.SNOOZED and snoozed_until:
@@ -163,4 +168,46 @@ def current_details(
             text += f", ack due {clock(ack_due, policy)}"
     if occurrences > 1:
         text += f" · {occurrences} occurrences"
+    lines = on_call_lines(on_call, policy)
+    if lines:
+        text += "\n\n" + "\n".join(lines)
     return text
+
+
+def on_call_why(answer: dict[str, Any]) -> str:
+    """Why this member: the override (and who made it), else the schedule layer; members
+    skipped as away; a declared gap."""
+    if answer.get("override"):
+        by = f" by {answer['override_by']}" if answer.get("override_by") else ""
+        why = f"override `{answer['override']}`{by}"
+        if answer.get("layer"):
+            why += f" over layer {answer['layer']}"
+    elif answer.get("layer"):
+        why = f"layer {answer['layer']}"
+    else:
+        why = "a gap in the schedule: the role's first reachable member"
+    skipped = answer.get("skipped") or []
+    if skipped:
+        why += f"; {', '.join(skipped)} away (vacation), skipped"
+    if "overrides unknown" in str(answer.get("why", "")):
+        why += "; the records were out of reach, overrides unknown"
+    return why
+
+
+def on_call_lines(
+    answers: Sequence[dict[str, Any]], policy: ExceptionPolicy | None = None
+) -> list[str]:
+    """Markdown: who was on call at each level paged so far (the latest answer per level
+    and role, as the escalation resolved it when the level started), and why."""
+    if not answers:
+        return []
+    lines = ["**On call when paged:**"]
+    for a in answers:
+        who = a.get("member") or "nobody scheduled"
+        when = f", {clock(datetime.fromisoformat(a['at']), policy)}" if a.get("at") else ""
+        round_ = f" (round {a['round'] + 1})" if a.get("round") else ""
+        lines.append(
+            f"- level {a.get('level')}{round_} · {a.get('role')}: **{who}**{when} — "
+            f"{on_call_why(a)}"
+        )
+    return lines

@@ -10,7 +10,7 @@ up to date.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -26,6 +26,7 @@ __all__ = [
     "STORM_DELIVERY",
     "STORM_ESCALATION",
     "STORM_NOTIFY",
+    "STORM_ONCALL",
     "STORM_OVER",
     "STORM_RUNS",
     "STORM_WORKFLOW",
@@ -74,6 +75,10 @@ SIGNAL_BATCH = 500
 # (heartbeat, retries until the provider answers, lookup before a re-post); storms recorded
 # before it replay their one ``notify`` activity per update.
 STORM_DELIVERY = "storm-delivery-per-target"
+# workflow.patched id: the storm asks who is on call when a level starts (schedule plus the
+# overrides and vacations in the records, the `resolve_on_call` activity a single exception
+# asks); storms recorded before it read the schedule alone, overrides ignored.
+STORM_ONCALL = "storm-oncall-resolved"
 
 
 def storm_id(journey: str, rule: str, role: str) -> str:
@@ -181,6 +186,9 @@ class StormState(Contract):
     routing: MemberRouting | None = None
     # Members joined since the message was last refreshed, when the run continued as new.
     pending: bool = False
+    # Who was on call for each role paged, when its level started, and why (the
+    # `resolve_on_call` answer, storm-oncall-resolved patch): re-pages and the UI use it.
+    on_call: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
 
 class StormInput(Contract):

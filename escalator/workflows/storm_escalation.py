@@ -36,6 +36,7 @@ with workflow.unsafe.imports_passed_through():
     from escalator.workflows.constants import CHAT_CHANNELS, NOTIFY_FACTOR, NOTIFY_RETRY
     from escalator.workflows.contracts import ExceptionState, ExceptionStatus
     from escalator.workflows.delivery import Outbox
+    from escalator.workflows.presentation import on_call_lines
     from escalator.workflows.responses import refuse
     from escalator.workflows.storm_contracts import (
         MIN_RUN_EVENTS,
@@ -62,6 +63,7 @@ with workflow.unsafe.imports_passed_through():
         storm_summary,
         window_text,
     )
+    from escalator.workflows.storm_on_call import ask_storm_on_call, started_with
     from escalator.workflows.targets import Target, role_targets
 
 __all__ = ["StormEscalation", "storm_status_line"]
@@ -282,7 +284,8 @@ class StormEscalation:
             return []
         level = policy.escalation.levels[st.level - 1]
         channels = level_channels(st, level.channels)
-        targets, _ = role_targets(policy, level.role, channels, workflow.now())
+        member = started_with(st, level.role)
+        targets, _ = role_targets(policy, level.role, channels, workflow.now(), member)
         # A notifying storm turned paging lands here too: its SMS/voice targets go out now.
         return [t for t in targets if t.key not in st.messages and t.key not in self._sending]
 
@@ -290,7 +293,9 @@ class StormEscalation:
         """The grouped message to the current level's role on the level's channels."""
         st, policy, now = self._st, self._inp.policy, workflow.now()
         level = policy.escalation.levels[st.level - 1]
-        targets, _ = role_targets(policy, level.role, level_channels(st, level.channels), now)
+        member = await ask_storm_on_call(policy, st, level.role)
+        channels = level_channels(st, level.channels)
+        targets, _ = role_targets(policy, level.role, channels, now, member)
         if level.role not in st.notified_roles:
             st.notified_roles.append(level.role)
         st.ack_due = ack_due(policy, st.level, now, st)
@@ -352,7 +357,8 @@ class StormEscalation:
         targets: list[Target] = []
         if lead:  # the incident leads hear of it on the last level's channels
             channels = level_channels(st, esc.levels[-1].channels)
-            targets, _ = role_targets(self._inp.policy, lead, channels, now)
+            member = await ask_storm_on_call(self._inp.policy, st, lead)
+            targets, _ = role_targets(self._inp.policy, lead, channels, now, member)
             if lead not in st.notified_roles:
                 st.notified_roles.append(lead)
         # "flag": nobody new is paged; the message says every level was paged, members are
@@ -520,4 +526,5 @@ class StormEscalation:
         for e in st.escalations:
             what = "exhausted" if e.exhausted else "escalated"
             lines.append(f"- {e.at:%Y-%m-%d %H:%M} UTC {what}: level {e.level}, {e.role}")
+        lines += on_call_lines(list(st.on_call.values()), self._inp.policy)
         workflow.set_current_details("\n".join(lines))

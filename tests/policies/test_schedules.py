@@ -8,6 +8,7 @@ The instants are drawn around the daylight-saving changes of several zones.
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -16,16 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from property_counts import count
 
-from escalator.policies.schedules import (
-    Away,
-    Layer,
-    Override,
-    Schedule,
-    gaps,
-    next_handoffs,
-    on_call,
-    timeline,
-)
+from escalator.policies.schedule_sweep import gaps, next_handoffs, sweep, timeline
+from escalator.policies.schedules import Away, Layer, Override, Schedule, on_call
 
 ZONES = ["Europe/Amsterdam", "America/New_York", "Australia/Sydney", "Asia/Kolkata", "UTC"]
 # Daylight-saving changes in 2026 (UTC) of the zones above that have them.
@@ -324,3 +317,76 @@ def test_a_schedule_needs_known_members_and_zones() -> None:
                 },
             }
         )
+
+
+@st.composite
+def changes(draw: st.DrawFn, around: datetime) -> list[Override | Away]:
+    """Overrides (some covering a member) and vacations near ``around``, made in order."""
+    out: list[Override | Away] = []
+    for i in range(draw(st.integers(0, 4))):
+        begin = around + timedelta(minutes=draw(st.integers(-3 * 1440, 2 * 1440)))
+        ends = begin + timedelta(minutes=draw(st.integers(1, 3 * 1440)))
+        member = draw(st.sampled_from(PEOPLE))
+        if draw(st.booleans()):
+            covers = draw(st.sampled_from([None, *PEOPLE]))
+            if covers == member:
+                covers = None
+            out.append(Override(member, begin, ends, covers, id=f"ov-{i}", created_by="eva"))
+        else:
+            out.append(Away(member, begin, ends, id=f"away-{i}"))
+    return out
+
+
+def _same(a: object, b: object) -> tuple[object, ...]:
+    return tuple((x.member, x.layer, x.override, x.skipped) for x in (a, b))  # type: ignore[attr-defined]
+
+
+@PROPS
+@given(schedules(), st.sampled_from(CHANGES), st.data())
+def test_the_sweep_answers_as_on_call_at_every_boundary_and_between(
+    schedule: Schedule, change: datetime, data: st.DataObject
+) -> None:
+    """The interval sweep is a faster way to the answers of ``on_call``, the definition:
+    the same member (layer, override, members skipped) at every instant where anything
+    may change (hand-offs, window edges, daylight-saving changes, overrides and
+    vacations starting or ending), a microsecond before each, and at random instants."""
+    count("schedule sweeps")
+    start, end = change - timedelta(days=3), change + timedelta(days=3)
+    made = data.draw(changes(change))
+    line = sweep(schedule, made, start, end)
+    bounds = {start}
+    for layer in schedule.layers:
+        bounds.update(layer.edges(start, end))
+    for o in made:
+        bounds.update(t for t in (o.starts_at, o.ends_at) if start <= t < end)
+    bounds.update(t for t, _ in line.changes())
+    tick = timedelta(microseconds=1)
+    moments = bounds | {t - tick for t in bounds if t - tick >= start}
+    span = int((end - start) / tick)
+    moments |= {start + tick * f for f in data.draw(st.lists(st.integers(0, span - 1), max_size=8))}
+    for at in sorted(moments):
+        want, got = on_call(schedule, made, at), line.at(at)
+        a, b = _same(want, got)
+        assert a == b, (at, want, got)
+    # Consecutive changes differ, and the first is at the start.
+    changed = line.changes()
+    assert changed[0][0] == start
+    keys = [(w.member, w.layer, w.override, w.skipped) for _, w in changed]
+    assert all(x != y for x, y in itertools.pairwise(keys))
+
+
+def test_the_sweep_refuses_instants_outside_it_and_naive_times() -> None:
+    schedule = Schedule.model_validate(
+        {
+            "layers": [
+                {"name": "x", "order": ["anna"], "start": "2026-01-05T09:00:00", "timezone": "UTC"}
+            ]
+        }
+    )
+    t0 = datetime(2026, 3, 1, tzinfo=UTC)
+    line = sweep(schedule, [], t0, t0 + timedelta(days=1))
+    assert line.at(t0).member == "anna"
+    with pytest.raises(ValueError, match="outside the timeline"):
+        line.at(t0 + timedelta(days=1))
+    with pytest.raises(ValueError, match="aware"):
+        sweep(schedule, [], t0.replace(tzinfo=None), t0 + timedelta(days=1))

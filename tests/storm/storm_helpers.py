@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).parent.parent / "workflows"))
 from policy_factory import make_policy
 
 from escalator.activities.channels import CapturingSender
+from escalator.activities.oncall import Changes, no_changes
 from escalator.activities.records import InMemoryRecorder
 from escalator.activities.routing import Decide, always_page
 from escalator.client import with_pydantic
@@ -131,8 +132,11 @@ async def storm_harness_fixture(
 ) -> AsyncIterator[Callable[..., Awaitable[StormHarness]]]:
     started: list[tuple[Any, asyncio.Task[None], StormHarness]] = []
 
-    async def make(decide: Decide = always_page, **worker_options: Any) -> StormHarness:
-        """``decide``: the routing decision (a fixed one, or a Router); paging by default."""
+    async def make(
+        decide: Decide = always_page, oncall_changes: Changes = no_changes, **worker_options: Any
+    ) -> StormHarness:
+        """``decide``: the routing decision (a fixed one, or a Router); paging by default.
+        ``oncall_changes``: the overrides and vacations (none by default)."""
         task_queue = f"tq-{uuid.uuid4()}"
         channel, recorder = CapturingSender(), InMemoryRecorder()
         wiring = Wiring(
@@ -140,6 +144,7 @@ async def storm_harness_fixture(
             senders={c: channel for c in ("slack", "slack_dm", "sms", "voice", "console")},
             fallback=channel,
             decide=decide,
+            oncall_changes=oncall_changes,
         )
         worker = build_worker(client, task_queue, wiring, **worker_options)
         task = asyncio.create_task(worker.run())

@@ -59,6 +59,7 @@ def _busy_state() -> EscalationState:
     s.add_notified("billing-leads")
     s.messages = {"inventory|slack|#inventory": "msg-1"}
     s.notify_count = 7
+    s.note_on_call("billing-leads", {"member": "carol", "why": "layer days", "layer": "days"})
     s.personal_steps = [  # alice's voice call, due after the snooze (a page laid it out)
         PendingStep(
             member="alice",

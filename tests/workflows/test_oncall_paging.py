@@ -10,11 +10,14 @@ from pathlib import Path
 import pytest
 from harness import Harness, has, steps, subject
 from policy_factory import ROLES, detection, make_policy
+from temporalio.api.sdk.v1 import WorkflowMetadata
 
 from escalator.activities.oncall import store_changes
+from escalator.analytics.oncall_load import on_call_load
 from escalator.policies.roles import EscalationLevel, Member, OwnerRole
 from escalator.policies.schedules import Schedule
 from escalator.records.oncall import OnCallStore
+from escalator.records.oncall_pages import load_on_call_pages
 from escalator.records.store import Store
 from escalator.workflows.activity_contracts import ACTIVITY_RESOLVE_ON_CALL
 from escalator.workflows.contracts import StepKind
@@ -75,6 +78,7 @@ async def test_an_override_made_mid_escalation_reaches_the_next_level(
     scheduled = on_call["member"]
     assert scheduled in ("alice", "bob") and on_call["layer"] == "weekly"
     assert on_call["override"] is None and "layer weekly" in on_call["why"]
+    assert on_call["timezone"] == "Europe/Amsterdam"  # where nights are, for the report
     phone = {m.name: m.phone for m in INVENTORY.members}[scheduled]
     firsts = await h.pages_for(eid, "first", 2)
     assert {(n.channel, n.target, n.member) for n in firsts} == {
@@ -103,7 +107,30 @@ async def test_an_override_made_mid_escalation_reaches_the_next_level(
     assert f"made by {scheduled}" in second.detail["on_call"]["why"]
     dm = [n for n in await h.pages_for(eid, "escalated") if n.channel == "slack_dm"]
     assert [(n.target, n.member) for n in dm] == [("UCAROL1", "carol")]
+
+    # The Temporal UI: who was on call at each level paged so far, and why. The UI reads
+    # current details with the `__temporal_workflow_metadata` query, through the server
+    # (describe carries only the static summary and details in temporalio 1.35).
+    meta = await h.handle(eid).query("__temporal_workflow_metadata", result_type=WorkflowMetadata)
+    details = meta.current_details
+    assert "**On call when paged:**" in details
+    assert f"- level 1 · inventory: **{scheduled}**" in details
+    assert "— layer weekly" in details
+    assert "- level 2 · inventory: **carol**" in details
+    assert f"— override `{made.id}` by {scheduled} over layer weekly" in details
     await h.save_history(eid, "oncall_override_mid_escalation")
+
+    # The report's on-call load: the steps as the workflow recorded them, written through
+    # the records writer into the records database the overrides live in.
+    records = Store(oncall.engine)
+    for step in status.timeline:
+        records.record_step_sync(step)
+    load = on_call_load(load_on_call_pages(oncall.engine))
+    people = {p["member"]: p for p in load["people"]}
+    assert set(people) == {scheduled, "carol"}
+    assert people[scheduled]["pages"] == 1 and people[scheduled]["causes"]["layer"] == 1
+    assert people["carol"]["pages"] == 1 and people["carol"]["causes"]["override"] == 1
+    assert people["carol"]["overrides_by"] == {scheduled: 1}
 
 
 async def test_a_role_without_schedule_or_rotation_pages_as_before(harness: Harness) -> None:

@@ -132,3 +132,73 @@ def test_ui_texts() -> None:
     assert "**Runbook:** [https://runbooks.example/awaiting-inventory]" in details
     assert "inventory (3m) → billing-leads (3m); then broadcast" in details
     assert "| location | ams-1 |" in details
+
+
+def test_ui_details_say_who_was_on_call_at_each_level_and_why() -> None:
+    s = state()
+    s.note_on_call("inventory", {"member": "alice", "why": "layer weekly", "layer": "weekly"})
+    s.start_level(2, T0 + 3 * MIN)
+    s.note_on_call(
+        "billing-leads",
+        {
+            "member": "carol",
+            "why": "override ov-1 (made by bob): carol in place of dave",
+            "layer": "days",
+            "override": "ov-1",
+            "override_by": "bob",
+            "skipped": ["erin"],
+            "at": (T0 + 3 * MIN).isoformat(),
+        },
+    )
+    # Asked again at the same level (a reassign): the latest answer replaces the first.
+    s.note_on_call(
+        "billing-leads",
+        {
+            "member": "frank",
+            "why": "layer days; erin away",
+            "layer": "days",
+            "skipped": ["erin"],
+            "at": (T0 + 4 * MIN).isoformat(),
+        },
+    )
+    text = current_details(
+        state=s.state,
+        level=2,
+        role="billing-leads",
+        policy=s.policy,
+        exhausted=False,
+        ack_due=None,
+        restore_due=None,
+        snoozed_until=None,
+        acknowledged_by=None,
+        resolved_by=None,
+        resolved_at=None,
+        occurrences=1,
+        on_call=s.on_call_paged,
+    )
+    assert text.splitlines()[2:] == [
+        "**On call when paged:**",
+        "- level 1 · inventory: **alice** — layer weekly",
+        "- level 2 · billing-leads: **frank**, 2026-03-02 10:04 UTC — layer days; "
+        "erin away (vacation), skipped",
+    ]
+    s.note_on_call(
+        "billing-leads",
+        {"member": "carol", "why": "", "layer": "days", "override": "ov-1", "override_by": "bob"},
+    )
+    last = current_details(
+        state=s.state,
+        level=2,
+        role="billing-leads",
+        policy=s.policy,
+        exhausted=False,
+        ack_due=None,
+        restore_due=None,
+        snoozed_until=None,
+        acknowledged_by=None,
+        resolved_by=None,
+        resolved_at=None,
+        occurrences=1,
+        on_call=s.on_call_paged,
+    ).splitlines()[-1]
+    assert last == "- level 2 · billing-leads: **carol** — override `ov-1` by bob over layer days"
