@@ -186,6 +186,7 @@ def report(
     from escalator.analytics.report import build_report
     from escalator.records.frames import load_exceptions
     from escalator.records.scorecards import latest_scorecards
+    from escalator.records.unmatched_alerts import UnmatchedAlertStore
 
     now = datetime.now(UTC)
     when = parse_when(as_of, now, "--as-of") if as_of else now
@@ -204,6 +205,7 @@ def report(
             logs = _logs(log or [], journeys, policies, assume_timezone, checks)
             exceptions = pending.result()
         kept = {rule: card.figures for rule, card in latest_scorecards(store).items()}
+        unmatched = UnmatchedAlertStore(store.engine).summary(since=start)
     finally:
         store.close()
     log_time = None
@@ -224,6 +226,7 @@ def report(
         scorecards=kept,
         false_alarm_threshold=false_alarm_threshold,
     )
+    data["unmatched_alerts"] = unmatched  # per integration, repeats included
     if html is not None:
         html.parent.mkdir(parents=True, exist_ok=True)
         html.write_text(render_html(data), encoding="utf-8")
