@@ -163,7 +163,7 @@ class AlertWebhook:
             found = len(getattr(answer, outcome))
             if found:
                 self.counted.labels(integration.name, outcome).inc(found)
-        body: dict[str, Any] = {
+        answered: dict[str, Any] = {
             "accepted": answer.accepted,
             "resolved": answer.resolved,
             "not_open": answer.not_open,
@@ -171,10 +171,10 @@ class AlertWebhook:
         }
         if answer.to_record:
             problem = await self._record_unmatched(integration, answer.to_record)
-            body["unmatched_recorded"] = problem is None
+            answered["unmatched_recorded"] = problem is None
             if problem is not None:
-                body["records_error"] = problem
-        return web.json_response(body, status=422 if answer.unmatched else 202)
+                answered["records_error"] = problem
+        return web.json_response(answered, status=422 if answer.unmatched else 202)
 
     async def _record_unmatched(
         self, integration: Integration, alerts: list[UnmatchedAlert]
