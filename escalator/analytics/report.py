@@ -52,6 +52,7 @@ def build_report(
     logs_as_of: datetime | None = None,
     scorecards: dict[str, dict[str, Any]] | None = None,
     false_alarm_threshold: float = FALSE_ALARM_SHARE,
+    unmatched_alerts: dict[str, int] | None = None,
 ) -> dict[str, Any]:
     """Figures over the exceptions detected since ``since`` and the journeys' event logs.
 
@@ -59,6 +60,8 @@ def build_report(
     computed at: a log replayed from the past (the demo) is judged as of its own time,
     not as of today, when its SLO window would hold no case. ``scorecards``: each rule's
     latest scorecard figures (the records keep them), for the rule flags.
+    ``unmatched_alerts``: alerts that mapped to no rule per integration (repeats included),
+    as the records keep them.
     """
     log_time = logs_as_of or as_of
     if since is not None:
@@ -84,6 +87,7 @@ def build_report(
         "false_alarm_threshold": false_alarm_threshold,
         "slos": [],
         "dora_operations": {"label": DORA_LABEL, "lead_time": []},
+        "unmatched_alerts": dict(unmatched_alerts or {}),
     }
     for journey in journeys or []:
         log = (logs or {}).get(journey.name)

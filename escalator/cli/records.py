@@ -225,8 +225,8 @@ def report(
         namespace=settings.temporal_namespace,
         scorecards=kept,
         false_alarm_threshold=false_alarm_threshold,
+        unmatched_alerts=unmatched,
     )
-    data["unmatched_alerts"] = unmatched  # per integration, repeats included
     if html is not None:
         html.parent.mkdir(parents=True, exist_ok=True)
         html.write_text(render_html(data), encoding="utf-8")
