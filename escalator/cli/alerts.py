@@ -3,6 +3,7 @@ no rule, as the records keep them (one line per integration and fingerprint, rep
 counted), so the alerting admin can add a route or fix the labels.
 
     escalator alerts unmatched [--integration prometheus] [--since 7d] [--limit 50] [--json]
+    escalator alerts forget-unmatched --before 90d
 """
 
 from __future__ import annotations
@@ -60,6 +61,23 @@ def unmatched(
         return
     for r in rows:
         print(_describe(r))
+
+
+@alerts_app.command("forget-unmatched")
+def forget_unmatched(
+    before: Annotated[
+        str, typer.Option(help="Those last seen before: ISO date/time, or a duration back (90d).")
+    ],
+    database_url: DbOpt = None,
+) -> None:
+    """Delete the unmatched alerts last seen before a time (a repeat of one is kept)."""
+    when = parse_when(before, datetime.now(UTC), "--before")
+    store = _open_store(_url(database_url))
+    try:
+        gone = UnmatchedAlertStore(store.engine).forget(when)
+    finally:
+        store.close()
+    print(f"forgot {gone} unmatched alert(s) last seen before {when:%Y-%m-%d %H:%M} UTC")
 
 
 def _describe(r: UnmatchedAlertRecord) -> str:

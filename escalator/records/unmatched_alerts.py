@@ -107,6 +107,12 @@ class UnmatchedAlertStore:
         with self.engine.connect() as conn:
             return [_row(r) for r in conn.execute(query).mappings()]
 
+    def forget(self, before: datetime) -> int:
+        """Delete those last seen before ``before`` (distinct fingerprints are otherwise
+        kept for good); how many."""
+        with self.engine.begin() as conn:
+            return int(conn.execute(sa.delete(UA).where(UA.c.last_seen < before)).rowcount)
+
     def summary(self, since: datetime | None = None) -> dict[str, int]:
         """Alerts received unmatched per integration (repeats included), for the report."""
         query = sa.select(UA.c.integration, sa.func.sum(UA.c.count)).group_by(UA.c.integration)

@@ -10,6 +10,7 @@ import sys
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -139,6 +140,16 @@ async def test_unmatched_alert_is_recorded_once_and_repeats_counted(
     assert json.loads(report.output)["unmatched_alerts"] == {"prometheus": 3}
     text = run(app, ["report", "--database-url", db_url])
     assert "Alerts that mapped to no rule (repeats included): prometheus 3" in text.output
+    # Old ones are forgotten only when asked, and only those not seen since.
+    kept = run(app, ["alerts", "forget-unmatched", "--before", "1d", "--database-url", db_url])
+    assert "forgot 0 unmatched alert(s)" in kept.output
+    ahead = (datetime.now(UTC) + timedelta(minutes=1)).isoformat()
+    gone = run(app, ["alerts", "forget-unmatched", "--before", ahead, "--database-url", db_url])
+    assert gone.exit_code == 0 and "forgot 1 unmatched alert(s)" in gone.output, gone.output
+    assert (
+        json.loads(run(app, ["alerts", "unmatched", "--json", "--database-url", db_url]).output)
+        == []
+    )
 
 
 async def test_records_outage_still_answers_422_and_raises_the_mapped_alert(
