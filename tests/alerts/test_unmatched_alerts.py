@@ -141,8 +141,8 @@ async def test_unmatched_alert_is_recorded_once_and_repeats_counted(
     text = run(app, ["report", "--database-url", db_url])
     assert "Alerts that mapped to no rule (repeats included): prometheus 3" in text.output
     # Old ones are forgotten only when asked, and only those not seen since.
-    kept = run(app, ["alerts", "forget-unmatched", "--before", "1d", "--database-url", db_url])
-    assert "forgot 0 unmatched alert(s)" in kept.output
+    untouched = run(app, ["alerts", "forget-unmatched", "--before", "1d", "--database-url", db_url])
+    assert "forgot 0 unmatched alert(s)" in untouched.output
     ahead = (datetime.now(UTC) + timedelta(minutes=1)).isoformat()
     gone = run(app, ["alerts", "forget-unmatched", "--before", ahead, "--database-url", db_url])
     assert gone.exit_code == 0 and "forgot 1 unmatched alert(s)" in gone.output, gone.output
