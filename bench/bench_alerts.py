@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench alerts [--alerts 1000] [--concurrency 20] [--per-post 1] [--ran-within 120]
                                      [--no-baseline] [--pragma journal_mode=wal ...] [--memory]
+                                     [--intake]
 
 As production runs it, each its own process: the file-backed dev server
 (`temporal server start-dev --db-filename`, with the SQLite pragmas `escalator up` gives it
@@ -191,6 +192,55 @@ async def direct(
     return answers, sent
 
 
+async def intake(
+    client: Client, queue: str, fingerprints: list[str], concurrency: int
+) -> tuple[list[float], dict[str, float], list[int], float]:
+    """Issue 16's "cheaper durable step per POST", simulated to weigh it, not built: each
+    alert is answered once a signal carrying it is in the history of one running intake
+    workflow (nothing runs that workflow here: its workflow tasks, which a real one would
+    cost the server and the worker, are left out, so this flatters it); then, as a real
+    intake's activity would, 32 starters raise the exceptions with raise_exception. The
+    answer times, the send time per fingerprint, the statuses, and the seconds until
+    every alert was answered."""
+    policy = snapshot(load_configured_policies(), RULE, datetime.now(UTC))
+    holder = f"bench-intake-{uuid.uuid4().hex[:6]}"
+    handle = await client.start_workflow(
+        "BenchIntakeNotRun", id=holder, task_queue=f"{queue}-nobody"
+    )
+    held: asyncio.Queue[Detection] = asyncio.Queue()
+    gate = asyncio.Semaphore(concurrency)
+    answers: list[float] = []
+    sent: dict[str, float] = {}
+
+    async def post(f: str) -> None:
+        detection = Detection(journey=JOURNEY, rule=RULE, subject=f, onset=datetime.now(UTC))
+        async with gate:
+            sent[f], t0 = time.time(), time.perf_counter()
+            await handle.signal("alerts", detection)
+            answers.append(time.perf_counter() - t0)
+        held.put_nowait(detection)
+
+    async def starter() -> None:
+        while True:
+            detection = await held.get()
+            try:
+                await raise_exception(
+                    client, detection, policy=policy, task_queue=queue, outcome_within=timedelta(0)
+                )
+            finally:
+                held.task_done()
+
+    starters = [asyncio.create_task(starter()) for _ in range(32)]
+    t0 = time.perf_counter()
+    await asyncio.gather(*(post(f) for f in fingerprints))
+    took = time.perf_counter() - t0
+    await held.join()
+    for task in starters:
+        task.cancel()
+    await handle.terminate("bench done")
+    return answers, sent, [202] * len(answers), took
+
+
 async def burst(
     url: str, groups: list[list[str]], concurrency: int
 ) -> tuple[list[float], dict[str, float], list[int]]:
@@ -315,15 +365,21 @@ async def run(args: argparse.Namespace) -> int:
         names = ("dev server", "worker", "receiver")
         cpu0 = [cpu_seconds(p.pid) for p in processes]
         t0 = time.perf_counter()
-        answers, sent, statuses = await burst(url, groups, args.concurrency)
-        took = time.perf_counter() - t0
+        if args.intake:
+            answers, sent, statuses, took = await intake(
+                client, queue, fingerprints, args.concurrency
+            )
+        else:
+            answers, sent, statuses = await burst(url, groups, args.concurrency)
+            took = time.perf_counter() - t0
         spent = [cpu_seconds(p.pid) - c for p, c in zip(processes, cpu0, strict=True)]
         cpu_line = ", ".join(
             f"{name} {s / took:.2f} cores ({s * 1e3 / args.alerts:.1f} ms/alert)"
             for name, s in zip(names, spent, strict=True)
         )
-        via = await figures(client, "receiver", fingerprints, answers, sent, took, args.ran_within)
-        print(f"\nCPU during the receiver's burst ({took:.1f} s): {cpu_line}\n", flush=True)
+        path = "intake signal (simulated)" if args.intake else "receiver"
+        via = await figures(client, path, fingerprints, answers, sent, took, args.ran_within)
+        print(f"\nCPU during the burst's answers ({took:.1f} s): {cpu_line}\n", flush=True)
         check(all(s == 202 for s in statuses), f"every POST answered 202 ({sorted(set(statuses))})")
         check(
             via["started"] == args.alerts,
@@ -386,6 +442,12 @@ def main() -> None:
         f"{' '.join(DEV_SERVER_PRAGMAS)}); --pragma '' for SQLite's defaults",
     )
     parser.add_argument("--memory", action="store_true", help="the dev server in memory")
+    parser.add_argument(
+        "--intake",
+        action="store_true",
+        help="instead of the receiver: one signal per alert to an intake workflow, the "
+        "exceptions started behind it (simulated, see intake())",
+    )
     args = parser.parse_args()
     args.pragma = [p for p in (args.pragma or DEV_SERVER_PRAGMAS) if p]
     sys.exit(asyncio.run(stoppable(run(args))))
