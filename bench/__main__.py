@@ -36,6 +36,8 @@ QUICK: dict[str, list[str]] = {
     "channels": ["--exceptions", "10"],
     # the shipped bpic2012 extract against pm4py and rustxes, rules on 500,000 events, watch
     "detect": ["--events", "500000"],
+    # a table of 10,000 events, 10 rows raised through the schedule on two replicas
+    "detect_schedule": ["--history", "10000", "--rows", "10"],
     # 40 escalations per side (escalation, baseline, minimal workflow), 300 left open
     "escalation": ["--exceptions", "40", "--open", "300"],
     # the fault suite's outage test with 15 s outages; its own figures file, so the long

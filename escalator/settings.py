@@ -55,6 +55,15 @@ class Settings(BaseSettings):
     # The worker creates/updates/deletes the digest schedules when it starts (false: only
     # `escalator digest install` does).
     digest_install: bool = Field(default=True, alias="ESCALATOR_DIGEST_INSTALL")
+    # Detection on Temporal (docs/deployment.md): the worker installs one schedule per
+    # journey whose runs read its SQL event table. Each takes one value for every journey,
+    # or per-journey entries, or both: "events" / "orderToShip=orders,ticketToResolution=tickets"
+    # / "1m,orderToShip=30s". Unset table: no detection schedules.
+    detect_table: str | None = Field(default=None, alias="ESCALATOR_DETECT_TABLE")
+    # SQLAlchemy URL(s) of the event tables (a secret: URLs carry passwords).
+    detect_source: SecretStr | None = Field(default=None, alias="ESCALATOR_DETECT_SOURCE")
+    detect_every: str = Field(default="1m", alias="ESCALATOR_DETECT_EVERY")
+    detect_id_column: str = Field(default="id", alias="ESCALATOR_DETECT_ID_COLUMN")
     # The URL Twilio calls (it signs that URL): set it when a proxy or tunnel sits in front.
     public_url: str | None = Field(default=None, alias="ESCALATOR_PUBLIC_URL")
 
@@ -67,6 +76,10 @@ class Settings(BaseSettings):
     twilio_auth_token: SecretStr | None = Field(default=None, alias="TWILIO_AUTH_TOKEN")
     twilio_from_number: str | None = Field(default=None, alias="TWILIO_FROM_NUMBER")
     twilio_api_url: str | None = Field(default=None, alias="TWILIO_API_URL")
+
+    # The token in the URL of the receiver's on-call iCal feeds (/oncall/ROLE.ics?token=...);
+    # unset: the feeds are not served.
+    ical_token: SecretStr | None = Field(default=None, alias="ESCALATOR_ICAL_TOKEN")
 
     # The bearer token alert senders present at /alerts/* (an integration's default).
     webhook_token: SecretStr | None = Field(default=None, alias="ESCALATOR_WEBHOOK_TOKEN")

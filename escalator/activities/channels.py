@@ -87,13 +87,14 @@ _HEADLINE: dict[str, str] = {
     "notify": "For your information",
     "storm": "Storm",
     "digest": "Digest",
+    "handoff": "Shift hand-off",
 }
 
 
 def render_text(message: Notification) -> str:
     """Plain text every channel can fall back to (SMS body, console line, Slack fallback)."""
     s: ExceptionStatus = message.status
-    if message.reason == "digest" and s.payload.get("summary"):
+    if message.reason in ("digest", "handoff") and s.payload.get("summary"):
         return str(s.payload["summary"])
     if message.reason == "storm" and s.payload.get("summary"):
         return f"[Storm] {s.payload['summary']}; id {s.exception_id}"

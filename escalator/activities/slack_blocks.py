@@ -19,6 +19,7 @@ from escalator.activities.button_values import (
     ButtonValue,
     ButtonValueError,
 )
+from escalator.activities.handoff_blocks import ShiftValue, handoff_blocks
 from escalator.activities.slack_silence_menu import silence_menu
 from escalator.activities.storm_blocks import storm_message
 from escalator.workflows.contracts import ExceptionState, ExceptionStatus, StepKind, TimelineStep
@@ -82,6 +83,8 @@ def _when(at: datetime | None) -> str:
 
 
 def fallback_text(status: ExceptionStatus, now: datetime) -> str:
+    if status.payload.get("handoff"):
+        return str(status.payload["summary"])
     age = format_age(now - status.onset)
     return (
         f"{status.state.value.upper()}: {status.journey} {status.subject} "
@@ -108,6 +111,9 @@ def headline(status: ExceptionStatus, ctx: MessageContext) -> str:
 def render_message(status: ExceptionStatus, ctx: MessageContext, now: datetime) -> list[Block]:
     if status.payload.get("storm"):
         return storm_message(status)  # escalator/activities/storm_blocks.py: its own buttons
+    if status.payload.get("handoff"):  # escalator/activities/handoff_blocks.py
+        value = ShiftValue.decode(str(status.payload["shift"]))
+        return handoff_blocks(str(status.payload["summary"]), value, str(status.payload["why"]))
     if status.payload.get("digest"):
         return [
             {"type": "section", "text": {"type": "mrkdwn", "text": str(status.payload["summary"])}}
@@ -271,6 +277,13 @@ def step_text(step: TimelineStep, ctx: MessageContext | None = None) -> str:
         StepKind.OCCURRED_AGAIN: "Occurred again",
         StepKind.CONDITION_CLEARED: "Condition cleared",
         StepKind.EXHAUSTED: "Every level was notified without an acknowledgement",
+        StepKind.STEPS_STOPPED: (
+            "Stopped "
+            + ", ".join(
+                f"{p.get('member')}'s {p.get('channel')}" for p in detail.get("stopped") or []
+            )
+            + f": {detail.get('cause', '')}"
+        ),
     }.get(step.kind, step.kind.value.replace("_", " ").capitalize())
     return f"{_when(step.at)} · {text}"
 

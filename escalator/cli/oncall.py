@@ -26,7 +26,7 @@ from escalator.policies.loader import load_policies
 from escalator.policies.policy_set import PolicySet
 from escalator.policies.roles import OwnerRole
 from escalator.policies.schedules import OnCall, next_handoffs
-from escalator.records.oncall import OnCallError, OnCallStore, check_actor
+from escalator.records.oncall import OnCallError, OnCallStore, add_override, check_actor
 from escalator.records.store import Store
 from escalator.records.tables import OnCallChangeRecord
 from escalator.settings import Settings
@@ -161,17 +161,15 @@ def override_add(
     """Put MEMBER on call for ROLE from --from until --until."""
     policies = _policies()
     try:
-        check_actor(policies, "override", actor, member, role)
-        if covers is not None:
-            check_actor(policies, "override", actor, covers, role)
-        made = open_store(database_url).add(
-            kind="override",
+        made = add_override(
+            open_store(database_url),
+            policies,
             role=role,
             member=member,
+            actor=actor,
             covers=covers,
             starts_at=_time(start, "--from"),
             ends_at=_time(until, "--until"),
-            created_by=actor,
             now=datetime.now(UTC),
             reason=reason,
         )

@@ -23,6 +23,7 @@ from escalator.policies.errors import PolicyError
 from escalator.policies.explain import ExplainResult, explain, mask_phone
 from escalator.policies.journeys import LatencySLI
 from escalator.policies.loader import LoadedPolicies, load
+from escalator.policies.notify_checks import notify_rule_warnings
 from escalator.policies.policy_set import PolicySet
 from escalator.policies.schedules import Away, Override
 from escalator.settings import Settings
@@ -77,13 +78,20 @@ def _load_or_exit(paths: list[Path] | None) -> LoadedPolicies:
 
 @policy_app.command("check")
 def check(paths: PathsArg = None) -> None:
-    """Validate policies: exit 0 when valid, else print EVERY problem (FILE:LINE: field: what)."""
+    """Validate policies: exit 0 when valid, else print EVERY problem (FILE:LINE: field: what).
+
+    Warnings (the policies load, but probably not as meant) are printed the same way and
+    do not change the exit status."""
     loaded = _load_or_exit(paths)
     p = loaded.policies
+    warnings = notify_rule_warnings(p, loaded.sources["roles"])
+    for warning in warnings:
+        print(warning)
+    said = f"; {len(warnings)} warning(s) above" if warnings else ""
     print(
         f"ok: {len(loaded.files)} file(s), {len(p.journeys)} journeys, {len(p.rules)} rules, "
         f"{len(p.roles)} roles, {len(p.escalation_policies)} escalation policies, "
-        f"{len(p.playbooks)} playbooks, {len(p.calendars)} calendars (version {p.version})"
+        f"{len(p.playbooks)} playbooks, {len(p.calendars)} calendars (version {p.version}){said}"
     )
 
 
@@ -478,6 +486,12 @@ def _render_explain(r: ExplainResult) -> None:
                 channels.append(f"{target.channel}: {target.address}{who}")
             else:
                 channels.append(f"{target.channel}: UNREACHABLE ({target.reason})")
+        for step in lvl.steps:  # the on-call member's own rule, within the level's channels
+            when = "at once" if not step.after else f"after {format_duration(step.after)}"
+            goes = f"SKIPPED ({step.skipped})" if step.skipped else _clock(step.at)
+            channels.append(
+                f"{lvl.on_call}'s step {step.step}: {step.channel} {step.address} {when}: {goes}"
+            )
         if lvl.console_fallback:
             channels.append("console only")
         if lvl.informed:

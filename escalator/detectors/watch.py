@@ -11,8 +11,14 @@ events seen (as of the clock), then:
 
 Raising goes through an :class:`ExceptionSink` (Temporal in production,
 :func:`escalator.client.raise_exception`); a failed raise is retried on the next
-poll, and the state file is written after every poll, so a restart resumes without
-raising anything twice.
+poll, and the state is written after every poll (a file for `escalator detect --watch`,
+the records for detection on Temporal), so a restart resumes without raising anything
+twice.
+
+The events read so far stay in memory between polls. A watcher handed a state whose
+watermark is not the one it read to (:meth:`Watcher.resume`: another replica polled
+meanwhile, or a poll failed before its state was kept) forgets them and reads the table
+from the start again, so memory never decides what is raised or cleared.
 """
 
 from __future__ import annotations
@@ -32,8 +38,8 @@ from escalator.detectors.evaluate import ModelUse, evaluate
 from escalator.detectors.events import EVENT, LINE, Quarantine, canonicalize, empty_events
 from escalator.detectors.firing import Firing
 from escalator.detectors.prediction.model_file import ModelFile
-from escalator.detectors.sql_source import SqlSource
-from escalator.detectors.watch_state import WatchState
+from escalator.detectors.sql_source import SqlSource, Watermark
+from escalator.detectors.watch_state import StateKeeper, WatchFile, WatchState
 from escalator.policies.heartbeats import Heartbeat
 from escalator.policies.journeys import Journey
 from escalator.policies.policy_set import PolicySet
@@ -90,7 +96,7 @@ class TemporalSink:
 class WatchConfig:
     source_url: str
     table: str
-    state_file: Path
+    state_file: Path | None  # None: the state is kept elsewhere (a keeper is given)
     quarantine_file: Path
     id_column: str = "id"
     poll: timedelta = timedelta(seconds=1)
@@ -122,10 +128,20 @@ class Watcher:
         sink: ExceptionSink,
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        keeper: StateKeeper | None = None,
+        state: WatchState | None = None,
     ) -> None:
+        """The state comes from ``config.state_file`` unless a ``keeper`` (where polls
+        write it) and the ``state`` it holds now are given."""
         self.config, self.policies, self.journey, self.sink = config, policies, journey, sink
         self.clock = clock
-        self.state = WatchState.load(config.state_file, clock())
+        if keeper is None:
+            if config.state_file is None:
+                raise ValueError("a Watcher needs a state file or a keeper")
+            keeper = WatchFile(config.state_file)
+            state = keeper.load(clock())
+        self.keeper: StateKeeper = keeper
+        self.state = state if state is not None else WatchState(started_at=clock())
         self.source = SqlSource(
             config.source_url,
             config.table,
@@ -135,7 +151,17 @@ class Watcher:
         )
         self.events = empty_events()
         self._loaded_history = False
+        self._read_to: Watermark | None = None  # the watermark self.events reach
         self.model_files = _model_files(config, policies, journey)
+
+    def resume(self, state: WatchState, keeper: StateKeeper) -> None:
+        """Poll on from ``state`` (kept by ``keeper``). The events in memory are kept only
+        if they were read exactly up to its watermark; otherwise the next poll reads the
+        table from the start."""
+        if not (self._loaded_history and state.watermark == self._read_to):
+            self.events = empty_events()
+            self._loaded_history = False
+        self.state, self.keeper = state, keeper
 
     def _read(self) -> tuple[pl.DataFrame, Quarantine]:
         """New rows as canonical events; on the first poll, the whole table (history)."""
@@ -157,6 +183,7 @@ class Watcher:
         self._loaded_history = True
         if wm is not None:
             self.state.watermark = wm
+        self._read_to = self.state.watermark
         return result.events, q
 
     async def poll_once(self) -> PollReport:
@@ -170,13 +197,12 @@ class Watcher:
             )
             await self._beat(events, report)
         now = self.clock()
-        firings = [
-            f
-            for r in evaluate(
-                self.events, self.policies, self.journey, as_of=now, models=self._models()
-            )
-            for f in r.firings()
-        ]
+        models = self._models()
+        # Off the event loop: inside a worker, the loop also runs workflow tasks.
+        results = await asyncio.to_thread(
+            evaluate, self.events, self.policies, self.journey, as_of=now, models=models
+        )
+        firings = [f for r in results for f in r.firings()]
         holding = {f.dedupe_key: f for f in firings if f.cleared_at is None}
         for key, f in holding.items():
             if key not in self.state.open and await self._raise(f, now, report):
@@ -210,7 +236,7 @@ class Watcher:
                 continue
             del self.state.open[key]
             report.cleared.append(key)
-        self.state.save(self.config.state_file)
+        await asyncio.to_thread(self.keeper.save, self.state)
         return report
 
     async def _beat(self, events: pl.DataFrame, report: PollReport) -> None:

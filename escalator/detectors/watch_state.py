@@ -1,4 +1,5 @@
-"""What `escalator detect --watch` must remember across restarts (a small JSON file).
+"""What a watch must remember across restarts: a small JSON file for `escalator detect
+--watch`, a row of the records for detection on Temporal (`escalator.records.watch_states`).
 
 * ``watermark``: the last row read, so a restart reads on from there;
 * ``open``: dedupe keys raised and not cleared, so a restart neither raises them
@@ -7,7 +8,7 @@
   began and ended between two polls is raised once, not on every restart;
 * ``started_at``: firings older than the first start are history, not news.
 
-Written to a temporary file and renamed, so a crash never leaves half a state.
+The file is written to a temporary file and renamed, so a crash never leaves half a state.
 """
 
 from __future__ import annotations
@@ -17,11 +18,11 @@ import os
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from escalator.detectors.sql_source import Watermark
 
-__all__ = ["WatchState"]
+__all__ = ["StateKeeper", "WatchFile", "WatchState"]
 
 
 @dataclass
@@ -54,3 +55,22 @@ class WatchState:
         tmp = path.with_suffix(path.suffix + ".tmp")
         tmp.write_text(json.dumps(data, indent=1), encoding="utf-8")
         os.replace(tmp, path)
+
+
+class StateKeeper(Protocol):
+    """Where a watcher writes its state after every poll."""
+
+    def save(self, state: WatchState) -> None: ...
+
+
+@dataclass(frozen=True)
+class WatchFile:
+    """The state in a JSON file (the standalone watcher)."""
+
+    path: Path
+
+    def load(self, now: datetime) -> WatchState:
+        return WatchState.load(self.path, now)
+
+    def save(self, state: WatchState) -> None:
+        state.save(self.path)

@@ -31,6 +31,7 @@ from escalator.policies.business_hours import add_business_time, is_open
 from escalator.policies.calendars import Calendar
 from escalator.policies.checks import channel_reaches
 from escalator.policies.duration import Duration
+from escalator.policies.notify_rules import PERSONAL_CHANNELS
 from escalator.policies.policy_set import PolicySet
 from escalator.policies.roles import LevelChannel, Member, OnExhausted, OwnerRole
 from escalator.policies.schedules import Away, Override
@@ -42,6 +43,7 @@ __all__ = [
     "ExplainResult",
     "LevelPreview",
     "PlaybookStepPreview",
+    "StepPreview",
     "TargetPreview",
     "explain",
     "mask_phone",
@@ -62,6 +64,17 @@ class TargetPreview(_Preview):
     reason: str | None = None  # why not reachable
 
 
+class StepPreview(_Preview):
+    """A step of the on-call member's personal rule for a page, at this level."""
+
+    step: int  # 1-based, in the member's rule
+    channel: str
+    after: Duration
+    at: datetime  # when it goes out if nobody acknowledged by then
+    address: str | None  # Slack user id or masked phone
+    skipped: str | None = None  # why it does not go out (the level does not allow it)
+
+
 class LevelPreview(_Preview):
     round: int  # 1 = first pass; 2.. = repeats
     level: int  # 1-based
@@ -75,6 +88,9 @@ class LevelPreview(_Preview):
     targets: list[TargetPreview]
     console_fallback: bool = False  # no channel reached anyone: console only
     informed: list[str] = Field(default_factory=list)  # roles paged before, kept informed
+    # The on-call member's own steps for a page (their `notify` rule), which replace the
+    # level's DM, SMS and voice for them; empty: the level's channels reach them.
+    steps: list[StepPreview] = Field(default_factory=list)
 
 
 class PlaybookStepPreview(_Preview):
@@ -171,6 +187,33 @@ def _targets(
     return out, not any(t.reachable for t in out)
 
 
+def _personal_steps(
+    member: Member, channels: list[LevelChannel], at: datetime
+) -> list[StepPreview]:
+    """The member's page steps as the workflow runs them: a channel the level does not list
+    is skipped (escalator/workflows/personal_steps.py)."""
+    rule = member.notify.steps("page") if member.notify else None
+    out: list[StepPreview] = []
+    for i, step in enumerate(rule or [], start=1):
+        address = member.slack_user_id if step.channel == "slack_dm" else member.phone
+        if address and step.channel != "slack_dm":
+            address = mask_phone(address)
+        skipped = None
+        if step.channel not in channels:
+            skipped = f"the level does not allow {step.channel}"
+        out.append(
+            StepPreview(
+                step=i,
+                channel=step.channel,
+                after=step.after,
+                at=at + step.after,
+                address=address,
+                skipped=skipped,
+            )
+        )
+    return out
+
+
 def _zone(calendar: Calendar | None) -> ZoneInfo | None:
     return ZoneInfo(calendar.timezone) if calendar else None
 
@@ -236,7 +279,13 @@ def _walk(
             role = snap.role(lvl.role)
             on_call = role.who(t, changes.get(role.name, ()))
             member = role.member(on_call.member) or role.on_call(t)
-            targets, fallback = _targets(role, list(lvl.channels), t, member)
+            personal = _personal_steps(member, list(lvl.channels), local(t))
+            if personal:  # the member's rule replaces the level's person channels for them
+                own = [c for c in lvl.channels if c not in PERSONAL_CHANNELS]
+                targets, fallback = _targets(role, own, t, member)
+                fallback = fallback and all(p.skipped for p in personal)
+            else:
+                targets, fallback = _targets(role, list(lvl.channels), t, member)
             due = after(t, lvl.response_time, lvl.business_hours)
             levels.append(
                 LevelPreview(
@@ -254,6 +303,7 @@ def _walk(
                     targets=targets,
                     console_fallback=fallback,
                     informed=[r for r in notified if r != role.name],
+                    steps=personal,
                 )
             )
             if role.name not in notified:

@@ -38,6 +38,7 @@ from escalator.policies.journeys import (
     LatencySLI,
     RoutingTier,
 )
+from escalator.policies.notify_rules import NotifyRules, NotifyStep
 from escalator.policies.playbooks import Playbook, PlaybookStep
 from escalator.policies.policy_set import DOCUMENT_KEYS, PolicyDocument
 from escalator.policies.reference_semantics import SEMANTICS
@@ -88,6 +89,8 @@ MODELS: list[tuple[str, type[BaseModel], type[BaseModel] | None]] = [
     ("Response", Response, None),
     ("OwnerRole", OwnerRole, None),
     ("Member", Member, None),
+    ("NotifyRules", NotifyRules, None),
+    ("NotifyStep", NotifyStep, None),
     ("Rotation", Rotation, None),
     ("Schedule", Schedule, None),
     ("Layer", Layer, None),

@@ -11,7 +11,8 @@ from pydantic import Field, field_validator, model_validator
 
 from escalator.policies.base import Name, PolicyModel
 from escalator.policies.calendars import known_zone
-from escalator.policies.duration import Duration
+from escalator.policies.duration import Duration, format_duration
+from escalator.policies.notify_rules import NotifyRules
 from escalator.policies.schedules import Away, Layer, OnCall, Override, Schedule, on_call
 from escalator.policies.storm import StormControl
 from escalator.policies.webhooks import WebhookChannel
@@ -42,6 +43,29 @@ class Member(PolicyModel):
     """Slack user id (`U…`/`W…`), for `slack_dm` and mentions."""
     phone: str | None = Field(default=None, pattern=r"^\+[1-9]\d{6,14}$")  # E.164
     """Phone number in E.164 (`+31612345678`), quoted in YAML, for `sms` and `voice`."""
+    # Left out of the serialised snapshot when unset, so a worker from before personal
+    # rules (extra fields forbidden) still reads the snapshots of members without them
+    # during a rolling upgrade, and policy versions without rules stay as they were.
+    notify: NotifyRules | None = Field(default=None, exclude_if=lambda v: v is None)
+    """Personal notification rules: steps per urgency (`page`, `notify`), each a channel and an `after`; within what the level allows."""
+
+    @model_validator(mode="after")
+    def _contacts(self) -> Member:
+        """A step on a channel the member has no address for would reach nobody."""
+        for urgency in ("page", "notify"):
+            for i, step in enumerate((self.notify and self.notify.steps(urgency)) or [], 1):
+                if step.channel == "slack_dm" and self.slack_user_id is None:
+                    need = "a 'slack_user_id'"
+                elif step.channel in ("sms", "voice") and self.phone is None:
+                    need = "a 'phone' number (E.164)"
+                else:
+                    continue
+                raise ValueError(
+                    f"notify.{urgency}[{i - 1}]: {self.name}'s step {i} ({step.channel} after "
+                    f"{format_duration(step.after)}) needs {need}, and {self.name} has none; "
+                    "add it or drop the step"
+                )
+        return self
 
 
 class Rotation(PolicyModel):

@@ -2,7 +2,9 @@
 
 Routes: ``/slack/events`` (Slack events, interactivity and the slash
 command), ``/twilio/sms`` (inbound SMS), ``/alerts/{source}`` (Alertmanager, Grafana and
-generic alerts: `escalator/receiver/alerts.py`), ``/healthz`` (the process answers) and
+generic alerts: `escalator/receiver/alerts.py`), ``/oncall/ROLE.ics`` and
+``/oncall/members/NAME.ics`` (on-call shifts as iCal feeds: `escalator/receiver/oncall_feeds.py`),
+``/healthz`` (the process answers) and
 ``/readyz`` (Temporal, records and policies are there: `escalator/receiver/ready.py`).
 While Temporal is unreachable, Slack requests get an ephemeral "try again"
 (`escalator/receiver/outage.py`) and SMS replies a "try again" text. One aiohttp server
@@ -38,6 +40,7 @@ from escalator.receiver.alerts import AlertWebhook
 from escalator.receiver.directory import MemberDirectory
 from escalator.receiver.heartbeats import HeartbeatEndpoint
 from escalator.receiver.listing import OpenException, list_open
+from escalator.receiver.oncall_feeds import OnCallFeeds
 from escalator.receiver.outage import answer_during_outage
 from escalator.receiver.ready import Readiness
 from escalator.receiver.responses import ResponseApplier
@@ -45,6 +48,7 @@ from escalator.receiver.security import ReplayGuard, SlackRequestCheck
 from escalator.receiver.silence_button import SilenceFromMessage, StoreOpener
 from escalator.receiver.slack import Lister, Silencer, slack_app
 from escalator.receiver.sms import SmsWebhook
+from escalator.receiver.take_shift import ShiftTaker
 
 __all__ = ["BOLT", "SlackConfig", "build_receiver"]
 
@@ -69,16 +73,19 @@ def build_receiver(
     lister: Lister | None = None,
     silencer: Silencer | None = None,
     coverer: Silencer | None = None,
+    taker: ShiftTaker | None = None,
     silences: StoreOpener | None = None,
     metrics: Callable[[], bytes] | None = None,
     ready: Readiness | None = None,
     alerts: AlertWebhook | None = None,
     heartbeat_token: str | None = None,
+    feeds: OnCallFeeds | None = None,
 ) -> web.Application:
     """``silences`` opens the records' silences: with it, the Silence menu of each
     exception's Slack message works (without it, the receiver says it does not know
     that action). ``ready``: serve /readyz from it, and answer Slack at once while it
-    finds Temporal unreachable. ``alerts``: serve /alerts/{source}."""
+    finds Temporal unreachable. ``alerts``: serve /alerts/{source}. ``feeds``: serve the
+    on-call iCal feeds /oncall/ROLE.ics and /oncall/members/NAME.ics."""
     directory = MemberDirectory(policies)
     responses = ResponseApplier(temporal, task_queue=ready.task_queue if ready else None)
 
@@ -117,6 +124,7 @@ def build_receiver(
             silencer=silencer,
             silence_menu=SilenceFromMessage(responses, silences, policies) if silences else None,
             coverer=coverer,
+            taker=taker,
         )
         app[BOLT] = bolt
 
@@ -161,6 +169,8 @@ def build_receiver(
         app.router.add_post("/twilio/sms", sms.handle)
     if alerts is not None:
         alerts.routes(app)
+    if feeds is not None:
+        feeds.add_to(app)
     task_queue = ready.task_queue if ready else "escalator"
     HeartbeatEndpoint(temporal, policies, heartbeat_token, task_queue).add_to(app)
     return app

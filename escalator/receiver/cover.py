@@ -19,9 +19,8 @@ from datetime import UTC, datetime, time, timedelta, tzinfo
 
 from escalator.policies.policy_set import PolicySet
 from escalator.policies.roles import OwnerRole
-from escalator.records.oncall import OnCallError, OnCallStore, check_actor
-from escalator.records.store import Store
-from escalator.settings import Settings
+from escalator.receiver.oncall_store import OnCallOpener
+from escalator.records.oncall import OnCallError, OnCallStore, add_override
 
 __all__ = ["COVER_USAGE", "SlackCoverer", "configured_coverer", "parse_until"]
 
@@ -127,15 +126,15 @@ class SlackCoverer:
             named = rest[0] if rest and rest[0] in role_names else None
             reason = " ".join(rest[1:] if named else rest)
             role = self._role(actor, covered, named)
-            check_actor(self.policies, "override", actor, actor, role.name)
-            made = self.store.add(
-                kind="override",
+            made = add_override(
+                self.store,
+                self.policies,
                 role=role.name,
                 member=actor,
+                actor=actor,
                 covers=covered,
                 starts_at=now,
                 ends_at=end,
-                created_by=actor,
                 now=now,
                 reason=reason or "covered from Slack",
             )
@@ -152,16 +151,11 @@ class SlackCoverer:
 
 
 def configured_coverer(
-    settings: Settings, policies: PolicySet
+    store: OnCallOpener, policies: PolicySet
 ) -> Callable[[str, str], Awaitable[str]]:
-    """A coverer on the records database, opened at the first use (the receiver must
-    start even while the database is unreachable)."""
-    opened: list[SlackCoverer] = []
+    """A coverer on the records database (``store`` opens it at the first use)."""
 
     async def cover(text: str, actor: str) -> str:
-        if not opened:
-            records = await asyncio.to_thread(Store.open, settings.resolved_database_url)
-            opened.append(SlackCoverer(OnCallStore(records.engine), policies))
-        return await opened[0](text, actor)
+        return await SlackCoverer(await store(), policies)(text, actor)
 
     return cover

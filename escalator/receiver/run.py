@@ -20,8 +20,11 @@ from escalator.policies.loader import load_policies
 from escalator.receiver.alerts import AlertWebhook
 from escalator.receiver.app import SlackConfig, build_receiver, run_socket_mode, serve
 from escalator.receiver.cover import configured_coverer
+from escalator.receiver.oncall_feeds import OnCallFeeds
+from escalator.receiver.oncall_store import lazy_oncall_store
 from escalator.receiver.ready import Readiness
 from escalator.receiver.silence import configured_silencer, lazy_silence_store
+from escalator.receiver.take_shift import ShiftTaker
 from escalator.records.unmatched_alerts import UnmatchedAlertStore
 from escalator.settings import Settings
 
@@ -135,6 +138,8 @@ async def run_receiver(
         settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else None
     )
     silences = lazy_silence_store(settings)  # one engine for the command and the menu
+    oncall = lazy_oncall_store(settings)  # one for cover, Take this shift and the feeds
+    ical = settings.ical_token.get_secret_value() if settings.ical_token else None
     app = build_receiver(
         temporal=client,
         policies=policies,
@@ -143,7 +148,9 @@ async def run_receiver(
         twilio_auth_token=twilio_token,
         public_url=settings.public_url,
         silencer=configured_silencer(settings, policies, silences),
-        coverer=configured_coverer(settings, policies),
+        coverer=configured_coverer(oncall, policies),
+        taker=ShiftTaker(oncall, policies),
+        feeds=OnCallFeeds(policies, ical, oncall) if ical else None,
         silences=silences,
         metrics=records_metrics(settings),
         ready=ready,
@@ -174,7 +181,8 @@ async def run_receiver(
         f"escalator receiver on http://{host}:{port} (/slack/events: "
         f"{'socket mode' if socket_task else 'on' if slack else 'off: no Slack credentials'}, "
         f"/twilio/sms: {'on' if twilio_token else 'off: no Twilio credentials'}, "
-        "/alerts/alertmanager|grafana|generic, /heartbeats/NAME, /healthz, /readyz)",
+        "/alerts/alertmanager|grafana|generic, /heartbeats/NAME, "
+        f"/oncall/*.ics: {'on' if ical else 'off: no ESCALATOR_ICAL_TOKEN'}, /healthz, /readyz)",
         flush=True,
     )
     try:

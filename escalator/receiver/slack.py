@@ -41,6 +41,7 @@ from escalator.receiver.responses import Outcome, ResponseApplier
 from escalator.receiver.silence_button import SilenceFromMessage, register_silence_menu
 from escalator.receiver.storm import register_storm_actions
 from escalator.receiver.storm_responses import StormResponder
+from escalator.receiver.take_shift import ShiftTaker, register_take_shift
 from escalator.temporal_outage import unreachable_reason
 
 __all__ = ["Lister", "Silencer", "slack_app"]
@@ -66,6 +67,7 @@ def slack_app(
     silencer: Silencer | None = None,
     silence_menu: SilenceFromMessage | None = None,
     coverer: Silencer | None = None,  # `/escalator cover ...`: same shape (text, member) -> reply
+    taker: ShiftTaker | None = None,  # "Take this shift" on a hand-off message
 ) -> AsyncApp:
     app = AsyncApp(
         client=client,
@@ -214,6 +216,8 @@ def slack_app(
 
     if silence_menu is not None:  # before the catch-all below: bolt runs the first match
         register_silence_menu(app, directory, silence_menu, stranger)
+    if taker is not None:  # "Take this shift"; before the catch-all too
+        register_take_shift(app, directory, taker, stranger)
     # Acknowledge all / Resolve all on a storm's grouped message; also before the catch-all.
     register_storm_actions(app, directory, StormResponder(responses.client))
 

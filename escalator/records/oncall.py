@@ -30,7 +30,14 @@ from escalator.policies.schedules import Away, OnCall, Override
 from escalator.records.projection import as_utc
 from escalator.records.tables import OnCallChangeRecord
 
-__all__ = ["OnCallError", "OnCallStore", "as_schedule_changes", "check_actor", "who_is_on_call"]
+__all__ = [
+    "OnCallError",
+    "OnCallStore",
+    "add_override",
+    "as_schedule_changes",
+    "check_actor",
+    "who_is_on_call",
+]
 
 OC = OnCallChangeRecord.__table__  # type: ignore[attr-defined]
 Kind = Literal["override", "away"]
@@ -97,6 +104,38 @@ def check_actor(policies: PolicySet, kind: Kind, actor: str, member: str, role: 
             f"{actor} may not mark {member} away: only {member}, a member of "
             f"{', '.join(r.name for r in roles)}, or an incident lead ({lead_text}) may"
         )
+
+
+def add_override(
+    store: OnCallStore,
+    policies: PolicySet,
+    *,
+    role: str,
+    member: str,
+    actor: str,
+    starts_at: datetime,
+    ends_at: datetime,
+    now: datetime,
+    covers: str | None = None,
+    reason: str = "",
+) -> OnCallChangeRecord:
+    """The one way an override is made (`escalator oncall override add`, `/escalator
+    cover`, the "Take this shift" button): ``actor`` may change ``role``'s on-call, the
+    members named are in the role, then it is stored with who made it and when."""
+    check_actor(policies, "override", actor, member, role)
+    if covers is not None:
+        check_actor(policies, "override", actor, covers, role)
+    return store.add(
+        kind="override",
+        role=role,
+        member=member,
+        covers=covers,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        created_by=actor,
+        now=now,
+        reason=reason,
+    )
 
 
 class OnCallStore:

@@ -89,7 +89,16 @@ def _detail(step: TimelineRecord) -> str:
         return f"to {step.role} (from {d.get('previous', '?')})"
     if kind == "condition_cleared":
         return str(d.get("reason", ""))
+    if kind == "steps_stopped":
+        return f"{_stopped(d.get('stopped') or [])} · {d.get('cause', '')}"
     return ""
+
+
+def _stopped(stopped: list[dict[str, object]]) -> str:
+    """A member's notification steps that never went out: "alice: voice after 5m"."""
+    return ", ".join(
+        f"{p.get('member')}: {p.get('channel')} after {p.get('after')}" for p in stopped
+    )
 
 
 def _rule_counts(store: Store, rule: str) -> tuple[int, int]:

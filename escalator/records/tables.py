@@ -24,6 +24,7 @@ __all__ = [
     "SilenceRecord",
     "TimelineRecord",
     "UnmatchedAlertRecord",
+    "WatchStateRecord",
 ]
 
 
@@ -203,3 +204,23 @@ class UnmatchedAlertRecord(SQLModel, table=True):
     count: int = 1
     first_seen: datetime = Field(sa_type=sa.DateTime(timezone=True))
     last_seen: datetime = Field(sa_type=sa.DateTime(timezone=True), index=True)
+
+
+class WatchStateRecord(SQLModel, table=True):
+    """What detection on Temporal remembers of one journey's event table between runs
+    (``escalator.records.watch_states``): the watermark, the open dedupe keys, the raised
+    occurrences, and the lease of the run that polls now."""
+
+    __tablename__ = "watch_states"
+
+    watch_key: str = Field(primary_key=True, max_length=300)  # "journey:table"
+    journey: str = Field(max_length=80)
+    table_name: str = Field(max_length=200)
+    started_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+    watermark_ts: str | None = None  # the last row's timestamp as the source returned it
+    watermark_id: int | None = Field(default=None, sa_type=sa.BigInteger)
+    open_keys: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    raised: list[str] = Field(default_factory=list, sa_type=sa.JSON)
+    lease_owner: str | None = Field(default=None, max_length=200)
+    lease_until: datetime | None = _ts()
+    updated_at: datetime | None = _ts()

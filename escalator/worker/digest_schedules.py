@@ -2,9 +2,7 @@
 
 Idempotent: a schedule that exists is updated to the policy's time, calendar and
 journeys (the worker installs at every start, ``escalator digest install`` on
-demand). Two installs at once are safe: the schedule id is the role's, so the
-second create fails with "already running" and becomes an update to the same
-state. A schedule escalator created (id prefix ``digest:``, action a
+demand); creating, updating and deleting is `escalator.worker.schedules`. A schedule escalator created (id prefix ``digest:``, action a
 DigestWorkflow on this task queue) whose role no longer has a digest is
 deleted; any other schedule is left alone.
 
@@ -17,7 +15,6 @@ changed policy takes effect at the next install, like exception snapshots.
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -25,20 +22,17 @@ from temporalio.client import (
     Client,
     Schedule,
     ScheduleActionStartWorkflow,
-    ScheduleAlreadyRunningError,
     ScheduleCalendarSpec,
     ScheduleOverlapPolicy,
     SchedulePolicy,
     ScheduleRange,
     ScheduleSpec,
-    ScheduleUpdate,
-    ScheduleUpdateInput,
 )
-from temporalio.service import RPCError, RPCStatusCode
 
 from escalator.policies.calendars import WEEKDAYS
 from escalator.policies.policy_set import PolicySet
 from escalator.policies.roles import OwnerRole
+from escalator.worker.schedules import delete_stale_schedules, upsert_schedule
 from escalator.workflows.digest_contracts import (
     DIGEST_SCHEDULE_PREFIX,
     DIGEST_WORKFLOW,
@@ -129,18 +123,7 @@ async def install_digests(
                 overlap=ScheduleOverlapPolicy.SKIP, catchup_window=timedelta(hours=1)
             ),
         )
-        created = True
-        try:
-            # The memo is for people reading the schedule list; deletion goes by the id
-            # prefix and the action, so schedules made before the memo existed still count.
-            await client.create_schedule(sid, schedule, memo={"created_by": "escalator"})
-        except ScheduleAlreadyRunningError:
-            created = False
-
-            def replace(_: ScheduleUpdateInput, new: Schedule = schedule) -> ScheduleUpdate:
-                return ScheduleUpdate(schedule=new)
-
-            await client.get_schedule_handle(sid).update(replace)
+        created = await upsert_schedule(client, sid, schedule)
         installed.append(InstalledDigest(role.name, sid, created, role.digest.at, zone))
     wanted = {d.schedule_id for d in installed}
     installed += await _delete_stale(client, wanted, task_queue)
@@ -148,32 +131,15 @@ async def install_digests(
 
 
 async def _delete_stale(client: Client, wanted: set[str], task_queue: str) -> list[InstalledDigest]:
-    """Delete escalator's digest schedules on ``task_queue`` that no role wants any more.
-
-    Listing is a visibility query (eventually consistent): a schedule created a moment
-    ago may be missing from it, which only delays its deletion to the next install.
-    """
-    stale = [
-        listed.id
-        async for listed in await client.list_schedules()
-        if listed.id.startswith(DIGEST_SCHEDULE_PREFIX) and listed.id not in wanted
+    """Delete escalator's digest schedules on ``task_queue`` that no role wants any more."""
+    deleted = await delete_stale_schedules(
+        client,
+        prefix=DIGEST_SCHEDULE_PREFIX,
+        wanted=wanted,
+        workflow=DIGEST_WORKFLOW,
+        task_queue=task_queue,
+    )
+    return [
+        InstalledDigest(sid.removeprefix(DIGEST_SCHEDULE_PREFIX), sid, False, "", "", deleted=True)
+        for sid in deleted
     ]
-    deleted = []
-    for sid in stale:
-        handle = client.get_schedule_handle(sid)
-        try:
-            action = (await handle.describe()).schedule.action
-        except RPCError as err:
-            if err.status == RPCStatusCode.NOT_FOUND:  # another install deleted it first
-                continue
-            raise
-        ours = isinstance(action, ScheduleActionStartWorkflow) and (
-            action.workflow == DIGEST_WORKFLOW and action.task_queue == task_queue
-        )
-        if not ours:  # someone else's schedule that happens to share the prefix
-            continue
-        with contextlib.suppress(RPCError):  # deleted by a concurrent install: same outcome
-            await handle.delete()
-        role = sid.removeprefix(DIGEST_SCHEDULE_PREFIX)
-        deleted.append(InstalledDigest(role, sid, False, "", "", deleted=True))
-    return deleted

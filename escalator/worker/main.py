@@ -4,8 +4,10 @@ Self-contained: it connects to TEMPORAL_ADDRESS, polls TEMPORAL_TASK_QUEUE,
 records into the records store (ESCALATOR_DATABASE_URL, default SQLite under
 the state dir), sends through Slack / Twilio when their credentials are set
 and through the console otherwise, exports the SDK's Prometheus metrics on
-ESCALATOR_METRICS_PORT, installs the digest schedules at start
-(`escalator/worker/digest_startup.py`), and drains in-flight tasks on SIGINT/SIGTERM.
+ESCALATOR_METRICS_PORT, installs the digest schedules and the detection schedules at
+start (`escalator/worker/digest_startup.py`, `detection_schedules.py`), starts each role's
+shift hand-off workflow (`escalator/worker/handoff_startup.py`), and drains in-flight tasks
+on SIGINT/SIGTERM.
 """
 
 from __future__ import annotations
@@ -24,7 +26,9 @@ from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
 
 from escalator.activities.channels import ChannelSender, ConsoleSender
+from escalator.activities.detection import DetectionActivities, DetectionSetup
 from escalator.activities.digest import DigestActivities, DigestSource, NoDigestData
+from escalator.activities.handoff import HandoffActivities
 from escalator.activities.heartbeat import HeartbeatActivities
 from escalator.activities.notify import NotifyActivities
 from escalator.activities.oncall import Changes, OnCallActivities, no_changes, store_changes
@@ -36,11 +40,15 @@ from escalator.client import connect as connect_client
 from escalator.client import with_pydantic
 from escalator.records.oncall import OnCallStore
 from escalator.settings import Settings, get_settings
+from escalator.worker.detection_schedules import start_detection_install
 from escalator.worker.digest_startup import start_digest_install
+from escalator.worker.handoff_startup import start_handoff_workflows
 from escalator.worker.heartbeat_startup import start_heartbeat_monitors
 from escalator.workflows.activity_contracts import Delivery, Notification
+from escalator.workflows.detection import DetectionWorkflow
 from escalator.workflows.digest import DigestWorkflow
 from escalator.workflows.escalation import EscalationWorkflow
+from escalator.workflows.handoff import HandoffWorkflow
 from escalator.workflows.heartbeat import HeartbeatWorkflow
 from escalator.workflows.storm import StormWorkflow
 
@@ -71,6 +79,8 @@ class Wiring:
     checker: ConditionChecker | None = None
     digest_source: DigestSource | None = None  # None: digests list no tickets and no SLOs
     oncall_changes: Changes = no_changes  # overrides and vacations (the records database)
+    # Detection on Temporal (ESCALATOR_DETECT_*); None: a detection run fails, saying so.
+    detection: DetectionSetup | None = None
 
     def activities(self) -> Sequence[Any]:
         records = RecordActivities(self.recorder)
@@ -79,6 +89,7 @@ class Wiring:
         playbook = PlaybookActivities(self.actions, self.checker)
         digest = DigestActivities(self.digest_source or NoDigestData(), self.senders, self.fallback)
         heartbeats = HeartbeatActivities()
+        handoffs = HandoffActivities(self.oncall_changes, self.senders, self.fallback)
         return [
             records.record_steps,
             notify.deliver,
@@ -91,6 +102,10 @@ class Wiring:
             heartbeats.heartbeat_missed,
             heartbeats.heartbeat_seen,
             OnCallActivities(self.oncall_changes).resolve_on_call,
+            handoffs.next_handoff,
+            handoffs.post_handoff,
+            # One per worker: its cache of events read is this replica's own.
+            DetectionActivities(self.detection).detect,
         ]
 
 
@@ -121,7 +136,14 @@ def build_worker(
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[EscalationWorkflow, StormWorkflow, DigestWorkflow, HeartbeatWorkflow],
+        workflows=[
+            EscalationWorkflow,
+            StormWorkflow,
+            DigestWorkflow,
+            HeartbeatWorkflow,
+            HandoffWorkflow,
+            DetectionWorkflow,
+        ],
         activities=(wiring or Wiring()).activities(),
         activity_executor=ThreadPoolExecutor(4),
         **tuned,
@@ -243,11 +265,28 @@ def production_wiring(settings: Settings) -> Wiring:
     from escalator.worker.routing import configured_logs, routing_decide
 
     return Wiring(
+        detection=detection_setup(settings, store.engine),
         recorder=StoreRecorder(store),
         senders=senders,
         decide=routing_decide(settings, store),
         digest_source=StoreDigestSource(store.engine, configured_logs(settings)),
         oncall_changes=store_changes(OnCallStore(store.engine)),
+    )
+
+
+def detection_setup(settings: Settings, engine: Any) -> DetectionSetup | None:
+    """Detection on Temporal from the ESCALATOR_DETECT_* settings and the records database."""
+    if not (settings.detect_table or "").strip():
+        return None
+    from escalator.detectors.watch_sources import watch_sources
+    from escalator.policy_source import load_configured_policies
+    from escalator.records.watch_states import WatchStateStore
+
+    return DetectionSetup(
+        store=WatchStateStore(engine),
+        load_policies=lambda: load_configured_policies(settings),
+        sources=lambda policies: watch_sources(settings, policies),
+        state_dir=settings.state_dir,
     )
 
 
@@ -271,6 +310,8 @@ async def run_worker(
     budgets = serve_escalator_metrics(settings, wiring)
     digests = start_digest_install(client, settings)  # beside the worker, never blocking it
     monitors = start_heartbeat_monitors(client, settings)
+    handoffs = start_handoff_workflows(client, settings)  # one per role with a schedule
+    detections = start_detection_install(client, settings)
     log.info(
         "escalator worker on %s, task queue %s%s%s",
         settings.temporal_address,
@@ -289,5 +330,7 @@ async def run_worker(
         if digests is not None:
             digests.cancel()
         monitors.cancel()
+        handoffs.cancel()
+        detections.cancel()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.remove_signal_handler(sig)

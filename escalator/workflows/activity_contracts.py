@@ -76,6 +76,7 @@ NotificationReason = Literal[
     "notify",  # routing chose a non-paging notification
     "digest",  # the role's daily digest (tickets, SLO status); not an exception
     "storm",  # one grouped message for many exceptions of one rule (storm control)
+    "handoff",  # a shift hand-off in the role's channel; not an exception
 ]
 
 

@@ -19,6 +19,7 @@ __all__ = [
     "CONTINUE_AS_NEW_OPEN",
     "DELIVERY_PER_TARGET",
     "DELIVER_RETRY",
+    "DETECT_RETRY",
     "DIGEST_RETRY",
     "EARLY_ANSWER",
     "GATE_RETRY",
@@ -27,6 +28,7 @@ __all__ = [
     "NOTIFY_RETRY",
     "OCCURRENCE_ONCE",
     "ONCALL_RESOLVED",
+    "PERSONAL_NOTIFY_RULES",
     "QUICK_RETRY",
     "RECORD_FOREVER",
     "RECORD_RETRY",
@@ -75,6 +77,9 @@ RECORD_RETRY = RetryPolicy(maximum_attempts=10, maximum_interval=timedelta(secon
 RECORD_FOREVER = RetryPolicy(maximum_attempts=0, maximum_interval=timedelta(seconds=30))
 GATE_RETRY = RetryPolicy(maximum_attempts=5, maximum_interval=timedelta(seconds=10))
 DIGEST_RETRY = RetryPolicy(maximum_attempts=5, maximum_interval=timedelta(minutes=1))
+# A detection run that fails is tried twice more; the schedule's next run reads on from the
+# records watermark anyway, so retrying longer would only overlap with it.
+DETECT_RETRY = RetryPolicy(maximum_attempts=3, maximum_interval=timedelta(seconds=10))
 
 # --- workflow.patched ids of the EscalationWorkflow (recorded in histories: never rename) ---
 
@@ -106,3 +111,6 @@ STORM_GATE = "storm-gate"
 # vacations from the records), and recorded with the page; before, the policy's rotation
 # was read inside the workflow.
 ONCALL_RESOLVED = "oncall-resolved"
+# A paged member with a personal notification rule is reached by its steps (the later ones
+# on durable timers, stopped by an answer); before, by the level's channels alone.
+PERSONAL_NOTIFY_RULES = "personal-notify-rules"

@@ -212,6 +212,7 @@ class EscalationWorkflow:
                 case Reassigned():
                     await pager.page(s, "reassigned")
                 case Acknowledged(actor=actor) | Snoozed(actor=actor) as event:
+                    pager.stop_steps(s, f"{event.kind} by {actor}", actor)
                     await pager.update_everyone(
                         s, "update", f"tell everyone: {event.kind} by {actor}"
                     )
@@ -220,6 +221,7 @@ class EscalationWorkflow:
     async def _after_resolution(self) -> None:
         """Tell everyone, then stay for the reopen window: a detection within it reopens."""
         s = self._s
+        self._pager.stop_steps(s, f"resolved by {s.resolved_by}", s.resolved_by)
         if s.notified_roles:
             await self._gate.tell_resolved(s)  # grouped: the storm counts it first
             await self._pager.update_everyone(s, "resolved", "tell everyone it is resolved")

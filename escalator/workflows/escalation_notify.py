@@ -66,9 +66,14 @@ class Notifier:
         skipped: Sequence[str],
         summary: str,
         on_call: dict[str, Any] | None = None,
+        *,
+        detail: dict[str, Any] | None = None,
+        level: int | None = None,
+        role: str | None = None,
     ) -> None:
         """Send ``batch`` and record it as one NOTIFIED step (with who was on call and why,
-        when the level's start resolved it)."""
+        when the level's start resolved it, and ``detail``). ``level`` and ``role``: the
+        level that sent it, when not the current one (a member's later step)."""
         if s.storm_id is not None:
             # Grouped: an in-place update of a message this exception never sent would be a
             # new message per subject, exactly the flood storm control prevents.
@@ -76,11 +81,12 @@ class Notifier:
         if not batch:
             return
         s.notify_count += 1
-        extra = {"on_call": on_call} if on_call else {}
+        extra = ({"on_call": on_call} if on_call else {}) | (detail or {})
+        at = (s.level if level is None else level, s.owner_role if role is None else role)
         if self.per_target():
-            self._dispatch(s, batch, skipped, summary, extra)
+            self._dispatch(s, batch, skipped, summary, extra, at)
             return
-        await self._notify_at_once(s, batch, skipped, summary, extra)
+        await self._notify_at_once(s, batch, skipped, summary, extra, at)
 
     async def _notify_at_once(
         self,
@@ -89,14 +95,16 @@ class Notifier:
         skipped: Sequence[str],
         summary: str,
         extra: dict[str, Any],
+        at: tuple[int, str],
     ) -> None:
         """Before per-target delivery: one activity for the batch, awaited."""
+        level, role = at
         status = s.status(with_timeline=False)
         notifications = [
             Notification(
                 exception_id=s.exception_id,
                 idempotency_key=f"{s.exception_id}/{s.run_id}/n{s.notify_count}/{t.channel}/{t.target}",
-                level=s.level,
+                level=level,
                 role=t.role,
                 channel=t.channel,
                 target=t.target,
@@ -134,8 +142,8 @@ class Notifier:
         s.record(
             StepKind.NOTIFIED,
             workflow.now(),
-            level=s.level,
-            role=s.owner_role,
+            level=level,
+            role=role,
             reason=batch[0][1],
             status="sent" if any(d.ok for d in deliveries) else "failed",
             sent=sent,
@@ -150,11 +158,12 @@ class Notifier:
         skipped: Sequence[str],
         summary: str,
         extra: dict[str, Any],
+        at: tuple[int, str],
     ) -> None:
         """Start one background delivery per target; record the NOTIFIED step when the
         last of them has an answer (sent, refused for good, or out of time)."""
         status = s.status(with_timeline=False)
-        level, role, count = s.level, s.owner_role, s.notify_count
+        (level, role), count = at, s.notify_count
         results: dict[int, dict[str, Any]] = {}
         first_ok: list[str] = []  # when the first target got it: time to notify counts there
 

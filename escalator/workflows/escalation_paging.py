@@ -26,12 +26,8 @@ with workflow.unsafe.imports_passed_through():
     from escalator.workflows.contracts import ExceptionState, StepKind
     from escalator.workflows.escalation_notify import Batch, Notifier
     from escalator.workflows.escalation_state import Deadline, EscalationState
-    from escalator.workflows.targets import (
-        member_targets,
-        quiet_channels,
-        role_targets,
-        update_targets,
-    )
+    from escalator.workflows.escalation_steps import PersonalSteps, stop_steps
+    from escalator.workflows.targets import member_targets, quiet_channels, update_targets
 
 __all__ = ["Pager"]
 
@@ -54,6 +50,7 @@ def routed_channels(s: EscalationState, channels: list[LevelChannel]) -> list[Le
 class Pager:
     def __init__(self, notifier: Notifier) -> None:
         self._notifier = notifier
+        self._steps = PersonalSteps(notifier)  # members' own notification rules
         self._on_call: dict[str, dict[str, Any]] = {}  # role -> the answer its level started with
 
     async def on_call(
@@ -102,7 +99,9 @@ class Pager:
         channels = routed_channels(s, s.current_level.channels)
         on_call = await self.on_call(s, role, reason)
         member = on_call["member"] if on_call else None
-        targets, skipped = role_targets(s.policy, role, channels, workflow.now(), member)
+        if reason == "reassigned":  # handed to another role: nobody else's steps go on
+            self.stop_steps(s, f"reassigned to {role}")
+        targets, skipped, rule = self._steps.targets(s, role, channels, member, reason)
         s.add_notified(role)
         batch: Batch = [(t, reason) for t in targets] + list(also or [])
         inform: NotificationReason = (
@@ -111,8 +110,12 @@ class Pager:
         others = [r for r in s.notified_roles if r != role]
         batch += [(t, inform) for t in update_targets(s.policy, others)]
         await self._notifier.notify(
-            s, batch, skipped, f"page {role} (level {s.level}, {reason})", on_call
+            s, batch, skipped, f"page {role} (level {s.level}, {reason})", on_call, detail=rule
         )
+
+    def stop_steps(self, s: EscalationState, cause: str, actor: str | None = None) -> None:
+        """Someone answered: every member's remaining notification steps stop."""
+        stop_steps(s, workflow.now(), cause, actor=actor)
 
     async def deliver_routed(self, s: EscalationState) -> None:
         """Level 1 has started and routing did not page: notify (chat only, slower) or ticket."""
@@ -204,13 +207,18 @@ class Pager:
             channels = s.levels[-1].channels
             on_call = await self.on_call(s, lead, "broadcast")
             member = on_call["member"] if on_call else None
-            targets, skipped = role_targets(s.policy, lead, channels, now, member)
+            targets, skipped, rule = self._steps.targets(s, lead, channels, member, "broadcast")
             s.add_notified(lead)
             batch: Batch = [(t, "broadcast") for t in targets] + list(also or [])
             others = [r for r in s.notified_roles if r != lead]
             batch += [(t, "informed") for t in update_targets(s.policy, others)]
             await self._notifier.notify(
-                s, batch, skipped, f"broadcast to {lead}: all levels exhausted", on_call
+                s,
+                batch,
+                skipped,
+                f"broadcast to {lead}: all levels exhausted",
+                on_call,
+                detail=rule,
             )
         elif also:
             await self._notifier.notify(s, list(also), [], "remind: all levels exhausted")
@@ -220,6 +228,8 @@ class Pager:
         now = workflow.now()
         if deadline.kind == "ack":
             await self.escalate(s, "no acknowledgement within the response time")
+        elif deadline.kind == "step":
+            await self._steps.send_due(s)
         elif deadline.kind == "snooze":
             s.state = s.snoozed_from or OPEN
             s.snoozed_until = s.snoozed_from = None

@@ -24,13 +24,15 @@ from escalator.workflows.exception_contracts import (
     StepKind,
     TimelineStep,
 )
+from escalator.workflows.pending_step import PendingStep
 
 if TYPE_CHECKING:  # the input carries a state derived from this one (carried.py)
     from escalator.workflows.contracts import EscalationInput
 
 __all__ = ["Deadline", "EscalationState"]
 
-DeadlineKind = Literal["ack", "restore", "ack_timeout", "snooze"]
+# "step": the next step of a member's notification rule (escalator/workflows/personal_steps.py).
+DeadlineKind = Literal["ack", "restore", "ack_timeout", "snooze", "step"]
 SEEN = 1000  # detection fingerprints kept to recognise a retried call
 
 
@@ -90,6 +92,10 @@ class EscalationState:
     unrecorded: list[TimelineStep] = field(default_factory=list)
     messages: dict[str, str] = field(default_factory=dict)  # role|channel|target -> message id
     notify_count: int = 0  # numbers notification steps: part of every idempotency key
+    # Steps of members' notification rules waiting for their time (patch
+    # ``personal-notify-rules``); an acknowledgement, snooze, reassignment or resolution
+    # stops them. In the state, so they are carried across continue-as-new.
+    personal_steps: list[PendingStep] = field(default_factory=list)
     # The last step's seq. A counter, not len(timeline): a run that continued as new
     # carries only part of the timeline, and seq must go on where the last run stopped.
     seq: int = 0
@@ -221,7 +227,17 @@ class EscalationState:
         return self.last_progress_at + timeout
 
     def next_deadline(self) -> Deadline | None:
-        """The one timer the workflow waits on now (None: wait for people only)."""
+        """The one timer the workflow waits on now (None: wait for people only): the
+        response deadline, or a member's next step when that comes first. Steps only run
+        while the exception is open: nobody has it yet."""
+        deadline = self._response_deadline()
+        if self.state is ExceptionState.OPEN and self.personal_steps:
+            step = min(self.personal_steps, key=lambda p: p.due)
+            if deadline is None or step.due < deadline.due:
+                return Deadline("step", step.due, step.label)
+        return deadline
+
+    def _response_deadline(self) -> Deadline | None:
         if self.state is ExceptionState.OPEN and self.ack_due and not self._flagged():
             lvl = self.current_level
             return Deadline(

@@ -84,6 +84,9 @@ class StepKind(StrEnum):
     REOPENED = "reopened"
     GROUPED = "grouped"  # joined a storm: told in the storm's one message, not paged alone
     HELD_DOWN = "held_down"  # reopened within the hold-down: recorded, not paged (yet)
+    # A member's remaining notification steps, stopped: someone answered (or the member
+    # was paged again, which lays their steps out anew).
+    STEPS_STOPPED = "steps_stopped"
 
 
 class TimelineStep(Contract):

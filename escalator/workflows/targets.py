@@ -64,10 +64,13 @@ def role_targets(
     channels: Iterable[LevelChannel],
     at: datetime,
     on_call: str | None = None,
+    *,
+    fallback: bool = True,
 ) -> tuple[list[Target], list[str]]:
     """Targets for paging ``role_name`` now, and the channels skipped (with why).
     ``on_call`` names the member resolved at the level's start (schedule, overrides,
-    vacations); without it, the policy's rotation at ``at``."""
+    vacations); without it, the policy's rotation at ``at``. Without ``fallback`` an
+    empty list stays empty (the caller has targets of its own: a member's rule)."""
     role = policy.role(role_name)
     member = role.member(on_call) or role.on_call(at)
     targets: list[Target] = []
@@ -83,7 +86,7 @@ def role_targets(
             skipped.append(f"{channel}: no address for {person or role.name} in role {role.name}")
             continue
         targets.append(Target(role.name, channel, address, person))
-    if not targets:
+    if not targets and fallback:
         targets.append(Target(role.name, "console", role.name, member.name))
     return targets, skipped
 

@@ -71,6 +71,7 @@ async def _scenario(
     report = await w.poll_once()
     assert report.raised == [] and report.cleared == [] and report.quarantined == 0
     assert len(sink.raised) == 2
+    assert cfg.state_file is not None
     state = json.loads(cfg.state_file.read_text())
     assert set(state["open"]) == {"exc:orders:stuck:B"}
     assert state["watermark"]["id"] == 5

@@ -158,3 +158,15 @@ def test_temporal_and_records_persist_to_postgresql() -> None:
     assert url.startswith("postgresql+psycopg://") and host
     assert SERVICES[host.group(1)]["image"].startswith("postgres:")
     assert set(COMPOSE["volumes"]) >= {"temporal-db", "records-db"}
+
+
+def test_detection_runs_on_the_workers_not_in_a_watcher_service() -> None:
+    """Detection on Temporal: the workers install the schedules, so no service runs
+    `detect --watch` (it would raise beside them from a state file of its own)."""
+    for name, service in SERVICES.items():
+        command = service.get("command") or []
+        assert not ("detect" in command and "--watch" in command), name
+    worker_env = SERVICES["worker"]["environment"]
+    assert "ESCALATOR_DETECT_EVERY" in worker_env
+    # The source is a secret: it comes from escalator.env, never from this file.
+    assert all("ESCALATOR_DETECT_SOURCE" not in s.get("environment", {}) for s in SERVICES.values())

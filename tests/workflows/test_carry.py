@@ -32,6 +32,7 @@ from escalator.workflows.escalation_inbox import (
     StormEscalatedHere,
 )
 from escalator.workflows.escalation_state import EscalationState
+from escalator.workflows.pending_step import PendingStep
 
 MIN = timedelta(minutes=1)
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
@@ -58,6 +59,21 @@ def _busy_state() -> EscalationState:
     s.add_notified("billing-leads")
     s.messages = {"inventory|slack|#inventory": "msg-1"}
     s.notify_count = 7
+    s.personal_steps = [  # alice's voice call, due after the snooze (a page laid it out)
+        PendingStep(
+            member="alice",
+            role="inventory",
+            level=2,
+            channel="voice",
+            target="+31600000001",
+            step=3,
+            of=3,
+            after_s=300,
+            due=T0 + 6 * MIN,
+            urgency="page",
+            reason="escalated",
+        )
+    ]
     s.occurrences, s.payload = 4, {"waiting_for": "sku-9"}
     s.last_detection = detection("o-1", waiting_for="sku-9")
     r.apply_acknowledge(s, AcknowledgeInput(actor="alice"), T0 + 2 * MIN)

@@ -5,6 +5,7 @@ server (the time-skipping server has no schedules)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 import uuid
 from datetime import datetime, timedelta
@@ -13,6 +14,7 @@ from typing import cast
 
 import pytest
 from temporalio.client import Client, ScheduleActionStartWorkflow
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "routing"))
@@ -105,6 +107,10 @@ async def test_digest_schedules_install_idempotently(
     client = with_pydantic(dev_server.client)
     task_queue = f"tq-{uuid.uuid4()}"
     policies = load_policies([policy_dir])
+    # The dev server is shared: a worker started by another test (test_worker_process.py)
+    # installs the shipped policy's digest schedule too, so start from none.
+    with contextlib.suppress(RPCError):  # none there: the usual case
+        await client.get_schedule_handle(digest_schedule_id("inventory")).delete()
     first = await install_digests(client, policies, task_queue)
     assert [(d.role, d.created, d.at, d.time_zone) for d in first] == [
         ("inventory", True, "09:15", "Europe/Amsterdam")

@@ -18,6 +18,7 @@ from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer, UnsandboxedWorkflowRunner
 
+from escalator.policies.notify_rules import NotifyRules
 from escalator.workflows.contracts import ESCALATION_WORKFLOW, EscalationInput, ExceptionStatus
 from escalator.workflows.escalation import EscalationWorkflow
 from escalator.workflows.escalation_continue import Continuer
@@ -44,6 +45,7 @@ MAIN_SCENARIOS = {
     "reopen_counts_all",  # two detections after the resolution: both reopen it (patched)
     "reopen_signal_carries",  # reopened by signal, with the run's policy and limit (patched)
     "routing_local_activity",  # the routing decision as a local activity (7 Dec 2026 only)
+    "personal_steps_ack_stops_voice",  # a member's rule: DM, SMS at 2m, ack stops voice (patched)
 }
 
 
@@ -119,5 +121,19 @@ async def test_early_answer_is_in_the_recorded_history() -> None:
 async def test_incompatible_change_fails_replay() -> None:
     path = next(p for p in HISTORIES if p.stem == "ack_level1_resolve")
     replayer = Replayer(workflows=[_SleepsFirst], data_converter=pydantic_data_converter)
+    with pytest.raises(Exception, match=r"[Nn]ondeterminism"):
+        await replayer.replay_workflow(_history(path))
+
+
+async def test_personal_steps_are_in_the_recorded_history(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The recorded run followed alice's rule (a DM at once, an SMS on a timer): replayed
+    with members' rules ignored (the level's channels at once), it fails."""
+    path = next(p for p in HISTORIES if p.stem == "personal_steps_ack_stops_voice")
+    monkeypatch.setattr(NotifyRules, "steps", lambda self, urgency: None)
+    replayer = Replayer(
+        workflows=[EscalationWorkflow],
+        data_converter=pydantic_data_converter,
+        workflow_runner=UnsandboxedWorkflowRunner(),
+    )
     with pytest.raises(Exception, match=r"[Nn]ondeterminism"):
         await replayer.replay_workflow(_history(path))

@@ -2,7 +2,7 @@
 counted, so the alerting admin sees what the receiver answered 422 (never dropped silently).
 
 Revision ID: 0008
-Revises: 0006 (0007 is another change in flight; when both are merged this revises 0007)
+Revises: 0007
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008"
-down_revision = "0006"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
