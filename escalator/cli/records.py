@@ -187,6 +187,7 @@ def report(
     from escalator.records.frames import load_exceptions
     from escalator.records.oncall_pages import load_on_call_pages
     from escalator.records.scorecards import latest_scorecards
+    from escalator.records.unmatched_alerts import UnmatchedAlertStore
 
     now = datetime.now(UTC)
     when = parse_when(as_of, now, "--as-of") if as_of else now
@@ -206,6 +207,7 @@ def report(
             exceptions = pending.result()
         kept = {rule: card.figures for rule, card in latest_scorecards(store).items()}
         pages = load_on_call_pages(store.engine, since=start)
+        unmatched = UnmatchedAlertStore(store.engine).summary(since=start)
     finally:
         store.close()
     log_time = None
@@ -226,6 +228,7 @@ def report(
         scorecards=kept,
         false_alarm_threshold=false_alarm_threshold,
         on_call_pages=pages,
+        unmatched_alerts=unmatched,
     )
     if html is not None:
         html.parent.mkdir(parents=True, exist_ok=True)

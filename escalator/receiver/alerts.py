@@ -9,14 +9,21 @@ fingerprint and a repeat is an occurrence), a resolved one clears its condition 
 exception auto-resolves). The answer comes once Temporal has durably accepted each of
 them — Temporal's start is the queue, nothing is held here — so a 202 means none is lost,
 and a 503 (Temporal unreachable) makes the sender retry. An alert that maps to no rule is
-logged and answered 422, naming what did not match; the others in the payload are raised.
+answered 422, naming what did not match, and recorded in the records database
+(`escalator/records/unmatched_alerts.py`, `escalator alerts unmatched`); the others in the
+payload are raised. The records never change the answer: with the records unreachable the
+unmatched alert is logged in full at ERROR and counted (``outcome="unrecorded"``), and the
+answer is still 422 (``"unmatched_recorded": false``). A 5xx would make Alertmanager send
+the whole payload again, and every mapped alert in it would count one more occurrence;
+Alertmanager repeats a firing alert at its ``repeat_interval`` anyway, and that repeat is
+recorded once the records are back.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -24,6 +31,7 @@ from typing import Any
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter
 from pydantic import SecretStr
+from sqlalchemy.exc import SQLAlchemyError
 from temporalio.client import Client
 from temporalio.service import RPCError
 
@@ -34,6 +42,7 @@ from escalator.policies.snapshot import ExceptionPolicy, snapshot
 from escalator.receiver.alert_auth import AlertAuth, missing_secrets
 from escalator.receiver.alert_mapping import Mapped, Unmatched, map_alert
 from escalator.receiver.alert_payloads import Alert, AlertPayloadError, parse_alerts
+from escalator.records.unmatched_alerts import UnmatchedAlert, UnmatchedAlertStore
 from escalator.workflows.contracts import Detection, dedupe_key
 
 __all__ = ["SOURCES", "AlertWebhook"]
@@ -42,6 +51,7 @@ log = logging.getLogger("escalator.receiver.alerts")
 SOURCES = ("alertmanager", "grafana", "generic")
 _NO_WAIT = timedelta(0)  # answer once Temporal keeps the detection, not the worker
 CONCURRENCY = 32  # starts in flight per request: a 1,000-alert payload is not 1,000 at once
+RECORDS_WITHIN = 3.0  # seconds: a hung records database must not hold the answer
 
 
 @dataclass
@@ -50,6 +60,7 @@ class _Answer:
     resolved: list[str] = field(default_factory=list)
     not_open: list[str] = field(default_factory=list)
     unmatched: list[dict[str, Any]] = field(default_factory=list)
+    to_record: list[UnmatchedAlert] = field(default_factory=list)
 
 
 class AlertWebhook:
@@ -61,17 +72,21 @@ class AlertWebhook:
         task_queue: str,
         secret: Callable[[str], SecretStr | None],
         outage: Callable[[], str | None] | None = None,
+        unmatched: Callable[[], Awaitable[UnmatchedAlertStore]] | None = None,
     ) -> None:
+        """``unmatched`` opens the records' unmatched alerts (at first use: the receiver
+        starts while the database is unreachable); without it they are only logged."""
         self.temporal, self.policies, self.task_queue = temporal, policies, task_queue
         self.auth = AlertAuth(secret)
         self.outage = outage
+        self.unmatched = unmatched
         # Served with the receiver's /metrics: an operator can alert on unmatched or
         # refused alerts, which are answered 4xx and raise nothing.
         self.registry = CollectorRegistry()
         self.counted = Counter(
             "escalator_alerts",
             "Alerts received, by integration and outcome (accepted, resolved, not_open, "
-            "unmatched, refused, malformed).",
+            "unmatched, refused, malformed; unrecorded: unmatched and not in the records).",
             ["integration", "outcome"],
             registry=self.registry,
         )
@@ -148,16 +163,47 @@ class AlertWebhook:
             found = len(getattr(answer, outcome))
             if found:
                 self.counted.labels(integration.name, outcome).inc(found)
-        status = 422 if answer.unmatched else 202
-        return web.json_response(
-            {
-                "accepted": answer.accepted,
-                "resolved": answer.resolved,
-                "not_open": answer.not_open,
-                "unmatched": answer.unmatched,
-            },
-            status=status,
-        )
+        answered: dict[str, Any] = {
+            "accepted": answer.accepted,
+            "resolved": answer.resolved,
+            "not_open": answer.not_open,
+            "unmatched": answer.unmatched,
+        }
+        if answer.to_record:
+            problem = await self._record_unmatched(integration, answer.to_record)
+            answered["unmatched_recorded"] = problem is None
+            if problem is not None:
+                answered["records_error"] = problem
+        return web.json_response(answered, status=422 if answer.unmatched else 202)
+
+    async def _record_unmatched(
+        self, integration: Integration, alerts: list[UnmatchedAlert]
+    ) -> str | None:
+        """Keep the unmatched alerts in the records; what went wrong, or None."""
+        if self.unmatched is None:
+            problem = "this receiver keeps no records of unmatched alerts"
+        else:
+            try:
+                async with asyncio.timeout(RECORDS_WITHIN):
+                    store = await self.unmatched()
+                    await store.record_async(alerts, datetime.now(UTC))
+                return None
+            except (SQLAlchemyError, OSError, TimeoutError) as err:
+                problem = f"the records database did not take them: {type(err).__name__}: {err}"
+        self.counted.labels(integration.name, "unrecorded").inc(len(alerts))
+        for a in alerts:  # the log is then the only place the alert is kept
+            log.error(
+                "unmatched alert %s from integration %r not recorded (%s): status=%s "
+                "labels=%s annotations=%s reason=%s",
+                a.fingerprint,
+                integration.name,
+                problem,
+                a.status,
+                a.labels,
+                a.annotations,
+                a.reason,
+            )
+        return problem.split("\n")[0]
 
     async def apply(self, integration: Integration, alerts: list[Alert]) -> _Answer:
         answer = _Answer()
@@ -175,6 +221,17 @@ class AlertWebhook:
                 )
                 answer.unmatched.append(
                     {"alert": index, "fingerprint": alert.fingerprint, "reason": mapped.reason}
+                )
+                answer.to_record.append(
+                    UnmatchedAlert(
+                        integration=integration.name,
+                        source=integration.source,
+                        fingerprint=alert.fingerprint,
+                        status=alert.status,
+                        labels=alert.labels,
+                        annotations=alert.annotations,
+                        reason=mapped.reason,
+                    )
                 )
                 return
             key = dedupe_key(mapped.journey, mapped.rule, mapped.subject)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from datetime import datetime, timedelta
 
@@ -25,6 +25,7 @@ from escalator.receiver.oncall_store import lazy_oncall_store
 from escalator.receiver.ready import Readiness
 from escalator.receiver.silence import configured_silencer, lazy_silence_store
 from escalator.receiver.take_shift import ShiftTaker
+from escalator.records.unmatched_alerts import UnmatchedAlertStore
 from escalator.settings import Settings
 
 __all__ = ["run_receiver"]
@@ -80,6 +81,22 @@ class LazyLedger:
 
     def holder_of_code(self, code: str, since: datetime) -> DeliveryRecord | None:
         return self._open().holder_of_code(code, since)
+
+
+def lazy_unmatched_store(settings: Settings) -> Callable[[], Awaitable[UnmatchedAlertStore]]:
+    """The records' unmatched alerts, opened at the first unmatched alert (the receiver must
+    start even while the database is unreachable) and tried again after a failed open."""
+    opened: list[UnmatchedAlertStore] = []
+
+    async def store() -> UnmatchedAlertStore:
+        if not opened:
+            from escalator.records.store import Store
+
+            records = await asyncio.to_thread(Store.open, settings.resolved_database_url)
+            opened.append(UnmatchedAlertStore(records.engine))
+        return opened[0]
+
+    return store
 
 
 async def lazy_client(settings: Settings) -> Client:
@@ -143,6 +160,7 @@ async def run_receiver(
             task_queue=settings.temporal_task_queue,
             secret=settings.secret,
             outage=ready.outage,
+            unmatched=lazy_unmatched_store(settings),
         ),
         heartbeat_token=(
             settings.webhook_token.get_secret_value() if settings.webhook_token else None

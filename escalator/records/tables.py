@@ -23,6 +23,7 @@ __all__ = [
     "RuleScorecardRecord",
     "SilenceRecord",
     "TimelineRecord",
+    "UnmatchedAlertRecord",
     "WatchStateRecord",
 ]
 
@@ -185,6 +186,24 @@ class OnCallChangeRecord(SQLModel, table=True):
     created_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
     removed_at: datetime | None = _ts()
     removed_by: str | None = Field(default=None, max_length=120)
+
+
+class UnmatchedAlertRecord(SQLModel, table=True):
+    """An alert that mapped to no rule (see ``escalator.records.unmatched_alerts``): one row
+    per integration and fingerprint; a repeat counts and moves ``last_seen``."""
+
+    __tablename__ = "unmatched_alerts"
+
+    integration: str = Field(primary_key=True, max_length=80)
+    fingerprint: str = Field(primary_key=True, max_length=128)
+    source: str = Field(max_length=16)  # alertmanager, grafana or generic
+    status: str = Field(max_length=16)  # firing or resolved, as last received
+    labels: dict[str, str] = Field(default_factory=dict, sa_type=sa.JSON)
+    annotations: dict[str, str] = Field(default_factory=dict, sa_type=sa.JSON)
+    reason: str  # what did not match, as the 422 answer said it (the latest)
+    count: int = 1
+    first_seen: datetime = Field(sa_type=sa.DateTime(timezone=True))
+    last_seen: datetime = Field(sa_type=sa.DateTime(timezone=True), index=True)
 
 
 class WatchStateRecord(SQLModel, table=True):

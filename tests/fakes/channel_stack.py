@@ -39,6 +39,7 @@ from escalator.receiver.alerts import AlertWebhook
 from escalator.receiver.app import SlackConfig, build_receiver, serve
 from escalator.receiver.silence_button import StoreOpener
 from escalator.receiver.slack import Silencer
+from escalator.records.unmatched_alerts import UnmatchedAlertStore
 from escalator.worker.main import Wiring, build_worker
 from escalator.workflows.contracts import Detection, ExceptionStatus
 
@@ -200,11 +201,13 @@ async def channel_stack(
     policies: PolicySet | None = None,
     alert_secrets: dict[str, str] | None = None,
     metrics: Callable[[], bytes] | None = None,
+    unmatched_alerts: Callable[[], Awaitable[UnmatchedAlertStore]] | None = None,
 ) -> AsyncIterator[ChannelStack]:
     """``recorder``, ``decide``, ``silences`` and ``silencer`` default to what the receiver
     and worker tests need (in-memory records, always page, no silences). With
     ``alert_secrets`` (environment variable name → secret) the receiver serves /alerts;
-    with ``metrics`` (an exposition), /metrics."""
+    with ``metrics`` (an exposition), /metrics; with ``unmatched_alerts``, alerts that map
+    to no rule are kept there."""
     policies = policies or load_configured_policies()
     slack, twilio = FakeSlack().start(), FakeTwilio().start()
     ledger = InMemoryLedger()
@@ -246,6 +249,7 @@ async def channel_stack(
             policies=policies,
             task_queue=task_queue,
             secret=lambda name: SecretStr(alert_secrets[name]) if name in alert_secrets else None,
+            unmatched=unmatched_alerts,
         ),
     )
     runner = await serve(app, "127.0.0.1", 0)

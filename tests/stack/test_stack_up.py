@@ -71,6 +71,8 @@ async def test_second_up_resumes_open_workflows(tmp_path: Path) -> None:
         client = await _client(port)
         # No worker needed: an open workflow is open whether or not anyone polls for it.
         await client.start_workflow("NotRegisteredAnywhere", id=workflow_id, task_queue="nobody")
+        # The server writes through SQLite's write-ahead log (DEV_SERVER_PRAGMAS).
+        assert (tmp_path / "temporal.db-wal").exists()
         first.signal(signal.SIGINT)
         assert first.finish() == 0, first.output
     finally:
