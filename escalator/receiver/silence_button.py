@@ -52,6 +52,7 @@ from escalator.activities.slack_silence_menu import SILENCE_ACTION
 from escalator.policies.calendars import Calendar
 from escalator.policies.policy_set import PolicySet
 from escalator.policies.snapshot import snapshot
+from escalator.receiver.clicks import clicker, tell_clicker
 from escalator.receiver.directory import MemberDirectory
 from escalator.receiver.responses import Outcome, ResponseApplier
 from escalator.records.silences import SilenceError, SilenceStore, new_silence_id
@@ -188,25 +189,24 @@ def register_silence_menu(
         ack: Any, body: dict[str, Any], action: dict[str, Any], respond: Any, client: AsyncWebClient
     ) -> None:
         await ack()
-        user = (body.get("user") or {}).get("id", "")
-
-        async def say(text: str) -> None:  # only the clicker sees it; the message stays
-            await respond(text=text, response_type="ephemeral", replace_original=False)
+        user = clicker(body)
 
         try:
             value = _decode(action)
         except ButtonValueError as err:
             log.warning("refused Slack silence from %s: %s", user, err)
-            await say(f"Refused: {err}.")
+            await tell_clicker(respond, f"Refused: {err}.")
             return
         actor = directory.by_slack_user(user)
         if actor is None:
             log.warning("refused Slack silence from unknown user %s", user)
-            await say(stranger(user))
+            await tell_clicker(respond, stranger(user))
             return
         done = await silence(value, actor)
         outcome = done.outcome
-        await say(outcome.message if outcome.ok else f"Not done: {outcome.message}")
+        await tell_clicker(
+            respond, outcome.message if outcome.ok else f"Not done: {outcome.message}"
+        )
         channel = (body.get("channel") or {}).get("id")
         ts = (body.get("container") or {}).get("message_ts")
         if done.thread_line and channel and ts:

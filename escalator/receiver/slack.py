@@ -34,6 +34,7 @@ from escalator.activities.slack_blocks import (
     RUNBOOK_ACTION,
     resolve_modal,
 )
+from escalator.receiver.clicks import clicker, tell_clicker
 from escalator.receiver.directory import MemberDirectory, stranger
 from escalator.receiver.listing import OpenException
 from escalator.receiver.modal import field, modal_submission, real_answer
@@ -110,43 +111,35 @@ def slack_app(
         ack: Any, body: dict[str, Any], action: dict[str, Any], respond: Any
     ) -> None:
         await ack()
-        user = (body.get("user") or {}).get("id", "")
+        user = clicker(body)
         try:
             value = decode(action)
         except ButtonValueError as err:
             log.warning("refused Slack action from %s: %s", user, err)
-            await respond(
-                text=f"Refused: {err}.", response_type="ephemeral", replace_original=False
-            )
+            await tell_clicker(respond, f"Refused: {err}.")
             return
         actor = directory.by_slack_user(user)
         if actor is None:
             log.warning("refused Slack action from unknown user %s", user)
-            await respond(text=stranger(user), response_type="ephemeral", replace_original=False)
+            await tell_clicker(respond, stranger(user))
             return
         outcome = await apply(value, actor)
         if not outcome.ok:
-            await respond(
-                text=f"Not done: {outcome.message}",
-                response_type="ephemeral",
-                replace_original=False,
-            )
+            await tell_clicker(respond, f"Not done: {outcome.message}")
 
     @app.action(ACTION_PREFIX + ButtonAction.RESOLVE.value)
     async def on_resolve(
         ack: Any, body: dict[str, Any], action: dict[str, Any], respond: Any, client: AsyncWebClient
     ) -> None:
         await ack()
-        user = (body.get("user") or {}).get("id", "")
+        user = clicker(body)
         try:
             value = decode(action)
         except ButtonValueError as err:
-            await respond(
-                text=f"Refused: {err}.", response_type="ephemeral", replace_original=False
-            )
+            await tell_clicker(respond, f"Refused: {err}.")
             return
         if directory.by_slack_user(user) is None:
-            await respond(text=stranger(user), response_type="ephemeral", replace_original=False)
+            await tell_clicker(respond, stranger(user))
             return
         await client.views_open(trigger_id=body.get("trigger_id", ""), view=resolve_modal(value))
 

@@ -27,6 +27,7 @@ from escalator.activities.storm_blocks import (
     StormButtonValue,
     storm_resolve_modal,
 )
+from escalator.receiver.clicks import clicker, tell_clicker
 from escalator.receiver.directory import MemberDirectory, stranger
 from escalator.receiver.modal import field, modal_submission, real_answer
 from escalator.receiver.storm_responses import Learned, StormOutcome, StormResponder
@@ -46,41 +47,38 @@ def register_storm_actions(
 ) -> None:
     """Add the storm listeners; call before any catch-all action listener."""
 
-    async def refuse(respond: Any, text: str) -> None:
-        await respond(text=text, response_type="ephemeral", replace_original=False)
-
     @app.action(STORM_ACK)
     async def on_ack_all(
         ack: Any, body: dict[str, Any], action: dict[str, Any], respond: Any
     ) -> None:
         await ack()  # Slack is answered now; the fan-out below may take longer than 3 s
-        user = (body.get("user") or {}).get("id", "")
+        user = clicker(body)
         try:
             value = StormButtonValue.decode(action.get("value"))
         except ValueError as err:
             log.warning("refused storm action from %s: %s", user, err)
-            await refuse(respond, f"Refused: {err}.")
+            await tell_clicker(respond, f"Refused: {err}.")
             return
         actor = directory.by_slack_user(user)
         if actor is None:
-            await refuse(respond, stranger(user))
+            await tell_clicker(respond, stranger(user))
             return
         outcome = await responder.acknowledge_all(value.storm_id, actor, "slack")
-        await refuse(respond, _text(outcome))
+        await tell_clicker(respond, _text(outcome))
 
     @app.action(STORM_RESOLVE)
     async def on_resolve_all(
         ack: Any, body: dict[str, Any], action: dict[str, Any], respond: Any, client: AsyncWebClient
     ) -> None:
         await ack()
-        user = (body.get("user") or {}).get("id", "")
+        user = clicker(body)
         try:
             value = StormButtonValue.decode(action.get("value"))
         except ValueError as err:
-            await refuse(respond, f"Refused: {err}.")
+            await tell_clicker(respond, f"Refused: {err}.")
             return
         if directory.by_slack_user(user) is None:
-            await refuse(respond, stranger(user))
+            await tell_clicker(respond, stranger(user))
             return
         channel = (body.get("channel") or {}).get("id")
         modal = storm_resolve_modal(value.model_copy(update={"channel": channel}))

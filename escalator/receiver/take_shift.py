@@ -36,6 +36,7 @@ from escalator.activities.handoff_blocks import (
     until_text,
 )
 from escalator.policies.policy_set import PolicySet
+from escalator.receiver.clicks import clicker, tell_clicker
 from escalator.receiver.directory import MemberDirectory
 from escalator.receiver.oncall_store import OnCallOpener
 from escalator.records.oncall import OnCallError, add_override
@@ -112,25 +113,22 @@ def register_take_shift(
         ack: Any, body: dict[str, Any], action: dict[str, Any], respond: Any, client: AsyncWebClient
     ) -> None:
         await ack()
-        user = (body.get("user") or {}).get("id", "")
-
-        async def say(text: str) -> None:  # only the clicker sees it
-            await respond(text=text, response_type="ephemeral", replace_original=False)
+        user = clicker(body)
 
         try:
             value = ShiftValue.decode(action.get("value"))
         except ButtonValueError as err:
             log.warning("refused Take this shift from %s: %s", user, err)
-            await say(f"Refused: {err}.")
+            await tell_clicker(respond, f"Refused: {err}.")
             return
         actor = directory.by_slack_user(user)
         if actor is None:
             log.warning("refused Take this shift from unknown user %s", user)
-            await say(stranger(user))
+            await tell_clicker(respond, stranger(user))
             return
         taken = await taker(value, actor)
         if not taken.ok:
-            await say(f"Not done: {taken.message}")
+            await tell_clicker(respond, f"Not done: {taken.message}")
             return
         channel = (body.get("channel") or {}).get("id")
         ts = (body.get("container") or {}).get("message_ts")
@@ -144,4 +142,4 @@ def register_take_shift(
                 )
             except SlackApiError as err:  # the override stands; only the message is stale
                 log.warning("hand-off message %s not updated: %s", ts, err)
-        await say(taken.message)
+        await tell_clicker(respond, taken.message)
