@@ -24,6 +24,7 @@ from escalator.policies.policy_set import PolicySet
 from escalator.policies.roles import OwnerRole
 from escalator.policy_source import load_configured_policies
 from escalator.settings import Settings
+from escalator.worker.start_each import start_each_until_started
 from escalator.workflows.handoff_contracts import (
     HANDOFF_WORKFLOW,
     ROLE_SIGNAL,
@@ -35,7 +36,6 @@ from escalator.workflows.handoff_contracts import (
 __all__ = ["handoff_roles", "start_handoff", "start_handoff_workflows"]
 
 log = logging.getLogger(__name__)
-RETRY_EVERY = 30.0  # seconds between tries while Temporal is unreachable
 
 
 def handoff_roles(policies: PolicySet) -> list[OwnerRole]:
@@ -61,19 +61,16 @@ async def _start_all(client: Client, settings: Settings) -> None:
     except PolicyError as err:
         log.warning("hand-off workflows not started: %s", err.one_line())
         return
-    pending = handoff_roles(policies)
-    while pending:
-        failed = []
-        for role in pending:
-            try:
-                await start_handoff(client, role, policies.version, settings.temporal_task_queue)
-            except Exception as err:  # Temporal down: try again, never stop the worker
-                log.warning("hand-off workflow for %s not started yet: %s", role.name, err)
-                failed.append(role)
-        if failed:
-            await asyncio.sleep(RETRY_EVERY)
-        pending = failed
-    names = ", ".join(r.name for r in handoff_roles(policies))
+    roles = handoff_roles(policies)
+
+    async def start(role: OwnerRole) -> None:
+        await start_handoff(client, role, policies.version, settings.temporal_task_queue)
+
+    def not_yet(role: OwnerRole, err: Exception) -> None:
+        log.warning("hand-off workflow for %s not started yet: %s", role.name, err)
+
+    await start_each_until_started(roles, start, not_yet)
+    names = ", ".join(r.name for r in roles)
     if names:
         log.info("hand-off workflows: %s", names)
 

@@ -12,13 +12,14 @@ from temporalio.client import Client
 
 from escalator.client import start_heartbeat
 from escalator.policies.errors import PolicyError
+from escalator.policies.heartbeats import Heartbeat
 from escalator.policy_source import load_configured_policies
 from escalator.settings import Settings
+from escalator.worker.start_each import start_each_until_started
 
 __all__ = ["start_heartbeat_monitors"]
 
 log = logging.getLogger(__name__)
-RETRY_EVERY = 30.0  # seconds between tries while Temporal is unreachable
 
 
 async def _start_all(client: Client, settings: Settings) -> None:
@@ -27,20 +28,14 @@ async def _start_all(client: Client, settings: Settings) -> None:
     except PolicyError as err:
         log.warning("heartbeat monitors not started: %s", err.one_line())
         return
-    pending = list(policies.heartbeats)
-    while pending:
-        failed = []
-        for heartbeat in pending:
-            try:
-                await start_heartbeat(
-                    client, heartbeat, policies, task_queue=settings.temporal_task_queue
-                )
-            except Exception as err:  # Temporal down: try again, never stop the worker
-                log.warning("heartbeat %s monitor not started yet: %s", heartbeat.name, err)
-                failed.append(heartbeat)
-        if failed:
-            await asyncio.sleep(RETRY_EVERY)
-        pending = failed
+
+    async def start(heartbeat: Heartbeat) -> None:
+        await start_heartbeat(client, heartbeat, policies, task_queue=settings.temporal_task_queue)
+
+    def not_yet(heartbeat: Heartbeat, err: Exception) -> None:
+        log.warning("heartbeat %s monitor not started yet: %s", heartbeat.name, err)
+
+    await start_each_until_started(policies.heartbeats, start, not_yet)
     if policies.heartbeats:
         log.info("heartbeat monitors: %s", ", ".join(h.name for h in policies.heartbeats))
 
