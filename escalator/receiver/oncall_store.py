@@ -5,11 +5,10 @@ feeds, so they share one engine."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 
+from escalator.receiver.lazy_store import lazy_records_store
 from escalator.records.oncall import OnCallStore
-from escalator.records.store import Store
 from escalator.settings import Settings
 
 __all__ = ["OnCallOpener", "lazy_oncall_store"]
@@ -18,12 +17,4 @@ OnCallOpener = Callable[[], Awaitable[OnCallStore]]
 
 
 def lazy_oncall_store(settings: Settings) -> OnCallOpener:
-    opened: list[OnCallStore] = []
-
-    async def store() -> OnCallStore:
-        if not opened:
-            records = await asyncio.to_thread(Store.open, settings.resolved_database_url)
-            opened.append(OnCallStore(records.engine))
-        return opened[0]
-
-    return store
+    return lazy_records_store(settings, OnCallStore)

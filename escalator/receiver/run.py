@@ -20,6 +20,7 @@ from escalator.policies.loader import load_policies
 from escalator.receiver.alerts import AlertWebhook
 from escalator.receiver.app import SlackConfig, build_receiver, run_socket_mode, serve
 from escalator.receiver.cover import configured_coverer
+from escalator.receiver.lazy_store import lazy_records_store
 from escalator.receiver.oncall_feeds import OnCallFeeds
 from escalator.receiver.oncall_store import lazy_oncall_store
 from escalator.receiver.ready import Readiness
@@ -86,17 +87,7 @@ class LazyLedger:
 def lazy_unmatched_store(settings: Settings) -> Callable[[], Awaitable[UnmatchedAlertStore]]:
     """The records' unmatched alerts, opened at the first unmatched alert (the receiver must
     start even while the database is unreachable) and tried again after a failed open."""
-    opened: list[UnmatchedAlertStore] = []
-
-    async def store() -> UnmatchedAlertStore:
-        if not opened:
-            from escalator.records.store import Store
-
-            records = await asyncio.to_thread(Store.open, settings.resolved_database_url)
-            opened.append(UnmatchedAlertStore(records.engine))
-        return opened[0]
-
-    return store
+    return lazy_records_store(settings, UnmatchedAlertStore)
 
 
 async def lazy_client(settings: Settings) -> Client:

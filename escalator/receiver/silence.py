@@ -17,9 +17,9 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from escalator.policies.policy_set import PolicySet
+from escalator.receiver.lazy_store import lazy_records_store
 from escalator.records.silence_requests import SilenceRequest, add_silence, describe
 from escalator.records.silences import SilenceError, SilenceStore
-from escalator.records.store import Store
 from escalator.settings import Settings
 
 __all__ = [
@@ -87,15 +87,7 @@ class SlackSilencer:
 def lazy_silence_store(settings: Settings) -> Callable[[], Awaitable[SilenceStore]]:
     """The silences of the records database, opened at the first use (the receiver must
     start even while the database is unreachable) and then shared."""
-    opened: list[SilenceStore] = []
-
-    async def store() -> SilenceStore:
-        if not opened:
-            records = await asyncio.to_thread(Store.open, settings.resolved_database_url)
-            opened.append(SilenceStore(records.engine))
-        return opened[0]
-
-    return store
+    return lazy_records_store(settings, SilenceStore)
 
 
 def configured_silencer(
