@@ -13,10 +13,12 @@ activity may be retried after a partial failure.
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol, TextIO, runtime_checkable
 
+from escalator.policies.roles import Channel
 from escalator.workflows.activity_contracts import Delivery, Notification, NotificationReason
 from escalator.workflows.contracts import ExceptionStatus
 
@@ -31,6 +33,7 @@ __all__ = [
     "delivered",
     "not_delivered",
     "render_text",
+    "role_post",
 ]
 
 
@@ -207,3 +210,14 @@ class CapturingSender:
 
     def for_exception(self, exception_id: str) -> list[Notification]:
         return [s.notification for s in self.sent if s.notification.exception_id == exception_id]
+
+
+def role_post(
+    slack_channel: str | None, role: str, senders: Mapping[str, ChannelSender]
+) -> tuple[Channel, str]:
+    """Where a role's own message (its shift hand-off, its digest) goes: (channel, target),
+    the role's Slack channel when it has one and the worker can post to Slack, else the
+    console under the role's name."""
+    if slack_channel and "slack" in senders:
+        return "slack", slack_channel
+    return "console", role

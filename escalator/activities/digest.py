@@ -18,13 +18,13 @@ import asyncio
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Protocol
 
 import polars as pl
 import sqlalchemy as sa
 from temporalio import activity
 
-from escalator.activities.channels import ChannelSender
+from escalator.activities.channels import ChannelSender, role_post
 from escalator.activities.digest_window import digest_day
 from escalator.analytics.sli import sli_outcomes
 from escalator.analytics.slo import slo_status
@@ -212,8 +212,7 @@ class DigestActivities:
         # key, so the channel gets it once.
         as_of = req.as_of or (self.clock() if self.clock else activity.info().scheduled_time)
         day = digest_day(req, as_of)
-        channel: Any = "slack" if req.slack_channel and "slack" in self.senders else "console"
-        target = req.slack_channel if channel == "slack" else req.role
+        channel, target = role_post(req.slack_channel, req.role, self.senders)
         if day.skipped is not None:
             activity.logger.info("digest for %s %s", req.role, day.skipped)
             return DigestResult(

@@ -17,12 +17,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, timedelta
-from typing import Any
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from escalator.activities.channels import ChannelSender, ConsoleSender
+from escalator.activities.channels import ChannelSender, ConsoleSender, role_post
 from escalator.activities.handoff_blocks import ShiftValue, handoff_text, role_zone
 from escalator.activities.oncall import Changes, no_changes
 from escalator.policies.schedule_sweep import next_handoffs
@@ -98,8 +97,7 @@ class HandoffActivities:
             why = f"no hand-off: {shift.member or 'nobody'} stays on call ({shift.who.why})"
             activity.logger.info("hand-off for %s at %s: %s", role.name, at, why)
             return HandoffPosted(posted=False, member=shift.member, until=shift.end, skipped=why)
-        channel: Any = "slack" if role.slack_channel and "slack" in self.senders else "console"
-        target = role.slack_channel if channel == "slack" else role.name
+        channel, target = role_post(role.slack_channel, role.name, self.senders)
         value = ShiftValue(role=role.name, start=shift.start, end=shift.end, member=shift.member)
         before = f"; before: {req.previous_member}" if req.previous_member else ""
         message = Notification(
