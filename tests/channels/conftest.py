@@ -7,21 +7,14 @@ from collections.abc import AsyncIterator, Callable, Iterator
 import pytest
 from fakes.channel_samples import make_notification, make_status
 from fakes.channel_stack import ChannelStack, channel_stack
-from fakes.slack_api import FakeSlack
+from fakes.slack_api import fake_slack_fixture
 from fakes.twilio_api import FakeTwilio
 from temporalio.client import Client
 
 from escalator.activities.channels import Notification
 from escalator.workflows.contracts import ExceptionStatus
 
-
-@pytest.fixture
-def fake_slack() -> Iterator[FakeSlack]:
-    fake = FakeSlack().start()
-    try:
-        yield fake
-    finally:
-        fake.stop()
+fake_slack = pytest.fixture(fake_slack_fixture, name="fake_slack")
 
 
 @pytest.fixture

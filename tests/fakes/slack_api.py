@@ -13,6 +13,7 @@ import asyncio
 import itertools
 import json
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,7 +21,7 @@ from aiohttp import WSMsgType, web
 
 from .server import FakeServer
 
-__all__ = ["FakeSlack", "Message"]
+__all__ = ["FakeSlack", "Message", "fake_slack_fixture"]
 
 
 @dataclass
@@ -241,6 +242,16 @@ class FakeSlack(FakeServer):
         return web.json_response(
             {"ok": True, "channel": channel, "messages": out, "has_more": False}
         )
+
+
+def fake_slack_fixture() -> Iterator[FakeSlack]:
+    """The body of a fixture with a running fake Slack, stopped after the test:
+    ``slack = pytest.fixture(fake_slack_fixture, name="slack")``."""
+    fake = FakeSlack().start()
+    try:
+        yield fake
+    finally:
+        fake.stop()
 
 
 def _error(error: str) -> web.Response:

@@ -4,24 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
 
 import aiohttp
 import pytest
-from fakes.slack_api import FakeSlack
+from fakes.slack_api import FakeSlack, fake_slack_fixture
 
 pytestmark = pytest.mark.faults
 
 POST = {"channel": "#ops-inventory", "text": "page"}
 
 
-@pytest.fixture
-def slack() -> Iterator[FakeSlack]:
-    fake = FakeSlack().start()
-    try:
-        yield fake
-    finally:
-        fake.stop()
+slack = pytest.fixture(fake_slack_fixture, name="slack")
 
 
 def _auth(slack: FakeSlack) -> dict[str, str]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from fakes.channel_stack import eventually
 from fakes.server import Fault
-from fakes.slack_api import FakeSlack
+from fakes.slack_api import FakeSlack, fake_slack_fixture
 from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
@@ -104,13 +104,7 @@ class Stack:
         return [m.text for m in self.slack.top_level("C0INVENTORY")]
 
 
-@pytest.fixture
-def slack() -> Iterator[FakeSlack]:
-    fake = FakeSlack().start()
-    try:
-        yield fake
-    finally:
-        fake.stop()
+slack = pytest.fixture(fake_slack_fixture, name="slack")
 
 
 @pytest.fixture

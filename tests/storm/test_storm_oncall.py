@@ -9,21 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
+from fakes.oncall_records import INVENTORY, oncall_store_fixture
 from storm_helpers import HISTORIES, StormHarness, storm_harness_fixture, storm_policy
 from temporalio.api.sdk.v1 import WorkflowMetadata
 
 from escalator.activities.oncall import store_changes
 from escalator.client import raise_exception
-from escalator.policies.roles import Member, OwnerRole
-from escalator.policies.schedules import Schedule
 from escalator.policies.snapshot import ExceptionPolicy
 from escalator.records.oncall import OnCallStore
-from escalator.records.store import Store
 from escalator.workflows.activity_contracts import ACTIVITY_RESOLVE_ON_CALL
 from escalator.workflows.contracts import Detection, StepKind
 from escalator.workflows.storm_contracts import StormState, storm_id
@@ -35,38 +31,7 @@ RECORD = os.environ.get("ESCALATOR_RECORD_HISTORIES") == "1"
 SID = storm_id("orderToShip", "awaiting_inventory", "inventory")
 SUBJECTS = [f"oc-{i}" for i in range(3)]  # threshold 2: oc-0, oc-1 page alone, oc-2 groups
 
-# alice and bob hand over weekly; carol is a member but in no layer: only an override
-# puts her on call.
-INVENTORY = OwnerRole(
-    name="inventory",
-    slack_channel="#inventory",
-    members=[
-        Member(name="alice", slack_user_id="UALICE1", phone="+31600000001"),
-        Member(name="bob", slack_user_id="UBOB01", phone="+31600000003"),
-        Member(name="carol", slack_user_id="UCAROL1", phone="+31600000004"),
-    ],
-    schedule=Schedule.model_validate(
-        {
-            "layers": [
-                {
-                    "name": "weekly",
-                    "order": ["alice", "bob"],
-                    "start": "2026-01-05T09:00:00",
-                    "timezone": "Europe/Amsterdam",
-                }
-            ]
-        }
-    ),
-)
-
-
-@pytest.fixture
-def oncall(tmp_path: Path) -> Iterator[OnCallStore]:
-    store = Store.open(f"sqlite:///{tmp_path / 'records.db'}")
-    try:
-        yield OnCallStore(store.engine)
-    finally:
-        store.close()
+oncall = pytest.fixture(oncall_store_fixture, name="oncall")
 
 
 def policy() -> ExceptionPolicy:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from digest_helpers import DIGEST_HISTORIES, policy_dir, record_ticket
-from fakes.slack_api import FakeSlack
+from fakes.slack_api import FakeSlack, fake_slack_fixture
 from harness import RECORD
 from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.client import Client
@@ -45,13 +45,7 @@ HOUR = TUESDAY - datetime(2026, 4, 28, 6, 0, tzinfo=UTC)
 X = "exc:orderToShip:payment_pending:"
 
 
-@pytest.fixture
-def slack() -> Iterator[FakeSlack]:
-    fake = FakeSlack().start()
-    try:
-        yield fake
-    finally:
-        fake.stop()
+slack = pytest.fixture(fake_slack_fixture, name="slack")
 
 
 @pytest.fixture

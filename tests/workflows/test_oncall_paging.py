@@ -3,19 +3,18 @@ exception is open reaches its next level, and the timeline says who and why."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
+from fakes.oncall_records import INVENTORY, oncall_store_fixture
 from harness import Harness, has, steps, subject
 from policy_factory import ROLES, detection, make_policy
 from temporalio.api.sdk.v1 import WorkflowMetadata
 
 from escalator.activities.oncall import store_changes
 from escalator.analytics.oncall_load import on_call_load
-from escalator.policies.roles import EscalationLevel, Member, OwnerRole
-from escalator.policies.schedules import Schedule
+from escalator.policies.roles import EscalationLevel
 from escalator.records.oncall import OnCallStore
 from escalator.records.oncall_pages import load_on_call_pages
 from escalator.records.store import Store
@@ -24,37 +23,7 @@ from escalator.workflows.contracts import StepKind
 
 pytestmark = pytest.mark.temporal
 
-INVENTORY = OwnerRole(
-    name="inventory",
-    slack_channel="#inventory",
-    members=[
-        Member(name="alice", slack_user_id="UALICE1", phone="+31600000001"),
-        Member(name="bob", slack_user_id="UBOB01", phone="+31600000003"),
-        Member(name="carol", slack_user_id="UCAROL1", phone="+31600000004"),
-    ],
-    # alice and bob hand over every week; carol is not in the rotation.
-    schedule=Schedule.model_validate(
-        {
-            "layers": [
-                {
-                    "name": "weekly",
-                    "order": ["alice", "bob"],
-                    "start": "2026-01-05T09:00:00",
-                    "timezone": "Europe/Amsterdam",
-                }
-            ]
-        }
-    ),
-)
-
-
-@pytest.fixture
-def oncall(tmp_path: Path) -> Iterator[OnCallStore]:
-    store = Store.open(f"sqlite:///{tmp_path / 'records.db'}")
-    try:
-        yield OnCallStore(store.engine)
-    finally:
-        store.close()
+oncall = pytest.fixture(oncall_store_fixture, name="oncall")
 
 
 async def test_an_override_made_mid_escalation_reaches_the_next_level(
