@@ -22,7 +22,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from fakes.channel_stack import SIGNING_SECRET, eventually, slack_headers
+from fakes.channel_stack import SIGNING_SECRET, eventually, slack_headers, view_submission_body
 from fakes.slack_api import FakeSlack
 from temporalio.testing import WorkflowEnvironment
 
@@ -70,25 +70,15 @@ def click_body(response_url: str) -> str:
 def submission_body() -> str:
     """The Resolve modal submitted (the note typed in it must survive the outage)."""
     value = ButtonValue(exception_id=XID, action="resolve").encode()
-    payload: dict[str, Any] = {
-        "type": "view_submission",
-        "team": {"id": "T0TEAM"},
-        "user": {"id": ANNA},
-        "api_app_id": "A0APP",
-        "view": {
-            "id": "V0VIEW",
-            "type": "modal",
-            "callback_id": "escalator.resolve_modal",
-            "private_metadata": value,
-            "state": {
-                "values": {
-                    "note": {"note": {"type": "plain_text_input", "value": "restocked"}},
-                    "cause": {"cause": {"type": "plain_text_input", "value": None}},
-                }
-            },
+    return view_submission_body(
+        ANNA,
+        "escalator.resolve_modal",
+        value,
+        {
+            "note": {"note": {"type": "plain_text_input", "value": "restocked"}},
+            "cause": {"cause": {"type": "plain_text_input", "value": None}},
         },
-    }
-    return "payload=" + urllib.parse.quote(json.dumps(payload))
+    )
 
 
 def command_body(response_url: str) -> str:

@@ -13,7 +13,7 @@ import urllib.parse
 from typing import Any
 
 import pytest
-from fakes.channel_stack import ChannelStack, eventually, slack_headers
+from fakes.channel_stack import ChannelStack, eventually, slack_headers, view_submission_body
 from fakes.slack_api import Message
 
 from escalator.activities.button_values import ButtonValue
@@ -177,27 +177,15 @@ async def test_resolve_opens_a_modal_and_the_submission_resolves(stack: ChannelS
     modal = view["view"] if isinstance(view["view"], dict) else json.loads(view["view"])
 
     def submission(user: str, note: str) -> str:
-        payload = {
-            "type": "view_submission",
-            "team": {"id": "T0TEAM"},
-            "user": {"id": user},
-            "api_app_id": "A0APP",
-            "view": {
-                "id": "V0VIEW",
-                "type": "modal",
-                "callback_id": modal["callback_id"],
-                "private_metadata": modal["private_metadata"],
-                "state": {
-                    "values": {
-                        "note": {"note": {"type": "plain_text_input", "value": note}},
-                        "cause": {
-                            "cause": {"type": "plain_text_input", "value": "late replenishment"}
-                        },
-                    }
-                },
+        return view_submission_body(
+            user,
+            modal["callback_id"],
+            modal["private_metadata"],
+            {
+                "note": {"note": {"type": "plain_text_input", "value": note}},
+                "cause": {"cause": {"type": "plain_text_input", "value": "late replenishment"}},
             },
-        }
-        return "payload=" + urllib.parse.quote(json.dumps(payload))
+        )
 
     status, text = await stack.post_slack(submission(DIRK, "not mine"))
     assert status == 200

@@ -5,10 +5,9 @@ the resolve modal records the cause code and the owner's answer to "was it real?
 from __future__ import annotations
 
 import json
-import urllib.parse
 
 import pytest
-from fakes.channel_stack import ChannelStack, eventually
+from fakes.channel_stack import ChannelStack, eventually, view_submission_body
 from test_receiver_slack import ANNA, DIRK, click, opened
 
 from escalator.workflows.contracts import ExceptionState, ExceptionStatus, StepKind
@@ -59,31 +58,22 @@ async def test_modal_records_cause_and_whether_it_was_real(stack: ChannelStack) 
     options = {o["value"] for o in real_block["element"]["options"]}
     assert options == {"real", "false_alarm"}
 
-    payload = {
-        "type": "view_submission",
-        "team": {"id": "T0TEAM"},
-        "user": {"id": ANNA},
-        "api_app_id": "A0APP",
-        "view": {
-            "id": "V0VIEW",
-            "type": "modal",
-            "callback_id": modal["callback_id"],
-            "private_metadata": modal["private_metadata"],
-            "state": {
-                "values": {
-                    "note": {"note": {"type": "plain_text_input", "value": "stock count ran"}},
-                    "cause": {"cause": {"type": "plain_text_input", "value": " stock_count "}},
-                    "real": {
-                        "real": {
-                            "type": "radio_buttons",
-                            "selected_option": {"value": "false_alarm"},
-                        }
-                    },
+    body = view_submission_body(
+        ANNA,
+        modal["callback_id"],
+        modal["private_metadata"],
+        {
+            "note": {"note": {"type": "plain_text_input", "value": "stock count ran"}},
+            "cause": {"cause": {"type": "plain_text_input", "value": " stock_count "}},
+            "real": {
+                "real": {
+                    "type": "radio_buttons",
+                    "selected_option": {"value": "false_alarm"},
                 }
             },
         },
-    }
-    status, text = await stack.post_slack("payload=" + urllib.parse.quote(json.dumps(payload)))
+    )
+    status, text = await stack.post_slack(body)
     assert (status, text) == (200, "")
     final = await stack.status(xid)
     assert final.state is ExceptionState.RESOLVED

@@ -10,13 +10,12 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-import urllib.parse
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from fakes.channel_stack import ChannelStack, eventually, slack_headers
+from fakes.channel_stack import ChannelStack, eventually, slack_headers, view_submission_body
 from fakes.slack_api import Message
 
 from escalator.activities.storm_blocks import STORM_ACK, STORM_RESOLVE
@@ -121,22 +120,12 @@ async def test_resolve_all_asks_for_a_note_then_resolves_every_member(stack: Cha
     modal = view["view"] if isinstance(view["view"], dict) else json.loads(view["view"])
 
     def submission(user: str, note: str) -> str:
-        payload = {
-            "type": "view_submission",
-            "team": {"id": "T0TEAM"},
-            "user": {"id": user},
-            "api_app_id": "A0APP",
-            "view": {
-                "id": "V0VIEW",
-                "type": "modal",
-                "callback_id": modal["callback_id"],
-                "private_metadata": modal["private_metadata"],
-                "state": {
-                    "values": {"note": {"note": {"type": "plain_text_input", "value": note}}}
-                },
-            },
-        }
-        return "payload=" + urllib.parse.quote(json.dumps(payload))
+        return view_submission_body(
+            user,
+            modal["callback_id"],
+            modal["private_metadata"],
+            {"note": {"note": {"type": "plain_text_input", "value": note}}},
+        )
 
     status, text = await stack.post_slack(submission(DIRK, "not mine"))
     assert status == 200
@@ -173,31 +162,22 @@ async def test_resolve_all_records_cause_and_false_alarm_on_every_member(
     blocks = {b.get("block_id"): b for b in modal["blocks"]}
     assert {o["value"] for o in blocks["real"]["element"]["options"]} == {"real", "false_alarm"}
     assert blocks["cause"]["optional"] and blocks["real"]["optional"]
-    payload = {
-        "type": "view_submission",
-        "team": {"id": "T0TEAM"},
-        "user": {"id": ANNA},
-        "api_app_id": "A0APP",
-        "view": {
-            "id": "V0VIEW",
-            "type": "modal",
-            "callback_id": modal["callback_id"],
-            "private_metadata": modal["private_metadata"],
-            "state": {
-                "values": {
-                    "note": {"note": {"type": "plain_text_input", "value": "scanner glitch"}},
-                    "cause": {"cause": {"type": "plain_text_input", "value": " scanner "}},
-                    "real": {
-                        "real": {
-                            "type": "radio_buttons",
-                            "selected_option": {"value": "false_alarm"},
-                        }
-                    },
+    body = view_submission_body(
+        ANNA,
+        modal["callback_id"],
+        modal["private_metadata"],
+        {
+            "note": {"note": {"type": "plain_text_input", "value": "scanner glitch"}},
+            "cause": {"cause": {"type": "plain_text_input", "value": " scanner "}},
+            "real": {
+                "real": {
+                    "type": "radio_buttons",
+                    "selected_option": {"value": "false_alarm"},
                 }
             },
         },
-    }
-    status, text = await stack.post_slack("payload=" + urllib.parse.quote(json.dumps(payload)))
+    )
+    status, text = await stack.post_slack(body)
     assert (status, text) == (200, "")
     told = await eventually(lambda: stack.slack.ephemerals)
     assert (

@@ -46,7 +46,14 @@ from escalator.workflows.contracts import Detection, ExceptionStatus
 from .slack_api import FakeSlack, Message
 from .twilio_api import FakeTwilio
 
-__all__ = ["SIGNING_SECRET", "TWILIO_FROM", "ChannelStack", "channel_stack", "eventually"]
+__all__ = [
+    "SIGNING_SECRET",
+    "TWILIO_FROM",
+    "ChannelStack",
+    "channel_stack",
+    "eventually",
+    "view_submission_body",
+]
 
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 TWILIO_FROM = "+3197010000000"
@@ -90,6 +97,27 @@ def slack_headers(
         "X-Slack-Signature": f"v0={digest}",
         "Content-Type": "application/x-www-form-urlencoded",
     }
+
+
+def view_submission_body(
+    user: str, callback_id: str, private_metadata: str, values: dict[str, Any]
+) -> str:
+    """The form body of a modal submitted by ``user``: the modal's callback id and private
+    metadata, and the answers in it (``values``, as Slack gives them: block, action, value)."""
+    payload = {
+        "type": "view_submission",
+        "team": {"id": "T0TEAM"},
+        "user": {"id": user},
+        "api_app_id": "A0APP",
+        "view": {
+            "id": "V0VIEW",
+            "type": "modal",
+            "callback_id": callback_id,
+            "private_metadata": private_metadata,
+            "state": {"values": values},
+        },
+    }
+    return "payload=" + urllib.parse.quote(json.dumps(payload))
 
 
 @dataclass
