@@ -22,7 +22,13 @@ from typing import Any
 
 import aiohttp
 import pytest
-from fakes.channel_stack import SIGNING_SECRET, eventually, slack_headers, view_submission_body
+from fakes.channel_stack import (
+    SIGNING_SECRET,
+    block_actions_body,
+    eventually,
+    slack_headers,
+    view_submission_body,
+)
 from fakes.slack_api import FakeSlack
 from temporalio.testing import WorkflowEnvironment
 
@@ -44,27 +50,8 @@ def free_port() -> int:
 
 def click_body(response_url: str) -> str:
     value = ButtonValue(exception_id=XID, action="ack").encode()
-    payload: dict[str, Any] = {
-        "type": "block_actions",
-        "team": {"id": "T0TEAM"},
-        "user": {"id": ANNA, "team_id": "T0TEAM"},
-        "api_app_id": "A0APP",
-        "token": "legacy",
-        "trigger_id": "1337.42.abcd",
-        "response_url": response_url,
-        "channel": {"id": "C0INVENTORY"},
-        "container": {"type": "message", "message_ts": "1.1"},
-        "actions": [
-            {
-                "block_id": "escalator.actions",
-                "action_ts": "1.2",
-                "action_id": "escalator.ack",
-                "type": "button",
-                "value": value,
-            }
-        ],
-    }
-    return "payload=" + urllib.parse.quote(json.dumps(payload))
+    action = {"action_id": "escalator.ack", "type": "button", "value": value}
+    return block_actions_body(ANNA, action, response_url)
 
 
 def submission_body() -> str:

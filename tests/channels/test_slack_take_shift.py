@@ -5,7 +5,6 @@ is updated by chat.update, refusals come back ephemerally at the response URL.""
 from __future__ import annotations
 
 import json
-import urllib.parse
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -13,7 +12,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from fakes.channel_stack import SIGNING_SECRET, eventually, slack_headers
+from fakes.channel_stack import SIGNING_SECRET, block_actions_body, eventually, slack_headers
 from fakes.slack_api import FakeSlack, Message
 from temporalio.client import Client
 
@@ -42,27 +41,13 @@ class Clicks:
     async def click(
         self, user: str, value: str | None = None, *, secret: str = SIGNING_SECRET
     ) -> int:
-        payload = {
-            "type": "block_actions",
-            "team": {"id": "T0TEAM"},
-            "user": {"id": user, "team_id": "T0TEAM"},
-            "api_app_id": "A0APP",
-            "token": "legacy",
-            "trigger_id": "1337.42.abcd",
-            "response_url": self.slack.response_url,
-            "channel": {"id": self.message.channel},
-            "container": {"type": "message", "message_ts": self.message.ts},
-            "actions": [
-                {
-                    "block_id": "escalator.handoff",
-                    "action_ts": "1.2",
-                    "action_id": "escalator.take_shift",
-                    "type": "button",
-                    "value": value or self.value.encode(),
-                }
-            ],
+        action = {
+            "block_id": "escalator.handoff",
+            "action_id": "escalator.take_shift",
+            "type": "button",
+            "value": value or self.value.encode(),
         }
-        body = "payload=" + urllib.parse.quote(json.dumps(payload))
+        body = block_actions_body(user, action, self.slack.response_url, self.message)
         before = len(self.slack.responses)
         async with self.http.post(
             f"{self.url}/slack/events",

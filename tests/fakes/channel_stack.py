@@ -50,6 +50,7 @@ __all__ = [
     "SIGNING_SECRET",
     "TWILIO_FROM",
     "ChannelStack",
+    "block_actions_body",
     "channel_stack",
     "eventually",
     "view_submission_body",
@@ -97,6 +98,32 @@ def slack_headers(
         "X-Slack-Signature": f"v0={digest}",
         "Content-Type": "application/x-www-form-urlencoded",
     }
+
+
+def block_actions_body(
+    user: str,
+    action: dict[str, Any],
+    response_url: str,
+    message: Message | None = None,
+    **extra: Any,
+) -> str:
+    """The form body of a click by ``user`` on a button or menu (``action``, in the block
+    ``escalator.actions`` unless it names another) of ``message`` (without one: a message
+    in C0INVENTORY); ``extra`` fields go into the payload as they are."""
+    payload: dict[str, Any] = {
+        "type": "block_actions",
+        "team": {"id": "T0TEAM"},
+        "user": {"id": user, "team_id": "T0TEAM"},
+        "api_app_id": "A0APP",
+        "token": "legacy",
+        "trigger_id": "1337.42.abcd",
+        "response_url": response_url,
+        "channel": {"id": message.channel if message else "C0INVENTORY"},
+        "container": {"type": "message", "message_ts": message.ts if message else "1.1"},
+        "actions": [{"block_id": "escalator.actions", "action_ts": "1.2", **action}],
+        **extra,
+    }
+    return "payload=" + urllib.parse.quote(json.dumps(payload))
 
 
 def view_submission_body(
@@ -170,20 +197,7 @@ class ChannelStack:
     def action_body(
         self, user: str, action: dict[str, Any], message: Message | None = None, **extra: Any
     ) -> str:
-        payload: dict[str, Any] = {
-            "type": "block_actions",
-            "team": {"id": "T0TEAM"},
-            "user": {"id": user, "team_id": "T0TEAM"},
-            "api_app_id": "A0APP",
-            "token": "legacy",
-            "trigger_id": "1337.42.abcd",
-            "response_url": self.slack.response_url,
-            "channel": {"id": message.channel if message else "C0INVENTORY"},
-            "container": {"type": "message", "message_ts": message.ts if message else "1.1"},
-            "actions": [{"block_id": "escalator.actions", "action_ts": "1.2", **action}],
-            **extra,
-        }
-        return "payload=" + urllib.parse.quote(json.dumps(payload))
+        return block_actions_body(user, action, self.slack.response_url, message, **extra)
 
     def command_body(self, user: str, text: str) -> str:
         return urllib.parse.urlencode(
