@@ -33,6 +33,25 @@ def state(**policy: object) -> EscalationState:
     return s
 
 
+def details_at_level_2(s: EscalationState) -> str:
+    """The UI's current details at level 2 (billing-leads), waiting, with who was paged."""
+    return current_details(
+        state=s.state,
+        level=2,
+        role="billing-leads",
+        policy=s.policy,
+        exhausted=False,
+        ack_due=None,
+        restore_due=None,
+        snoozed_until=None,
+        acknowledged_by=None,
+        resolved_by=None,
+        resolved_at=None,
+        occurrences=1,
+        on_call=s.on_call_paged,
+    )
+
+
 def test_ack_deadline_and_restore_and_timeout_pick_the_earliest() -> None:
     s = state(response=(3, 3), time_to_restore=12, ack_timeout=8)
     d = s.next_deadline()
@@ -161,21 +180,7 @@ def test_ui_details_say_who_was_on_call_at_each_level_and_why() -> None:
             "at": (T0 + 4 * MIN).isoformat(),
         },
     )
-    text = current_details(
-        state=s.state,
-        level=2,
-        role="billing-leads",
-        policy=s.policy,
-        exhausted=False,
-        ack_due=None,
-        restore_due=None,
-        snoozed_until=None,
-        acknowledged_by=None,
-        resolved_by=None,
-        resolved_at=None,
-        occurrences=1,
-        on_call=s.on_call_paged,
-    )
+    text = details_at_level_2(s)
     assert text.splitlines()[2:] == [
         "**On call when paged:**",
         "- level 1 · inventory: **alice** — layer weekly",
@@ -186,19 +191,5 @@ def test_ui_details_say_who_was_on_call_at_each_level_and_why() -> None:
         "billing-leads",
         {"member": "carol", "why": "", "layer": "days", "override": "ov-1", "override_by": "bob"},
     )
-    last = current_details(
-        state=s.state,
-        level=2,
-        role="billing-leads",
-        policy=s.policy,
-        exhausted=False,
-        ack_due=None,
-        restore_due=None,
-        snoozed_until=None,
-        acknowledged_by=None,
-        resolved_by=None,
-        resolved_at=None,
-        occurrences=1,
-        on_call=s.on_call_paged,
-    ).splitlines()[-1]
+    last = details_at_level_2(s).splitlines()[-1]
     assert last == "- level 2 · billing-leads: **carol** — override `ov-1` by bob over layer days"
