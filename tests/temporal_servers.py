@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from escalator.stack.temporal_binaries import dev_server_path
 from escalator.workflows.search_attributes import ALL_KEYS
 
-__all__ = ["start_dev_server"]
+__all__ = ["dev_server_fixture", "start_dev_server"]
 
 
 async def start_dev_server() -> WorkflowEnvironment:
@@ -21,3 +23,13 @@ async def start_dev_server() -> WorkflowEnvironment:
         search_attributes=list(ALL_KEYS),
         dev_server_log_level="error",
     )
+
+
+async def dev_server_fixture() -> AsyncIterator[WorkflowEnvironment]:
+    """The body of a fixture with a dev server of its own, shut down after its scope:
+    ``server = pytest.fixture(dev_server_fixture, scope="module", name="server")``."""
+    env = await start_dev_server()
+    try:
+        yield env
+    finally:
+        await env.shutdown()

@@ -11,11 +11,10 @@ import socket
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from temporal_servers import start_dev_server
+from temporal_servers import dev_server_fixture
 from temporalio.testing import WorkflowEnvironment
 from typer.testing import CliRunner
 
@@ -168,13 +167,7 @@ def test_a_stack_that_cannot_start_is_one_line_exit_5(tmp_path: Path) -> None:
     assert f"another `escalator up` (pid {os.getpid()}) is using {state}" in line
 
 
-@pytest.fixture(scope="module")
-async def server() -> AsyncIterator[WorkflowEnvironment]:
-    env = await start_dev_server()
-    try:
-        yield env
-    finally:
-        await env.shutdown()
+server = pytest.fixture(dev_server_fixture, scope="module", name="server")
 
 
 @pytest.mark.temporal

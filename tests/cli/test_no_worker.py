@@ -13,12 +13,11 @@ import os
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from temporal_servers import start_dev_server
+from temporal_servers import dev_server_fixture
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -55,13 +54,7 @@ class Cli:
         return proc.returncode or 0, out.decode().strip(), err.decode().strip(), took
 
 
-@pytest.fixture(scope="module")
-async def server() -> AsyncIterator[WorkflowEnvironment]:
-    env = await start_dev_server()
-    try:
-        yield env
-    finally:
-        await env.shutdown()
+server = pytest.fixture(dev_server_fixture, scope="module", name="server")
 
 
 @pytest.fixture

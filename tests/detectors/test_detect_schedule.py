@@ -29,7 +29,7 @@ from detect_schedule_helpers import (
     trigger,
 )
 from fakes.channel_stack import eventually
-from temporal_servers import start_dev_server
+from temporal_servers import dev_server_fixture
 from temporalio.client import Client, ScheduleOverlapPolicy, WorkflowFailureError
 from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
@@ -49,13 +49,7 @@ from escalator.workflows.detection_contracts import (
 pytestmark = [pytest.mark.temporal, pytest.mark.own_dev_server]
 
 
-@pytest.fixture(scope="module")
-async def dev_server() -> AsyncIterator[WorkflowEnvironment]:
-    env = await start_dev_server()
-    try:
-        yield env
-    finally:
-        await env.shutdown()
+dev_server = pytest.fixture(dev_server_fixture, scope="module", name="dev_server")
 
 
 @pytest.fixture

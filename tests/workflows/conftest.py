@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from harness import Harness
-from temporal_servers import start_dev_server
+from temporal_servers import dev_server_fixture
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
@@ -29,15 +29,9 @@ def unit(temporal_env: WorkflowEnvironment) -> timedelta:
     return timedelta(minutes=1) if temporal_env.supports_time_skipping else timedelta(seconds=1)
 
 
-@pytest.fixture(scope="session")
-async def dev_server() -> AsyncIterator[WorkflowEnvironment]:
-    """A dev server of its own, whatever --workflow-environment says: for the CLI
-    (`list` needs visibility) and the worker process tests."""
-    env = await start_dev_server()
-    try:
-        yield env
-    finally:
-        await env.shutdown()
+# A dev server of its own, whatever --workflow-environment says: for the CLI
+# (`list` needs visibility) and the worker process tests.
+dev_server = pytest.fixture(dev_server_fixture, scope="session", name="dev_server")
 
 
 @pytest.fixture
