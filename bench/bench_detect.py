@@ -35,7 +35,7 @@ from typing import Any
 import polars as pl
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 from escalator.detectors.evaluate import evaluate  # noqa: E402
 from escalator.detectors.events import TS  # noqa: E402
@@ -336,7 +336,7 @@ def bench_rules(n: int) -> dict[str, Any]:
 async def bench_watch(rows: int = 40) -> dict[str, Any]:
     import random
 
-    import sqlalchemy as sa
+    from event_table import events_table
     from temporalio.testing import WorkflowEnvironment
 
     from escalator.activities.channels import CapturingSender
@@ -391,17 +391,7 @@ async def bench_watch(rows: int = 40) -> dict[str, Any]:
     )
     tmp = Path(tempfile.mkdtemp(prefix="bench-watch-"))
     url = f"sqlite:///{tmp / 'events.db'}"
-    engine = sa.create_engine(url)
-    table = sa.Table(
-        "events",
-        sa.MetaData(),
-        sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("case_id", sa.Text),
-        sa.Column("event", sa.Text),
-        sa.Column("ts", sa.Text),
-        sa.Column("address", sa.Text),
-    )
-    table.create(engine)
+    engine, table = events_table(url)
     written: dict[str, float] = {}
     all_raised = asyncio.Event()
     raised: dict[str, float] = {}

@@ -21,6 +21,7 @@ import asyncio
 import json
 import random
 import statistics
+import sys
 import tempfile
 import time
 import uuid
@@ -44,6 +45,10 @@ from escalator.worker.detection_schedules import install_detections
 from escalator.worker.main import Wiring, build_worker, detection_setup
 from escalator.workflows.detection_contracts import DetectionResult, detection_schedule_id
 from escalator.workflows.search_attributes import ALL_KEYS
+
+sys.path[:0] = [str(Path(__file__).resolve().parent)]  # run by `python -m bench` too
+
+from event_table import events_table  # noqa: E402
 
 SCHEDULE = detection_schedule_id("orders")
 POLICY = {
@@ -79,21 +84,6 @@ POLICY = {
         }
     ],
 }
-
-
-def _table(url: str) -> tuple[sa.Engine, sa.Table]:
-    engine = sa.create_engine(url)
-    table = sa.Table(
-        "events",
-        sa.MetaData(),
-        sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("case_id", sa.Text),
-        sa.Column("event", sa.Text),
-        sa.Column("ts", sa.Text),
-        sa.Column("address", sa.Text),
-    )
-    table.create(engine)
-    return engine, table
 
 
 def _history(engine: sa.Engine, table: sa.Table, events: int) -> None:
@@ -157,7 +147,7 @@ async def bench(history: int, rows: int, records: str | None) -> dict[str, Any]:
     (tmp / "policies").mkdir()
     (tmp / "policies" / "policy.yaml").write_text(json.dumps(POLICY))
     source = f"sqlite:///{tmp / 'events.db'}"
-    engine, table = _table(source)
+    engine, table = events_table(source)
     t0 = time.perf_counter()
     _history(engine, table, history)
     print(f"history: {history:,} events written in {time.perf_counter() - t0:.1f} s", flush=True)
