@@ -36,11 +36,12 @@ HEAD = 1024  # rows looked at first: a log whose head is not grouped by case is 
 
 @dataclass
 class CaseOrder:
-    source: pl.DataFrame  # CASE, EVENT, TS, the other columns, in the order given
+    source: pl.DataFrame  # the events as given
     rows: np.ndarray | None  # the source row of each event in case order (None: as given)
     case: np.ndarray  # CASE_NO of each event in case order (uint32, 0, 1, …)
     act: np.ndarray  # ACT_NO of each event in case order (the smallest unsigned type)
     ts: np.ndarray  # each event's time in case order, microseconds since the epoch (int64)
+    step: np.ndarray  # ts[i + 1] - ts[i], or 0 where event i is its case's last
     starts: np.ndarray  # the position of each case's first event (int64)
     activities: pl.Series  # the activity names, sorted; ACT_NO indexes it
     act_codes: pl.Series | None = None  # ACT_NO with nulls, where an event has no name
@@ -49,7 +50,10 @@ class CaseOrder:
     def events(self) -> pl.DataFrame:
         """The source in case order with CASE_NO and ACT_NO: CASE, EVENT, TS, the other
         columns, CASE_NO, ACT_NO."""
-        ev = self.source if self.rows is None else self.source[pl.Series(self.rows)]
+        ev = self.source.select(
+            CASE, EVENT, TS, *[c for c in self.source.columns if c not in (CASE, EVENT, TS)]
+        )
+        ev = ev if self.rows is None else ev[pl.Series(self.rows)]
         codes = pl.Series(ACT_NO, self.act)
         if self.act_codes is not None:
             codes = self.act_codes if self.rows is None else self.act_codes.gather(self.rows)
@@ -105,15 +109,16 @@ def _activity_codes(events: pl.Series) -> tuple[pl.Series, np.ndarray, pl.Series
         names = events.unique().drop_nulls().sort()
         codes = events.cast(pl.Enum(names)).to_physical().cast(pl.UInt32)
         return names, codes.fill_null(names.len()).to_numpy(), codes
-    cat = events.cast(pl.Categorical)
-    distinct = cat.unique()
-    by_name = distinct.cast(pl.String).arg_sort().to_numpy()
-    ids = distinct.to_physical().to_numpy()
-    small = np.uint8 if by_name.size <= 1 << 8 else np.uint16 if by_name.size <= 1 << 16 else None
-    lookup = np.zeros(int(ids.max()) + 1 if ids.size else 0, dtype=small or np.uint32)
-    lookup[ids[by_name]] = np.arange(by_name.size)
-    names = distinct.cast(pl.String).gather(by_name).alias(EVENT)
-    return names, lookup[cat.to_physical().to_numpy()], None
+    ids = events.cast(pl.Categorical).to_physical().to_numpy()
+    used = np.flatnonzero(np.bincount(ids))  # the categorical ids the names have
+    where = np.zeros(int(ids.max()) + 1 if ids.size else 0, dtype=np.int64)
+    where[ids] = np.arange(ids.size)  # an event with each id
+    distinct = events.gather(where[used])
+    by_name = distinct.arg_sort().to_numpy()
+    small = np.uint8 if used.size <= 1 << 8 else np.uint16 if used.size <= 1 << 16 else None
+    lookup = np.zeros(where.size, dtype=small or np.uint32)
+    lookup[used[by_name]] = np.arange(used.size)
+    return distinct.gather(by_name).alias(EVENT), lookup[ids], None
 
 
 def _micros(ts: pl.Series) -> np.ndarray:
@@ -123,27 +128,31 @@ def _micros(ts: pl.Series) -> np.ndarray:
     return ts.to_physical().to_numpy()
 
 
+def _steps(ts: np.ndarray, new_case: np.ndarray) -> np.ndarray:
+    """Microseconds from each event to the next, 0 from a case's last to the next case."""
+    step = np.diff(ts)
+    step[np.flatnonzero(new_case[1:])] = 0
+    return step
+
+
 def _in_time_order(
-    new_case: np.ndarray, ts: np.ndarray, line: np.ndarray | None, rows: np.ndarray | None
+    step: np.ndarray, new_case: np.ndarray, line: np.ndarray | None, rows: np.ndarray | None
 ) -> bool:
     """Whether (time, line) never goes back within a case (``line`` in the source's
     order, ``rows`` the events' rows in it; looked up only where two times tie)."""
-    step = np.diff(ts)
-    within = ~new_case[1:]
-    if (step[within] < 0).any():
+    if (step < 0).any():
         return False
     if line is None:
         return True
-    tie = np.flatnonzero((step == 0) & within)
+    tie = np.flatnonzero(step == 0)
+    tie = tie[~new_case[tie + 1]]
     if rows is not None:
         return not (line[rows[tie + 1]] < line[rows[tie]]).any()
     return not (line[tie + 1] < line[tie]).any()
 
 
 def case_order(events: pl.DataFrame) -> CaseOrder:
-    source = events.select(
-        CASE, EVENT, TS, *[c for c in events.columns if c not in (CASE, EVENT, TS)]
-    )
+    source = events
     rows: np.ndarray | None = None
     new_case = _grouped(source[CASE])
     if new_case is None:
@@ -157,14 +166,17 @@ def case_order(events: pl.DataFrame) -> CaseOrder:
     line = source[LINE].to_numpy() if LINE in source.columns else None
     if rows is not None:
         ts = ts[rows]
-    if not _in_time_order(new_case, ts, line, rows):
+    step = _steps(ts, new_case)
+    if not _in_time_order(step, new_case, line, rows):
         if line is not None and rows is not None:
             line = line[rows]
         keys = (ts, case) if line is None else (line, ts, case)
         again = np.lexsort(keys)  # stable: ties keep the frame's order, as before
         rows = again if rows is None else rows[again]
         ts = ts[again]
+        step = _steps(ts, new_case)
     names, act, with_nulls = _activity_codes(source[EVENT])
     if rows is not None:
         act = act[rows]
-    return CaseOrder(source, rows, case, act, ts, np.flatnonzero(new_case), names, with_nulls)
+    starts = np.flatnonzero(new_case)
+    return CaseOrder(source, rows, case, act, ts, step, starts, names, with_nulls)

@@ -127,30 +127,30 @@ def directly_follows(log: CaseLog) -> dict[str, Any]:
     """Activities, start/end counts and the edges a→b (b directly after a in a case).
 
     Counted on integer codes in case order: an edge is one number, source * activities
-    + target. Medians and p90s from the waits sorted once (`_quantiles`); counts and
-    totals by a polars group-by in case order, whose compensated sum every total and
-    mean has always been.
+    + target. Counts, waits' medians, p90s and totals by one polars group-by in case
+    order (its compensated sum is what every total and mean has always been); activity
+    and start/end counts from those and the cases' first and last events.
     """
     order, names = log.order, log.activities
     k = max(names.len(), 1)
-    case, act, ts = order.case, order.act, order.ts
+    case, act, micros = order.case, order.act, order.step
     # Every pair of neighbours; a pair across two cases goes to edge k * k, after all
     # the real ones, with no wait (cheaper than picking out the steps within a case).
     edge = act[:-1].astype(np.int64) * k + act[1:]
-    micros = np.diff(ts)
-    across = order.starts[1:] - 1
-    edge[across], micros[across] = k * k, 0
-    sums = (
+    edge[order.starts[1:] - 1] = k * k
+    edges = (
         pl.DataFrame({"edge": edge, WAIT_S: seconds(micros)})
         .group_by("edge")
-        .agg(pl.len().alias("count"), pl.col(WAIT_S).sum().alias("total"))
-        .sort("edge")
+        .agg(
+            pl.len().alias("count"),
+            pl.col(WAIT_S).median().alias("median"),
+            pl.col(WAIT_S).quantile(0.9, "linear").alias("p90"),
+            pl.col(WAIT_S).sum().alias("total"),
+        )
         .filter(pl.col("edge") < k * k)
     )
-    found, (median, p90) = _quantiles(edge, micros, (0.5, 0.9))
-    found, median, p90 = found[: sums.height], median[: sums.height], p90[: sums.height]
-    count, total = sums["count"].to_numpy(), sums["total"].to_numpy()
-    mean = (sums["total"] / sums["count"]).to_numpy()
+    found, count, median, p90, total = (edges[c].to_numpy() for c in edges.columns)
+    mean = total / count
     shown = np.lexsort((found, -count.astype(np.int64)))  # source, target: name order
     source, target = (names.gather(found[shown] // k), names.gather(found[shown] % k))
     ends = np.append(order.starts[1:], act.size) - 1
