@@ -70,9 +70,9 @@ class CaseOrder:
 def _stable_order(key: np.ndarray) -> np.ndarray:
     """The permutation a stable sort by ``key`` (unsigned, < 2**32) makes: two radix passes
     over 16-bit halves (numpy sorts 16-bit keys by radix), about 10x a comparison sort."""
-    low = np.argsort((key & 0xFFFF).astype(np.uint16), kind="stable")
     if key.size == 0 or key.max() <= 0xFFFF:
-        return low
+        return np.argsort(key.astype(np.uint16), kind="stable")
+    low = np.argsort((key & 0xFFFF).astype(np.uint16), kind="stable")
     high = (key[low] >> 16).astype(np.uint16)
     return low[np.argsort(high, kind="stable")]
 
@@ -161,7 +161,7 @@ def case_order(events: pl.DataFrame) -> CaseOrder:
         key = source[CASE].cast(pl.Categorical).to_physical().to_numpy()
         rows = _stable_order(key)
         new_case = _run_starts(key[rows])
-    case = (np.cumsum(new_case, dtype=np.int64) - 1).astype(np.uint32)
+    case = np.cumsum(new_case, dtype=np.uint32) - np.uint32(1)
     ts = _micros(source[TS])
     line = source[LINE].to_numpy() if LINE in source.columns else None
     if rows is not None:
