@@ -31,7 +31,7 @@ __all__ = ["ACT_NO", "CASE_NO", "CaseOrder", "case_order"]
 
 CASE_NO = "__case_no"  # 0, 1, … in the order the frame is in
 ACT_NO = "__act_no"  # index into CaseOrder.activities (names sorted)
-HEAD = 1024  # rows looked at first: a log whose head is not grouped by case is not
+HEAD = 1024  # rows checked first: if these are not grouped by case, the log is not
 
 
 @dataclass
