@@ -48,7 +48,7 @@ from escalator.activities.webhook_signature import (
 )
 from escalator.policies.webhooks import Webhook
 
-__all__ = ["EVENT_HEADER", "WebhookSender", "webhook_body"]
+__all__ = ["EVENT_HEADER", "WebhookSender", "webhook_body", "webhook_event"]
 
 log = logging.getLogger(__name__)
 EVENT_HEADER = "Escalator-Event"
@@ -56,11 +56,19 @@ RETRYABLE_STATUS = frozenset({408, 425, 429})
 UNANSWERED = (TimeoutError, asyncio.TimeoutError, aiohttp.ClientError)
 
 
+def webhook_event(message: Notification) -> str:
+    """What the tool is told happened: the state change an update reports (``acknowledged``,
+    ``snoozed``, ``reassigned``, ``resolved``), else the notification's reason (``first``,
+    ``escalated``, ...)."""
+    return message.event or message.reason
+
+
 def webhook_body(message: Notification) -> bytes:
     """The JSON a webhook receives: what happened, to which exception, and its status."""
     s = message.status
     event: dict[str, Any] = {
-        "event": message.reason,
+        "event": webhook_event(message),
+        "reason": message.reason,
         "idempotency_key": message.idempotency_key,
         "exception_id": message.exception_id,
         "journey": s.journey,
@@ -120,7 +128,7 @@ class WebhookSender:
             "User-Agent": "escalator-webhook/1",
             SIGNATURE_HEADER: signature_header(secret, body),
             IDEMPOTENCY_HEADER: message.idempotency_key,
-            EVENT_HEADER: message.reason,
+            EVENT_HEADER: webhook_event(message),
         }
         timeout = aiohttp.ClientTimeout(total=hook.timeout.total_seconds())
         try:

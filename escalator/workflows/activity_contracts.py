@@ -96,6 +96,9 @@ class Notification(Contract):
     reason: NotificationReason
     status: ExceptionStatus  # what to render
     replaces: str | None = None  # provider message id to update in place, if any
+    # What a state-change notification reports (acknowledged, snoozed, reassigned,
+    # resolved): a webhook's ``event``. None: the reason says it (runs before webhook-updates).
+    event: str | None = None
     run_id: str | None = None  # the run that sent it (None in histories before per-target)
     # Set by the deliver activity, not by the workflow: the attempt the sender is making
     # (a retry looks for the message at the provider before it posts again) and when the

@@ -39,6 +39,7 @@ __all__ = [
     "ROUTING_SCHEDULED_AGAIN",
     "ROUTING_V2",
     "STORM_GATE",
+    "WEBHOOK_UPDATES",
 ]
 
 # --- errors ---
@@ -114,3 +115,6 @@ ONCALL_RESOLVED = "oncall-resolved"
 # A paged member with a personal notification rule is reached by its steps (the later ones
 # on durable timers, stopped by an answer); before, by the level's channels alone.
 PERSONAL_NOTIFY_RULES = "personal-notify-rules"
+# The webhooks a role's levels paged also get the state changes (acknowledged, snoozed,
+# reassigned, resolved); before, only the roles' Slack channels (or the console) did.
+WEBHOOK_UPDATES = "webhook-updates"

@@ -214,7 +214,7 @@ class EscalationWorkflow:
                 case Acknowledged(actor=actor) | Snoozed(actor=actor) as event:
                     pager.stop_steps(s, f"{event.kind} by {actor}", actor)
                     await pager.update_everyone(
-                        s, "update", f"tell everyone: {event.kind} by {actor}"
+                        s, "update", f"tell everyone: {event.kind} by {actor}", event.kind
                     )
         self._inbox.clear()
 
@@ -224,7 +224,9 @@ class EscalationWorkflow:
         self._pager.stop_steps(s, f"resolved by {s.resolved_by}", s.resolved_by)
         if s.notified_roles:
             await self._gate.tell_resolved(s)  # grouped: the storm counts it first
-            await self._pager.update_everyone(s, "resolved", "tell everyone it is resolved")
+            await self._pager.update_everyone(
+                s, "resolved", "tell everyone it is resolved", "resolved"
+            )
         assert s.resolved_at is not None
         window = s.policy.rule.reopen_window
         ends = s.resolved_at + window

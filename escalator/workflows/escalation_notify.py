@@ -70,13 +70,19 @@ class Notifier:
         detail: dict[str, Any] | None = None,
         level: int | None = None,
         role: str | None = None,
+        event: str | None = None,
     ) -> None:
         """Send ``batch`` and record it as one NOTIFIED step (with who was on call and why,
         when the level's start resolved it, and ``detail``). ``level`` and ``role``: the
-        level that sent it, when not the current one (a member's later step)."""
+        level that sent it, when not the current one (a member's later step). ``event``:
+        the state change it reports (acknowledged, resolved, ...), a webhook's ``event``."""
         if s.storm_id is not None:
             # Grouped: an in-place update of a message this exception never sent would be a
-            # new message per subject, exactly the flood storm control prevents.
+            # new message per subject, exactly the flood storm control prevents. Webhooks
+            # follow the same rule: their update targets come from ``s.messages`` (what this
+            # exception delivered itself), so a member tells a webhook only when it paged
+            # that webhook before it was grouped; a webhook the storm's summary reached
+            # hears nothing per member (the storm workflow speaks for the group).
             batch = [(t, why) for t, why in batch if why not in IN_PLACE or t.key in s.messages]
         if not batch:
             return
@@ -84,9 +90,9 @@ class Notifier:
         extra = ({"on_call": on_call} if on_call else {}) | (detail or {})
         at = (s.level if level is None else level, s.owner_role if role is None else role)
         if self.per_target():
-            self._dispatch(s, batch, skipped, summary, extra, at)
+            self._dispatch(s, batch, skipped, summary, extra, at, event)
             return
-        await self._notify_at_once(s, batch, skipped, summary, extra, at)
+        await self._notify_at_once(s, batch, skipped, summary, extra, at, event)
 
     async def _notify_at_once(
         self,
@@ -96,6 +102,7 @@ class Notifier:
         summary: str,
         extra: dict[str, Any],
         at: tuple[int, str],
+        event: str | None = None,
     ) -> None:
         """Before per-target delivery: one activity for the batch, awaited."""
         level, role = at
@@ -112,6 +119,7 @@ class Notifier:
                 reason=why,
                 status=status,
                 replaces=s.messages.get(t.key) if why in IN_PLACE else None,
+                event=event,
             )
             for t, why in batch
         ]
@@ -159,6 +167,7 @@ class Notifier:
         summary: str,
         extra: dict[str, Any],
         at: tuple[int, str],
+        event: str | None = None,
     ) -> None:
         """Start one background delivery per target; record the NOTIFIED step when the
         last of them has an answer (sent, refused for good, or out of time)."""
@@ -179,6 +188,7 @@ class Notifier:
                 reason=why,
                 status=status,
                 replaces=s.messages.get(t.key) if why in IN_PLACE else None,
+                event=event,
                 run_id=s.run_id,
             )
 

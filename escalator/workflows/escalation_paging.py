@@ -15,13 +15,19 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from escalator.policies.roles import LevelChannel
     from escalator.workflows.activity_contracts import NotificationReason
-    from escalator.workflows.constants import NOTIFY_FACTOR, ONCALL_RESOLVED
+    from escalator.workflows.constants import NOTIFY_FACTOR, ONCALL_RESOLVED, WEBHOOK_UPDATES
     from escalator.workflows.contracts import ExceptionState, StepKind
     from escalator.workflows.escalation_notify import Batch, Notifier
     from escalator.workflows.escalation_state import Deadline, EscalationState
     from escalator.workflows.escalation_steps import PersonalSteps, stop_steps
     from escalator.workflows.on_call import ask_on_call
-    from escalator.workflows.targets import member_targets, quiet_channels, update_targets
+    from escalator.workflows.targets import (
+        Target,
+        member_targets,
+        quiet_channels,
+        sent_webhooks,
+        update_targets,
+    )
 
 __all__ = ["Pager"]
 
@@ -81,9 +87,29 @@ class Pager:
         )
         others = [r for r in s.notified_roles if r != role]
         batch += [(t, inform) for t in update_targets(s.policy, others)]
+        event = None
+        if reason == "reassigned":  # a state change: the webhooks paged so far hear it
+            hooks = self._webhooks(s, besides=targets)
+            batch += [(t, "update") for t in hooks]
+            event = "reassigned" if hooks else None
         await self._notifier.notify(
-            s, batch, skipped, f"page {role} (level {s.level}, {reason})", on_call, detail=rule
+            s,
+            batch,
+            skipped,
+            f"page {role} (level {s.level}, {reason})",
+            on_call,
+            detail=rule,
+            event=event,
         )
+
+    def _webhooks(self, s: EscalationState, besides: list[Target] | None = None) -> list[Target]:
+        """The webhooks this exception paged, for a state change (runs with patch
+        ``webhook-updates``; the patch is asked only when there is one, so a run without
+        webhooks records nothing new)."""
+        hooks = sent_webhooks(s.messages, besides=besides or [])
+        if not hooks or not workflow.patched(WEBHOOK_UPDATES):
+            return []
+        return hooks
 
     def stop_steps(self, s: EscalationState, cause: str, actor: str | None = None) -> None:
         """Someone answered: every member's remaining notification steps stop."""
@@ -115,10 +141,15 @@ class Pager:
         )
 
     async def update_everyone(
-        self, s: EscalationState, reason: NotificationReason, summary: str
+        self, s: EscalationState, reason: NotificationReason, summary: str, event: str
     ) -> None:
+        """A state change (``event``: acknowledged, snoozed, resolved) to every role told so
+        far, on its Slack channel (else the console), and to the webhooks their levels paged:
+        once per webhook, with the same idempotency-key scheme as every delivery."""
         batch: Batch = [(t, reason) for t in update_targets(s.policy, s.notified_roles)]
-        await self._notifier.notify(s, batch, [], summary)
+        hooks = self._webhooks(s)
+        batch += [(t, reason) for t in hooks]
+        await self._notifier.notify(s, batch, [], summary, event=event if hooks else None)
 
     async def escalate(
         self, s: EscalationState, cause: str, actor: str | None = None, also: Batch | None = None

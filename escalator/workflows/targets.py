@@ -10,7 +10,7 @@ name, and the worker's webhook sender knows its URL and secret.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -19,7 +19,14 @@ from escalator.policies.snapshot import ExceptionPolicy
 from escalator.policies.webhooks import webhook_name
 from escalator.workflows.constants import CHAT_CHANNELS
 
-__all__ = ["Target", "member_targets", "quiet_channels", "role_targets", "update_targets"]
+__all__ = [
+    "Target",
+    "member_targets",
+    "quiet_channels",
+    "role_targets",
+    "sent_webhooks",
+    "update_targets",
+]
 
 
 @dataclass(frozen=True)
@@ -126,3 +133,18 @@ def update_targets(policy: ExceptionPolicy, roles: Iterable[str]) -> list[Target
         else:
             targets.append(Target(name, "console", name))
     return targets
+
+
+def sent_webhooks(messages: Mapping[str, str], *, besides: Iterable[Target] = ()) -> list[Target]:
+    """The webhooks this exception delivered a page to (``messages``: role|channel|target ->
+    the tool's id, kept when the tool answered 2xx), in the order they were first sent: one
+    per webhook name, also when two roles' levels named it (one event per state change).
+    A webhook already in ``besides`` (the batch being sent) is left out."""
+    names = {t.target for t in besides if t.channel == "webhook"}
+    found: list[Target] = []
+    for key in messages:
+        role, channel, target = key.split("|", 2)
+        if channel == "webhook" and target not in names:
+            names.add(target)
+            found.append(Target(role, "webhook", target))
+    return found

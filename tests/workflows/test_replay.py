@@ -22,6 +22,7 @@ from escalator.policies.notify_rules import NotifyRules
 from escalator.workflows.contracts import ESCALATION_WORKFLOW, EscalationInput, ExceptionStatus
 from escalator.workflows.escalation import EscalationWorkflow
 from escalator.workflows.escalation_continue import Continuer
+from escalator.workflows.escalation_paging import Pager
 
 HISTORIES = sorted((Path(__file__).parent.parent / "histories").glob("*.json"))
 MAIN_SCENARIOS = {
@@ -46,6 +47,7 @@ MAIN_SCENARIOS = {
     "reopen_signal_carries",  # reopened by signal, with the run's policy and limit (patched)
     "routing_local_activity",  # the routing decision as a local activity (7 Dec 2026 only)
     "personal_steps_ack_stops_voice",  # a member's rule: DM, SMS at 2m, ack stops voice (patched)
+    "webhook_updates_ack_resolve",  # a paged webhook hears the ack and the resolution (patched)
 }
 
 
@@ -130,6 +132,22 @@ async def test_personal_steps_are_in_the_recorded_history(monkeypatch: pytest.Mo
     with members' rules ignored (the level's channels at once), it fails."""
     path = next(p for p in HISTORIES if p.stem == "personal_steps_ack_stops_voice")
     monkeypatch.setattr(NotifyRules, "steps", lambda self, urgency: None)
+    replayer = Replayer(
+        workflows=[EscalationWorkflow],
+        data_converter=pydantic_data_converter,
+        workflow_runner=UnsandboxedWorkflowRunner(),
+    )
+    with pytest.raises(Exception, match=r"[Nn]ondeterminism"):
+        await replayer.replay_workflow(_history(path))
+
+
+async def test_webhook_updates_are_in_the_recorded_history(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The recorded run told its webhook of the acknowledgement and the resolution: replayed
+    without it (the state changes to Slack alone, as before the patch), it fails."""
+    path = next(p for p in HISTORIES if p.stem == "webhook_updates_ack_resolve")
+    monkeypatch.setattr(Pager, "_webhooks", lambda self, s, besides=None: [])
     replayer = Replayer(
         workflows=[EscalationWorkflow],
         data_converter=pydantic_data_converter,

@@ -1,6 +1,8 @@
 """An escalation level naming ``webhook:NAME`` delivers signed JSON to that tool, through
 the real deliver activity on a real Temporal server: a refused first attempt is retried
-by Temporal with the same idempotency key, and the tool acts on it once."""
+by Temporal with the same idempotency key, and the tool acts on it once. A webhook that
+was paged also hears the acknowledgement and the resolution (patch ``webhook-updates``);
+a run without webhooks schedules nothing more than before."""
 
 from __future__ import annotations
 
@@ -26,7 +28,16 @@ from escalator.client import with_pydantic
 from escalator.policies.snapshot import ExceptionPolicy
 from escalator.policies.webhooks import Webhook
 from escalator.worker.main import Wiring, build_worker
-from escalator.workflows.contracts import ExceptionStatus, StepKind
+from escalator.workflows.activity_contracts import ACTIVITY_DELIVER
+from escalator.workflows.constants import WEBHOOK_UPDATES
+from escalator.workflows.contracts import (
+    AcknowledgeInput,
+    ExceptionState,
+    ExceptionStatus,
+    ReassignInput,
+    ResolveInput,
+    StepKind,
+)
 
 pytestmark = pytest.mark.temporal
 SECRET = "whsec-level-test-5d1e"
@@ -121,3 +132,116 @@ async def test_a_level_naming_a_webhook_delivers_signed_json_once(
     assert (event["event"], event["exception_id"], event["level"]) == ("first", eid, 1)
     # Slack on the same level went out too, unaffected by the webhook's retry.
     assert any(n.channel == "slack" and n.level == 1 for n in hooked.channel.for_exception(eid))
+
+
+def _webhook_sent(s: ExceptionStatus) -> list[dict]:
+    return [
+        e
+        for st in steps(s, StepKind.NOTIFIED)
+        for e in st.detail["sent"]
+        if e["channel"] == "webhook"
+    ]
+
+
+async def test_a_paged_webhook_hears_the_acknowledgement_and_the_resolution_once_each(
+    hooked: Harness, receiver: FakeWebhookReceiver
+) -> None:
+    h = hooked
+    policy = with_webhook_level(make_policy(h.unit))
+    eid = (await h.raise_(detection(subject()), policy)).exception_id
+    await h.until(eid, lambda s: any(e["ok"] for e in _webhook_sent(s)), within=60)
+
+    await h.advance(1)  # inside the response time: nobody else is paged
+    await h.update(eid, "acknowledge", AcknowledgeInput(actor="alice", via="slack"))
+    await h.update(eid, "resolve", ResolveInput(actor="alice", note="restocked"))
+    status = await h.until(
+        eid,
+        lambda s: s.state is ExceptionState.RESOLVED and len(_webhook_sent(s)) == 3,
+        within=60,
+    )
+
+    sent = _webhook_sent(status)
+    assert [(e["reason"], e["ok"], e["target"]) for e in sent] == [
+        ("first", True, "ticketing"),
+        ("update", True, "ticketing"),
+        ("resolved", True, "ticketing"),
+    ]
+    keys = [e["idempotency_key"] for e in sent]
+    assert len(set(keys)) == 3
+    assert all(k.startswith(f"{eid}/") and k.endswith("/webhook/ticketing") for k in keys)
+    # Each reached the tool once, signed and verified (nothing refused), in order.
+    assert receiver.refused == []
+    assert [r.key for r in receiver.received] == keys and list(receiver.by_key) == keys
+    events = [receiver.by_key[k] for k in keys]
+    assert [r.event["event"] for r in events] == ["first", "acknowledged", "resolved"]
+    assert [r.headers["Escalator-Event"] for r in events] == ["first", "acknowledged", "resolved"]
+    assert [r.headers["Idempotency-Key"] for r in events] == keys
+    ack, resolved = events[1].event, events[2].event
+    assert (ack["reason"], ack["state"], ack["replaces"]) == ("update", "acknowledged", "T-1")
+    assert ack["status"]["acknowledged_by"] == "alice"
+    assert (resolved["reason"], resolved["state"], resolved["replaces"]) == (
+        "resolved",
+        "resolved",
+        "T-1",
+    )
+    # Slack heard the same changes, as before.
+    reasons = [n.reason for n in h.channel.for_exception(eid) if n.channel == "slack"]
+    assert reasons.count("update") == 1 and reasons.count("resolved") == 1
+    await h.save_history(eid, "webhook_updates_ack_resolve")
+
+
+async def test_a_reassignment_reaches_the_paged_webhook_once(
+    hooked: Harness, receiver: FakeWebhookReceiver
+) -> None:
+    h = hooked
+    policy = with_webhook_level(make_policy(h.unit))
+    eid = (await h.raise_(detection(subject()), policy)).exception_id
+    await h.until(eid, lambda s: any(e["ok"] for e in _webhook_sent(s)), within=60)
+    await h.update(eid, "reassign", ReassignInput(actor="bob", role="it-ops"))
+    await h.update(eid, "acknowledge", AcknowledgeInput(actor="carol"))
+    await h.update(eid, "resolve", ResolveInput(actor="carol", note="fixed"))
+    await h.until(
+        eid,
+        lambda s: s.state is ExceptionState.RESOLVED and len(_webhook_sent(s)) == 4,
+        within=60,
+    )
+    # One webhook, one event per change, although two roles' pages named it.
+    assert receiver.refused == [] and len(receiver.received) == len(receiver.by_key) == 4
+    assert [r.event["event"] for r in receiver.received] == [
+        "first",
+        "reassigned",
+        "acknowledged",
+        "resolved",
+    ]
+
+
+async def test_a_run_without_webhooks_schedules_nothing_more(
+    hooked: Harness, receiver: FakeWebhookReceiver
+) -> None:
+    h = hooked
+    eid = (await h.raise_(detection(subject()), make_policy(h.unit))).exception_id
+    await h.until(eid, lambda s: bool(steps(s, StepKind.NOTIFIED)))
+    await h.advance(1)
+    await h.update(eid, "acknowledge", AcknowledgeInput(actor="alice", via="slack"))
+    await h.update(eid, "resolve", ResolveInput(actor="alice", note="restocked"))
+    status = await h.until(
+        eid,
+        lambda s: s.state is ExceptionState.RESOLVED and len(steps(s, StepKind.NOTIFIED)) == 3,
+        within=60,
+    )
+    assert receiver.received == [] and not _webhook_sent(status)
+    history = await h.handle(eid).fetch_history()
+    delivers = [
+        e
+        for e in history.events
+        if e.HasField("activity_task_scheduled_event_attributes")
+        and e.activity_task_scheduled_event_attributes.activity_type.name == ACTIVITY_DELIVER
+    ]
+    # The page (Slack channel and SMS), one update and one resolution to #inventory.
+    assert len(delivers) == 4
+    markers = [
+        e.marker_recorded_event_attributes
+        for e in history.events
+        if e.HasField("marker_recorded_event_attributes")
+    ]
+    assert not any(WEBHOOK_UPDATES.encode() in m.SerializeToString() for m in markers)
