@@ -98,7 +98,9 @@ class Notification(Contract):
     replaces: str | None = None  # provider message id to update in place, if any
     # What a state-change notification reports (acknowledged, snoozed, reassigned,
     # resolved): a webhook's ``event``. None: the reason says it (runs before webhook-updates).
-    event: str | None = None
+    # Left out of the payload when None, so a worker from before this field (extra fields
+    # forbidden) still takes every other notification during a rolling upgrade.
+    event: str | None = Field(default=None, exclude_if=lambda v: v is None)
     run_id: str | None = None  # the run that sent it (None in histories before per-target)
     # Set by the deliver activity, not by the workflow: the attempt the sender is making
     # (a retry looks for the message at the provider before it posts again) and when the
