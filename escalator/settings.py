@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     detect_source: SecretStr | None = Field(default=None, alias="ESCALATOR_DETECT_SOURCE")
     detect_every: str = Field(default="1m", alias="ESCALATOR_DETECT_EVERY")
     detect_id_column: str = Field(default="id", alias="ESCALATOR_DETECT_ID_COLUMN")
+    # How long one detection run may take, and so how long a worker that died mid-run
+    # holds its journey (the lease in watch_states) before another run takes it over.
+    detect_lease: str = Field(default="5m", alias="ESCALATOR_DETECT_LEASE")
     # The URL Twilio calls (it signs that URL): set it when a proxy or tunnel sits in front.
     public_url: str | None = Field(default=None, alias="ESCALATOR_PUBLIC_URL")
 

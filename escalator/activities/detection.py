@@ -96,7 +96,8 @@ class DetectionActivities:
             table=source.table,
             owner=owner,
             now=datetime.now(UTC),
-            lease=DETECTION_TIMEOUT,
+            # The lease lasts as long as the run may: then Temporal retries it anyway.
+            lease=activity.info().start_to_close_timeout or DETECTION_TIMEOUT,
         )
         if state is None:
             held_by, until = await asyncio.to_thread(setup.store.holder, source.key)

@@ -25,6 +25,7 @@ __all__ = ["DetectSettingsError", "WatchSource", "watch_sources"]
 
 _NAMED = re.compile(r"^\s*([A-Za-z_][\w.-]*)\s*=(.*)$")
 SHORTEST = timedelta(seconds=1)
+SHORTEST_LEASE = timedelta(seconds=5)
 
 
 class DetectSettingsError(InputError, ValueError):
@@ -38,6 +39,8 @@ class WatchSource:
     table: str
     id_column: str
     every: timedelta
+    # One run's time limit and its lease on the watch state (ESCALATOR_DETECT_LEASE).
+    lease: timedelta = timedelta(minutes=5)
 
     @property
     def key(self) -> str:
@@ -82,6 +85,14 @@ def watch_sources(settings: Settings, policies: PolicySet) -> dict[str, WatchSou
     source_all, sources = _entries("ESCALATOR_DETECT_SOURCE", raw_source, journeys)
     every_all, everies = _entries("ESCALATOR_DETECT_EVERY", settings.detect_every, journeys)
     watched = sorted(journeys) if table_all else sorted(tables)
+    try:
+        lease = parse_duration(settings.detect_lease)
+    except ValueError as exc:
+        raise DetectSettingsError(f"ESCALATOR_DETECT_LEASE: {exc}") from None
+    if lease < SHORTEST_LEASE:
+        raise DetectSettingsError(
+            f"ESCALATOR_DETECT_LEASE is {settings.detect_lease}; the shortest is 5s"
+        )
     found = {}
     for journey in watched:
         url = sources.get(journey, source_all)
@@ -102,5 +113,5 @@ def watch_sources(settings: Settings, policies: PolicySet) -> dict[str, WatchSou
             )
         table = tables.get(journey, table_all)
         assert table is not None  # watched journeys have one
-        found[journey] = WatchSource(journey, url, table, settings.detect_id_column, every)
+        found[journey] = WatchSource(journey, url, table, settings.detect_id_column, every, lease)
     return found

@@ -80,7 +80,7 @@ def detection_schedule(source: WatchSource, task_queue: str) -> Schedule:
     return Schedule(
         action=ScheduleActionStartWorkflow(
             DETECTION_WORKFLOW,
-            DetectionRequest(journey=source.journey),
+            DetectionRequest(journey=source.journey, timeout=source.lease),
             id=detection_schedule_id(source.journey),
             task_queue=task_queue,
         ),

@@ -32,7 +32,7 @@ class DetectionWorkflow:
             ACTIVITY_DETECT,
             req,
             result_type=DetectionResult,
-            start_to_close_timeout=DETECTION_TIMEOUT,
+            start_to_close_timeout=req.timeout or DETECTION_TIMEOUT,
             retry_policy=DETECT_RETRY,
             summary=f"detection for {req.journey}",
         )

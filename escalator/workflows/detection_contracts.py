@@ -40,6 +40,9 @@ def detection_schedule_id(journey: str) -> str:
 
 class DetectionRequest(Contract):
     journey: str
+    # The run's time limit and its lease (ESCALATOR_DETECT_LEASE); None (a schedule made
+    # before the setting): DETECTION_TIMEOUT.
+    timeout: timedelta | None = None
 
 
 class DetectionResult(Contract):
