@@ -223,11 +223,18 @@ class Watcher:
                     "subject": f.subject,
                 }
         last_clear = {f.dedupe_key: f.cleared_at for f in firings if f.cleared_at is not None}
+        fired = {f.dedupe_key for f in firings}
         for key in [k for k in self.state.open if k not in holding]:
-            if key not in last_clear:
-                continue  # completeness/conformance: holds until a person resolves it
             meta = self.state.open[key]
-            at = last_clear[key] or now
+            if key in last_clear:
+                at = last_clear[key] or now
+            elif key not in fired and self._clears_itself(meta["rule"]):
+                # A late row (a case that left the state before the threshold, written
+                # after it was raised) leaves no firing at all: the condition never held on
+                # the events as they are now, so it no longer holds.
+                at = now
+            else:
+                continue  # completeness/conformance: holds until a person resolves it
             try:
                 await self.sink.clear(meta["journey"], meta["rule"], meta["subject"], at)
             except Exception as exc:  # retried next poll; one failure never stops the loop
@@ -238,6 +245,13 @@ class Watcher:
             report.cleared.append(key)
         await asyncio.to_thread(self.keeper.save, self.state)
         return report
+
+    def _clears_itself(self, rule_name: str) -> bool:
+        """Whether the rule's firings end by themselves (a case leaves the state, a window
+        recovers); completeness and conformance hold until a person resolves them, and a
+        rule no longer in the policy is left to its owners."""
+        rule = next((r for r in self.policies.rules if r.name == rule_name), None)
+        return rule is not None and rule.kind not in ("completeness", "conformance")
 
     async def _beat(self, events: pl.DataFrame, report: PollReport) -> None:
         """New events of this journey beat its heartbeats (those naming the journey, and

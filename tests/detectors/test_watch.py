@@ -125,3 +125,31 @@ async def test_watch_postgres(tmp_path: Path) -> None:
         with engine.begin() as conn:
             conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
         engine.dispose()
+
+
+async def test_a_late_leave_row_clears_an_exception_whose_firing_vanished(tmp_path: Path) -> None:
+    """A case raised as stuck, then a row arrives late saying it left the state before the
+    threshold: no firing remains for it, and the watch clears the exception instead of
+    leaving it open for ever."""
+    ps = watch_policies()
+    url = f"sqlite:///{tmp_path / 'events.db'}"
+    engine = create_table(url, "events", timestamptz=False)
+    sink, clock = Recorder(), Clock(T0)
+    w = Watcher(config(tmp_path, url, "events"), ps, ps.journeys[0], sink, clock=clock)
+    insert(
+        engine, "events", ("D", "waiting", (T0 - timedelta(hours=2)).astimezone(UTC).isoformat())
+    )
+    assert (await w.poll_once()).raised == ["exc:orders:stuck:D"]
+    # Written late: D was allocated 30 minutes after it began waiting, within the hour.
+    insert(
+        engine,
+        "events",
+        ("D", "allocated", (T0 - timedelta(hours=1, minutes=30)).astimezone(UTC).isoformat()),
+    )
+    clock.now = T0 + timedelta(minutes=1)
+    report = await w.poll_once()
+    assert report.cleared == ["exc:orders:stuck:D"]
+    assert sink.cleared == [("exc:orders:stuck:D", clock.now)]
+    assert (await w.poll_once()).cleared == []  # once
+    w.close()
+    engine.dispose()
