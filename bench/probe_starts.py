@@ -1,11 +1,13 @@
 """Probe: what one durable step costs on the dev server, with no worker and no receiver.
 
     .venv/bin/python bench/probe_starts.py [--n 300] [--concurrency 20] [--rounds 2] [--memory]
+        [--pragma journal_mode=wal ...] [--way bare ...] [--worker-share N]
 
 The alert burst (bench_alerts.py) answers each POST once Temporal holds its alert, so the
 answer time is the sender's concurrency over the server's rate of these steps (Little's
 law). This measures that rate for each way of handing Temporal an alert, on the
-file-backed dev server (``--memory``: without ``--db-filename``), ``--n`` steps per way,
+file-backed dev server with the pragmas of ``escalator up`` (``--memory``: without
+``--db-filename``), ``--n`` steps per way,
 ``--concurrency`` at once:
 
 - ``raise_exception``: what the receiver does per alert (signal-with-start of the
@@ -13,17 +15,24 @@ file-backed dev server (``--memory``: without ``--db-filename``), ``--n`` steps 
   static summary and details);
 - the same start without the search attributes, without the static summary/details, with
   the signal carrying only the detection, or all three;
+- ``bare start``: a plain start of the workflow with its input and nothing else (no
+  signal, no search attributes, no summary): the least a new exception can cost, so its
+  answer times at ``--concurrency`` are the floor under any receiver on this server;
 - ``signal one running workflow``: a signal to a workflow that already runs (one history
   event, no new execution, no visibility row).
 
-Nothing polls the task queue, so the figures are the server's alone.
+Nothing polls the task queue, so the figures are the server's alone. The last column is
+the dev server's CPU per step and the cores it used meanwhile (`/proc`): it stays near one
+core whatever the way, which is why its rate has a ceiling on this machine.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -35,7 +44,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
-from bench_alerts import pct, start_server, uptime  # noqa: E402
+from bench_alerts import cpu_seconds, pct, start_server, uptime  # noqa: E402
 from bench_escalation import connect, free_port  # noqa: E402
 from temporalio.client import Client  # noqa: E402
 from temporalio.common import WorkflowIDConflictPolicy  # noqa: E402
@@ -49,6 +58,7 @@ from escalator.client import (  # noqa: E402
 )
 from escalator.policies.snapshot import snapshot  # noqa: E402
 from escalator.policy_source import load_configured_policies  # noqa: E402
+from escalator.stack.up import DEV_SERVER_PRAGMAS  # noqa: E402
 from escalator.workflows.activity_contracts import ReportDetection  # noqa: E402
 from escalator.workflows.contracts import (  # noqa: E402
     ESCALATION_WORKFLOW,
@@ -102,6 +112,12 @@ def ways(client: Client, queue: str, running: str) -> dict[str, Callable[[], Awa
             client, detection(), policy=policy, task_queue=queue, outcome_within=timedelta(0)
         )
 
+    async def bare() -> object:
+        inp = EscalationInput(detection=detection(), policy=policy)
+        return await client.start_workflow(
+            ESCALATION_WORKFLOW, inp, id=inp.detection.workflow_id, task_queue=queue
+        )
+
     async def signal_running() -> object:
         inp = EscalationInput(detection=detection(), policy=policy)
         handle = client.get_workflow_handle(running)
@@ -114,11 +130,14 @@ def ways(client: Client, queue: str, running: str) -> dict[str, Callable[[], Awa
         "  without static summary/details": start(attributes=True, static=False, full_signal=True),
         "  signal without the input again": start(attributes=True, static=True, full_signal=False),
         "  none of the three": start(attributes=False, static=False, full_signal=False),
+        "bare start (the floor)": bare,
         "signal one running workflow": signal_running,
     }
 
 
-async def measure(step: Callable[[], Awaitable[object]], n: int, concurrency: int) -> str:
+async def measure(
+    step: Callable[[], Awaitable[object]], n: int, concurrency: int, server_pid: int
+) -> str:
     gate = asyncio.Semaphore(concurrency)
     took: list[float] = []
 
@@ -128,10 +147,13 @@ async def measure(step: Callable[[], Awaitable[object]], n: int, concurrency: in
             await step()
             took.append(time.perf_counter() - t0)
 
-    t0 = time.perf_counter()
+    cpu0, t0 = cpu_seconds(server_pid), time.perf_counter()
     await asyncio.gather(*(one() for _ in range(n)))
-    rate = n / (time.perf_counter() - t0)
-    return f"{rate:.0f} | {statistics.median(took) * 1e3:.0f} ms | {pct(took, 0.99) * 1e3:.0f} ms"
+    wall, cpu = time.perf_counter() - t0, cpu_seconds(server_pid) - cpu0
+    return (
+        f"{n / wall:.0f} | {statistics.median(took) * 1e3:.0f} ms | "
+        f"{pct(took, 0.99) * 1e3:.0f} ms | {cpu * 1e3 / n:.1f} ms ({cpu / wall:.2f})"
+    )
 
 
 async def run(args: argparse.Namespace) -> None:
@@ -146,20 +168,77 @@ async def run(args: argparse.Namespace) -> None:
         await client.start_workflow(ESCALATION_WORKFLOW, "{}", id=running, task_queue=queue)
         print(
             f"## durable steps, {'in memory' if args.memory else '--db-filename'} "
-            f"{' '.join(args.pragma)}, "
+            f"{' '.join(args.pragma) or 'SQLite defaults'}, "
             f"n={args.n}, concurrency {args.concurrency}\n\n`uptime` before: {uptime()}\n"
         )
-        print("| round | step | per second | p50 | p99 |\n|---|---|---|---|---|")
+        print(
+            "| round | step | per second | p50 | p99 | server CPU a step (cores) |\n"
+            "|---|---|---|---|---|---|"
+        )
         # Round after round, so a slow moment of the machine (or of SQLite) is not
         # charged to one way only.
         for round_ in range(1, args.rounds + 1):
             for name, step in ways(client, queue, running).items():
-                figures = await measure(step, args.n, args.concurrency)
+                if args.way and not any(w in name for w in args.way):
+                    continue
+                figures = await measure(step, args.n, args.concurrency, server.pid)
                 print(f"| {round_} | {name} | {figures} |", flush=True)
+        if args.worker_share:
+            await worker_share(client, port, server.pid, state, args)
         print(f"\n`uptime` after: {uptime()}")
     finally:
         server.terminate()
         server.wait(timeout=15)
+
+
+async def worker_share(
+    client: Client, port: int, server_pid: int, state: Path, args: argparse.Namespace
+) -> None:
+    """What the server spends on a new exception after its start: ``--worker-share`` exceptions
+    raised with nobody polling, then a worker as the alert bench wires it runs them up to
+    their first timer; the server's CPU from the worker's start until it is idle again (three
+    seconds under 50 ms of CPU each), per exception. A burst's answers share the server with
+    this work."""
+    n, queue = args.worker_share, f"probe-share-{uuid.uuid4().hex[:6]}"
+    policy = snapshot(load_configured_policies(), RULE, datetime.now(UTC))
+    gate = asyncio.Semaphore(args.concurrency)
+
+    async def raise_one() -> None:
+        async with gate:
+            await raise_exception(
+                client, detection(), policy=policy, task_queue=queue, outcome_within=timedelta(0)
+            )
+
+    await asyncio.gather(*(raise_one() for _ in range(n)))
+    env = {
+        **os.environ,
+        "TEMPORAL_ADDRESS": f"127.0.0.1:{port}",
+        "TEMPORAL_TASK_QUEUE": queue,
+        "ESCALATOR_STATE_DIR": str(state),
+        "ESCALATOR_ROUTING": "page",
+        "ESCALATOR_DIGEST_INSTALL": "false",
+    }
+    log = (state / "worker.log").open("wb")
+    worker = subprocess.Popen(  # noqa: ASYNC220 (started once, before measuring)
+        [sys.executable, "-m", "bench.storm_worker"], env=env, stdout=log, stderr=log, cwd=ROOT
+    )
+    try:
+        cpu0, t0 = cpu_seconds(server_pid), time.perf_counter()
+        last, idle = cpu0, 0
+        while idle < 3:
+            await asyncio.sleep(1)
+            now = cpu_seconds(server_pid)
+            idle = idle + 1 if now - last < 0.05 and time.perf_counter() - t0 > 10 else 0
+            last = now
+        server_cpu, worker_cpu = last - cpu0, cpu_seconds(worker.pid)
+        print(
+            f"\nthe worker ran {n} new exceptions to their first timer in "
+            f"{time.perf_counter() - t0 - 3:.0f} s: the server's CPU {server_cpu * 1e3 / n:.1f} ms "
+            f"an exception (the worker's own {worker_cpu * 1e3 / n:.1f} ms, start-up included)"
+        )
+    finally:
+        worker.terminate()
+        worker.wait(timeout=15)
 
 
 def main() -> None:
@@ -168,10 +247,29 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument(
-        "--pragma", action="append", default=[], help="--sqlite-pragma for the dev server"
+        "--pragma",
+        action="append",
+        help="--sqlite-pragma for the dev server, repeatable (default: those of `escalator "
+        f"up`: {' '.join(DEV_SERVER_PRAGMAS)}); --pragma '' for SQLite's defaults",
     )
     parser.add_argument("--memory", action="store_true", help="dev server without --db-filename")
-    asyncio.run(run(parser.parse_args()))
+    parser.add_argument(
+        "--way",
+        action="append",
+        default=[],
+        help="only the ways whose name contains this (repeatable): each way's starts stay "
+        "unpolled in the server and slow the ways after them",
+    )
+    parser.add_argument(
+        "--worker-share",
+        type=int,
+        default=0,
+        metavar="N",
+        help="then raise N exceptions and measure the server's CPU while a worker runs them",
+    )
+    args = parser.parse_args()
+    args.pragma = [p for p in (args.pragma or DEV_SERVER_PRAGMAS) if p]
+    asyncio.run(run(args))
 
 
 if __name__ == "__main__":
