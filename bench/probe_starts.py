@@ -44,7 +44,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
-from bench_alerts import cpu_seconds, pct, start_server, uptime  # noqa: E402
+from bench_alerts import cpu_seconds, pct, rss_mb, start_server, uptime  # noqa: E402
 from bench_escalation import connect, free_port  # noqa: E402
 from temporalio.client import Client  # noqa: E402
 from temporalio.common import WorkflowIDConflictPolicy  # noqa: E402
@@ -234,7 +234,8 @@ async def worker_share(
         print(
             f"\nthe worker ran {n} new exceptions to their first timer in "
             f"{time.perf_counter() - t0 - 3:.0f} s: the server's CPU {server_cpu * 1e3 / n:.1f} ms "
-            f"an exception (the worker's own {worker_cpu * 1e3 / n:.1f} ms, start-up included)"
+            f"an exception (the worker's own {worker_cpu * 1e3 / n:.1f} ms, start-up included); "
+            f"worker RSS then {rss_mb(worker.pid):.0f} MB"
         )
     finally:
         worker.terminate()

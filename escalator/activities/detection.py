@@ -24,20 +24,26 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from escalator.detectors.watch import TemporalSink, WatchConfig, Watcher
-from escalator.detectors.watch_sources import WatchSource
 from escalator.policies.policy_set import PolicySet
-from escalator.records.watch_states import WatchStateRow, WatchStateStore
 from escalator.workflows.detection_contracts import (
     ACTIVITY_DETECT,
     DETECTION_TIMEOUT,
     DetectionRequest,
     DetectionResult,
 )
+
+if TYPE_CHECKING:
+    # The watcher brings polars and, through predicted_breach, lightgbm with scipy, pandas
+    # and pyarrow: ~250 MB a worker that does not detect never needs. Imported at the
+    # first detection run instead (`DetectionActivities._watcher`).
+    from escalator.detectors.watch import Watcher
+    from escalator.detectors.watch_sources import WatchSource
+    from escalator.records.watch_states import WatchStateStore
 
 __all__ = ["DetectionActivities", "DetectionSetup"]
 
@@ -106,6 +112,8 @@ class DetectionActivities:
                 table=source.table,
                 skipped=f"another run ({held_by}) holds the watch state until {until}",
             )
+        from escalator.records.watch_states import WatchStateRow
+
         try:
             watcher = await self._watcher(setup, source, policies)
             watcher.resume(state, WatchStateRow(setup.store, source.key, owner))
@@ -131,6 +139,8 @@ class DetectionActivities:
     ) -> Watcher:
         """This replica's watcher of ``source`` (a new one when the source or the policies
         changed since the last run here)."""
+        from escalator.detectors.watch import TemporalSink, WatchConfig, Watcher
+
         cached = self._watchers.get(source.key)
         if (
             cached is not None
