@@ -300,20 +300,25 @@ async def figures(
     return out
 
 
-async def run(args: argparse.Namespace) -> int:
-    state = Path(tempfile.mkdtemp(prefix="escalator-alerts-"))
-    port, receiver_port = free_port(), free_port()
-    queue = f"bench-alerts-{uuid.uuid4().hex[:6]}"
-    server = start_server(None if args.memory else state / "temporal.db", port, args.pragma)
-    env = {
+def process_env(port: int, queue: str, state: Path) -> dict[str, str]:
+    """The environment of the worker (and receiver) the alert benches start: this dev
+    server and queue, records under ``state``, every exception paged, no digest schedules."""
+    return {
         **os.environ,
         "TEMPORAL_ADDRESS": f"127.0.0.1:{port}",
         "TEMPORAL_TASK_QUEUE": queue,
         "ESCALATOR_STATE_DIR": str(state),
         "ESCALATOR_ROUTING": "page",
         "ESCALATOR_DIGEST_INSTALL": "false",
-        "ESCALATOR_WEBHOOK_TOKEN": TOKEN,
     }
+
+
+async def run(args: argparse.Namespace) -> int:
+    state = Path(tempfile.mkdtemp(prefix="escalator-alerts-"))
+    port, receiver_port = free_port(), free_port()
+    queue = f"bench-alerts-{uuid.uuid4().hex[:6]}"
+    server = start_server(None if args.memory else state / "temporal.db", port, args.pragma)
+    env = {**process_env(port, queue, state), "ESCALATOR_WEBHOOK_TOKEN": TOKEN}
     processes: list[subprocess.Popen[bytes]] = [server]
     failed: list[str] = []
 

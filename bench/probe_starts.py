@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import statistics
 import subprocess
 import sys
@@ -44,7 +43,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
-from bench_alerts import cpu_seconds, pct, rss_mb, start_server, uptime  # noqa: E402
+from bench_alerts import cpu_seconds, pct, process_env, rss_mb, start_server, uptime  # noqa: E402
 from bench_escalation import connect, free_port  # noqa: E402
 from temporalio.client import Client  # noqa: E402
 from temporalio.common import WorkflowIDConflictPolicy  # noqa: E402
@@ -210,14 +209,7 @@ async def worker_share(
             )
 
     await asyncio.gather(*(raise_one() for _ in range(n)))
-    env = {
-        **os.environ,
-        "TEMPORAL_ADDRESS": f"127.0.0.1:{port}",
-        "TEMPORAL_TASK_QUEUE": queue,
-        "ESCALATOR_STATE_DIR": str(state),
-        "ESCALATOR_ROUTING": "page",
-        "ESCALATOR_DIGEST_INSTALL": "false",
-    }
+    env = process_env(port, queue, state)
     log = (state / "worker.log").open("wb")
     worker = subprocess.Popen(  # noqa: ASYNC220 (started once, before measuring)
         [sys.executable, "-m", "bench.storm_worker"], env=env, stdout=log, stderr=log, cwd=ROOT
