@@ -1,14 +1,16 @@
 """An escalation level naming ``webhook:NAME`` delivers signed JSON to that tool, through
 the real deliver activity on a real Temporal server: a refused first attempt is retried
 by Temporal with the same idempotency key, and the tool acts on it once. A webhook that
-was paged also hears the acknowledgement and the resolution (patch ``webhook-updates``);
-a run without webhooks schedules nothing more than before."""
+was paged also hears the acknowledgement, a snooze, a reassignment and the resolution
+(patch ``webhook-updates``); a run without webhooks schedules nothing more than before."""
 
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from datetime import datetime
 
 import pytest
 from fakes.server import Fault
@@ -36,6 +38,7 @@ from escalator.workflows.contracts import (
     ExceptionStatus,
     ReassignInput,
     ResolveInput,
+    SnoozeInput,
     StepKind,
 )
 
@@ -188,6 +191,64 @@ async def test_a_paged_webhook_hears_the_acknowledgement_and_the_resolution_once
     reasons = [n.reason for n in h.channel.for_exception(eid) if n.channel == "slack"]
     assert reasons.count("update") == 1 and reasons.count("resolved") == 1
     await h.save_history(eid, "webhook_updates_ack_resolve")
+
+
+async def test_a_snooze_reaches_the_paged_webhook_once(
+    hooked: Harness, receiver: FakeWebhookReceiver
+) -> None:
+    h = hooked
+    policy = with_webhook_level(make_policy(h.unit))
+    eid = (await h.raise_(detection(subject()), policy)).exception_id
+    opened = await h.until(eid, lambda s: any(e["ok"] for e in _webhook_sent(s)), within=60)
+
+    until = opened.detected_at + h.unit * 9  # within max_snooze (10 units), well ahead
+    await h.update(eid, "snooze", SnoozeInput(actor="alice", until=until))
+    snoozed = await h.until(
+        eid,
+        lambda s: s.state is ExceptionState.SNOOZED and len(_webhook_sent(s)) == 2,
+        within=60,
+    )
+    first, change = _webhook_sent(snoozed)
+    assert (change["reason"], change["ok"], change["target"]) == ("update", True, "ticketing")
+    key = change["idempotency_key"]
+    assert key != first["idempotency_key"]
+    assert key.startswith(f"{eid}/") and key.endswith("/webhook/ticketing")
+    # It reached the tool once, signed and verified (nothing refused), under its own key.
+    assert receiver.refused == []
+    assert [r.key for r in receiver.received] == [first["idempotency_key"], key]
+    got = receiver.by_key[key]
+    assert got.headers["Escalator-Event"] == "snoozed"
+    assert got.headers["Idempotency-Key"] == key
+    # The receiver checked the HMAC over the raw body (nothing refused); the header's shape:
+    assert re.fullmatch(r"t=\d+,v1=[0-9a-f]{64}", got.headers["Escalator-Signature"])
+    event = got.event
+    assert (event["event"], event["exception_id"], event["idempotency_key"]) == (
+        "snoozed",
+        eid,
+        key,
+    )
+    assert (event["reason"], event["state"], event["replaces"]) == ("update", "snoozed", "T-1")
+    assert (event["level"], event["role"]) == (1, "inventory")
+    assert snoozed.snoozed_until == until
+    assert datetime.fromisoformat(event["status"]["snoozed_until"]) == until
+
+    # Resolved before the snooze ends: the snooze was told once, and only once.
+    await h.update(eid, "resolve", ResolveInput(actor="alice", note="restocked"))
+    await h.until(
+        eid,
+        lambda s: s.state is ExceptionState.RESOLVED and len(_webhook_sent(s)) == 3,
+        within=60,
+    )
+    assert receiver.refused == [] and len(receiver.received) == len(receiver.by_key) == 3
+    assert [r.event["event"] for r in receiver.received] == ["first", "snoozed", "resolved"]
+    assert [r.headers["Escalator-Event"] for r in receiver.received] == [
+        "first",
+        "snoozed",
+        "resolved",
+    ]
+    # Slack heard the snooze too, as before.
+    reasons = [n.reason for n in h.channel.for_exception(eid) if n.channel == "slack"]
+    assert reasons.count("update") == 1
 
 
 async def test_a_reassignment_reaches_the_paged_webhook_once(
