@@ -83,7 +83,10 @@ def admit(
     summary = summarize(read)
     where = f" -> {quarantine_file}" if quarantine_file else ""
     if summary.events == 0 and summary.quarantined == 0:
-        raise LogRejectedError(f"{source}: no events: the file has no rows to read")
+        raise LogRejectedError(
+            f"{source}: no events: the file has no rows to read; "
+            "check that this is the log you meant, or export it again"
+        )
     if summary.events == 0 and all(r.startswith(ZONELESS) for r, _, _ in summary.reasons):
         raise LogRejectedError(
             f"{source}: every timestamp is written without an offset; "

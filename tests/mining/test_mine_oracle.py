@@ -22,6 +22,7 @@ from escalator.analytics.mining.case_order import ACT_NO, case_order
 from escalator.analytics.mining.mine import mine
 from escalator.analytics.mining.render_html import render_html
 from escalator.detectors.events import EVENT
+from escalator.errors import InputError
 from escalator.policies.rules import Outcome
 
 ROWS = [
@@ -183,3 +184,11 @@ def test_activity_codes_index_the_sorted_names() -> None:
     order = case_order(unnamed)
     assert order.activities.null_count() == 0
     assert order.events.filter(pl.col(EVENT).is_null())[ACT_NO].to_list() == [None]
+
+
+@pytest.mark.parametrize("outcome", [None, Outcome(description="x", events=["cancelled"])])
+def test_a_log_with_no_events_is_an_input_error(outcome: Outcome | None) -> None:
+    """Nothing to mine is the caller's input to fix (InputError: the CLI exits 2 with the
+    line), not an IndexError from deep inside the case order."""
+    with pytest.raises(InputError, match=r"^no events to mine: .*; fix the log"):
+        mine(events(ROWS).clear(), "orders", outcome)

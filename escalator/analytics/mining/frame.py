@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 from escalator.analytics.mining.case_order import ACT_NO, CASE_NO, CaseOrder, case_order
 from escalator.detectors.events import CASE, EVENT, TS
 from escalator.detectors.scorecard import case_outcomes
+from escalator.errors import InputError
 from escalator.policies.journeys import AvailabilitySLI, Journey
 from escalator.policies.policy_set import PolicySet
 from escalator.policies.rules import Outcome
@@ -162,7 +163,15 @@ def case_log(
     events: pl.DataFrame, outcome: Outcome | None, completing_events: list[str] | None = None
 ) -> CaseLog:
     """``completing_events`` (the journey's): judged as the scorecard judges, so a case
-    still open at the log's end has an unknown outcome when the outcome is a bad event."""
+    still open at the log's end has an unknown outcome when the outcome is a bad event.
+
+    A log with no events is an :class:`InputError` (nothing to mine), not an empty result.
+    """
+    if events.height == 0:
+        raise InputError(
+            "no events to mine: the log is empty or every row was quarantined; "
+            "fix the log or its journey's 'columns:'/'events:'"
+        )
     order = case_order(events)
     paths, of_case = _paths(order)
     ends = np.append(order.starts[1:], order.ts.size) - 1
