@@ -4,11 +4,16 @@
 way: a log that yields no events, or more quarantined rows than ``--max-quarantine``
 (default 1 %), ends the command with exit 2 and the most frequent reasons with their
 lines, unless ``--allow-quarantine`` (then the summary is a warning on stderr).
+A log admitted that way may still leave the command nothing to work on (every row
+quarantined): the library's InputError then ends it the same way, naming the file
+(``naming_the_log``).
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
@@ -19,10 +24,18 @@ from escalator.cli.errors import fail
 from escalator.detectors.events import ReadResult
 from escalator.detectors.log_checks import DEFAULT_MAX_QUARANTINE, admit
 from escalator.detectors.log_errors import LogRejectedError
+from escalator.errors import InputError
 from escalator.policies.journeys import Journey
 from escalator.policies.policy_set import PolicySet
 
-__all__ = ["AllowQuarantine", "AssumeTimezone", "LogChecks", "MaxQuarantine", "admit_log"]
+__all__ = [
+    "AllowQuarantine",
+    "AssumeTimezone",
+    "LogChecks",
+    "MaxQuarantine",
+    "admit_log",
+    "naming_the_log",
+]
 
 MaxQuarantine = Annotated[
     float,
@@ -86,3 +99,14 @@ def admit_log(
             sep="\n",
             file=sys.stderr,
         )
+
+
+@contextmanager
+def naming_the_log(log: Path) -> Iterator[None]:
+    """Exit 2 with one line starting with the file when the work on an admitted log raises
+    an InputError (no events left to mine, nothing to evaluate): the library's message
+    says what is wrong and what to do, but not which file."""
+    try:
+        yield
+    except InputError as exc:
+        fail(f"{log}: {exc}")

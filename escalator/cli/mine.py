@@ -11,9 +11,14 @@ from pathlib import Path
 import typer
 
 from escalator.cli.detect import LOG_HELP, _backtest, _fail, _policies, _quarantine_path
-from escalator.cli.logs import AllowQuarantine, AssumeTimezone, LogChecks, MaxQuarantine
+from escalator.cli.logs import (
+    AllowQuarantine,
+    AssumeTimezone,
+    LogChecks,
+    MaxQuarantine,
+    naming_the_log,
+)
 from escalator.detectors.log_checks import DEFAULT_MAX_QUARANTINE
-from escalator.errors import InputError
 from escalator.settings import Settings
 
 __all__ = ["register"]
@@ -48,7 +53,7 @@ def mine_command(
     except KeyError as exc:
         raise _fail(str(exc).strip("'\"")) from None
     cal = policies.calendar(result.journey.calendar) if result.journey.calendar else None
-    try:
+    with naming_the_log(log):  # no events left (every row quarantined, --allow-quarantine)
         mined = mine(
             result.events,
             result.journey.name,
@@ -56,8 +61,6 @@ def mine_command(
             cal,
             completing_events=result.journey.completing_events,
         )
-    except InputError as exc:  # no events left (every row quarantined, --allow-quarantine)
-        raise _fail(f"{log}: {exc}") from None
     if html is not None:
         html.write_text(render_html(mined), encoding="utf-8")
     if as_json:

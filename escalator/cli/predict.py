@@ -13,7 +13,13 @@ from pathlib import Path
 import typer
 
 from escalator.cli.detect import LOG_HELP, _fail, _policies, _quarantine_path, read_journey_log
-from escalator.cli.logs import AllowQuarantine, AssumeTimezone, LogChecks, MaxQuarantine
+from escalator.cli.logs import (
+    AllowQuarantine,
+    AssumeTimezone,
+    LogChecks,
+    MaxQuarantine,
+    naming_the_log,
+)
 from escalator.detectors.log_checks import DEFAULT_MAX_QUARANTINE
 from escalator.settings import Settings
 
@@ -108,7 +114,8 @@ def evaluate(
     checks = LogChecks(max_quarantine, allow_quarantine)
     chosen, read = read_journey_log(log, policies, journey, assume_timezone, qpath, checks)
     try:
-        result = evaluate_protocol(read.events, policies, chosen, seed=seed)
+        with naming_the_log(log):  # too few cases to evaluate (e.g. every row quarantined)
+            result = evaluate_protocol(read.events, policies, chosen, seed=seed)
     except ValueError as exc:
         raise _fail(str(exc)) from None
     result = {"log": str(log), "quarantined": len(read.quarantine), **result}

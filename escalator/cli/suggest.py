@@ -15,7 +15,13 @@ from pathlib import Path
 import typer
 
 from escalator.cli.detect import LOG_HELP, _fail, _policies, _quarantine_path, read_journey_log
-from escalator.cli.logs import AllowQuarantine, AssumeTimezone, LogChecks, MaxQuarantine
+from escalator.cli.logs import (
+    AllowQuarantine,
+    AssumeTimezone,
+    LogChecks,
+    MaxQuarantine,
+    naming_the_log,
+)
 from escalator.detectors.log_checks import DEFAULT_MAX_QUARANTINE
 from escalator.settings import Settings
 
@@ -67,10 +73,11 @@ def suggest_command(
         raise _fail(
             f"journey {chosen.name} has no rule to copy from: pass --owner and --escalation"
         )
-    proposed = suggest(
-        read.events, policies, chosen, outcome, owner=role, escalation=policy_name,
-        coverage=coverage,
-    )  # fmt: skip
+    with naming_the_log(log):  # no events left (every row quarantined, --allow-quarantine)
+        proposed = suggest(
+            read.events, policies, chosen, outcome, owner=role, escalation=policy_name,
+            coverage=coverage,
+        )  # fmt: skip
     text = proposed.to_yaml()
     if out is None:
         typer.echo(text, nl=False)

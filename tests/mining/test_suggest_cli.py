@@ -10,10 +10,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from ruamel.yaml import YAML
+from typer.testing import CliRunner
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "detectors"))
 from event_logs import POLICIES, log_path
+from test_detect_cli import POLICY
+
+from escalator.cli.main import app
 
 
 def _escalator(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -68,3 +74,45 @@ def test_coverage_sets_the_reference_model(tmp_path: Path) -> None:
         ]  # fmt: skip
         pairs.append(sum(len(v) for v in model["allowed_transitions"].values()))
     assert pairs[0] < pairs[1]
+
+
+HEAD = "case:concept:name,concept:name,time:timestamp\n"
+ALL_BAD = HEAD + "o1,created,yesterday\no2,paid,\n"  # every row quarantined
+NO_ROWS = "no events: the file has no rows to read"
+REREAD = "check that this is the log you meant, or export it again"
+FIX = "fix the log or its journey's 'columns:'/'events:'"
+
+
+@pytest.mark.parametrize(
+    ("text", "extra", "says", "what_to_do"),
+    [
+        (HEAD, [], NO_ROWS, REREAD),
+        (HEAD, ["--allow-quarantine"], NO_ROWS, REREAD),
+        (ALL_BAD, [], "no events: every row was quarantined", FIX),
+        # judged anyway, but nothing is left to mine (the line did not name the file)
+        (ALL_BAD, ["--allow-quarantine"], "no events to mine", FIX),
+    ],
+    ids=[
+        "header only",
+        "header only, allow quarantine",
+        "every row quarantined",
+        "every row quarantined, allow quarantine",
+    ],
+)
+def test_a_log_with_no_events_is_one_error_naming_the_file(
+    tmp_path: Path, text: str, extra: list[str], says: str, what_to_do: str
+) -> None:
+    policy, log, out = tmp_path / "p.yaml", tmp_path / "orders.csv", tmp_path / "proposed.yaml"
+    policy.write_text(POLICY)
+    log.write_text(text)
+    res = CliRunner().invoke(
+        app,
+        ["suggest", "--log", str(log), "--policy", str(policy), "--out", str(out),
+         "--quarantine", str(tmp_path / "q.jsonl"), *extra],
+    )  # fmt: skip
+    assert res.exit_code == 2, res.output
+    assert res.stdout == "" and not out.exists()
+    errors = [line for line in res.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and errors[0].startswith(f"error: {log}: {says}"), res.stderr
+    assert what_to_do in res.stderr.lower()
+    assert "Traceback" not in res.output and "unexpected" not in res.output

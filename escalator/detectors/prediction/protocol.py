@@ -4,7 +4,8 @@ Evaluation (as in the remaining-time literature, e.g. PGTNet 2024): traces with
 fewer than 3 events dropped; cases ordered by their first event and split 64/16/20
 into train / validation / test; MAE in days over every test prefix of length
 2..n-1. The baseline predicts, per prefix length, the median remaining time of the
-training prefixes of that length.
+training prefixes of that length. Fewer than 3 such traces leave no test case: that is
+an InputError (nothing to evaluate), not an empty result or LightGBM's own error.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from escalator.detectors.prediction.targets import (
     latency_slis,
     with_targets,
 )
+from escalator.errors import InputError
 from escalator.policies.calendars import Calendar
 from escalator.policies.journeys import Journey
 from escalator.policies.policy_set import PolicySet
@@ -42,6 +44,8 @@ from escalator.policies.policy_set import PolicySet
 __all__ = ["Split", "evaluate_protocol", "journey_calendar", "split_cases", "train_predictor"]
 
 MIN_EVENTS = 3
+# Fewer kept cases leave the test set (the last 20 %) empty: 1 or 2 all go to train/validation.
+MIN_EVALUATED_CASES = 3
 MIN_SETTLED_CASES = 100  # fewer cases than this give a model of constant risk
 
 
@@ -142,9 +146,20 @@ def train_predictor(
 def evaluate_protocol(
     events: pl.DataFrame, policies: PolicySet, journey: Journey, *, seed: int = SEED
 ) -> dict[str, Any]:
-    """Train on 64 %, calibrate/early-stop on 16 %, report on the last 20 % of cases."""
+    """Train on 64 %, calibrate/early-stop on 16 %, report on the last 20 % of cases.
+
+    Fewer than ``MIN_EVALUATED_CASES`` cases of ``MIN_EVENTS`` or more events (none at
+    all when every row of the log was quarantined) is an :class:`InputError`.
+    """
     outcomes = case_outcomes(events, journey)
     kept = outcomes.filter(pl.col("n_events") >= MIN_EVENTS)
+    if kept.height < MIN_EVALUATED_CASES:
+        raise InputError(
+            f"journey {journey.name}: nothing to evaluate: only {kept.height} cases of "
+            f"{MIN_EVENTS} or more events (need at least {MIN_EVALUATED_CASES}, the last 20 % "
+            "to test on); give a longer log, or fix its quarantined rows or the journey's "
+            "'columns:'/'events:'"
+        )
     train_ids, valid_ids, test_ids = split_cases(kept, (0.64, 0.16, 0.20))
     calendar = journey_calendar(policies, journey)
     started = time.perf_counter()

@@ -15,6 +15,7 @@ from escalator.detectors.prediction.prefixes import encode_prefixes
 from escalator.detectors.prediction.protocol import evaluate_protocol, split_cases, train_predictor
 from escalator.detectors.prediction.targets import case_outcomes
 from escalator.detectors.readers import read_log
+from escalator.errors import InputError
 from escalator.policies.loader import load_policies
 from escalator.policies.policy_set import PolicySet
 
@@ -105,3 +106,29 @@ def test_protocol_split_is_chronological_and_beats_the_baseline(
     breach = result["breach"]["shipped_within_24h"]
     assert breach["auc"] > 0.8 and breach["brier"] < 0.2
     assert sum(r["count"] for r in breach["reliability"]) == breach["prefixes"]
+
+
+@pytest.mark.parametrize("cases", [0, 2])
+def test_too_few_cases_to_evaluate_is_an_input_error(
+    synthetic: tuple[PolicySet, pl.DataFrame], cases: int
+) -> None:
+    """Fewer than 3 cases leave no test case: an InputError saying what to do (the CLI
+    exits 2 with the file), not LightGBM's "Check failed: (num_data) > (0)" on none, nor
+    a result with no test prefixes and MAE null on 1 or 2."""
+    policies, events = synthetic
+    journey = policies.journey("orders")
+    first = events[CASE].unique(maintain_order=True).head(cases)
+    few = events.filter(pl.col(CASE).is_in(first.implode()))
+    with pytest.raises(
+        InputError, match=rf"^journey orders: nothing to evaluate: only {cases} cases .*; give a"
+    ):
+        evaluate_protocol(few, policies, journey)
+
+
+def test_three_cases_are_enough_to_evaluate(synthetic: tuple[PolicySet, pl.DataFrame]) -> None:
+    policies, events = synthetic
+    three = events[CASE].unique(maintain_order=True).head(3)
+    result = evaluate_protocol(
+        events.filter(pl.col(CASE).is_in(three.implode())), policies, policies.journey("orders")
+    )
+    assert result["cases"]["test"] == 1 and result["test_prefixes"] > 0

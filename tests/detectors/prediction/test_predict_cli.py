@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from escalator.cli.main import app
@@ -60,3 +61,49 @@ def test_bad_input_is_one_clear_line(tmp_path: Path) -> None:
     )  # fmt: skip
     assert res.exit_code == 2 and "completed cases to learn from" in res.output
     assert "Traceback" not in res.output
+
+
+HEAD = "case:concept:name,concept:name,time:timestamp,org:resource,priority\n"
+ALL_BAD = HEAD + "o1,created,yesterday,shop,high\no2,picked,,shop,low\n"  # all quarantined
+NO_ROWS = "no events: the file has no rows to read"
+REREAD = "check that this is the log you meant, or export it again"
+NOTHING = "journey orders: nothing to evaluate: only 0 cases of 3 or more events"
+FIX = "give a longer log, or fix its quarantined rows or the journey's 'columns:'/'events:'"
+
+
+@pytest.mark.parametrize(
+    ("text", "extra", "says", "what_to_do"),
+    [
+        (HEAD, [], NO_ROWS, REREAD),
+        (HEAD, ["--allow-quarantine"], NO_ROWS, REREAD),
+        (ALL_BAD, [], "no events: every row was quarantined", "'columns:'/'events:'"),
+        # judged anyway: was LightGBM's "Check failed: (num_data) > (0)", exit 70
+        (ALL_BAD, ["--allow-quarantine"], NOTHING, FIX),
+    ],
+    ids=[
+        "header only",
+        "header only, allow quarantine",
+        "every row quarantined",
+        "every row quarantined, allow quarantine",
+    ],
+)
+def test_evaluate_on_a_log_with_no_events_is_one_error_naming_the_file(
+    tmp_path: Path, text: str, extra: list[str], says: str, what_to_do: str
+) -> None:
+    policy, log, html = (
+        write_policy(tmp_path / "p.yaml"),
+        tmp_path / "orders.csv",
+        tmp_path / "e.html",
+    )
+    log.write_text(text)
+    res = runner.invoke(
+        app,
+        ["predict", "evaluate", "--log", str(log), "--policy", str(policy), "--json",
+         "--html", str(html), "--quarantine", str(tmp_path / "q.jsonl"), *extra],
+    )  # fmt: skip
+    assert res.exit_code == 2, res.output
+    assert res.stdout == "" and not html.exists()
+    errors = [line for line in res.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and errors[0].startswith(f"error: {log}: {says}"), res.stderr
+    assert what_to_do in res.stderr
+    assert "Traceback" not in res.output and "unexpected" not in res.output
