@@ -68,8 +68,8 @@ def train(
     chosen, read = read_journey_log(log, policies, journey, assume_timezone, qpath, checks)
     try:
         predictor = train_predictor(read.events, policies, chosen, until=_until(until), seed=seed)
-    except ValueError as exc:
-        raise _fail(str(exc)) from None
+    except ValueError as exc:  # too few completed cases: the message says what to do
+        raise _fail(f"{log}: {exc}") from None
     path = out or default_model_path(settings, chosen.name)
     predictor.save(path)
     summary = {

@@ -60,6 +60,7 @@ def test_bad_input_is_one_clear_line(tmp_path: Path) -> None:
          "--quarantine", str(tmp_path / "q.jsonl")],
     )  # fmt: skip
     assert res.exit_code == 2 and "completed cases to learn from" in res.output
+    assert f"{log}: journey" in res.output  # names the file it could not learn from
     assert "Traceback" not in res.output
 
 
