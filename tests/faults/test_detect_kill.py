@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import sys
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -32,10 +33,15 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+
+# Appended, not prepended: it only adds the watch helpers, never shadows a name here.
+sys.path.append(str(Path(__file__).parent.parent / "detectors"))
+
 from fault_figures import FIGURES, Figures, figures_file, write_figures
 from fault_processes import WorkerProcess, wait_until
 from fault_stack import FaultStack
 from sqlalchemy.pool import NullPool
+from watch_helpers import WATCH_POLICY
 
 from escalator.client import exception_handle
 from escalator.workflows.contracts import ExceptionState, ExceptionStatus
@@ -50,51 +56,7 @@ BATCHES = 6  # batches of stuck cases, one before each kill and one after the la
 PER_BATCH = 5
 KILLS = 5
 LEASE = "5s"
-# tests/detectors/watch_helpers.py's policy: latency rule `stuck` (waiting over an hour).
-POLICY = {
-    "journeys": [
-        {
-            "name": JOURNEY,
-            "events": ["created", "waiting", "allocated", "shipped"],
-            "columns": {
-                "case_id": "case_id",
-                "event_name": "event",
-                "timestamp": "ts",
-                "actor": "actor",
-            },
-            "slis": [
-                {
-                    "type": "availability",
-                    "name": "shipped",
-                    "valid_events": ["created"],
-                    "good_events": ["shipped"],
-                    "objective": 99,
-                }
-            ],
-        }
-    ],
-    "rules": [
-        {
-            "name": "stuck",
-            "kind": "latency",
-            "journey": JOURNEY,
-            "owner": "ops",
-            "escalation": "ops-escalation",
-            "state": "waiting",
-            "threshold": "1h",
-            "predicts": {
-                "description": "not shipped in a day",
-                "not_reached": "shipped",
-                "within": "1d",
-            },
-            "runbook": "https://runbooks.example/stuck",
-        }
-    ],
-    "roles": [{"name": "ops", "slack_channel": "#ops", "members": [{"name": "ann"}]}],
-    "escalation_policies": [
-        {"name": "ops-escalation", "levels": [{"role": "ops", "response_time": "15m"}]}
-    ],
-}
+POLICY = WATCH_POLICY  # latency rule `stuck` (waiting over an hour) on JOURNEY
 
 
 class Events:
